@@ -1,0 +1,64 @@
+//! The SDK clients bosun uses, built from one `SdkConfig`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_config::SdkConfig;
+use aws_config::retry::RetryConfig;
+use bosun_plan::observed::ObservedTaskDefinition;
+
+use crate::stats::{CallStats, CountingInterceptor};
+
+/// Attempts per call. The SDK's standard retry mode backs off exponentially with
+/// jitter on throttling, 5xx and transport errors.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// The SDK clients of one account and region, sharing call counters and a cache of
+/// task definitions (immutable, so safe to keep for the life of the process).
+#[derive(Clone, Debug)]
+pub struct Clients {
+    /// ECS.
+    pub ecs: aws_sdk_ecs::Client,
+    /// Elastic Load Balancing v2.
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    /// Route53.
+    pub route53: aws_sdk_route53::Client,
+    /// Cloud Map.
+    pub discovery: aws_sdk_servicediscovery::Client,
+    /// Calls made through these clients.
+    pub stats: CallStats,
+    /// Task definitions read so far, by ARN.
+    pub(crate) td_cache: Arc<Mutex<HashMap<String, ObservedTaskDefinition>>>,
+}
+
+impl Clients {
+    /// Build the clients from a loaded SDK configuration (region, credentials and
+    /// `AWS_ENDPOINT_URL` come from the standard chain).
+    pub fn new(config: &SdkConfig) -> Self {
+        let stats = CallStats::default();
+        let retry = RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS);
+        macro_rules! client {
+            ($krate:ident) => {{
+                let conf = $krate::config::Builder::from(config)
+                    .retry_config(retry.clone())
+                    .interceptor(CountingInterceptor(stats.clone()))
+                    .build();
+                $krate::Client::from_conf(conf)
+            }};
+        }
+        Self {
+            ecs: client!(aws_sdk_ecs),
+            elb: client!(aws_sdk_elasticloadbalancingv2),
+            route53: client!(aws_sdk_route53),
+            discovery: client!(aws_sdk_servicediscovery),
+            stats,
+            td_cache: Arc::default(),
+        }
+    }
+
+    /// Load the standard AWS configuration from the environment and build clients.
+    pub async fn from_env() -> Self {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        Self::new(&config)
+    }
+}

@@ -1,0 +1,317 @@
+//! Conversions between SDK shapes and the domain model.
+//!
+//! `td_from_aws` must mirror the stackfile's normalisation: a task definition that
+//! bosun registered from a spec converts back into an equal spec, so the plan shows
+//! only real differences.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ecs::types as ecs;
+use aws_sdk_elasticloadbalancingv2::types as elb;
+use aws_smithy_types::error::operation::BuildError;
+use bosun_plan::Owner;
+use bosun_stackfile::{
+    ContainerHealthCheck, ContainerSpec, DefaultAction, LogConfiguration, MountPoint, NetworkSpec,
+    PlacementConstraint, PlacementStrategy, PortMapping, Protocol, TargetGroupSpec, TargetHealthCheck, TargetType,
+    TaskDefinitionSpec, VolumeSpec,
+};
+
+use crate::error::ApplyFailure;
+
+/// Unwrap an SDK builder result. Builders only fail when a required field is unset,
+/// which is a bug in bosun, reported rather than panicking.
+pub(crate) fn built<T>(r: Result<T, BuildError>) -> Result<T, ApplyFailure> {
+    r.map_err(|e| ApplyFailure::Missing(format!("internal error building an AWS request: {e}")))
+}
+
+/// ECS tags from ownership plus extra pairs.
+pub(crate) fn ecs_tags(owner: &Owner, extra: &[(&str, &str)]) -> Vec<ecs::Tag> {
+    owner
+        .to_tags()
+        .into_iter()
+        .chain(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())))
+        .map(|(k, v)| ecs::Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// ELBv2 tags from ownership.
+pub(crate) fn elb_tags(owner: &Owner) -> Vec<elb::Tag> {
+    owner.to_tags().into_iter().filter_map(|(k, v)| Some(elb::Tag::builder().key(k).value(v).build())).collect()
+}
+
+/// Protocol from an ELBv2 value.
+pub(crate) fn protocol_from_aws(p: Option<&elb::ProtocolEnum>) -> Protocol {
+    match p {
+        Some(elb::ProtocolEnum::Https) => Protocol::Https,
+        _ => Protocol::Http,
+    }
+}
+
+pub(crate) fn protocol_to_aws(p: Protocol) -> elb::ProtocolEnum {
+    match p {
+        Protocol::Http => elb::ProtocolEnum::Http,
+        Protocol::Https => elb::ProtocolEnum::Https,
+    }
+}
+
+/// A target group in the desired shape.
+pub(crate) fn target_group_from_aws(tg: &elb::TargetGroup) -> TargetGroupSpec {
+    TargetGroupSpec {
+        name: tg.target_group_name().unwrap_or_default().to_owned(),
+        protocol: protocol_from_aws(tg.protocol()),
+        port: tg.port().unwrap_or_default().try_into().unwrap_or_default(),
+        vpc_id: tg.vpc_id().unwrap_or_default().to_owned(),
+        target_type: match tg.target_type() {
+            Some(elb::TargetTypeEnum::Ip) => TargetType::Ip,
+            _ => TargetType::Instance,
+        },
+        health_check: TargetHealthCheck {
+            protocol: protocol_from_aws(tg.health_check_protocol()),
+            port: tg.health_check_port().unwrap_or("traffic-port").to_owned(),
+            path: tg.health_check_path().unwrap_or("/").to_owned(),
+            interval_seconds: tg.health_check_interval_seconds().unwrap_or(30),
+            timeout_seconds: tg.health_check_timeout_seconds().unwrap_or(5),
+            healthy_threshold: tg.healthy_threshold_count().unwrap_or(5),
+            unhealthy_threshold: tg.unhealthy_threshold_count().unwrap_or(2),
+            matcher: tg.matcher().and_then(|m| m.http_code()).unwrap_or("200").to_owned(),
+        },
+    }
+}
+
+/// A listener default action in the desired shape; target-group ARNs resolved to
+/// names through `tg_names`.
+pub(crate) fn default_action_from_aws(actions: &[elb::Action], tg_names: &BTreeMap<String, String>) -> DefaultAction {
+    let Some(a) = actions.first() else { return DefaultAction::FixedResponse { status_code: 0 } };
+    match a.r#type() {
+        Some(elb::ActionTypeEnum::Forward) => {
+            let arn = a
+                .target_group_arn()
+                .or_else(|| {
+                    a.forward_config().and_then(|f| f.target_groups().first()).and_then(|t| t.target_group_arn())
+                })
+                .unwrap_or_default();
+            DefaultAction::Forward { target_group: tg_names.get(arn).cloned().unwrap_or_else(|| arn.to_owned()) }
+        }
+        Some(elb::ActionTypeEnum::FixedResponse) => DefaultAction::FixedResponse {
+            status_code: a.fixed_response_config().and_then(|f| f.status_code()?.parse().ok()).unwrap_or(0),
+        },
+        _ => DefaultAction::FixedResponse { status_code: 0 },
+    }
+}
+
+/// A live task definition converted back into the spec shape.
+pub(crate) fn td_from_aws(td: &ecs::TaskDefinition) -> TaskDefinitionSpec {
+    let c = td.container_definitions().first();
+    let container = ContainerSpec {
+        name: c.and_then(|c| c.name()).unwrap_or_default().to_owned(),
+        image: c.and_then(|c| c.image()).unwrap_or_default().to_owned(),
+        memory: c.and_then(|c| c.memory()),
+        cpu: c.map(|c| c.cpu()).filter(|&cpu| cpu != 0),
+        privileged: c.and_then(|c| c.privileged()).unwrap_or(false),
+        environment: c
+            .map(|c| c.environment())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|kv| Some((kv.name()?.to_owned(), kv.value().unwrap_or_default().to_owned())))
+            .collect(),
+        secrets: c
+            .map(|c| c.secrets())
+            .unwrap_or_default()
+            .iter()
+            .map(|s| (s.name().to_owned(), s.value_from().to_owned()))
+            .collect(),
+        port_mappings: {
+            let mut ports: Vec<PortMapping> = c
+                .map(|c| c.port_mappings())
+                .unwrap_or_default()
+                .iter()
+                .map(|p| PortMapping {
+                    container_port: p.container_port().unwrap_or_default().try_into().unwrap_or_default(),
+                    host_port: p.host_port().and_then(|h| h.try_into().ok()),
+                    protocol: p.protocol().map_or("tcp", |p| p.as_str()).to_owned(),
+                })
+                .collect();
+            ports.sort();
+            ports
+        },
+        mount_points: c
+            .map(|c| c.mount_points())
+            .unwrap_or_default()
+            .iter()
+            .map(|m| MountPoint {
+                source_volume: m.source_volume().unwrap_or_default().to_owned(),
+                container_path: m.container_path().unwrap_or_default().to_owned(),
+                read_only: m.read_only().unwrap_or(false),
+            })
+            .collect(),
+        log_configuration: c.and_then(|c| c.log_configuration()).map(|l| LogConfiguration {
+            driver: l.log_driver().as_str().to_owned(),
+            options: l.options().map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
+        }),
+        health_check: c.and_then(|c| c.health_check()).map(|h| ContainerHealthCheck {
+            command: h.command().to_vec(),
+            interval: h.interval().unwrap_or(30),
+            timeout: h.timeout().unwrap_or(5),
+            retries: h.retries().unwrap_or(3),
+            start_period: h.start_period().unwrap_or(0),
+        }),
+        gpus: c
+            .map(|c| c.resource_requirements())
+            .unwrap_or_default()
+            .iter()
+            .find(|r| r.r#type() == &ecs::ResourceType::Gpu)
+            .and_then(|r| r.value().parse().ok()),
+    };
+    TaskDefinitionSpec {
+        family: td.family().unwrap_or_default().to_owned(),
+        network_mode: td.network_mode().map_or("bridge", |n| n.as_str()).to_owned(),
+        requires_compatibilities: td.requires_compatibilities().iter().map(|c| c.as_str().to_owned()).collect(),
+        cpu: td.cpu().map(str::to_owned),
+        memory: td.memory().map(str::to_owned),
+        task_role_arn: td.task_role_arn().map(str::to_owned),
+        execution_role_arn: td.execution_role_arn().map(str::to_owned),
+        volumes: td
+            .volumes()
+            .iter()
+            .map(|v| VolumeSpec {
+                name: v.name().unwrap_or_default().to_owned(),
+                host_path: v.host().and_then(|h| h.source_path()).unwrap_or_default().to_owned(),
+            })
+            .collect(),
+        placement_constraints: td
+            .placement_constraints()
+            .iter()
+            .map(|p| PlacementConstraint {
+                kind: p.r#type().map_or("memberOf", |t| t.as_str()).to_owned(),
+                expression: p.expression().map(str::to_owned),
+            })
+            .collect(),
+        container,
+    }
+}
+
+/// The container definition to register for a spec.
+pub(crate) fn container_to_aws(c: &ContainerSpec) -> Result<ecs::ContainerDefinition, ApplyFailure> {
+    let mut b = ecs::ContainerDefinition::builder()
+        .name(&c.name)
+        .image(&c.image)
+        .essential(true)
+        .privileged(c.privileged)
+        .set_memory(c.memory)
+        .set_environment(Some(
+            c.environment.iter().map(|(k, v)| ecs::KeyValuePair::builder().name(k).value(v).build()).collect(),
+        ))
+        .set_port_mappings(Some(
+            c.port_mappings
+                .iter()
+                .map(|p| {
+                    ecs::PortMapping::builder()
+                        .container_port(i32::from(p.container_port))
+                        .set_host_port(p.host_port.map(i32::from))
+                        .protocol(ecs::TransportProtocol::from(p.protocol.as_str()))
+                        .build()
+                })
+                .collect(),
+        ))
+        .set_mount_points(Some(
+            c.mount_points
+                .iter()
+                .map(|m| {
+                    ecs::MountPoint::builder()
+                        .source_volume(&m.source_volume)
+                        .container_path(&m.container_path)
+                        .read_only(m.read_only)
+                        .build()
+                })
+                .collect(),
+        ));
+    if let Some(cpu) = c.cpu {
+        b = b.cpu(cpu);
+    }
+    for (name, from) in &c.secrets {
+        b = b.secrets(built(ecs::Secret::builder().name(name).value_from(from).build())?);
+    }
+    if let Some(l) = &c.log_configuration {
+        let mut lb = ecs::LogConfiguration::builder().log_driver(ecs::LogDriver::from(l.driver.as_str()));
+        for (k, v) in &l.options {
+            lb = lb.options(k, v);
+        }
+        b = b.log_configuration(built(lb.build())?);
+    }
+    if let Some(h) = &c.health_check {
+        b = b.health_check(built(
+            ecs::HealthCheck::builder()
+                .set_command(Some(h.command.clone()))
+                .interval(h.interval)
+                .timeout(h.timeout)
+                .retries(h.retries)
+                .start_period(h.start_period)
+                .build(),
+        )?);
+    }
+    if let Some(g) = c.gpus {
+        b = b.resource_requirements(built(
+            ecs::ResourceRequirement::builder().r#type(ecs::ResourceType::Gpu).value(g.to_string()).build(),
+        )?);
+    }
+    Ok(b.build())
+}
+
+/// awsvpc configuration of a service or task.
+pub(crate) fn network_to_aws(n: &NetworkSpec) -> Result<ecs::NetworkConfiguration, ApplyFailure> {
+    Ok(ecs::NetworkConfiguration::builder()
+        .awsvpc_configuration(built(
+            ecs::AwsVpcConfiguration::builder()
+                .set_subnets(Some(n.subnets.clone()))
+                .set_security_groups(Some(n.security_groups.clone()))
+                .assign_public_ip(if n.assign_public_ip { ecs::AssignPublicIp::Enabled } else { ecs::AssignPublicIp::Disabled })
+                .build(),
+        )?)
+        .build())
+}
+
+/// awsvpc configuration in the desired shape.
+pub(crate) fn network_from_aws(n: Option<&ecs::NetworkConfiguration>) -> Option<NetworkSpec> {
+    let v = n?.awsvpc_configuration()?;
+    let mut subnets = v.subnets().to_vec();
+    subnets.sort();
+    let mut security_groups = v.security_groups().to_vec();
+    security_groups.sort();
+    Some(NetworkSpec {
+        subnets,
+        security_groups,
+        assign_public_ip: v.assign_public_ip() == Some(&ecs::AssignPublicIp::Enabled),
+    })
+}
+
+pub(crate) fn placement_strategy_to_aws(p: &[PlacementStrategy]) -> Vec<ecs::PlacementStrategy> {
+    p.iter()
+        .map(|s| {
+            ecs::PlacementStrategy::builder()
+                .r#type(ecs::PlacementStrategyType::from(s.kind.as_str()))
+                .set_field(s.field.clone())
+                .build()
+        })
+        .collect()
+}
+
+pub(crate) fn placement_constraints_to_aws(p: &[PlacementConstraint]) -> Vec<ecs::PlacementConstraint> {
+    p.iter()
+        .map(|c| {
+            ecs::PlacementConstraint::builder()
+                .r#type(ecs::PlacementConstraintType::from(c.kind.as_str()))
+                .set_expression(c.expression.clone())
+                .build()
+        })
+        .collect()
+}
+
+/// Tag pairs of an ECS tag list.
+pub(crate) fn ecs_tag_pairs(tags: &[ecs::Tag]) -> impl Iterator<Item = (&str, &str)> {
+    tags.iter().filter_map(|t| Some((t.key()?, t.value()?)))
+}
+
+/// The value of one ECS tag.
+pub(crate) fn ecs_tag<'a>(tags: &'a [ecs::Tag], key: &str) -> Option<&'a str> {
+    tags.iter().find(|t| t.key() == Some(key)).and_then(|t| t.value())
+}

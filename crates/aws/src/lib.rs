@@ -1,0 +1,30 @@
+//! The AWS adapter of bosun, on the official `aws-sdk-*` crates.
+//!
+//! It exposes two seams that speak in domain types: [`observe()`] reads a cluster's
+//! live state into a [`bosun_plan::Observed`], and [`apply()`] executes a
+//! [`bosun_plan::Plan`] and waits for the rollouts. Pagination, batching, caching of
+//! immutable task definitions and bounded concurrency all stay in here.
+//!
+//! # Layout
+//! - [`clients`]: the SDK clients of one region, with call counting and retries.
+//! - [`stats`]: AWS calls by operation, read and mutating.
+//! - [`observe`](mod@observe): cluster state -> `Observed`.
+//! - [`convert`]: SDK shapes <-> domain shapes.
+//! - [`apply`](mod@apply): plan steps -> AWS calls, in dependency order.
+//! - [`rollout`]: waiting for deployments and one-off tasks, with four outcomes.
+//! - [`error`]: errors that name the resource, the AWS code and what was changed.
+
+pub mod apply;
+pub mod clients;
+pub mod convert;
+pub mod error;
+pub mod observe;
+pub mod rollout;
+pub mod stats;
+
+pub use apply::{ApplyOptions, ApplyReport, Progress, apply};
+pub use clients::Clients;
+pub use error::{ApplyError, ApplyFailure, AwsError};
+pub use observe::observe;
+pub use rollout::RolloutOutcome;
+pub use stats::CallStats;

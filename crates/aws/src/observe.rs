@@ -1,0 +1,580 @@
+//! Read the live state of one cluster into [`Observed`], with as few calls as AWS
+//! allows: DescribeServices in batches of 10 with tags, listings at their largest
+//! page, tags in batches of 20, task definitions only when the recorded spec hash
+//! does not already say nothing changed, and independent reads concurrently.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_ecs::types as ecs;
+use aws_sdk_elasticloadbalancingv2::types as elb;
+use bosun_plan::observed::{
+    ObservedCluster, ObservedDiscoveryService, ObservedListener, ObservedLoadBalancer, ObservedNamespace,
+    ObservedRecord, ObservedRule, ObservedService, ObservedTargetGroup, ObservedTaskDefinition, RecordKey,
+    ServiceLoadBalancer, parse_record_owner_txt, tags,
+};
+use bosun_plan::{Observed, Owner};
+use bosun_stackfile::{Desired, PlacementConstraint, PlacementStrategy, Scheme, ServiceKind, spec_hash};
+use futures::{StreamExt, TryStreamExt, stream};
+
+use crate::Clients;
+use crate::convert::{
+    default_action_from_aws, ecs_tag, ecs_tag_pairs, network_from_aws, protocol_from_aws, target_group_from_aws,
+    td_from_aws,
+};
+use crate::error::AwsError;
+
+/// Concurrent reads in flight at once.
+const READ_CONCURRENCY: usize = 16;
+/// DescribeServices accepts at most 10 services.
+const DESCRIBE_SERVICES_BATCH: usize = 10;
+/// ELBv2 DescribeTags accepts at most 20 ARNs.
+const ELB_TAGS_BATCH: usize = 20;
+
+/// Observe everything that the desired state names or that bosun owns for this cluster.
+///
+/// Load balancers and target groups are read when their name is desired or starts
+/// with `<cluster>-` (every name bosun derives does), which keeps tag reads bounded in
+/// accounts with many load balancers.
+pub async fn observe(c: &Clients, desired: &Desired) -> Result<Observed, AwsError> {
+    let (ecs_part, elb_part, records, discovery) =
+        tokio::try_join!(observe_ecs(c, desired), observe_elb(c, desired), observe_records(c, desired), observe_discovery(c, desired))?;
+    let (cluster, services, task_definitions, task_families) = ecs_part;
+    let (load_balancers, target_groups) = elb_part;
+    let (namespace, discovery_services) = discovery;
+    let mut observed = Observed {
+        cluster,
+        services,
+        task_definitions,
+        task_families,
+        load_balancers,
+        target_groups,
+        namespace,
+        discovery_services,
+        records,
+    };
+    resolve_target_groups(&mut observed);
+    Ok(observed)
+}
+
+type EcsPart = (
+    Option<ObservedCluster>,
+    BTreeMap<String, ObservedService>,
+    BTreeMap<String, ObservedTaskDefinition>,
+    BTreeMap<String, ObservedTaskDefinition>,
+);
+
+async fn observe_ecs(c: &Clients, desired: &Desired) -> Result<EcsPart, AwsError> {
+    let name = &desired.cluster;
+    let out = c
+        .ecs
+        .describe_clusters()
+        .clusters(name)
+        .include(ecs::ClusterField::Tags)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeClusters", format!("cluster {name}"), e))?;
+    let cluster = out.clusters().iter().find(|cl| cl.status() == Some("ACTIVE")).map(|cl| ObservedCluster {
+        arn: cl.cluster_arn().unwrap_or_default().to_owned(),
+        owner: Owner::from_tags(ecs_tag_pairs(cl.tags())),
+    });
+
+    let task_families = observe_task_families(c, desired).await?;
+    let Some(cluster) = cluster else {
+        return Ok((None, BTreeMap::new(), BTreeMap::new(), task_families));
+    };
+
+    let mut arns = Vec::new();
+    let mut pages = c.ecs.list_services().cluster(name).max_results(100).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::from_sdk("ListServices", format!("cluster {name}"), e))?;
+        arns.extend(page.service_arns().iter().cloned());
+    }
+
+    let batches: Vec<Vec<ecs::Service>> = stream::iter(arns.chunks(DESCRIBE_SERVICES_BATCH).map(<[String]>::to_vec))
+        .map(|batch| async move {
+            c.ecs
+                .describe_services()
+                .cluster(name)
+                .set_services(Some(batch))
+                .include(ecs::ServiceField::Tags)
+                .send()
+                .await
+                .map(|o| o.services().to_vec())
+                .map_err(|e| AwsError::from_sdk("DescribeServices", format!("cluster {name}"), e))
+        })
+        .buffer_unordered(READ_CONCURRENCY)
+        .try_collect()
+        .await?;
+
+    let services: BTreeMap<String, ObservedService> = batches
+        .into_iter()
+        .flatten()
+        .filter(|s| s.status() != Some("INACTIVE"))
+        .map(|s| {
+            let svc = service_from_aws(&s);
+            (svc.name.clone(), svc)
+        })
+        .collect();
+
+    // Read a task definition only when the service's recorded spec hash differs from
+    // the desired one, or the service runs something bosun did not deploy: that is
+    // when the plan needs its content for a diff.
+    let wanted: Vec<String> = services
+        .values()
+        .filter(|s| {
+            desired.services.get(&s.name).is_some_and(|d| {
+                d.kind == ServiceKind::Service
+                    && (s.spec_hash.as_deref() != Some(spec_hash(&d.task_definition).as_str()) || !s.runs_deployed_revision())
+            })
+        })
+        .map(|s| s.task_definition_arn.clone())
+        .collect();
+    let task_definitions = describe_task_definitions(c, wanted).await?;
+    Ok((Some(cluster), services, task_definitions, task_families))
+}
+
+fn service_from_aws(s: &ecs::Service) -> ObservedService {
+    let tags = s.tags();
+    let dc = s.deployment_configuration();
+    let cb = dc.and_then(|d| d.deployment_circuit_breaker());
+    ObservedService {
+        name: s.service_name().unwrap_or_default().to_owned(),
+        arn: s.service_arn().unwrap_or_default().to_owned(),
+        status: s.status().unwrap_or_default().to_owned(),
+        owner: Owner::from_tags(ecs_tag_pairs(tags)),
+        task_definition_arn: s.task_definition().unwrap_or_default().to_owned(),
+        spec_hash: ecs_tag(tags, tags::SPEC_HASH).map(str::to_owned),
+        deployed_task_definition: ecs_tag(tags, tags::TASK_DEFINITION).map(str::to_owned),
+        desired_count: s.desired_count(),
+        running_count: s.running_count(),
+        pending_count: s.pending_count(),
+        launch_type: s.launch_type().map(|l| l.as_str().to_owned()),
+        network: network_from_aws(s.network_configuration()),
+        load_balancers: s
+            .load_balancers()
+            .iter()
+            .map(|l| ServiceLoadBalancer {
+                // Resolved to a name by `resolve_target_groups` once target groups are known.
+                target_group: l.target_group_arn().unwrap_or_default().to_owned(),
+                container_name: l.container_name().unwrap_or_default().to_owned(),
+                container_port: l.container_port().unwrap_or_default().try_into().unwrap_or_default(),
+            })
+            .collect(),
+        registries: s.service_registries().iter().filter_map(|r| r.registry_arn().map(str::to_owned)).collect(),
+        circuit_breaker: cb.is_some_and(|c| c.enable()),
+        rollback: cb.is_some_and(|c| c.rollback()),
+        min_healthy_percent: dc.and_then(|d| d.minimum_healthy_percent()).unwrap_or(100),
+        max_percent: dc.and_then(|d| d.maximum_percent()).unwrap_or(200),
+        placement_strategy: s
+            .placement_strategy()
+            .iter()
+            .map(|p| PlacementStrategy {
+                kind: p.r#type().map_or("", |t| t.as_str()).to_owned(),
+                field: p.field().map(str::to_owned),
+            })
+            .collect(),
+        placement_constraints: s
+            .placement_constraints()
+            .iter()
+            .map(|p| PlacementConstraint {
+                kind: p.r#type().map_or("", |t| t.as_str()).to_owned(),
+                expression: p.expression().map(str::to_owned),
+            })
+            .collect(),
+    }
+}
+
+/// Describe task definitions by ARN, from the process-wide cache when possible.
+pub(crate) async fn describe_task_definitions(
+    c: &Clients,
+    arns: Vec<String>,
+) -> Result<BTreeMap<String, ObservedTaskDefinition>, AwsError> {
+    let results: Vec<ObservedTaskDefinition> = stream::iter(arns)
+        .map(|arn| describe_task_definition(c, arn))
+        .buffer_unordered(READ_CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(results.into_iter().map(|t| (t.arn.clone(), t)).collect())
+}
+
+pub(crate) async fn describe_task_definition(c: &Clients, arn: String) -> Result<ObservedTaskDefinition, AwsError> {
+    if let Some(hit) = c.td_cache.lock().expect("cache lock is never poisoned").get(&arn) {
+        return Ok(hit.clone());
+    }
+    let out = c
+        .ecs
+        .describe_task_definition()
+        .task_definition(&arn)
+        .include(ecs::TaskDefinitionField::Tags)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeTaskDefinition", format!("task definition {arn}"), e))?;
+    let td = out.task_definition().map(td_from_aws).unwrap_or_else(|| td_from_aws(&ecs::TaskDefinition::builder().build()));
+    let full_arn = out.task_definition().and_then(|t| t.task_definition_arn()).unwrap_or(&arn).to_owned();
+    let observed = ObservedTaskDefinition {
+        arn: full_arn.clone(),
+        spec: td,
+        spec_hash: ecs_tag(out.tags(), tags::SPEC_HASH).map(str::to_owned),
+    };
+    let mut cache = c.td_cache.lock().expect("cache lock is never poisoned");
+    cache.insert(full_arn, observed.clone());
+    cache.insert(arn, observed.clone());
+    Ok(observed)
+}
+
+/// The latest ACTIVE revision of a family, if any.
+pub(crate) async fn latest_revision(c: &Clients, family: &str) -> Result<Option<ObservedTaskDefinition>, AwsError> {
+    let out = c
+        .ecs
+        .list_task_definitions()
+        .family_prefix(family)
+        .status(ecs::TaskDefinitionStatus::Active)
+        .sort(ecs::SortOrder::Desc)
+        .max_results(1)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("ListTaskDefinitions", format!("task definition family {family}"), e))?;
+    // familyPrefix matches `family*`; only an exact family counts.
+    let Some(arn) = out.task_definition_arns().iter().find(|a| a.rsplit_once('/').is_some_and(|(_, fr)| fr.rsplit_once(':').is_some_and(|(f, _)| f == family))) else {
+        return Ok(None);
+    };
+    describe_task_definition(c, arn.clone()).await.map(Some)
+}
+
+async fn observe_task_families(c: &Clients, desired: &Desired) -> Result<BTreeMap<String, ObservedTaskDefinition>, AwsError> {
+    let families: Vec<&str> =
+        desired.services.values().filter(|s| s.kind == ServiceKind::Task).map(|s| s.task_definition.family.as_str()).collect();
+    let found: Vec<Option<ObservedTaskDefinition>> =
+        stream::iter(families).map(|f| latest_revision(c, f)).buffer_unordered(READ_CONCURRENCY).try_collect().await?;
+    Ok(found.into_iter().flatten().map(|t| (t.spec.family.clone(), t)).collect())
+}
+
+type ElbPart = (BTreeMap<String, ObservedLoadBalancer>, BTreeMap<String, ObservedTargetGroup>);
+
+async fn observe_elb(c: &Clients, desired: &Desired) -> Result<ElbPart, AwsError> {
+    let prefix = format!("{}-", desired.cluster);
+    let desired_lbs: BTreeSet<&str> = desired.load_balancers.keys().map(String::as_str).collect();
+    let desired_tgs: BTreeSet<&str> =
+        desired.services.values().filter_map(|s| s.target_group.as_ref()).map(|t| t.name.as_str()).collect();
+
+    let (lbs, tgs) = tokio::try_join!(
+        async {
+            let mut all = Vec::new();
+            let mut pages = c.elb.describe_load_balancers().page_size(400).into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| AwsError::from_sdk("DescribeLoadBalancers", "load balancers", e))?;
+                all.extend(page.load_balancers().iter().cloned());
+            }
+            Ok::<_, AwsError>(all)
+        },
+        async {
+            let mut all = Vec::new();
+            let mut pages = c.elb.describe_target_groups().page_size(400).into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| AwsError::from_sdk("DescribeTargetGroups", "target groups", e))?;
+                all.extend(page.target_groups().iter().cloned());
+            }
+            Ok::<_, AwsError>(all)
+        }
+    )?;
+    let lbs: Vec<elb::LoadBalancer> = lbs
+        .into_iter()
+        .filter(|l| l.load_balancer_name().is_some_and(|n| desired_lbs.contains(n) || n.starts_with(&prefix)))
+        .collect();
+    let tgs: Vec<elb::TargetGroup> = tgs
+        .into_iter()
+        .filter(|t| t.target_group_name().is_some_and(|n| desired_tgs.contains(n) || n.starts_with(&prefix)))
+        .collect();
+
+    let arns: Vec<String> = lbs
+        .iter()
+        .filter_map(|l| l.load_balancer_arn())
+        .chain(tgs.iter().filter_map(|t| t.target_group_arn()))
+        .map(str::to_owned)
+        .collect();
+    let owners = elb_owners(c, arns).await?;
+
+    let tg_names: BTreeMap<String, String> = tgs
+        .iter()
+        .filter_map(|t| Some((t.target_group_arn()?.to_owned(), t.target_group_name()?.to_owned())))
+        .collect();
+    let target_groups = tgs
+        .iter()
+        .map(|t| {
+            let arn = t.target_group_arn().unwrap_or_default().to_owned();
+            let owner = owners.get(&arn).cloned().unwrap_or_default();
+            (t.target_group_name().unwrap_or_default().to_owned(), ObservedTargetGroup { spec: target_group_from_aws(t), arn, owner })
+        })
+        .collect();
+
+    // Listeners of the load balancers we may touch: desired ones, and owned ones.
+    let rule_lbs = bosun_plan::planner::rule_listeners(desired);
+    let relevant: Vec<(&elb::LoadBalancer, Owner)> = lbs
+        .iter()
+        .map(|l| (l, owners.get(l.load_balancer_arn().unwrap_or_default()).cloned().unwrap_or_default()))
+        .filter(|(l, owner)| owner.is_owned_by(&desired.cluster) || desired_lbs.contains(l.load_balancer_name().unwrap_or_default()))
+        .collect();
+    let tg_names = &tg_names;
+    let rule_lbs = &rule_lbs;
+    let cluster = desired.cluster.as_str();
+    let load_balancers: Vec<ObservedLoadBalancer> = stream::iter(relevant)
+        .map(|(l, owner)| async move {
+            let name = l.load_balancer_name().unwrap_or_default().to_owned();
+            let arn = l.load_balancer_arn().unwrap_or_default().to_owned();
+            let listeners = c
+                .elb
+                .describe_listeners()
+                .load_balancer_arn(&arn)
+                .page_size(400)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("DescribeListeners", format!("load balancer {name}"), e))?;
+            // Rules are read for listeners that desired rules route through, and for
+            // shared load balancers bosun owns (to find rules that are orphans).
+            let shared_owned = owner.is_owned_by(cluster) && owner.service.is_none();
+            let mut observed_listeners = BTreeMap::new();
+            for lis in listeners.listeners() {
+                let port: u16 = lis.port().unwrap_or_default().try_into().unwrap_or_default();
+                let read_rules = shared_owned || rule_lbs.get(&name).is_some_and(|ports| ports.contains(&port));
+                let rules = if read_rules { Some(observe_rules(c, lis.listener_arn().unwrap_or_default(), tg_names).await?) } else { None };
+                let mut certificates: Vec<String> =
+                    lis.certificates().iter().filter_map(|c| c.certificate_arn().map(str::to_owned)).collect();
+                certificates.sort();
+                observed_listeners.insert(
+                    port,
+                    ObservedListener {
+                        arn: lis.listener_arn().unwrap_or_default().to_owned(),
+                        port,
+                        protocol: protocol_from_aws(lis.protocol()),
+                        certificates,
+                        default_action: default_action_from_aws(lis.default_actions(), tg_names),
+                        rules,
+                    },
+                );
+            }
+            let mut subnets: Vec<String> = l.availability_zones().iter().filter_map(|z| z.subnet_id().map(str::to_owned)).collect();
+            subnets.sort();
+            let mut security_groups = l.security_groups().to_vec();
+            security_groups.sort();
+            Ok::<_, AwsError>(ObservedLoadBalancer {
+                name,
+                arn,
+                scheme: if l.scheme() == Some(&elb::LoadBalancerSchemeEnum::Internal) { Scheme::Internal } else { Scheme::InternetFacing },
+                subnets,
+                security_groups,
+                dns_name: l.dns_name().unwrap_or_default().to_owned(),
+                canonical_zone_id: l.canonical_hosted_zone_id().unwrap_or_default().to_owned(),
+                owner,
+                listeners: observed_listeners,
+            })
+        })
+        .buffer_unordered(READ_CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok((load_balancers.into_iter().map(|l| (l.name.clone(), l)).collect(), target_groups))
+}
+
+async fn observe_rules(c: &Clients, listener_arn: &str, tg_names: &BTreeMap<String, String>) -> Result<BTreeMap<u32, ObservedRule>, AwsError> {
+    let mut rules = Vec::new();
+    let mut marker = None;
+    loop {
+        let out = c
+            .elb
+            .describe_rules()
+            .listener_arn(listener_arn)
+            .page_size(400)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeRules", format!("listener {listener_arn}"), e))?;
+        rules.extend(out.rules().iter().filter(|r| r.is_default() != Some(true)).cloned());
+        marker = out.next_marker().map(str::to_owned);
+        if marker.is_none() {
+            break;
+        }
+    }
+    let owners = elb_owners(c, rules.iter().filter_map(|r| r.rule_arn().map(str::to_owned)).collect()).await?;
+    Ok(rules
+        .iter()
+        .filter_map(|r| {
+            let priority: u32 = r.priority()?.parse().ok()?;
+            let mut hosts = Vec::new();
+            let mut paths = Vec::new();
+            for cond in r.conditions() {
+                match cond.field() {
+                    Some("host-header") => hosts.extend(
+                        cond.host_header_config().map(|h| h.values().to_vec()).unwrap_or_else(|| cond.values().to_vec()),
+                    ),
+                    Some("path-pattern") => paths.extend(
+                        cond.path_pattern_config().map(|h| h.values().to_vec()).unwrap_or_else(|| cond.values().to_vec()),
+                    ),
+                    _ => {}
+                }
+            }
+            hosts.sort();
+            hosts.dedup();
+            paths.sort();
+            paths.dedup();
+            let target_group = match default_action_from_aws(r.actions(), tg_names) {
+                bosun_stackfile::DefaultAction::Forward { target_group } => target_group,
+                bosun_stackfile::DefaultAction::FixedResponse { status_code } => format!("fixed-response {status_code}"),
+            };
+            let arn = r.rule_arn()?.to_owned();
+            Some((priority, ObservedRule { owner: owners.get(&arn).cloned().unwrap_or_default(), arn, priority, hosts, paths, target_group }))
+        })
+        .collect())
+}
+
+async fn elb_owners(c: &Clients, arns: Vec<String>) -> Result<BTreeMap<String, Owner>, AwsError> {
+    let chunks: Vec<Vec<String>> = arns.chunks(ELB_TAGS_BATCH).map(<[String]>::to_vec).collect();
+    let results: Vec<Vec<elb::TagDescription>> = stream::iter(chunks)
+        .map(|chunk| async move {
+            c.elb
+                .describe_tags()
+                .set_resource_arns(Some(chunk))
+                .send()
+                .await
+                .map(|o| o.tag_descriptions().to_vec())
+                .map_err(|e| AwsError::from_sdk("DescribeTags", "load balancer resources", e))
+        })
+        .buffer_unordered(READ_CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(results
+        .into_iter()
+        .flatten()
+        .filter_map(|d| {
+            let owner = Owner::from_tags(d.tags().iter().filter_map(|t| Some((t.key()?, t.value()?))));
+            Some((d.resource_arn()?.to_owned(), owner))
+        })
+        .collect())
+}
+
+async fn observe_records(c: &Clients, desired: &Desired) -> Result<BTreeMap<RecordKey, ObservedRecord>, AwsError> {
+    let zones: BTreeSet<&str> = desired.services.values().filter_map(|s| s.dns.as_ref()).map(|d| d.zone_id.as_str()).collect();
+    let per_zone: Vec<Vec<(RecordKey, ObservedRecord)>> = stream::iter(zones)
+        .map(|zone| async move {
+            let mut sets = Vec::new();
+            let mut start: Option<(String, aws_sdk_route53::types::RrType)> = None;
+            loop {
+                let mut req = c.route53.list_resource_record_sets().hosted_zone_id(zone).max_items(300);
+                if let Some((name, ty)) = start.take() {
+                    req = req.start_record_name(name).start_record_type(ty);
+                }
+                let out = req.send().await.map_err(|e| AwsError::from_sdk("ListResourceRecordSets", format!("hosted zone {zone}"), e))?;
+                sets.extend(out.resource_record_sets().iter().cloned());
+                if !out.is_truncated() {
+                    break;
+                }
+                match (out.next_record_name(), out.next_record_type()) {
+                    (Some(n), Some(t)) => start = Some((n.to_owned(), t.clone())),
+                    _ => break,
+                }
+            }
+            let mut owners: BTreeMap<String, Owner> = BTreeMap::new();
+            for s in sets.iter().filter(|s| s.r#type() == &aws_sdk_route53::types::RrType::Txt) {
+                for r in s.resource_records() {
+                    let owner = parse_record_owner_txt(r.value());
+                    if owner.managed {
+                        owners.insert(s.name().to_ascii_lowercase(), owner);
+                    }
+                }
+            }
+            Ok::<_, AwsError>(
+                sets.iter()
+                    .filter(|s| s.r#type() == &aws_sdk_route53::types::RrType::A)
+                    .map(|s| {
+                        let name = s.name().to_ascii_lowercase();
+                        let record = ObservedRecord {
+                            alias_dns_name: s.alias_target().map(|a| a.dns_name().trim_end_matches('.').to_ascii_lowercase()),
+                            owner: owners.get(&name).cloned().unwrap_or_default(),
+                        };
+                        (RecordKey { zone_id: zone.to_owned(), name }, record)
+                    })
+                    .collect(),
+            )
+        })
+        .buffer_unordered(READ_CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(per_zone.into_iter().flatten().collect())
+}
+
+type DiscoveryPart = (Option<ObservedNamespace>, BTreeMap<String, ObservedDiscoveryService>);
+
+async fn observe_discovery(c: &Clients, desired: &Desired) -> Result<DiscoveryPart, AwsError> {
+    let Some(ns) = &desired.namespace else { return Ok((None, BTreeMap::new())) };
+    let Some(namespace) = find_namespace(c, &ns.name).await? else { return Ok((None, BTreeMap::new())) };
+    let mut summaries = Vec::new();
+    let mut pages = c
+        .discovery
+        .list_services()
+        .filters(
+            aws_sdk_servicediscovery::types::ServiceFilter::builder()
+                .name(aws_sdk_servicediscovery::types::ServiceFilterName::NamespaceId)
+                .values(&namespace.id)
+                .condition(aws_sdk_servicediscovery::types::FilterCondition::Eq)
+                .build()
+                .map_err(|e| AwsError {
+                    resource: format!("namespace {}", ns.name),
+                    operation: "ListServices",
+                    code: "BuildError".into(),
+                    message: e.to_string(),
+                    status: None,
+                })?,
+        )
+        .max_results(100)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::from_sdk("ListServices", format!("namespace {}", ns.name), e))?;
+        summaries.extend(page.services().iter().cloned());
+    }
+    let services: Vec<ObservedDiscoveryService> = stream::iter(summaries)
+        .map(|s| async move {
+            let arn = s.arn().unwrap_or_default().to_owned();
+            let tags = c
+                .discovery
+                .list_tags_for_resource()
+                .resource_arn(&arn)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("ListTagsForResource", format!("discovery service {}", s.name().unwrap_or_default()), e))?;
+            Ok::<_, AwsError>(ObservedDiscoveryService {
+                id: s.id().unwrap_or_default().to_owned(),
+                arn,
+                name: s.name().unwrap_or_default().to_owned(),
+                dns_ttl: s.dns_config().and_then(|d| d.dns_records().first()).map_or(0, |r| r.ttl()),
+                owner: Owner::from_tags(tags.tags().iter().map(|t| (t.key(), t.value()))),
+            })
+        })
+        .buffer_unordered(READ_CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok((Some(namespace), services.into_iter().map(|s| (s.name.clone(), s)).collect()))
+}
+
+/// Find a namespace by name.
+pub(crate) async fn find_namespace(c: &Clients, name: &str) -> Result<Option<ObservedNamespace>, AwsError> {
+    let mut pages = c.discovery.list_namespaces().max_results(100).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::from_sdk("ListNamespaces", format!("namespace {name}"), e))?;
+        if let Some(n) = page.namespaces().iter().find(|n| n.name() == Some(name)) {
+            return Ok(Some(ObservedNamespace { id: n.id().unwrap_or_default().to_owned(), name: name.to_owned() }));
+        }
+    }
+    Ok(None)
+}
+
+/// Replace target-group ARNs in service attachments with names, now that target
+/// groups are known. Unknown ARNs stay ARNs, so they show up as a difference.
+pub(crate) fn resolve_target_groups(observed: &mut Observed) {
+    let names: BTreeMap<String, String> = observed.target_groups.iter().map(|(n, t)| (t.arn.clone(), n.clone())).collect();
+    for s in observed.services.values_mut() {
+        for l in &mut s.load_balancers {
+            if let Some(n) = names.get(&l.target_group) {
+                l.target_group = n.clone();
+            }
+        }
+    }
+}

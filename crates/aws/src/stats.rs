@@ -1,0 +1,110 @@
+//! Counts AWS calls by service and operation, through an SDK interceptor.
+//!
+//! Every attempt is counted, retries included, because that is what AWS sees and
+//! bills and throttles. `bosun plan --stats` and the reconcile benchmark print these.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+
+/// Shared call counters; cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct CallStats {
+    counts: Arc<Mutex<BTreeMap<(String, String), u64>>>,
+}
+
+/// One row of [`CallStats::snapshot`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CallCount {
+    /// Service, e.g. `ECS`.
+    pub service: String,
+    /// Operation, e.g. `DescribeServices`.
+    pub operation: String,
+    /// Whether the operation changes AWS state.
+    pub mutating: bool,
+    /// Attempts made.
+    pub calls: u64,
+}
+
+impl CallStats {
+    /// The counts so far, sorted by service and operation.
+    pub fn snapshot(&self) -> Vec<CallCount> {
+        let counts = self.counts.lock().expect("stats lock is never poisoned");
+        counts
+            .iter()
+            .map(|((service, operation), calls)| CallCount {
+                service: service.clone(),
+                mutating: is_mutating(operation),
+                operation: operation.clone(),
+                calls: *calls,
+            })
+            .collect()
+    }
+
+    /// Total read and mutating calls.
+    pub fn totals(&self) -> (u64, u64) {
+        self.snapshot().iter().fold((0, 0), |(r, m), c| if c.mutating { (r, m + c.calls) } else { (r + c.calls, m) })
+    }
+
+    fn record(&self, service: &str, operation: &str) {
+        let mut counts = self.counts.lock().expect("stats lock is never poisoned");
+        *counts.entry((service.to_owned(), operation.to_owned())).or_default() += 1;
+    }
+}
+
+/// Whether an AWS operation name is a write. Reads are Describe/List/Get.
+pub fn is_mutating(operation: &str) -> bool {
+    !["Describe", "List", "Get"].iter().any(|p| operation.starts_with(p))
+}
+
+#[derive(Debug)]
+pub(crate) struct CountingInterceptor(pub(crate) CallStats);
+
+impl Intercept for CountingInterceptor {
+    fn name(&self) -> &'static str {
+        "bosun-call-stats"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(meta) = cfg.load::<Metadata>() {
+            self.0.record(meta.service(), meta.name());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_operations() {
+        assert!(!is_mutating("DescribeServices"));
+        assert!(!is_mutating("ListResourceRecordSets"));
+        assert!(!is_mutating("GetOperation"));
+        assert!(is_mutating("CreateService"));
+        assert!(is_mutating("ChangeResourceRecordSets"));
+        assert!(is_mutating("RegisterTaskDefinition"));
+    }
+
+    #[test]
+    fn totals_split_reads_and_writes() {
+        let s = CallStats::default();
+        s.record("ECS", "DescribeServices");
+        s.record("ECS", "DescribeServices");
+        s.record("ECS", "UpdateService");
+        assert_eq!(s.totals(), (2, 1));
+        assert_eq!(s.snapshot()[0].calls, 2);
+    }
+}

@@ -1,0 +1,113 @@
+//! Terminal output: errors as `error:` / `caused by:` / `hint:`, live rollout
+//! progress, and AWS call statistics. Everything but plans goes to stderr.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+use bosun_aws::CallStats;
+use bosun_aws::apply::{Progress, ProgressEvent};
+
+/// Exit code of a user error.
+pub const EXIT_USER: u8 = 1;
+/// Exit code of `plan --detailed-exitcode` when there are changes.
+pub const EXIT_CHANGES: u8 = 2;
+/// Exit code of an internal error.
+pub const EXIT_INTERNAL: u8 = 3;
+
+/// A failed command: the error, an optional hint, and whose fault it was.
+#[derive(Debug)]
+pub struct Failure {
+    /// The error and its causes.
+    pub error: anyhow::Error,
+    /// What to do about it.
+    pub hint: Option<String>,
+    /// User errors exit 1, internal ones 3.
+    pub internal: bool,
+    /// Already printed (validation diagnostics): only set the exit code.
+    pub printed: bool,
+}
+
+impl Failure {
+    /// A user error.
+    pub fn user(error: impl Into<anyhow::Error>) -> Self {
+        Self { error: error.into(), hint: None, internal: false, printed: false }
+    }
+
+    /// An internal error.
+    pub fn internal(error: impl Into<anyhow::Error>) -> Self {
+        Self { error: error.into(), hint: None, internal: true, printed: false }
+    }
+
+    /// Add a hint.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// Print a failure and return its exit code.
+pub fn report(f: &Failure) -> ExitCode {
+    if !f.printed {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "error: {}", f.error);
+        for cause in f.error.chain().skip(1) {
+            let _ = writeln!(err, "  caused by: {cause}");
+        }
+        if let Some(h) = &f.hint {
+            let _ = writeln!(err, "hint: {h}");
+        }
+    }
+    ExitCode::from(if f.internal { EXIT_INTERNAL } else { EXIT_USER })
+}
+
+/// Print call statistics on stderr.
+pub fn print_stats(stats: &CallStats) {
+    let (reads, writes) = stats.totals();
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "aws calls: {reads} read, {writes} mutating");
+    for c in stats.snapshot() {
+        let _ = writeln!(
+            err,
+            "  {:<8} {:<10} {:<32} {}",
+            if c.mutating { "mutating" } else { "read" },
+            c.service,
+            c.operation,
+            c.calls
+        );
+    }
+}
+
+/// Live progress on stderr: one line per change, and one line per service whenever
+/// its rollout state changes.
+#[derive(Default)]
+pub struct TerminalProgress {
+    last: Mutex<BTreeMap<String, String>>,
+}
+
+impl Progress for TerminalProgress {
+    fn event(&self, event: ProgressEvent<'_>) {
+        let mut err = std::io::stderr().lock();
+        match event {
+            ProgressEvent::Started(_) => {}
+            ProgressEvent::Done(c) => {
+                let _ = writeln!(err, "{} {} ... done", c.action.marker(), c.resource);
+            }
+            ProgressEvent::Rollout { service, running, desired, state } => {
+                let line = format!("{running}/{desired} tasks running ({state})");
+                let mut last = self.last.lock().expect("progress lock is never poisoned");
+                if last.get(service) != Some(&line) {
+                    let _ = writeln!(err, "  {service}: {line}");
+                    last.insert(service.to_owned(), line);
+                }
+            }
+            ProgressEvent::ServiceEvent { service, message } => {
+                let _ = writeln!(err, "  {service}: {message}");
+            }
+            ProgressEvent::RolloutDone { service, outcome } => {
+                let _ = writeln!(err, "  {service}: rollout {outcome}");
+            }
+        }
+    }
+}

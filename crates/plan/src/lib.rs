@@ -1,0 +1,25 @@
+//! Planning for bosun: compare the desired state of a cluster with its observed
+//! state and produce an ordered, hashable [`Plan`].
+//!
+//! This crate is pure: no async, no clock, no environment, no AWS. The AWS adapter
+//! builds an [`Observed`] and executes a [`Plan`]'s steps; everything in between
+//! happens here, so it can be tested exhaustively.
+//!
+//! # Layout
+//! - [`observed`]: the observed-state model the AWS adapter fills in, and the
+//!   ownership tags.
+//! - [`types`]: the plan: changes, actions, orphans, conflicts, hash.
+//! - [`planner`]: `plan(desired, observed, policy) -> Plan`.
+//! - [`render`]: text and JSON rendering, task-definition diffs.
+//! - [`simulate`]: a pure AWS simulator used to prove idempotence.
+
+pub mod observed;
+pub mod planner;
+pub mod render;
+pub mod simulate;
+pub mod types;
+
+pub use observed::{Observed, Owner};
+pub use planner::plan;
+pub use render::{render_json, render_text};
+pub use types::{Action, Change, Conflict, FieldChange, HookPhase, Kind, Orphan, Plan, Policy, Resource, Step};

@@ -1,0 +1,310 @@
+//! The plan: ordered changes, orphans and conflicts, with a stable hash.
+
+use bosun_stackfile::{
+    DiscoverySpec, DnsRecordSpec, HookSpec, ListenerSpec, LoadBalancerSpec, NamespaceSpec,
+    RuleSpec, ServiceSpec, TargetGroupSpec, TaskDefinitionSpec,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Settings that shape a plan but do not come from the stackfile's resources.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// Delete owned resources that the stackfile no longer mentions. Without it they
+    /// are listed as orphans and left in place.
+    pub prune: bool,
+}
+
+impl Policy {
+    /// The policy a stackfile asks for.
+    pub fn from_desired(desired: &bosun_stackfile::Desired) -> Self {
+        Self { prune: desired.prune }
+    }
+}
+
+/// The kinds of resource a plan touches, in the order their creates must run.
+/// Deletes run in the reverse order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// The ECS cluster.
+    Cluster,
+    /// The Cloud Map namespace.
+    Namespace,
+    /// A Cloud Map service.
+    DiscoveryService,
+    /// An ELBv2 target group.
+    TargetGroup,
+    /// An application load balancer.
+    LoadBalancer,
+    /// A listener.
+    Listener,
+    /// A listener rule.
+    Rule,
+    /// A Route53 alias record.
+    Record,
+    /// An ECS task definition revision.
+    TaskDefinition,
+    /// A one-off task run before services change.
+    PreHook,
+    /// An ECS service.
+    Service,
+    /// A one-off task run after a rollout succeeded.
+    PostHook,
+}
+
+impl Kind {
+    /// Human name used in rendering.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Cluster => "cluster",
+            Kind::Namespace => "namespace",
+            Kind::DiscoveryService => "discovery service",
+            Kind::TargetGroup => "target group",
+            Kind::LoadBalancer => "load balancer",
+            Kind::Listener => "listener",
+            Kind::Rule => "listener rule",
+            Kind::Record => "dns record",
+            Kind::TaskDefinition => "task definition",
+            Kind::PreHook => "pre-deploy hook",
+            Kind::Service => "service",
+            Kind::PostHook => "post-deploy hook",
+        }
+    }
+}
+
+/// What a change does to its resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Create a resource that does not exist.
+    Create,
+    /// Change a resource in place.
+    Update,
+    /// Take over an existing resource bosun does not own yet (tag it), and update it.
+    Adopt,
+    /// Delete and create again (a field cannot change in place).
+    Replace,
+    /// Delete an owned resource that the stackfile no longer mentions (`prune: true`).
+    Delete,
+    /// Run a one-off task.
+    Run,
+}
+
+impl Action {
+    /// The marker used in text rendering.
+    pub fn marker(self) -> &'static str {
+        match self {
+            Action::Create | Action::Run => "+",
+            Action::Update | Action::Adopt => "~",
+            Action::Replace => "±",
+            Action::Delete => "-",
+        }
+    }
+
+    /// Whether deletes of this action run in reverse dependency order.
+    pub fn is_delete(self) -> bool {
+        matches!(self, Action::Delete)
+    }
+}
+
+/// Identifies one resource in a plan.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Resource {
+    /// The kind of resource.
+    pub kind: Kind,
+    /// Its name: the AWS name, or `lb:port` for listeners, `lb:port#priority` for
+    /// rules, the record name for records, `service/hook` for hooks.
+    pub name: String,
+}
+
+impl std::fmt::Display for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.kind.label(), self.name)
+    }
+}
+
+/// One field that changes, rendered for humans. Environment values are never put
+/// here; only their names and a digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// Field name, e.g. `desired_count` or `health_check.path`.
+    pub field: String,
+    /// Live value.
+    pub before: String,
+    /// Desired value.
+    pub after: String,
+}
+
+impl FieldChange {
+    pub(crate) fn new(field: &str, before: impl ToString, after: impl ToString) -> Self {
+        Self { field: field.to_owned(), before: before.to_string(), after: after.to_string() }
+    }
+}
+
+/// Which hooks: before or after the rollout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HookPhase {
+    /// Before any service changes.
+    Pre,
+    /// After the service's rollout succeeded.
+    Post,
+}
+
+/// The AWS work of one change, with everything the applier needs. ARNs come from
+/// observation; resources created earlier in the same apply are found by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum Step {
+    CreateCluster { name: String },
+    CreateNamespace { spec: NamespaceSpec },
+    CreateDiscoveryService { service: String, namespace: String, spec: DiscoverySpec },
+    UpdateDiscoveryService { id: String, spec: DiscoverySpec, adopt_service: Option<String> },
+    DeleteDiscoveryService { id: String },
+    CreateTargetGroup { service: String, spec: TargetGroupSpec },
+    ModifyTargetGroup { arn: String, spec: TargetGroupSpec, adopt_service: Option<String> },
+    DeleteTargetGroup { arn: String },
+    CreateLoadBalancer { spec: LoadBalancerSpec },
+    UpdateLoadBalancer { arn: String, spec: LoadBalancerSpec },
+    DeleteLoadBalancer { arn: String },
+    CreateListener { load_balancer: String, spec: ListenerSpec },
+    ModifyListener { arn: String, spec: ListenerSpec },
+    DeleteListener { arn: String },
+    CreateRule { service: String, spec: RuleSpec },
+    ModifyRule { arn: String, service: String, spec: RuleSpec },
+    DeleteRule { arn: String },
+    UpsertRecord { service: String, spec: DnsRecordSpec },
+    DeleteRecord { zone_id: String, name: String },
+    RegisterTaskDefinition { service: String, spec: TaskDefinitionSpec, spec_hash: String },
+    RunHook { service: String, phase: HookPhase, hook: HookSpec, family: String },
+    CreateService { spec: Box<ServiceSpec>, spec_hash: String },
+    UpdateService {
+        spec: Box<ServiceSpec>,
+        spec_hash: String,
+        /// Fields of the ECS service to send (`task_definition`, `desired_count`, ...).
+        fields: Vec<String>,
+        /// Tag the service as bosun's (adoption).
+        adopt: bool,
+    },
+    DeleteService { name: String, arn: String },
+}
+
+/// One planned change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// What is changed.
+    pub resource: Resource,
+    /// How.
+    pub action: Action,
+    /// The service this change belongs to, for progress and errors.
+    pub service: Option<String>,
+    /// Field-level before/after.
+    pub fields: Vec<FieldChange>,
+    /// Unified diff of a changed task definition, live against desired.
+    pub diff: Option<String>,
+    /// The AWS work.
+    pub step: Step,
+}
+
+/// An owned resource the stackfile no longer mentions, left in place because prune
+/// is off.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Orphan {
+    /// The resource.
+    pub resource: Resource,
+}
+
+/// A desired resource whose name is taken by something bosun does not own.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Conflict {
+    /// The resource.
+    pub resource: Resource,
+    /// Why nothing will be done, and how to resolve it.
+    pub reason: String,
+}
+
+/// Counts of changes by action.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Creates.
+    pub create: usize,
+    /// Updates and adoptions.
+    pub update: usize,
+    /// Replacements.
+    pub replace: usize,
+    /// Deletes.
+    pub delete: usize,
+    /// Hook runs.
+    pub run: usize,
+}
+
+/// The plan for one cluster.
+///
+/// `changes` are in execution order: creates and updates in dependency order (cluster,
+/// namespace, discovery services, target groups, load balancers, listeners, rules,
+/// records, task definitions, pre-hooks, services, post-hooks), then deletes in the
+/// reverse order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// The cluster planned.
+    pub cluster: String,
+    /// Ordered changes.
+    pub changes: Vec<Change>,
+    /// Owned resources left in place because prune is off.
+    pub orphans: Vec<Orphan>,
+    /// Desired resources that collide with resources bosun does not own.
+    pub conflicts: Vec<Conflict>,
+    /// Stable hash of the changes (see [`Plan::compute_hash`]).
+    pub hash: String,
+}
+
+impl Plan {
+    /// Whether applying the plan would make no change.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// Counts by action.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.changes {
+            match c.action {
+                Action::Create => s.create += 1,
+                Action::Update | Action::Adopt => s.update += 1,
+                Action::Replace => s.replace += 1,
+                Action::Delete => s.delete += 1,
+                Action::Run => s.run += 1,
+            }
+        }
+        s
+    }
+
+    /// SHA-256 over the canonical JSON of the cluster, the changes and the conflicts.
+    /// Two plans with the same hash do the same AWS work, so a plan that was reviewed
+    /// can be applied exactly (`bosun apply --plan-hash`). Orphans are excluded: they
+    /// do no work.
+    pub fn compute_hash(cluster: &str, changes: &[Change], conflicts: &[Conflict]) -> String {
+        #[derive(Serialize)]
+        struct Hashed<'a> {
+            cluster: &'a str,
+            changes: &'a [Change],
+            conflicts: &'a [Conflict],
+        }
+        let bytes = serde_json::to_vec(&Hashed { cluster, changes, conflicts })
+            .expect("plan types always serialise");
+        hex::encode(Sha256::digest(bytes))
+    }
+
+    /// The short form of the hash shown to users (16 hex digits). `--plan-hash`
+    /// accepts it or any longer prefix of the full hash.
+    pub fn short_hash(&self) -> &str {
+        &self.hash[..16]
+    }
+
+    /// Whether `given` names this plan: a prefix of at least 16 hex digits.
+    pub fn matches_hash(&self, given: &str) -> bool {
+        given.len() >= 16 && self.hash.starts_with(&given.to_ascii_lowercase())
+    }
+}

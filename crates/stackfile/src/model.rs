@@ -1,0 +1,496 @@
+//! The desired state of one cluster: what a valid stackfile normalises into.
+//!
+//! Every value here is resolved: defaults are merged, AWS names are computed, and
+//! references between resources are by the AWS name of the target. The planner
+//! compares these types against the observed state field by field, so two stackfiles
+//! that mean the same thing normalise to equal values.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole desired state of one ECS cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Desired {
+    /// The ECS cluster name; also the prefix of every derived AWS name.
+    pub cluster: String,
+    /// Delete owned resources that the stackfile no longer mentions.
+    pub prune: bool,
+    /// The Cloud Map private DNS namespace that `dns_discovery` services register in.
+    pub namespace: Option<NamespaceSpec>,
+    /// Application load balancers, keyed by their AWS name. Holds both the shared
+    /// `load_balancers:` and nysa's one-ALB-per-service `elb:` blocks.
+    pub load_balancers: BTreeMap<String, LoadBalancerSpec>,
+    /// Services and one-off task types, keyed by service name.
+    pub services: BTreeMap<String, ServiceSpec>,
+}
+
+/// A Cloud Map private DNS namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamespaceSpec {
+    /// DNS name of the namespace, e.g. `example.sd`.
+    pub name: String,
+    /// The VPC the private hosted zone is attached to.
+    pub vpc_id: String,
+}
+
+/// Whether a load balancer faces the internet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scheme {
+    /// `internal`: placed in the private subnets (nysa `type: private`).
+    Internal,
+    /// `internet-facing`: placed in the public subnets (nysa `type: public`).
+    InternetFacing,
+}
+
+impl Scheme {
+    /// The value ELBv2 uses for this scheme.
+    pub fn as_aws(self) -> &'static str {
+        match self {
+            Scheme::Internal => "internal",
+            Scheme::InternetFacing => "internet-facing",
+        }
+    }
+}
+
+/// Listener and target-group protocols bosun manages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Protocol {
+    /// Plain HTTP.
+    Http,
+    /// HTTPS; listeners need a certificate.
+    Https,
+}
+
+impl Protocol {
+    /// The value ELBv2 uses for this protocol.
+    pub fn as_aws(self) -> &'static str {
+        match self {
+            Protocol::Http => "HTTP",
+            Protocol::Https => "HTTPS",
+        }
+    }
+}
+
+/// An application load balancer and its listeners.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadBalancerSpec {
+    /// AWS name (at most 32 characters).
+    pub name: String,
+    /// Internal or internet-facing.
+    pub scheme: Scheme,
+    /// Subnet ids, sorted.
+    pub subnets: Vec<String>,
+    /// Security group ids, sorted.
+    pub security_groups: Vec<String>,
+    /// Listeners keyed by port.
+    pub listeners: BTreeMap<u16, ListenerSpec>,
+    /// For nysa's per-service ALBs, the service that owns it (tagged `bosun:service`).
+    /// `None` for a shared load balancer.
+    pub service: Option<String>,
+}
+
+/// One listener of a load balancer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenerSpec {
+    /// Port the load balancer listens on.
+    pub port: u16,
+    /// HTTP or HTTPS.
+    pub protocol: Protocol,
+    /// ACM certificate ARNs (HTTPS only), sorted.
+    pub certificates: Vec<String>,
+    /// What the listener does when no rule matches.
+    pub default_action: DefaultAction,
+}
+
+/// A listener's default action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DefaultAction {
+    /// Forward to the named target group (nysa's per-service ALB).
+    Forward {
+        /// AWS name of the target group.
+        target_group: String,
+    },
+    /// Answer with a fixed status code (shared ALBs route through rules instead).
+    FixedResponse {
+        /// HTTP status code, e.g. 404.
+        status_code: u16,
+    },
+}
+
+/// The per-service target group behind a load balancer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetGroupSpec {
+    /// AWS name (at most 32 characters).
+    pub name: String,
+    /// Protocol the load balancer uses to reach targets.
+    pub protocol: Protocol,
+    /// Container port the targets receive traffic on.
+    pub port: u16,
+    /// VPC of the targets.
+    pub vpc_id: String,
+    /// `ip` for awsvpc tasks, `instance` for bridge/host networking.
+    pub target_type: TargetType,
+    /// The target-group health check.
+    pub health_check: TargetHealthCheck,
+}
+
+/// Target type of a target group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetType {
+    /// Register task ENIs (awsvpc network mode).
+    Ip,
+    /// Register container instances (bridge/host network mode).
+    Instance,
+}
+
+impl TargetType {
+    /// The value ELBv2 uses for this target type.
+    pub fn as_aws(self) -> &'static str {
+        match self {
+            TargetType::Ip => "ip",
+            TargetType::Instance => "instance",
+        }
+    }
+}
+
+/// A target-group health check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetHealthCheck {
+    /// Protocol of the probe.
+    pub protocol: Protocol,
+    /// Port of the probe: a number, or `traffic-port`.
+    pub port: String,
+    /// Path of the probe.
+    pub path: String,
+    /// Seconds between probes.
+    pub interval_seconds: i32,
+    /// Seconds before a probe times out.
+    pub timeout_seconds: i32,
+    /// Consecutive successes before a target is healthy.
+    pub healthy_threshold: i32,
+    /// Consecutive failures before a target is unhealthy.
+    pub unhealthy_threshold: i32,
+    /// HTTP codes that count as healthy, e.g. `200` or `200-399`.
+    pub matcher: String,
+}
+
+/// A listener rule that routes a host and/or path to a service's target group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleSpec {
+    /// AWS name of the load balancer.
+    pub load_balancer: String,
+    /// Port of the listener the rule belongs to.
+    pub listener_port: u16,
+    /// Rule priority, unique per listener.
+    pub priority: u32,
+    /// Host header patterns, sorted.
+    pub hosts: Vec<String>,
+    /// Path patterns, sorted.
+    pub paths: Vec<String>,
+    /// AWS name of the target group the rule forwards to.
+    pub target_group: String,
+}
+
+/// A Route53 alias record that points at a load balancer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsRecordSpec {
+    /// Hosted zone id, without the `/hostedzone/` prefix.
+    pub zone_id: String,
+    /// Fully qualified record name, lower case, with the trailing dot.
+    pub name: String,
+    /// AWS name of the load balancer the alias points at.
+    pub load_balancer: String,
+}
+
+/// A Cloud Map service that ECS registers the tasks of a service in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscoverySpec {
+    /// Service name inside the namespace (`user.staging` in `user.staging.example.sd`).
+    pub name: String,
+    /// TTL of the A records, in seconds.
+    pub dns_ttl: i64,
+    /// Consecutive failed custom health checks before an instance is unhealthy.
+    pub failure_threshold: i32,
+}
+
+/// ECS launch type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum LaunchType {
+    /// Container instances managed by the operator.
+    Ec2,
+    /// Serverless.
+    Fargate,
+}
+
+impl LaunchType {
+    /// The value ECS uses for this launch type.
+    pub fn as_aws(self) -> &'static str {
+        match self {
+            LaunchType::Ec2 => "EC2",
+            LaunchType::Fargate => "FARGATE",
+        }
+    }
+}
+
+/// Whether an entry of `services:` is a long-running service or a one-off task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceKind {
+    /// An ECS service (nysa `type: service`, the default).
+    Service,
+    /// A task definition only; nysa ran these with RunTask on every deploy. bosun keeps
+    /// the task definition current and runs nothing by itself.
+    Task,
+}
+
+/// One service of the cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceSpec {
+    /// Service name, unique in the cluster.
+    pub name: String,
+    /// Service or one-off task.
+    pub kind: ServiceKind,
+    /// The task definition the service runs.
+    pub task_definition: TaskDefinitionSpec,
+    /// Number of tasks; `None` when `ignore: [desired_count]` leaves it to an autoscaler
+    /// (a new service then starts with `initial_count`).
+    pub desired_count: Option<i32>,
+    /// Count used when creating a service whose count is ignored.
+    pub initial_count: i32,
+    /// EC2 or Fargate.
+    pub launch_type: LaunchType,
+    /// awsvpc networking; required for Fargate and for Cloud Map A records.
+    pub network: Option<NetworkSpec>,
+    /// The target group the service registers in, if it is behind a load balancer.
+    pub target_group: Option<TargetGroupSpec>,
+    /// Container port registered in the target group.
+    pub container_port: Option<u16>,
+    /// Listener rules that route to this service (shared load balancers).
+    pub rules: Vec<RuleSpec>,
+    /// A Route53 alias to the service's load balancer.
+    pub dns: Option<DnsRecordSpec>,
+    /// Cloud Map registration.
+    pub discovery: Option<DiscoverySpec>,
+    /// Rollout settings.
+    pub deployment: DeploymentSpec,
+    /// ECS placement strategy, in order.
+    pub placement_strategy: Vec<PlacementStrategy>,
+    /// ECS service placement constraints.
+    pub placement_constraints: Vec<PlacementConstraint>,
+    /// One-off tasks around a rollout.
+    pub hooks: Hooks,
+    /// Take over a same-named service that bosun did not create.
+    pub adopt: bool,
+}
+
+impl ServiceSpec {
+    /// Whether the count is left to someone else (an autoscaler).
+    pub fn ignores_desired_count(&self) -> bool {
+        self.desired_count.is_none()
+    }
+}
+
+/// awsvpc network configuration of a service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkSpec {
+    /// Subnet ids, sorted.
+    pub subnets: Vec<String>,
+    /// Security group ids, sorted.
+    pub security_groups: Vec<String>,
+    /// Give tasks a public IP (Fargate tasks in public subnets).
+    pub assign_public_ip: bool,
+}
+
+/// Rollout settings of a service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentSpec {
+    /// Enable the ECS deployment circuit breaker.
+    pub circuit_breaker: bool,
+    /// Roll back automatically when the circuit breaker trips.
+    pub rollback: bool,
+    /// `minimumHealthyPercent`.
+    pub min_healthy_percent: i32,
+    /// `maximumPercent`.
+    pub max_percent: i32,
+    /// How long `apply` waits for this service's rollout.
+    #[serde(with = "duration_secs")]
+    pub wait_timeout: Duration,
+}
+
+/// One ECS placement strategy entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlacementStrategy {
+    /// `random`, `spread` or `binpack`.
+    pub kind: String,
+    /// The field, e.g. `attribute:ecs.availability-zone` or `memory`.
+    pub field: Option<String>,
+}
+
+/// One ECS placement constraint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlacementConstraint {
+    /// `memberOf` or `distinctInstance`.
+    pub kind: String,
+    /// Cluster query language expression for `memberOf`.
+    pub expression: Option<String>,
+}
+
+/// Pre- and post-deploy one-off tasks of a service.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hooks {
+    /// Run, in order, before the service changes; each must exit 0.
+    pub pre: Vec<HookSpec>,
+    /// Run, in order, after the rollout succeeded; each must exit 0.
+    pub post: Vec<HookSpec>,
+}
+
+impl Hooks {
+    /// Whether there are no hooks at all.
+    pub fn is_empty(&self) -> bool {
+        self.pre.is_empty() && self.post.is_empty()
+    }
+}
+
+/// A one-off task run from the service's task definition with a command override.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookSpec {
+    /// Name shown in the plan and in errors, e.g. `migrate`.
+    pub name: String,
+    /// Command override of the service's container.
+    pub command: Vec<String>,
+    /// How long to wait for the task to stop.
+    #[serde(with = "duration_secs")]
+    pub timeout: Duration,
+}
+
+/// An ECS task definition with one container, normalised so that two specs that
+/// register the same thing compare equal. Its [`spec_hash`](crate::spec_hash) is the
+/// ownership tag that lets bosun skip DescribeTaskDefinition when nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskDefinitionSpec {
+    /// Family: `<cluster>-<service>`.
+    pub family: String,
+    /// `awsvpc`, `bridge` or `host`.
+    pub network_mode: String,
+    /// `["EC2"]` or `["FARGATE"]`.
+    pub requires_compatibilities: Vec<String>,
+    /// Task-level CPU units (Fargate), as ECS stores it.
+    pub cpu: Option<String>,
+    /// Task-level memory in MiB (Fargate), as ECS stores it.
+    pub memory: Option<String>,
+    /// IAM role of the task.
+    pub task_role_arn: Option<String>,
+    /// IAM role ECS uses to pull images and fetch secrets.
+    pub execution_role_arn: Option<String>,
+    /// Host volumes.
+    pub volumes: Vec<VolumeSpec>,
+    /// Task placement constraints.
+    pub placement_constraints: Vec<PlacementConstraint>,
+    /// The single container, named after the service.
+    pub container: ContainerSpec,
+}
+
+/// A host-path volume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeSpec {
+    /// Volume name.
+    pub name: String,
+    /// Path on the host.
+    pub host_path: String,
+}
+
+/// The container of a task definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerSpec {
+    /// Named after the service.
+    pub name: String,
+    /// Image reference.
+    pub image: String,
+    /// Hard memory limit in MiB.
+    pub memory: Option<i32>,
+    /// CPU units reserved for the container.
+    pub cpu: Option<i32>,
+    /// Run privileged.
+    pub privileged: bool,
+    /// Environment, defaults merged under service values. Values are never logged.
+    pub environment: BTreeMap<String, String>,
+    /// Secrets: variable name -> Secrets Manager or SSM parameter ARN.
+    pub secrets: BTreeMap<String, String>,
+    /// Port mappings, sorted by container port and protocol.
+    pub port_mappings: Vec<PortMapping>,
+    /// Mount points of host volumes.
+    pub mount_points: Vec<MountPoint>,
+    /// Log configuration after merging cluster and service logging.
+    pub log_configuration: Option<LogConfiguration>,
+    /// Docker health check.
+    pub health_check: Option<ContainerHealthCheck>,
+    /// Number of GPUs reserved.
+    pub gpus: Option<u32>,
+}
+
+/// A container port mapping.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PortMapping {
+    /// Port inside the container.
+    pub container_port: u16,
+    /// Port on the host; equals the container port in awsvpc mode.
+    pub host_port: Option<u16>,
+    /// `tcp` or `udp`.
+    pub protocol: String,
+}
+
+/// A container mount point.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountPoint {
+    /// Volume name.
+    pub source_volume: String,
+    /// Path inside the container.
+    pub container_path: String,
+    /// Mount read-only.
+    pub read_only: bool,
+}
+
+/// A container log configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogConfiguration {
+    /// Log driver, e.g. `awslogs`.
+    pub driver: String,
+    /// Driver options.
+    pub options: BTreeMap<String, String>,
+}
+
+/// A Docker health check of the container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerHealthCheck {
+    /// Command, e.g. `["CMD-SHELL", "curl -f http://localhost/ || exit 1"]`.
+    pub command: Vec<String>,
+    /// Seconds between checks.
+    pub interval: i32,
+    /// Seconds before a check times out.
+    pub timeout: i32,
+    /// Failures before the container is unhealthy.
+    pub retries: i32,
+    /// Grace period in seconds.
+    pub start_period: i32,
+}
+
+mod duration_secs {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_secs())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_secs)
+    }
+}

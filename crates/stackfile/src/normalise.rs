@@ -1,0 +1,1788 @@
+//! The semantic pass: checks the rules that span fields and turns the raw stackfile into
+//! the normalised [`Desired`] state, collecting every error on the way.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use crate::diagnostic::Diagnostic;
+use crate::model::*;
+use crate::raw::*;
+use crate::suggest::did_you_mean;
+use crate::validate::*;
+use crate::walk::{Locations, join};
+
+/// Stands in for the cluster name when only validating: names are computed with it, but
+/// nothing that depends on the cluster name's length or characters is checked.
+const PLACEHOLDER_CLUSTER: &str = "cluster";
+
+/// Default container memory on EC2 when neither the service nor `defaults` sets one (nysa).
+const DEFAULT_EC2_MEMORY: i64 = 1024;
+/// Default rollout wait and hook timeout.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Checks and normalises a structurally valid stackfile. `cluster` is `None` when only
+/// validating. Returns the desired state (meaningful only without diagnostics).
+pub(crate) fn normalise(
+    raw: &RawStackfile,
+    locs: &Locations,
+    cluster: Option<&str>,
+) -> (Desired, Vec<Diagnostic>) {
+    let mut n = Normaliser {
+        locs,
+        diags: Vec::new(),
+        check_names: cluster.is_some(),
+        cluster: cluster.unwrap_or(PLACEHOLDER_CLUSTER).to_string(),
+        raw,
+        lb_names: HashMap::new(),
+        tg_names: HashMap::new(),
+    };
+    let desired = n.run();
+    let Normaliser { diags, .. } = n;
+    // A conclusion about a field whose part failed the structural pass (say, "Fargate
+    // needs `cpu`" when `cpu: lots` was left out) would only repeat that error.
+    let diags = diags
+        .into_iter()
+        .filter(|d| !locs.dropped_under(&d.path))
+        .collect();
+    (desired, diags)
+}
+
+/// A shared load balancer as services see it.
+struct SharedLb {
+    aws_name: String,
+    listeners: Vec<u16>,
+}
+
+/// A listener rule, for the priority collision check.
+struct RuleUse {
+    lb_key: String,
+    listener: u16,
+    priority: u32,
+    service: String,
+    path: String,
+}
+
+struct Normaliser<'a> {
+    locs: &'a Locations,
+    diags: Vec<Diagnostic>,
+    /// Whether the cluster name is known, so that derived AWS names can be checked.
+    check_names: bool,
+    cluster: String,
+    raw: &'a RawStackfile,
+    /// AWS load balancer name -> path that defined it.
+    lb_names: HashMap<String, String>,
+    /// AWS target group name -> path that defined it.
+    tg_names: HashMap<String, String>,
+}
+
+/// The VPC as the services need it.
+#[derive(Default)]
+struct Vpc {
+    id: Option<String>,
+    public_subnets: Vec<String>,
+    private_subnets: Vec<String>,
+    public_sgs: Vec<String>,
+    private_sgs: Vec<String>,
+}
+
+impl Vpc {
+    fn placement(&self, kind: RawLbType) -> (Scheme, &[String], &[String], &'static str) {
+        match kind {
+            RawLbType::Public => (
+                Scheme::InternetFacing,
+                &self.public_subnets,
+                &self.public_sgs,
+                "public",
+            ),
+            RawLbType::Private => (
+                Scheme::Internal,
+                &self.private_subnets,
+                &self.private_sgs,
+                "private",
+            ),
+        }
+    }
+}
+
+fn sorted(v: &Option<Vec<String>>) -> Vec<String> {
+    let mut v = v.clone().unwrap_or_default();
+    v.sort();
+    v.dedup();
+    v
+}
+
+impl<'a> Normaliser<'a> {
+    fn err(&mut self, path: &str, message: impl Into<String>) {
+        let (line, column) = self.locs.at(path);
+        self.diags.push(Diagnostic {
+            path: path.to_string(),
+            line,
+            column,
+            message: message.into(),
+        });
+    }
+
+    fn err_key(&mut self, path: &str, message: impl Into<String>) {
+        let (line, column) = self.locs.key_at(path);
+        self.diags.push(Diagnostic {
+            path: path.to_string(),
+            line,
+            column,
+            message: message.into(),
+        });
+    }
+
+    fn run(&mut self) -> Desired {
+        let raw = self.raw;
+        if let Some(v) = raw.version
+            && v != 1
+        {
+            self.err(
+                "version",
+                format!(
+                    "unsupported version {v}; use `version: 1`, or omit it for the nysa dialect"
+                ),
+            );
+        }
+        let vpc = self.vpc();
+        let base_logging = self.cluster_logging();
+        let namespace = self.namespace(&vpc);
+        let mut load_balancers = BTreeMap::new();
+        let shared = self.shared_load_balancers(&vpc, &mut load_balancers);
+
+        let entries = self.service_entries();
+        let mut services = BTreeMap::new();
+        let mut rules = Vec::new();
+        for (path, name, svc) in entries {
+            let out = self.service(
+                &path,
+                &name,
+                svc,
+                &vpc,
+                &base_logging,
+                &shared,
+                namespace.is_some(),
+                &mut rules,
+            );
+            if let Some((spec, lb)) = out {
+                if let Some(lb) = lb {
+                    load_balancers.insert(lb.name.clone(), lb);
+                }
+                services.insert(name, spec);
+            }
+        }
+        self.priority_collisions(&rules);
+        Desired {
+            cluster: self.cluster.clone(),
+            prune: raw.prune.unwrap_or(false),
+            namespace,
+            load_balancers,
+            services,
+        }
+    }
+
+    fn vpc(&mut self) -> Vpc {
+        let Some(v) = &self.raw.vpc else {
+            return Vpc::default();
+        };
+        let pp = |x: &Option<RawPublicPrivate>| match x {
+            Some(p) => (sorted(&p.public), sorted(&p.private)),
+            None => (vec![], vec![]),
+        };
+        let (public_subnets, private_subnets) = pp(&v.subnets);
+        let (public_sgs, private_sgs) = pp(&v.security_groups);
+        if let Some(id) = &v.id
+            && id.trim().is_empty()
+        {
+            self.err("vpc.id", "the VPC id must not be empty");
+        }
+        Vpc {
+            id: v.id.clone().filter(|s| !s.trim().is_empty()),
+            public_subnets,
+            private_subnets,
+            public_sgs,
+            private_sgs,
+        }
+    }
+
+    /// Top-level `logging`, with `defaults.logging` merged over it.
+    fn cluster_logging(&mut self) -> Option<LogConfiguration> {
+        let top = self.merge_logging(None, self.raw.logging.as_ref(), "logging");
+        let defaults = self.raw.defaults.as_ref().and_then(|d| d.logging.as_ref());
+        self.merge_logging(top, defaults, "defaults.logging")
+    }
+
+    /// Merges `over` onto `base`: a different driver replaces the base entirely (its
+    /// options never leak into another driver); the same driver, or none, merges the
+    /// options with `over` winning.
+    fn merge_logging(
+        &mut self,
+        base: Option<LogConfiguration>,
+        over: Option<&RawLogging>,
+        path: &str,
+    ) -> Option<LogConfiguration> {
+        match merge_logging(base, over) {
+            Ok(l) => l,
+            Err(msg) => {
+                self.err(path, msg);
+                None
+            }
+        }
+    }
+
+    fn namespace(&mut self, vpc: &Vpc) -> Option<NamespaceSpec> {
+        let sd = self.raw.service_discovery.as_ref()?;
+        let name = sd.namespace.trim().trim_end_matches('.').to_lowercase();
+        if name.is_empty() {
+            self.err(
+                "service_discovery.namespace",
+                "the namespace must not be empty",
+            );
+            return None;
+        }
+        match &vpc.id {
+            Some(id) => Some(NamespaceSpec {
+                name,
+                vpc_id: id.clone(),
+            }),
+            None => {
+                if !self.locs.was_dropped("vpc.id") {
+                    self.err(
+                        "service_discovery.namespace",
+                        "a private DNS namespace needs `vpc.id`",
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    /// Checks that an ALB can be placed, reporting at `path` when not.
+    fn check_placement(&mut self, vpc: &Vpc, kind: RawLbType, path: &str, what: &str) -> bool {
+        if self.locs.dropped_under("vpc") {
+            return false;
+        }
+        if vpc.id.is_none() {
+            self.err(path, format!("{what} needs `vpc.id`"));
+            return false;
+        }
+        let (scheme, subnets, _, key) = vpc.placement(kind);
+        if subnets.len() < 2 {
+            self.err(
+                path,
+                format!(
+                    "an {} load balancer needs at least 2 subnets in `vpc.subnets.{key}`, found {}",
+                    scheme.as_aws(),
+                    subnets.len()
+                ),
+            );
+            return false;
+        }
+        true
+    }
+
+    fn register_lb_name(&mut self, name: &str, path: &str, check: bool, hint: &str) {
+        if check && let Err(msg) = check_elb_name(name) {
+            self.err(path, format!("load balancer name {msg}{hint}"));
+        }
+        if let Some(first) = self.lb_names.get(name).cloned() {
+            self.err(
+                path,
+                format!("load balancer name `{name}` is also used by `{first}`"),
+            );
+        } else {
+            self.lb_names.insert(name.to_string(), path.to_string());
+        }
+    }
+
+    fn register_tg_name(&mut self, name: &str, path: &str, check: bool, hint: &str) {
+        if check && let Err(msg) = check_elb_name(name) {
+            self.err(path, format!("target group name {msg}{hint}"));
+        }
+        if let Some(first) = self.tg_names.get(name).cloned() {
+            self.err(
+                path,
+                format!("target group name `{name}` is also used by `{first}`"),
+            );
+        } else {
+            self.tg_names.insert(name.to_string(), path.to_string());
+        }
+    }
+
+    fn listener_certificates(
+        &mut self,
+        protocol: Protocol,
+        certs: &Option<Vec<String>>,
+        path: &str,
+        proto_path: &str,
+    ) -> Vec<String> {
+        let list = certs.clone().unwrap_or_default();
+        let certs_path = join(path, "certificates");
+        for (i, c) in list.iter().enumerate() {
+            if let Err(msg) = check_certificate_arn(c) {
+                self.err(&self.locs.item(&certs_path, i), msg);
+            }
+        }
+        match protocol {
+            Protocol::Https if list.is_empty() && !self.locs.dropped_under(&certs_path) => {
+                self.err(
+                    proto_path,
+                    "HTTPS needs at least one certificate in `certificates`",
+                );
+            }
+            Protocol::Http if !list.is_empty() => {
+                self.err(
+                    &certs_path,
+                    "certificates are only used with `protocol: HTTPS`",
+                );
+            }
+            _ => {}
+        }
+        let mut list = list;
+        list.sort();
+        list.dedup();
+        list
+    }
+
+    fn shared_load_balancers(
+        &mut self,
+        vpc: &Vpc,
+        out: &mut BTreeMap<String, LoadBalancerSpec>,
+    ) -> BTreeMap<String, SharedLb> {
+        let mut shared = BTreeMap::new();
+        let Some(lbs) = &self.raw.load_balancers else {
+            return shared;
+        };
+        for (key, lb) in lbs {
+            let path = join("load_balancers", key);
+            let (aws_name, derived) = match &lb.name {
+                Some(n) => (n.clone(), false),
+                None => (format!("{}-{key}", self.cluster), true),
+            };
+            let name_path = if derived {
+                path.clone()
+            } else {
+                join(&path, "name")
+            };
+            self.register_lb_name(
+                &aws_name,
+                &name_path,
+                !derived || self.check_names,
+                if derived {
+                    "; set `name` or use a shorter key"
+                } else {
+                    ""
+                },
+            );
+            let placed =
+                self.check_placement(vpc, lb.kind, &join(&path, "type"), "a load balancer");
+            let listeners_path = join(&path, "listeners");
+            if lb.listeners.is_empty() && !self.locs.dropped_under(&listeners_path) {
+                self.err(
+                    &listeners_path,
+                    "a load balancer needs at least one listener",
+                );
+            }
+            let mut listeners = BTreeMap::new();
+            for (i, l) in lb.listeners.iter().enumerate() {
+                let lpath = self.locs.item(&listeners_path, i);
+                let port_path = join(&lpath, "port");
+                let Some(port) = self.port_number(l.port, &port_path) else {
+                    continue;
+                };
+                let protocol = protocol(l.protocol);
+                let certificates = self.listener_certificates(
+                    protocol,
+                    &l.certificates,
+                    &lpath,
+                    &join(&lpath, "protocol"),
+                );
+                if listeners.contains_key(&port) {
+                    self.err(&port_path, format!("listener port {port} is defined twice"));
+                    continue;
+                }
+                listeners.insert(
+                    port,
+                    ListenerSpec {
+                        port,
+                        protocol,
+                        certificates,
+                        default_action: DefaultAction::FixedResponse { status_code: 404 },
+                    },
+                );
+            }
+            let (scheme, subnets, sgs, _) = vpc.placement(lb.kind);
+            shared.insert(
+                key.clone(),
+                SharedLb {
+                    aws_name: aws_name.clone(),
+                    listeners: listeners.keys().copied().collect(),
+                },
+            );
+            if placed {
+                out.insert(
+                    aws_name.clone(),
+                    LoadBalancerSpec {
+                        name: aws_name,
+                        scheme,
+                        subnets: subnets.to_vec(),
+                        security_groups: sgs.to_vec(),
+                        listeners,
+                        service: None,
+                    },
+                );
+            }
+        }
+        shared
+    }
+
+    /// A port number 1-65535, reported at `path` when not.
+    fn port_number(&mut self, n: i64, path: &str) -> Option<u16> {
+        match u16::try_from(n) {
+            Ok(p) if p > 0 => Some(p),
+            _ => {
+                self.err(path, format!("port {n} is out of range; use 1-65535"));
+                None
+            }
+        }
+    }
+
+    /// Checks an integer against an inclusive range.
+    fn in_range(&mut self, v: i64, lo: i64, hi: i64, path: &str, what: &str) -> bool {
+        if (lo..=hi).contains(&v) {
+            true
+        } else {
+            self.err(
+                path,
+                format!("{what} must be between {lo} and {hi}, found {v}"),
+            );
+            false
+        }
+    }
+
+    /// `(path, name, service)` of every service, with duplicate and invalid names reported.
+    fn service_entries(&mut self) -> Vec<(String, String, &'a RawService)> {
+        let mut out: Vec<(String, String, &'a RawService)> = Vec::new();
+        let raw = self.raw;
+        match &raw.services {
+            None => {}
+            Some(RawServices::List(list)) => {
+                for (i, entry) in list.iter().enumerate() {
+                    let item = self.locs.item("services", i);
+                    for (name, svc) in &entry.0 {
+                        out.push((join(&item, name), name.clone(), svc));
+                    }
+                }
+            }
+            Some(RawServices::Map(map)) => {
+                if raw.version != Some(1) {
+                    self.err(
+                        "services",
+                        "`services` as a mapping needs `version: 1`; the nysa dialect takes a list of `- name: {...}` entries",
+                    );
+                }
+                for (name, svc) in map {
+                    out.push((join("services", name), name.clone(), svc));
+                }
+            }
+        }
+        // Report duplicates at the later definition, in document order.
+        out.sort_by_key(|(p, _, _)| self.locs.key_at(p));
+        let mut seen: HashMap<String, String> = HashMap::new();
+        let mut unique = Vec::new();
+        for (path, name, svc) in out {
+            if let Err(msg) = check_ecs_name("service name", &name) {
+                self.err_key(&path, msg);
+            }
+            if let Some(first) = seen.get(&name) {
+                let (line, _) = self.locs.key_at(first);
+                self.err_key(
+                    &path,
+                    format!("duplicate service `{name}` (first defined on line {line})"),
+                );
+                continue;
+            }
+            seen.insert(name.clone(), path.clone());
+            unique.push((path, name, svc));
+        }
+        unique
+    }
+
+    /// Environment entries as `(path of the value, name, value)`.
+    fn environment(
+        &mut self,
+        env: &Option<RawEnvironment>,
+        path: &str,
+    ) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        match env {
+            None => {}
+            Some(RawEnvironment::Map(m)) => {
+                for (k, v) in m {
+                    out.push((join(path, k), k.clone(), v.0.clone()));
+                }
+            }
+            Some(RawEnvironment::List(list)) => {
+                for (i, entry) in list.iter().enumerate() {
+                    let item = self.locs.item(path, i);
+                    for (k, v) in &entry.0 {
+                        out.push((join(&item, k), k.clone(), v.0.clone()));
+                    }
+                }
+            }
+        }
+        let mut seen: HashMap<String, String> = HashMap::new();
+        let mut unique = Vec::new();
+        for (p, k, v) in out {
+            if let Err(msg) = check_env_name(&k) {
+                self.err_key(&p, msg);
+            }
+            if let Some(first) = seen.get(&k) {
+                let (line, _) = self.locs.key_at(first);
+                self.err_key(
+                    &p,
+                    format!("environment variable `{k}` is set twice (first on line {line})"),
+                );
+                continue;
+            }
+            seen.insert(k.clone(), p.clone());
+            unique.push((p, k, v));
+        }
+        unique
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn service(
+        &mut self,
+        path: &str,
+        name: &str,
+        s: &'a RawService,
+        vpc: &Vpc,
+        base_logging: &Option<LogConfiguration>,
+        shared: &BTreeMap<String, SharedLb>,
+        has_namespace: bool,
+        rules: &mut Vec<RuleUse>,
+    ) -> Option<(ServiceSpec, Option<LoadBalancerSpec>)> {
+        let d = self.raw.defaults.clone().unwrap_or_default();
+        let p = |k: &str| join(path, k);
+        let kind = match s.kind {
+            Some(RawKind::Task) => ServiceKind::Task,
+            _ => ServiceKind::Service,
+        };
+        if kind == ServiceKind::Task {
+            for (field, set) in [
+                ("hooks", s.hooks.is_some()),
+                ("routing", s.routing.is_some()),
+                ("elb", s.elb.is_some()),
+                ("dns_discovery", s.dns_discovery.is_some()),
+            ] {
+                if set {
+                    self.err_key(&p(field), format!("`{field}` needs a service; a `type: task` entry only keeps a task definition"));
+                }
+            }
+        }
+        if s.image.trim().is_empty() {
+            self.err(&p("image"), "the image must not be empty");
+        }
+
+        // Launch type and network mode.
+        let (launch_type, launch_path) = match (s.launch_type, d.launch_type) {
+            (Some(l), _) => (l, p("launch_type")),
+            (None, Some(l)) => (l, "defaults.launch_type".to_string()),
+            (None, None) => (RawLaunchType::Ec2, path.to_string()),
+        };
+        let fargate = launch_type == RawLaunchType::Fargate;
+        let forced = if fargate {
+            Some(("Fargate", launch_path.clone()))
+        } else if s.dns_discovery.is_some() && kind == ServiceKind::Service {
+            Some(("`dns_discovery`", p("dns_discovery")))
+        } else {
+            None
+        };
+        let mode = match (s.network_mode, &forced) {
+            (Some(m @ (RawNetworkMode::Bridge | RawNetworkMode::Host)), Some((why, _))) => {
+                let m = if m == RawNetworkMode::Bridge {
+                    "bridge"
+                } else {
+                    "host"
+                };
+                self.err(
+                    &p("network_mode"),
+                    format!("network_mode `{m}` conflicts with {why}, which needs `awsvpc`"),
+                );
+                RawNetworkMode::Awsvpc
+            }
+            (_, Some(_)) | (Some(RawNetworkMode::Awsvpc), None) => RawNetworkMode::Awsvpc,
+            (Some(m), None) => m,
+            (None, None) => RawNetworkMode::Host,
+        };
+        let network_mode = match mode {
+            RawNetworkMode::Awsvpc => "awsvpc",
+            RawNetworkMode::Bridge => "bridge",
+            RawNetworkMode::Host => "host",
+        };
+        let network = if mode == RawNetworkMode::Awsvpc {
+            if vpc.private_subnets.is_empty() && !self.locs.dropped_under("vpc") {
+                let at = match &forced {
+                    Some((_, at)) => at.clone(),
+                    None => p("network_mode"),
+                };
+                self.err(
+                    &at,
+                    "awsvpc networking needs subnets in `vpc.subnets.private`",
+                );
+            }
+            Some(NetworkSpec {
+                subnets: vpc.private_subnets.clone(),
+                security_groups: vpc.private_sgs.clone(),
+                assign_public_ip: false,
+            })
+        } else {
+            None
+        };
+        let target_type = if mode == RawNetworkMode::Awsvpc {
+            TargetType::Ip
+        } else {
+            TargetType::Instance
+        };
+
+        // Ports.
+        let mut port_mappings: Vec<PortMapping> = Vec::new();
+        let mut first_container_port = None;
+        let ports_path = p("ports");
+        for (i, text) in s.ports.iter().flatten().enumerate() {
+            let ipath = self.locs.item(&ports_path, i);
+            let entry = match parse_port(&text.0) {
+                Ok(e) => e,
+                Err(msg) => {
+                    self.err(&ipath, msg);
+                    continue;
+                }
+            };
+            let host_port = match (mode, entry.host) {
+                (RawNetworkMode::Bridge, h) => h,
+                (RawNetworkMode::Host, Some(h)) if h != entry.container => {
+                    self.err(
+                        &ipath,
+                        format!(
+                            "in host network mode the host port must equal the container port ({h} != {}); \
+                             set `network_mode: bridge` to map one onto the other",
+                            entry.container
+                        ),
+                    );
+                    continue;
+                }
+                (RawNetworkMode::Awsvpc, Some(h)) if h != entry.container => {
+                    self.err(
+                        &ipath,
+                        format!(
+                            "in awsvpc network mode the host port must equal the container port ({h} != {}); write `{}`",
+                            entry.container, entry.container
+                        ),
+                    );
+                    continue;
+                }
+                _ => Some(entry.container),
+            };
+            if port_mappings
+                .iter()
+                .any(|m| m.container_port == entry.container && m.protocol == entry.protocol)
+            {
+                self.err(
+                    &ipath,
+                    format!(
+                        "container port {}/{} is mapped twice",
+                        entry.container, entry.protocol
+                    ),
+                );
+                continue;
+            }
+            first_container_port.get_or_insert(entry.container);
+            port_mappings.push(PortMapping {
+                container_port: entry.container,
+                host_port,
+                protocol: entry.protocol.to_string(),
+            });
+        }
+        port_mappings.sort();
+        let exposed = |port: u16| {
+            port_mappings
+                .iter()
+                .any(|m| m.container_port == port && m.protocol == "tcp")
+        };
+
+        // Memory and CPU.
+        let (memory, memory_path) = match (s.memory, d.memory) {
+            (Some(m), _) => (Some(m), p("memory")),
+            (None, Some(m)) => (Some(m), "defaults.memory".to_string()),
+            (None, None) => (None, path.to_string()),
+        };
+        let (cpu, cpu_path) = match (s.cpu, d.cpu) {
+            (Some(c), _) => (Some(c), p("cpu")),
+            (None, Some(c)) => (Some(c), "defaults.cpu".to_string()),
+            (None, None) => (None, path.to_string()),
+        };
+        let (task_cpu, task_memory, container_memory, container_cpu) = if fargate {
+            if cpu.is_none() && !self.locs.dropped_under("defaults.cpu") {
+                self.err(path, "Fargate needs `cpu` (task CPU units: 256, 512, 1024, ...); set it here or in `defaults.cpu`");
+            }
+            if memory.is_none() && !self.locs.dropped_under("defaults.memory") {
+                self.err(path, "Fargate needs `memory` (task memory in MiB); set it here or in `defaults.memory`");
+            }
+            if let (Some(c), Some(m)) = (cpu, memory)
+                && let Err((is_cpu, msg)) = check_fargate_size(c, m)
+            {
+                self.err(if is_cpu { &cpu_path } else { &memory_path }, msg);
+            }
+            if s.privileged == Some(true) {
+                self.err(
+                    &p("privileged"),
+                    "Fargate does not run privileged containers",
+                );
+            }
+            if s.gpus.is_some() {
+                self.err(&p("gpus"), "Fargate has no GPUs; use `launch_type: ec2`");
+            }
+            if s.placement_strategy.as_ref().is_some_and(|v| !v.is_empty()) {
+                self.err(
+                    &p("placement_strategy"),
+                    "placement strategies apply to the EC2 launch type only",
+                );
+            }
+            if s.placement_constraints
+                .as_ref()
+                .is_some_and(|v| !v.is_empty())
+            {
+                self.err(
+                    &p("placement_constraints"),
+                    "placement constraints apply to the EC2 launch type only",
+                );
+            }
+            (
+                cpu.map(|c| c.to_string()),
+                memory.map(|m| m.to_string()),
+                None,
+                None,
+            )
+        } else {
+            let m = memory.unwrap_or(DEFAULT_EC2_MEMORY);
+            self.in_range(
+                m,
+                MIN_CONTAINER_MEMORY,
+                MAX_CONTAINER_MEMORY,
+                &memory_path,
+                "container memory (MiB)",
+            );
+            if let Some(c) = cpu {
+                self.in_range(c, 0, MAX_CONTAINER_CPU, &cpu_path, "container cpu units");
+            }
+            (
+                None,
+                None,
+                i32::try_from(m).ok(),
+                cpu.and_then(|c| i32::try_from(c).ok()),
+            )
+        };
+
+        // Environment (defaults under the service) and secrets.
+        let mut environment = BTreeMap::new();
+        for (_, k, v) in self.environment(&d.environment, "defaults.environment") {
+            environment.insert(k, v);
+        }
+        for (_, k, v) in self.environment(&s.environment, &p("environment")) {
+            environment.insert(k, v);
+        }
+        let mut secrets = BTreeMap::new();
+        for (k, arn) in s.secrets.iter().flatten() {
+            let spath = join(&p("secrets"), k);
+            if let Err(msg) = check_env_name(k) {
+                self.err_key(&spath, msg);
+            }
+            if let Err(msg) = check_secret_arn(arn) {
+                self.err(&spath, msg);
+            }
+            if environment.contains_key(k) {
+                self.err_key(
+                    &spath,
+                    format!("`{k}` is both an environment variable and a secret"),
+                );
+            }
+            secrets.insert(k.clone(), arn.clone());
+        }
+        if !secrets.is_empty()
+            && s.task_execution_role_arn.is_none()
+            && !self.locs.has(&p("task_execution_role_arn"))
+        {
+            self.err_key(
+                &p("secrets"),
+                "secrets need `task_execution_role_arn`, the role ECS uses to fetch them",
+            );
+        }
+        for field in ["task_role_arn", "task_execution_role_arn"] {
+            let value = if field == "task_role_arn" {
+                &s.task_role_arn
+            } else {
+                &s.task_execution_role_arn
+            };
+            if let Some(arn) = value
+                && let Err(msg) = check_role_arn(arn)
+            {
+                self.err(&p(field), msg);
+            }
+        }
+
+        // Volumes.
+        let mut volumes: Vec<VolumeSpec> = Vec::new();
+        let mut mount_points = Vec::new();
+        let vpath = p("volumes");
+        for (i, text) in s.volumes.iter().flatten().enumerate() {
+            let ipath = self.locs.item(&vpath, i);
+            let v = match parse_volume(text) {
+                Ok(v) => v,
+                Err(msg) => {
+                    self.err(&ipath, msg);
+                    continue;
+                }
+            };
+            if fargate {
+                self.err(&ipath, "Fargate tasks cannot mount host paths");
+            }
+            match volumes.iter().find(|x| x.name == v.name) {
+                Some(x) if x.host_path != v.host_path => {
+                    self.err(
+                        &ipath,
+                        format!(
+                            "volume `{}` is already bound to host path `{}`",
+                            v.name, x.host_path
+                        ),
+                    );
+                }
+                Some(_) => {}
+                None => volumes.push(VolumeSpec {
+                    name: v.name.clone(),
+                    host_path: v.host_path,
+                }),
+            }
+            mount_points.push(MountPoint {
+                source_volume: v.name,
+                container_path: v.container_path,
+                read_only: v.read_only,
+            });
+        }
+        volumes.sort_by(|a, b| a.name.cmp(&b.name));
+        mount_points.sort_by(|a, b| {
+            (&a.container_path, &a.source_volume).cmp(&(&b.container_path, &b.source_volume))
+        });
+
+        let log_configuration =
+            self.merge_logging(base_logging.clone(), s.logging.as_ref(), &p("logging"));
+        let health_check = match (&s.healthcheck, &d.healthcheck) {
+            (Some(h), _) => self.container_health_check(h, &p("healthcheck")),
+            (None, Some(h)) => self.container_health_check(h, "defaults.healthcheck"),
+            (None, None) => None,
+        };
+
+        // Placement.
+        let mut placement_strategy = Vec::new();
+        for (i, ps) in s.placement_strategy.iter().flatten().enumerate() {
+            let ipath = self.locs.item(&p("placement_strategy"), i);
+            let (kind_name, needs_field) = match ps.kind {
+                RawStrategyKind::Random => ("random", false),
+                RawStrategyKind::Spread => ("spread", true),
+                RawStrategyKind::Binpack => ("binpack", true),
+            };
+            match (&ps.field, needs_field) {
+                (None, true) => self.err(&ipath, format!("`{kind_name}` needs a `field`")),
+                (Some(_), false) => self.err(&join(&ipath, "field"), "`random` takes no `field`"),
+                (Some(f), true)
+                    if ps.kind == RawStrategyKind::Binpack && f != "cpu" && f != "memory" =>
+                {
+                    self.err(
+                        &join(&ipath, "field"),
+                        format!("`binpack` works on `cpu` or `memory`, found `{f}`"),
+                    );
+                }
+                _ => {}
+            }
+            placement_strategy.push(PlacementStrategy {
+                kind: kind_name.to_string(),
+                field: ps.field.clone(),
+            });
+        }
+        let mut constraints = Vec::new();
+        for (i, pc) in s.placement_constraints.iter().flatten().enumerate() {
+            let ipath = self.locs.item(&p("placement_constraints"), i);
+            let kind_name = match pc.kind {
+                RawConstraintKind::MemberOf => "memberOf",
+                RawConstraintKind::DistinctInstance => "distinctInstance",
+            };
+            match (pc.kind, &pc.expression) {
+                (RawConstraintKind::MemberOf, None) => {
+                    self.err(&ipath, "`memberOf` needs an `expression`")
+                }
+                (RawConstraintKind::DistinctInstance, Some(_)) => self.err(
+                    &join(&ipath, "expression"),
+                    "`distinctInstance` takes no `expression`",
+                ),
+                (RawConstraintKind::DistinctInstance, None) if kind == ServiceKind::Task => self
+                    .err(
+                        &ipath,
+                        "a task definition only takes `memberOf` constraints",
+                    ),
+                _ => {}
+            }
+            constraints.push(PlacementConstraint {
+                kind: kind_name.to_string(),
+                expression: pc.expression.clone(),
+            });
+        }
+        // A service carries its constraints; a task definition only has its own.
+        let (service_constraints, task_constraints) = match kind {
+            ServiceKind::Service => (constraints, Vec::new()),
+            ServiceKind::Task => (Vec::new(), constraints),
+        };
+
+        let deployment = self.deployment(s, &d, path);
+        let hooks = self.hooks(s.hooks.as_ref(), &p("hooks"));
+
+        // Desired count.
+        let count = s.desired_count.unwrap_or(1);
+        let count = i32::try_from(count).unwrap_or_else(|_| {
+            self.err(
+                &p("desired_count"),
+                format!("desired_count {count} is too large"),
+            );
+            1
+        });
+        let ignores_count = s
+            .ignore
+            .iter()
+            .flatten()
+            .any(|i| *i == RawIgnore::DesiredCount);
+        let desired_count = (!ignores_count).then_some(count);
+
+        // Load balancing.
+        if s.elb.is_some() && s.routing.is_some() {
+            self.err_key(&p("routing"), "`elb` and `routing` are mutually exclusive: use `elb` for a load balancer of its own or `routing` for a shared one");
+        }
+        let mut target_group = None;
+        let mut container_port = None;
+        let mut own_lb = None;
+        let mut dns = None;
+        let mut service_rules = Vec::new();
+        if let (Some(elb), ServiceKind::Service) = (&s.elb, kind) {
+            let epath = p("elb");
+            let lb_name = match &elb.name {
+                Some(suffix) => format!("{}-{name}-{suffix}-lb", self.cluster),
+                None => format!("{}-{name}-lb", self.cluster),
+            };
+            if self.check_names
+                && let Err(msg) = check_elb_name(&lb_name)
+            {
+                self.err_key(
+                        &epath,
+                        format!("the ALB and target group name `<cluster>-<service>[-<elb.name>]-lb` is invalid: {msg}; shorten `elb.name` or the service name"),
+                    );
+            }
+            // The name was checked just above, with a message about both resources.
+            self.register_lb_name(&lb_name, &epath, false, "");
+            self.register_tg_name(&lb_name, &epath, false, "");
+            let placed = self.check_placement(vpc, elb.kind, &join(&epath, "type"), "an `elb`");
+            let public = self.port_number(elb.ports.public, &join(&epath, "ports.public"));
+            let cport = self.port_number(elb.ports.container, &join(&epath, "ports.container"));
+            if let Some(c) = cport
+                && !exposed(c)
+                && !self.locs.dropped_under(&ports_path)
+            {
+                self.err(
+                    &join(&epath, "ports.container"),
+                    format!("container port {c} is not among the service's `ports`; add `- {c}`"),
+                );
+            }
+            let protocol = protocol(elb.protocol);
+            let certificates = self.listener_certificates(
+                protocol,
+                &elb.certificates,
+                &epath,
+                &join(&epath, "protocol"),
+            );
+            let health_check =
+                self.target_health_check(elb.healthcheck.as_ref(), &join(&epath, "healthcheck"));
+            if let Some(d) = &elb.dns {
+                dns = self.dns_record(d, &join(&epath, "dns"), &lb_name);
+            }
+            if let (Some(public), Some(cport), Some(vpc_id)) = (public, cport, &vpc.id) {
+                container_port = Some(cport);
+                target_group = Some(TargetGroupSpec {
+                    name: lb_name.clone(),
+                    protocol: Protocol::Http,
+                    port: cport,
+                    vpc_id: vpc_id.clone(),
+                    target_type,
+                    health_check,
+                });
+                if placed {
+                    let (scheme, subnets, sgs, _) = vpc.placement(elb.kind);
+                    let listener = ListenerSpec {
+                        port: public,
+                        protocol,
+                        certificates,
+                        default_action: DefaultAction::Forward {
+                            target_group: lb_name.clone(),
+                        },
+                    };
+                    own_lb = Some(LoadBalancerSpec {
+                        name: lb_name.clone(),
+                        scheme,
+                        subnets: subnets.to_vec(),
+                        security_groups: sgs.to_vec(),
+                        listeners: BTreeMap::from([(public, listener)]),
+                        service: Some(name.to_string()),
+                    });
+                }
+            }
+        }
+        if let (Some(r), ServiceKind::Service, None) = (&s.routing, kind, &s.elb) {
+            let rpath = p("routing");
+            let tg_name = format!("{}-{name}-tg", self.cluster);
+            self.register_tg_name(
+                &tg_name,
+                &rpath,
+                self.check_names,
+                "; shorten the service name",
+            );
+            if vpc.id.is_none() && !self.locs.dropped_under("vpc") {
+                self.err_key(&rpath, "`routing` needs `vpc.id`");
+            }
+            let lb = shared.get(&r.load_balancer);
+            let lb_path = join(&rpath, "load_balancer");
+            if lb.is_none()
+                && !self
+                    .locs
+                    .was_dropped(&join("load_balancers", &r.load_balancer))
+            {
+                let msg = match did_you_mean(&r.load_balancer, shared.keys().map(String::as_str)) {
+                    Some(s) => format!(
+                        "undefined load balancer `{}`; did you mean `{s}`?",
+                        r.load_balancer
+                    ),
+                    None if shared.is_empty() => format!(
+                        "undefined load balancer `{}`; define it under `load_balancers:`",
+                        r.load_balancer
+                    ),
+                    None => format!(
+                        "undefined load balancer `{}`; defined are {}",
+                        r.load_balancer,
+                        shared
+                            .keys()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                self.err(&lb_path, msg);
+            }
+            let lb_broken = self
+                .locs
+                .dropped_under(&join("load_balancers", &r.load_balancer));
+            let listener = match (lb, r.listener) {
+                (Some(lb), Some(port)) => {
+                    let port_ok = u16::try_from(port)
+                        .ok()
+                        .filter(|p| lb.listeners.contains(p));
+                    if port_ok.is_none() && !lb_broken {
+                        self.err(
+                            &join(&rpath, "listener"),
+                            format!(
+                                "load balancer `{}` has no listener on port {port}",
+                                r.load_balancer
+                            ),
+                        );
+                    }
+                    port_ok
+                }
+                (Some(lb), None) if lb.listeners.len() == 1 => Some(lb.listeners[0]),
+                (Some(lb), None) => {
+                    if !lb_broken && !lb.listeners.is_empty() {
+                        let ports = lb
+                            .listeners
+                            .iter()
+                            .map(u16::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        self.err_key(&rpath, format!("load balancer `{}` has listeners on {ports}; set `routing.listener`", r.load_balancer));
+                    }
+                    None
+                }
+                (None, _) => None,
+            };
+            let mut hosts = r.hosts.clone().unwrap_or_default();
+            let mut paths = r.paths.clone().unwrap_or_default();
+            if hosts.is_empty() && paths.is_empty() {
+                self.err_key(&rpath, "`routing` needs at least one of `hosts` or `paths`");
+            }
+            for (field, list) in [("hosts", &hosts), ("paths", &paths)] {
+                for (i, v) in list.iter().enumerate() {
+                    if v.trim().is_empty() {
+                        self.err(
+                            &self.locs.item(&join(&rpath, field), i),
+                            format!("empty entry in `{field}`"),
+                        );
+                    }
+                }
+            }
+            hosts.sort();
+            hosts.dedup();
+            paths.sort();
+            paths.dedup();
+            let priority_ok = self.in_range(
+                r.priority,
+                1,
+                50_000,
+                &join(&rpath, "priority"),
+                "rule priority",
+            );
+            let cport = match r.container_port {
+                Some(c) => {
+                    let c = self.port_number(c, &join(&rpath, "container_port"));
+                    if let Some(c) = c
+                        && !exposed(c)
+                        && !self.locs.dropped_under(&ports_path)
+                    {
+                        self.err(
+                            &join(&rpath, "container_port"),
+                            format!(
+                                "container port {c} is not among the service's `ports`; add `- {c}`"
+                            ),
+                        );
+                    }
+                    c
+                }
+                None => {
+                    if first_container_port.is_none() && !self.locs.dropped_under(&ports_path) {
+                        self.err_key(&rpath, "`routing` needs a container port: set `routing.container_port` or `ports`");
+                    }
+                    first_container_port
+                }
+            };
+            let health_check =
+                self.target_health_check(r.healthcheck.as_ref(), &join(&rpath, "healthcheck"));
+            if let (Some(lb), Some(d)) = (lb, &r.dns) {
+                dns = self.dns_record(d, &join(&rpath, "dns"), &lb.aws_name.clone());
+            }
+            if let (Some(lb), Some(listener), true) = (lb, listener, priority_ok) {
+                rules.push(RuleUse {
+                    lb_key: r.load_balancer.clone(),
+                    listener,
+                    priority: r.priority as u32,
+                    service: name.to_string(),
+                    path: join(&rpath, "priority"),
+                });
+                service_rules.push(RuleSpec {
+                    load_balancer: lb.aws_name.clone(),
+                    listener_port: listener,
+                    priority: r.priority as u32,
+                    hosts,
+                    paths,
+                    target_group: tg_name.clone(),
+                });
+            }
+            if let (Some(c), Some(vpc_id)) = (cport, &vpc.id) {
+                container_port = Some(c);
+                target_group = Some(TargetGroupSpec {
+                    name: tg_name,
+                    protocol: Protocol::Http,
+                    port: c,
+                    vpc_id: vpc_id.clone(),
+                    target_type,
+                    health_check,
+                });
+            }
+        }
+
+        // Cloud Map.
+        let mut discovery = None;
+        if let (Some(dd), ServiceKind::Service) = (&s.dns_discovery, kind) {
+            let dpath = p("dns_discovery");
+            if !has_namespace
+                && self.raw.service_discovery.is_none()
+                && !self.locs.dropped_under("service_discovery")
+            {
+                self.err_key(
+                    &dpath,
+                    "`dns_discovery` needs `service_discovery.namespace`",
+                );
+            }
+            if vpc.id.is_none() && !self.locs.dropped_under("vpc") {
+                self.err_key(
+                    &dpath,
+                    "`dns_discovery` needs `vpc.id` for the private DNS namespace",
+                );
+            }
+            let dname = dd
+                .name
+                .clone()
+                .unwrap_or_else(|| name.to_string())
+                .to_lowercase();
+            if dname.is_empty()
+                || !dname.split('.').all(|l| {
+                    !l.is_empty()
+                        && l.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                })
+            {
+                self.err(
+                    &join(&dpath, "name"),
+                    format!("`{dname}` is not a valid DNS name"),
+                );
+            }
+            let ttl = dd.ttl.unwrap_or(60);
+            self.in_range(ttl, 0, i64::from(i32::MAX), &join(&dpath, "ttl"), "ttl");
+            let ft = dd
+                .healthcheck
+                .as_ref()
+                .and_then(|h| h.failure_threshold)
+                .unwrap_or(1);
+            self.in_range(
+                ft,
+                1,
+                10,
+                &join(&dpath, "healthcheck.failure_threshold"),
+                "failure_threshold",
+            );
+            discovery = Some(DiscoverySpec {
+                name: dname,
+                dns_ttl: ttl,
+                failure_threshold: ft.clamp(1, 10) as i32,
+            });
+        }
+
+        let gpus = s.gpus.and_then(|g| u32::try_from(g).ok());
+        let task_definition = TaskDefinitionSpec {
+            family: format!("{}-{name}", self.cluster),
+            network_mode: network_mode.to_string(),
+            requires_compatibilities: vec![launch_type_aws(launch_type).as_aws().to_string()],
+            cpu: task_cpu,
+            memory: task_memory,
+            task_role_arn: s.task_role_arn.clone(),
+            execution_role_arn: s.task_execution_role_arn.clone(),
+            volumes,
+            placement_constraints: task_constraints,
+            container: ContainerSpec {
+                name: name.to_string(),
+                image: s.image.trim().to_string(),
+                memory: container_memory,
+                cpu: container_cpu,
+                privileged: s.privileged.unwrap_or(false),
+                environment,
+                secrets,
+                port_mappings,
+                mount_points,
+                log_configuration,
+                health_check,
+                gpus,
+            },
+        };
+        let spec = ServiceSpec {
+            name: name.to_string(),
+            kind,
+            task_definition,
+            desired_count,
+            initial_count: count,
+            launch_type: launch_type_aws(launch_type),
+            network,
+            target_group,
+            container_port,
+            rules: service_rules,
+            dns,
+            discovery,
+            deployment,
+            placement_strategy,
+            placement_constraints: service_constraints,
+            hooks,
+            adopt: s.adopt.unwrap_or(false),
+        };
+        Some((spec, own_lb))
+    }
+
+    fn container_health_check(
+        &mut self,
+        h: &RawHealthcheck,
+        path: &str,
+    ) -> Option<ContainerHealthCheck> {
+        let cpath = join(path, "command");
+        let command = match &h.command {
+            RawCommand::Shell(s) => vec!["CMD-SHELL".to_string(), s.clone()],
+            RawCommand::Args(a) => a.clone(),
+        };
+        match command.first().map(String::as_str) {
+            None => self.err(&cpath, "the health check command must not be empty"),
+            Some("CMD" | "CMD-SHELL" | "NONE") => {}
+            Some(other) => self.err(
+                &cpath,
+                format!("a health check command starts with `CMD` or `CMD-SHELL`, found `{other}`; or write the command as one string"),
+            ),
+        }
+        if command.len() == 1 && command[0] != "NONE" {
+            self.err(&cpath, "the health check command has nothing to run");
+        }
+        let mut field = |v: Option<i64>, default: i64, lo: i64, hi: i64, name: &str| -> i32 {
+            let v = v.unwrap_or(default);
+            self.in_range(v, lo, hi, &join(path, name), name);
+            v.clamp(lo, hi) as i32
+        };
+        Some(ContainerHealthCheck {
+            interval: field(h.interval, 30, 5, 300, "interval"),
+            timeout: field(h.timeout, 5, 2, 60, "timeout"),
+            retries: field(h.retries, 3, 1, 10, "retries"),
+            start_period: field(h.start_period, 0, 0, 300, "start_period"),
+            command,
+        })
+    }
+
+    fn target_health_check(
+        &mut self,
+        h: Option<&RawTargetHealthcheck>,
+        path: &str,
+    ) -> TargetHealthCheck {
+        let get = |f: fn(&RawTargetHealthcheck) -> Option<i64>| h.and_then(f);
+        let port = match h.and_then(|h| h.port.as_ref()) {
+            None => "traffic-port".to_string(),
+            Some(p) if p.0 == "traffic-port" => p.0.clone(),
+            Some(p) => match p.0.parse::<u16>() {
+                Ok(n) if n > 0 => n.to_string(),
+                _ => {
+                    self.err(
+                        &join(path, "port"),
+                        format!(
+                            "health check port must be 1-65535 or `traffic-port`, found `{}`",
+                            p.0
+                        ),
+                    );
+                    "traffic-port".to_string()
+                }
+            },
+        };
+        let mut field = |v: Option<i64>, default: i64, lo: i64, hi: i64, name: &str| -> i32 {
+            let v = v.unwrap_or(default);
+            self.in_range(v, lo, hi, &join(path, name), name);
+            v.clamp(lo, hi) as i32
+        };
+        let interval = field(get(|h| h.interval_seconds), 30, 5, 300, "interval_seconds");
+        let timeout = field(get(|h| h.timeout_seconds), 5, 2, 120, "timeout_seconds");
+        let healthy = field(
+            get(|h| h.healthy_threshold_count),
+            2,
+            2,
+            10,
+            "healthy_threshold_count",
+        );
+        let unhealthy = field(
+            get(|h| h.unhealthy_threshold_count),
+            10,
+            2,
+            10,
+            "unhealthy_threshold_count",
+        );
+        if timeout >= interval {
+            self.err(
+                &join(path, "timeout_seconds"),
+                format!(
+                    "timeout_seconds ({timeout}) must be less than interval_seconds ({interval})"
+                ),
+            );
+        }
+        let hc_path = h
+            .and_then(|h| h.path.clone())
+            .unwrap_or_else(|| "/".to_string());
+        if !hc_path.starts_with('/') {
+            self.err(
+                &join(path, "path"),
+                format!("health check path must start with `/`, found `{hc_path}`"),
+            );
+        }
+        TargetHealthCheck {
+            protocol: protocol(h.and_then(|h| h.protocol)),
+            port,
+            path: hc_path,
+            interval_seconds: interval,
+            timeout_seconds: timeout,
+            healthy_threshold: healthy,
+            unhealthy_threshold: unhealthy,
+            matcher: h
+                .and_then(|h| h.matcher.clone())
+                .map(|m| m.0)
+                .unwrap_or_else(|| "200".to_string()),
+        }
+    }
+
+    fn dns_record(&mut self, d: &RawDns, path: &str, load_balancer: &str) -> Option<DnsRecordSpec> {
+        let zone_id = d
+            .hosted_zone_id
+            .trim()
+            .trim_start_matches("/hostedzone/")
+            .to_string();
+        let mut name = d.record_name.trim().to_lowercase();
+        let mut ok = true;
+        if zone_id.is_empty() {
+            self.err(
+                &join(path, "hosted_zone_id"),
+                "the hosted zone id must not be empty",
+            );
+            ok = false;
+        }
+        if name.is_empty() || name == "." {
+            self.err(
+                &join(path, "record_name"),
+                "the record name must not be empty",
+            );
+            ok = false;
+        }
+        if !name.ends_with('.') {
+            name.push('.');
+        }
+        ok.then(|| DnsRecordSpec {
+            zone_id,
+            name,
+            load_balancer: load_balancer.to_string(),
+        })
+    }
+
+    fn deployment(&mut self, s: &RawService, d: &RawDefaults, path: &str) -> DeploymentSpec {
+        let sd = s.deployment.as_ref();
+        let dd = d.deployment.as_ref();
+        let sc = s.deployment_configuration.as_ref();
+        let dc = d.deployment_configuration.as_ref();
+        let circuit_breaker = sd
+            .and_then(|x| x.circuit_breaker)
+            .or(dd.and_then(|x| x.circuit_breaker))
+            .unwrap_or(true);
+        let rollback = sd
+            .and_then(|x| x.rollback)
+            .or(dd.and_then(|x| x.rollback))
+            .unwrap_or(true);
+        let sp = join(path, "deployment");
+        let scp = join(path, "deployment_configuration");
+        // Service settings beat defaults; within a level, `deployment` beats nysa's
+        // `deployment_configuration`.
+        let min = [
+            (
+                sd.and_then(|x| x.min_healthy_percent),
+                join(&sp, "min_healthy_percent"),
+            ),
+            (
+                sc.and_then(|x| x.minimum_healthy_percent),
+                join(&scp, "minimum_healthy_percent"),
+            ),
+            (
+                dd.and_then(|x| x.min_healthy_percent),
+                "defaults.deployment.min_healthy_percent".to_string(),
+            ),
+            (
+                dc.and_then(|x| x.minimum_healthy_percent),
+                "defaults.deployment_configuration.minimum_healthy_percent".to_string(),
+            ),
+        ]
+        .into_iter()
+        .find_map(|(v, p)| v.map(|v| (v, p)));
+        let max = [
+            (sd.and_then(|x| x.max_percent), join(&sp, "max_percent")),
+            (
+                sc.and_then(|x| x.maximum_percent),
+                join(&scp, "maximum_percent"),
+            ),
+            (
+                dd.and_then(|x| x.max_percent),
+                "defaults.deployment.max_percent".to_string(),
+            ),
+            (
+                dc.and_then(|x| x.maximum_percent),
+                "defaults.deployment_configuration.maximum_percent".to_string(),
+            ),
+        ]
+        .into_iter()
+        .find_map(|(v, p)| v.map(|v| (v, p)));
+        let min_ok = match &min {
+            Some((v, p)) => self.in_range(*v, 0, 100, p, "minimum healthy percent"),
+            None => true,
+        };
+        let max_ok = match &max {
+            Some((v, p)) => self.in_range(*v, 100, 200, p, "maximum percent"),
+            None => true,
+        };
+        let min_v = min.as_ref().map_or(50, |m| m.0);
+        let max_v = max.as_ref().map_or(200, |m| m.0);
+        if min_ok && max_ok && max_v < min_v {
+            let at = max.as_ref().map_or(sp.clone(), |m| m.1.clone());
+            self.err(&at, format!("maximum percent ({max_v}) must not be below the minimum healthy percent ({min_v})"));
+        }
+        let wait = sd
+            .and_then(|x| {
+                x.wait_timeout
+                    .as_ref()
+                    .map(|w| (w, join(&sp, "wait_timeout")))
+            })
+            .or_else(|| {
+                dd.and_then(|x| {
+                    x.wait_timeout
+                        .as_ref()
+                        .map(|w| (w, "defaults.deployment.wait_timeout".to_string()))
+                })
+            });
+        let wait_timeout = match wait {
+            None => DEFAULT_TIMEOUT,
+            Some((w, p)) => parse_duration(w).unwrap_or_else(|msg| {
+                self.err(&p, msg);
+                DEFAULT_TIMEOUT
+            }),
+        };
+        DeploymentSpec {
+            circuit_breaker,
+            rollback,
+            min_healthy_percent: min_v.clamp(0, 100) as i32,
+            max_percent: max_v.clamp(100, 200) as i32,
+            wait_timeout,
+        }
+    }
+
+    fn hooks(&mut self, h: Option<&RawHooks>, path: &str) -> Hooks {
+        let mut out = Hooks::default();
+        let Some(h) = h else { return out };
+        let mut seen: HashMap<String, String> = HashMap::new();
+        for (phase, list) in [("pre", &h.pre), ("post", &h.post)] {
+            let lpath = join(path, phase);
+            for (i, hook) in list.iter().flatten().enumerate() {
+                let hpath = self.locs.item(&lpath, i);
+                let name = hook.name.trim().to_string();
+                if name.is_empty() {
+                    self.err(&join(&hpath, "name"), "a hook needs a name");
+                } else if let Some(first) = seen.get(&name) {
+                    let (line, _) = self.locs.at(&join(first, "name"));
+                    self.err(
+                        &join(&hpath, "name"),
+                        format!("hook name `{name}` is already used (line {line})"),
+                    );
+                } else {
+                    seen.insert(name.clone(), hpath.clone());
+                }
+                let command = match &hook.command {
+                    RawCommand::Args(a) => a.clone(),
+                    RawCommand::Shell(s) if s.trim().is_empty() => vec![],
+                    RawCommand::Shell(s) => vec!["sh".to_string(), "-c".to_string(), s.clone()],
+                };
+                if command.is_empty() {
+                    self.err(&join(&hpath, "command"), "a hook needs a non-empty command");
+                }
+                let timeout = match &hook.timeout {
+                    None => DEFAULT_TIMEOUT,
+                    Some(t) => parse_duration(t).unwrap_or_else(|msg| {
+                        self.err(&join(&hpath, "timeout"), msg);
+                        DEFAULT_TIMEOUT
+                    }),
+                };
+                let spec = HookSpec {
+                    name,
+                    command,
+                    timeout,
+                };
+                if phase == "pre" {
+                    out.pre.push(spec)
+                } else {
+                    out.post.push(spec)
+                }
+            }
+        }
+        out
+    }
+
+    /// Reports every service whose rule priority collides with another's on the same
+    /// listener, naming the others.
+    fn priority_collisions(&mut self, rules: &[RuleUse]) {
+        let mut groups: BTreeMap<(&str, u16, u32), Vec<&RuleUse>> = BTreeMap::new();
+        for r in rules {
+            groups
+                .entry((r.lb_key.as_str(), r.listener, r.priority))
+                .or_default()
+                .push(r);
+        }
+        for ((lb, listener, priority), users) in groups {
+            if users.len() < 2 {
+                continue;
+            }
+            for u in &users {
+                let others: Vec<String> = users
+                    .iter()
+                    .filter(|o| o.service != u.service)
+                    .map(|o| format!("`{}`", o.service))
+                    .collect();
+                self.err(
+                    &u.path,
+                    format!(
+                        "priority {priority} on listener {listener} of load balancer `{lb}` is also used by service {}",
+                        others.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn protocol(p: Option<RawProtocol>) -> Protocol {
+    match p {
+        Some(RawProtocol::Https) => Protocol::Https,
+        _ => Protocol::Http,
+    }
+}
+
+fn launch_type_aws(l: RawLaunchType) -> LaunchType {
+    match l {
+        RawLaunchType::Ec2 => LaunchType::Ec2,
+        RawLaunchType::Fargate => LaunchType::Fargate,
+    }
+}
+
+/// Merges a logging block onto an inherited configuration (see
+/// [`Normaliser::merge_logging`]). `Err` when options come without any driver.
+pub(crate) fn merge_logging(
+    base: Option<LogConfiguration>,
+    over: Option<&RawLogging>,
+) -> Result<Option<LogConfiguration>, String> {
+    let Some(over) = over else { return Ok(base) };
+    let options: BTreeMap<String, String> = over
+        .options
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.0.clone()))
+        .collect();
+    match (base, &over.log_driver) {
+        (Some(b), Some(driver)) if *driver != b.driver => Ok(Some(LogConfiguration {
+            driver: driver.clone(),
+            options,
+        })),
+        (Some(mut b), _) => {
+            b.options.extend(options);
+            Ok(Some(b))
+        }
+        (None, Some(driver)) => Ok(Some(LogConfiguration {
+            driver: driver.clone(),
+            options,
+        })),
+        (None, None) if options.is_empty() => Ok(None),
+        (None, None) => {
+            Err("logging `options` need a `log_driver` (none is inherited)".to_string())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw_logging(driver: Option<&str>, opts: &[(&str, &str)]) -> RawLogging {
+        RawLogging {
+            log_driver: driver.map(str::to_string),
+            options: Some(
+                opts.iter()
+                    .map(|(k, v)| (k.to_string(), ScalarText(v.to_string())))
+                    .collect(),
+            ),
+        }
+    }
+
+    fn cfg(driver: &str, opts: &[(&str, &str)]) -> LogConfiguration {
+        LogConfiguration {
+            driver: driver.to_string(),
+            options: opts
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn logging_same_driver_merges_service_wins() {
+        let base = cfg(
+            "awslogs",
+            &[("awslogs-group", "/ecs/a"), ("awslogs-region", "eu-west-1")],
+        );
+        let over = raw_logging(Some("awslogs"), &[("awslogs-group", "/ecs/b")]);
+        let got = merge_logging(Some(base.clone()), Some(&over)).unwrap();
+        assert_eq!(
+            got,
+            Some(cfg(
+                "awslogs",
+                &[("awslogs-group", "/ecs/b"), ("awslogs-region", "eu-west-1")]
+            ))
+        );
+        // No driver at service level means the inherited one.
+        let over = raw_logging(None, &[("awslogs-stream-prefix", "web")]);
+        let got = merge_logging(Some(base), Some(&over)).unwrap().unwrap();
+        assert_eq!(got.driver, "awslogs");
+        assert_eq!(got.options.len(), 3);
+    }
+
+    #[test]
+    fn logging_other_driver_replaces_without_leaking_options() {
+        let base = cfg("awslogs", &[("awslogs-group", "/ecs/a")]);
+        let over = raw_logging(Some("syslog"), &[("syslog-address", "udp://10.0.0.1:514")]);
+        let got = merge_logging(Some(base), Some(&over)).unwrap();
+        assert_eq!(
+            got,
+            Some(cfg("syslog", &[("syslog-address", "udp://10.0.0.1:514")]))
+        );
+    }
+
+    #[test]
+    fn logging_options_without_any_driver_is_an_error() {
+        let over = raw_logging(None, &[("a", "b")]);
+        assert!(merge_logging(None, Some(&over)).is_err());
+        assert_eq!(merge_logging(None, None), Ok(None));
+    }
+
+    const NAMING: &str = "
+vpc:
+  id: vpc-1
+  subnets: {public: [p-1, p-2], private: [q-1, q-2]}
+load_balancers:
+  edge: {type: public, listeners: [{port: 80}]}
+  inner: {name: my-internal-alb, type: private, listeners: [{port: 8080}]}
+services:
+  - web:
+      image: nginx
+      ports: [80]
+      elb: {name: pub, type: public, ports: {public: 80, container: 80}}
+  - api:
+      image: nginx
+      ports: [80]
+      routing: {load_balancer: inner, paths: [/api/*], priority: 1}
+";
+
+    #[test]
+    fn names_follow_nysa_and_bosun_conventions() {
+        let d = crate::load(NAMING, "prod").unwrap_or_else(|e| panic!("{e}"));
+        let web = &d.services["web"];
+        assert_eq!(web.task_definition.family, "prod-web");
+        assert_eq!(web.task_definition.container.name, "web");
+        assert_eq!(web.target_group.as_ref().unwrap().name, "prod-web-pub-lb");
+        let names: Vec<&str> = d.load_balancers.keys().map(String::as_str).collect();
+        assert_eq!(names, ["my-internal-alb", "prod-edge", "prod-web-pub-lb"]);
+        assert_eq!(d.load_balancers["prod-web-pub-lb"].service.as_deref(), Some("web"));
+        assert_eq!(d.load_balancers["prod-edge"].service, None);
+        let api = &d.services["api"];
+        assert_eq!(api.target_group.as_ref().unwrap().name, "prod-api-tg");
+        assert_eq!(api.rules[0].load_balancer, "my-internal-alb");
+        assert_eq!(api.rules[0].listener_port, 8080);
+        assert_eq!(d.load_balancers["my-internal-alb"].scheme, Scheme::Internal);
+        assert_eq!(d.load_balancers["my-internal-alb"].subnets, ["q-1", "q-2"]);
+    }
+
+    #[test]
+    fn derived_names_are_checked_against_the_cluster_only_when_loading() {
+        assert!(crate::validate(NAMING).is_ok());
+        let err = crate::load(NAMING, "a_cluster").unwrap_err().to_string();
+        // Underscores are fine in ECS names but not in ELB names.
+        assert!(err.contains("`a_cluster-edge` may contain only letters, digits and hyphens"), "{err}");
+        assert!(err.contains("`a_cluster-web-pub-lb` may contain only letters"), "{err}");
+        assert!(err.contains("`a_cluster-api-tg` may contain only letters"), "{err}");
+    }
+}

@@ -1,0 +1,559 @@
+//! The accepted stackfile syntax as serde types: the single source of the JSON schema.
+//!
+//! These types say what may be written, not what it means. Every field is optional
+//! unless the syntax itself needs it, integers are wide (`i64`) so that range errors are
+//! reported by the semantic pass with a useful message, and scalars whose source text
+//! matters (environment values, ports) are kept as text. `deny_unknown_fields` puts
+//! `additionalProperties: false` into the schema, which the structural walker turns into
+//! "unknown key" diagnostics.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer};
+
+/// A bosun stackfile: the desired state of one ECS cluster.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "bosun stackfile")]
+pub struct RawStackfile {
+    /// Dialect: omit for a nysa stackfile, `1` for the bosun dialect (allows `services` as a mapping).
+    pub version: Option<i64>,
+    /// The VPC that load balancers, awsvpc tasks and the Cloud Map namespace live in.
+    pub vpc: Option<RawVpc>,
+    /// Cluster-wide container log configuration; services inherit and may override it.
+    pub logging: Option<RawLogging>,
+    /// Cloud Map settings for services with `dns_discovery`.
+    pub service_discovery: Option<RawServiceDiscovery>,
+    /// Values every service inherits unless it sets its own.
+    pub defaults: Option<RawDefaults>,
+    /// Delete bosun-owned resources that this stackfile no longer mentions (default false).
+    pub prune: Option<bool>,
+    /// Shared application load balancers, keyed by a short name that `routing.load_balancer` refers to.
+    pub load_balancers: Option<BTreeMap<String, RawLoadBalancer>>,
+    /// The services: a list of `- name: {...}` entries (nysa), or with `version: 1` also a mapping name -> service.
+    pub services: Option<RawServices>,
+}
+
+/// `services:` in either dialect.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawServices {
+    /// nysa: a list of single-key mappings `- name: {...}`.
+    List(Vec<RawServiceEntry>),
+    /// bosun (`version: 1`): a mapping service name -> service.
+    Map(BTreeMap<String, RawService>),
+}
+
+/// One `- name: {...}` entry of a nysa service list.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(transparent)]
+#[schemars(extend("minProperties" = 1, "maxProperties" = 1))]
+pub struct RawServiceEntry(pub BTreeMap<String, RawService>);
+
+/// The VPC of the cluster.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawVpc {
+    /// VPC id, e.g. `vpc-0123abcd`.
+    pub id: Option<String>,
+    /// Subnet ids by placement: `public` for internet-facing load balancers, `private` for the rest.
+    pub subnets: Option<RawPublicPrivate>,
+    /// Security group ids by placement, like `subnets`.
+    pub security_groups: Option<RawPublicPrivate>,
+}
+
+/// Lists of ids split into public and private.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPublicPrivate {
+    /// Ids used by internet-facing load balancers.
+    pub public: Option<Vec<String>>,
+    /// Ids used by internal load balancers and awsvpc tasks.
+    pub private: Option<Vec<String>>,
+}
+
+/// A container log configuration.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogging {
+    /// Docker log driver, e.g. `awslogs`; a different driver than the inherited one replaces it.
+    pub log_driver: Option<String>,
+    /// Driver options; merged over the inherited ones when the driver is the same.
+    pub options: Option<BTreeMap<String, ScalarText>>,
+}
+
+/// Cloud Map settings.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawServiceDiscovery {
+    /// Private DNS namespace that `dns_discovery` services register in, e.g. `staging.sd`.
+    pub namespace: String,
+}
+
+/// Values that every service inherits.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefaults {
+    /// Container memory limit in MiB (task memory for Fargate).
+    pub memory: Option<i64>,
+    /// CPU units (container CPU on EC2, task CPU on Fargate).
+    pub cpu: Option<i64>,
+    /// Launch type of services that do not set one.
+    pub launch_type: Option<RawLaunchType>,
+    /// Environment merged under every service's environment.
+    pub environment: Option<RawEnvironment>,
+    /// Container health check of services that have none.
+    pub healthcheck: Option<RawHealthcheck>,
+    /// Rollout settings merged under every service's `deployment`.
+    pub deployment: Option<RawDeployment>,
+    /// nysa rollout percentages of services that set none.
+    pub deployment_configuration: Option<RawDeploymentConfiguration>,
+    /// Log configuration merged over the cluster-wide `logging`.
+    pub logging: Option<RawLogging>,
+}
+
+/// ECS launch type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RawLaunchType {
+    /// Container instances managed by the operator (the default).
+    Ec2,
+    /// Serverless; needs `cpu` and `memory` from the Fargate table.
+    Fargate,
+}
+
+/// Service or one-off task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RawKind {
+    /// A long-running ECS service (the default).
+    Service,
+    /// A task definition only.
+    Task,
+}
+
+/// Docker network mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RawNetworkMode {
+    /// One ENI per task in the private subnets (forced by Fargate and `dns_discovery`).
+    Awsvpc,
+    /// Docker bridge; host ports may differ from container ports.
+    Bridge,
+    /// The host's network stack (nysa's default); host port equals container port.
+    Host,
+}
+
+/// Public or private placement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RawLbType {
+    /// Internet-facing, in the public subnets.
+    Public,
+    /// Internal, in the private subnets.
+    Private,
+}
+
+/// Listener protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+pub enum RawProtocol {
+    /// Plain HTTP (the default).
+    #[serde(rename = "HTTP")]
+    Http,
+    /// HTTPS; needs at least one certificate.
+    #[serde(rename = "HTTPS")]
+    Https,
+}
+
+/// Fields that bosun leaves to someone else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RawIgnore {
+    /// The task count belongs to an autoscaler; `desired_count` only seeds a new service.
+    DesiredCount,
+}
+
+/// One service (or one-off task type).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    /// Container image, e.g. `public.ecr.aws/nginx/nginx:1.27`.
+    pub image: String,
+    /// `service` (default) or `task` (a task definition only).
+    #[serde(rename = "type")]
+    pub kind: Option<RawKind>,
+    /// Container hard memory limit in MiB (task memory on Fargate); default `defaults.memory`, else 1024 on EC2.
+    pub memory: Option<i64>,
+    /// CPU units: container CPU on EC2, task CPU on Fargate; default `defaults.cpu`.
+    pub cpu: Option<i64>,
+    /// Number of tasks to keep running (default 1).
+    #[schemars(range(min = 0))]
+    pub desired_count: Option<i64>,
+    /// Environment variables: a mapping, or a list of single-key mappings (nysa); values are kept as written.
+    pub environment: Option<RawEnvironment>,
+    /// Secrets injected as environment variables: NAME -> Secrets Manager secret or SSM parameter ARN.
+    pub secrets: Option<BTreeMap<String, String>>,
+    /// Run the container privileged (EC2 only).
+    pub privileged: Option<bool>,
+    /// Port mappings: `"HOST:CONTAINER"`, `"CONTAINER"` or a number, optionally with `/tcp` or `/udp`.
+    pub ports: Option<Vec<PortText>>,
+    /// Host volumes: `"name:/host/path:/container/path"`, optionally with `:ro` or `:rw`.
+    pub volumes: Option<Vec<String>>,
+    /// Log configuration; merged with the cluster's when the driver is the same, else replaces it.
+    pub logging: Option<RawLogging>,
+    /// nysa's own application load balancer for this service.
+    pub elb: Option<RawElb>,
+    /// Register the tasks in Cloud Map (needs `service_discovery.namespace`; forces awsvpc).
+    pub dns_discovery: Option<RawDnsDiscovery>,
+    /// ECS placement strategy, applied in order.
+    pub placement_strategy: Option<Vec<RawPlacementStrategy>>,
+    /// ECS placement constraints.
+    pub placement_constraints: Option<Vec<RawPlacementConstraint>>,
+    /// Docker health check of the container (default `defaults.healthcheck`).
+    pub healthcheck: Option<RawHealthcheck>,
+    /// nysa rollout percentages.
+    pub deployment_configuration: Option<RawDeploymentConfiguration>,
+    /// Rollout settings: circuit breaker, rollback, percentages and how long to wait.
+    pub deployment: Option<RawDeployment>,
+    /// IAM role ARN the task's containers assume.
+    pub task_role_arn: Option<String>,
+    /// IAM role ARN ECS uses to pull the image, write logs and fetch secrets.
+    pub task_execution_role_arn: Option<String>,
+    /// Number of GPUs to reserve (EC2 only).
+    #[schemars(range(min = 1))]
+    pub gpus: Option<i64>,
+    /// `ec2` (default) or `fargate`; default `defaults.launch_type`.
+    pub launch_type: Option<RawLaunchType>,
+    /// `awsvpc`, `bridge` or `host` (default `host`, or `awsvpc` for Fargate and `dns_discovery`).
+    pub network_mode: Option<RawNetworkMode>,
+    /// One-off tasks run from this service's task definition around a rollout.
+    pub hooks: Option<RawHooks>,
+    /// Fields bosun leaves alone on an existing service; only `desired_count` is allowed.
+    pub ignore: Option<Vec<RawIgnore>>,
+    /// Take over a same-named service that bosun did not create.
+    pub adopt: Option<bool>,
+    /// A rule on a shared load balancer (`load_balancers:`) that routes hosts/paths to this service.
+    pub routing: Option<RawRouting>,
+}
+
+/// Environment in either form.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawEnvironment {
+    /// A mapping NAME -> value.
+    Map(BTreeMap<String, ScalarText>),
+    /// nysa: a list of single-key mappings `- NAME: value`.
+    List(Vec<RawEnvEntry>),
+}
+
+/// One `- NAME: value` entry of a nysa environment list.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(transparent)]
+#[schemars(extend("minProperties" = 1, "maxProperties" = 1))]
+pub struct RawEnvEntry(pub BTreeMap<String, ScalarText>);
+
+/// nysa's per-service application load balancer.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawElb {
+    /// Optional suffix: the ALB is named `<cluster>-<service>[-<name>]-lb`.
+    pub name: Option<String>,
+    /// `public` (internet-facing) or `private` (internal).
+    #[serde(rename = "type")]
+    pub kind: RawLbType,
+    /// Listener protocol (default HTTP).
+    pub protocol: Option<RawProtocol>,
+    /// The listener port and the container port it forwards to.
+    pub ports: RawElbPorts,
+    /// ACM certificate ARNs for HTTPS.
+    pub certificates: Option<Vec<String>>,
+    /// A Route53 alias record pointing at the ALB.
+    pub dns: Option<RawDns>,
+    /// Target-group health check.
+    pub healthcheck: Option<RawTargetHealthcheck>,
+}
+
+/// Ports of a nysa `elb`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawElbPorts {
+    /// Port the load balancer listens on.
+    pub public: i64,
+    /// Container port the load balancer forwards to.
+    pub container: i64,
+}
+
+/// A Route53 alias record.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDns {
+    /// Hosted zone id, with or without the `/hostedzone/` prefix.
+    pub hosted_zone_id: String,
+    /// Record name, e.g. `www.example.com`.
+    pub record_name: String,
+}
+
+/// A target-group health check.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTargetHealthcheck {
+    /// Probe protocol (default HTTP).
+    pub protocol: Option<RawProtocol>,
+    /// Probe port: a number or `traffic-port` (default).
+    pub port: Option<PortText>,
+    /// Probe path (default `/`).
+    pub path: Option<String>,
+    /// Seconds between probes (default 30).
+    pub interval_seconds: Option<i64>,
+    /// Seconds before a probe times out (default 5).
+    pub timeout_seconds: Option<i64>,
+    /// Successes before a target is healthy (default 2).
+    pub healthy_threshold_count: Option<i64>,
+    /// Failures before a target is unhealthy (default 10).
+    pub unhealthy_threshold_count: Option<i64>,
+    /// HTTP codes that count as healthy (default `200`).
+    pub matcher: Option<ScalarText>,
+}
+
+/// Cloud Map registration of a service.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDnsDiscovery {
+    /// Name inside the namespace (default: the service name).
+    pub name: Option<String>,
+    /// TTL of the A records in seconds (default 60).
+    pub ttl: Option<i64>,
+    /// Custom health check settings.
+    pub healthcheck: Option<RawDiscoveryHealthcheck>,
+}
+
+/// Cloud Map custom health check.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDiscoveryHealthcheck {
+    /// Failed checks before an instance is unhealthy (default 1).
+    pub failure_threshold: Option<i64>,
+}
+
+/// One ECS placement strategy entry.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlacementStrategy {
+    /// `random`, `spread` or `binpack`.
+    #[serde(rename = "type")]
+    pub kind: RawStrategyKind,
+    /// What to spread or binpack on, e.g. `attribute:ecs.availability-zone` or `memory`.
+    pub field: Option<String>,
+}
+
+/// Placement strategy type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RawStrategyKind {
+    /// Place tasks randomly.
+    Random,
+    /// Spread tasks evenly over the values of `field`.
+    Spread,
+    /// Pack tasks by the least available `field` (`cpu` or `memory`).
+    Binpack,
+}
+
+/// One ECS placement constraint.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlacementConstraint {
+    /// `memberOf` or `distinctInstance`.
+    #[serde(rename = "type")]
+    pub kind: RawConstraintKind,
+    /// Cluster query language expression (`memberOf` only).
+    pub expression: Option<String>,
+}
+
+/// Placement constraint type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+pub enum RawConstraintKind {
+    /// Only instances matching `expression`.
+    #[serde(rename = "memberOf")]
+    MemberOf,
+    /// Every task on a different instance.
+    #[serde(rename = "distinctInstance")]
+    DistinctInstance,
+}
+
+/// Docker health check of the container.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawHealthcheck {
+    /// Command: a list (`["CMD-SHELL", "curl -f http://localhost/"]`) or a string run with `CMD-SHELL`.
+    pub command: RawCommand,
+    /// Seconds between checks, 5-300 (default 30).
+    pub interval: Option<i64>,
+    /// Seconds before a check times out, 2-60 (default 5).
+    pub timeout: Option<i64>,
+    /// Failures before the container is unhealthy, 1-10 (default 3).
+    pub retries: Option<i64>,
+    /// Grace period in seconds, 0-300 (default 0).
+    pub start_period: Option<i64>,
+}
+
+/// A command as a list of arguments or a shell string.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawCommand {
+    /// Arguments, run as they are.
+    Args(Vec<String>),
+    /// A shell command line.
+    Shell(String),
+}
+
+/// nysa rollout percentages.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeploymentConfiguration {
+    /// Lower bound of running tasks during a rollout, 0-100 percent of desired (default 50).
+    pub minimum_healthy_percent: Option<i64>,
+    /// Upper bound of running tasks during a rollout, 100-200 percent of desired (default 200).
+    pub maximum_percent: Option<i64>,
+}
+
+/// Rollout settings.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeployment {
+    /// Stop a rollout whose tasks keep failing (default true).
+    pub circuit_breaker: Option<bool>,
+    /// Roll back to the previous task definition when the circuit breaker trips (default true).
+    pub rollback: Option<bool>,
+    /// Lower bound of running tasks during a rollout, 0-100 (default from `deployment_configuration`, else 50).
+    pub min_healthy_percent: Option<i64>,
+    /// Upper bound of running tasks during a rollout, 100-200 (default from `deployment_configuration`, else 200).
+    pub max_percent: Option<i64>,
+    /// How long `apply` waits for the rollout, e.g. `90s` or `10m` (default 10m).
+    pub wait_timeout: Option<String>,
+}
+
+/// Pre- and post-deploy one-off tasks.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawHooks {
+    /// Run in order before the service changes; each must exit 0.
+    pub pre: Option<Vec<RawHook>>,
+    /// Run in order after the rollout succeeded; each must exit 0.
+    pub post: Option<Vec<RawHook>>,
+}
+
+/// One hook: the service's task definition run once with another command.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawHook {
+    /// Name shown in the plan, unique within the service.
+    pub name: String,
+    /// Command override: a list of arguments, or a string run with `sh -c`.
+    pub command: RawCommand,
+    /// How long to wait for the task to stop, e.g. `5m` (default 10m).
+    pub timeout: Option<String>,
+}
+
+/// A shared application load balancer.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawLoadBalancer {
+    /// AWS name (default `<cluster>-<key>`), at most 32 characters.
+    pub name: Option<String>,
+    /// `public` (internet-facing) or `private` (internal).
+    #[serde(rename = "type")]
+    pub kind: RawLbType,
+    /// Listeners; at least one, ports unique.
+    pub listeners: Vec<RawListener>,
+}
+
+/// A listener of a shared load balancer; unmatched requests get a 404.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawListener {
+    /// Port to listen on.
+    pub port: i64,
+    /// HTTP (default) or HTTPS.
+    pub protocol: Option<RawProtocol>,
+    /// ACM (or IAM server-certificate) ARNs; HTTPS needs at least one.
+    pub certificates: Option<Vec<String>>,
+}
+
+/// A listener rule on a shared load balancer.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRouting {
+    /// Key of the load balancer under `load_balancers:`.
+    pub load_balancer: String,
+    /// Listener port; may be omitted when the load balancer has exactly one listener.
+    pub listener: Option<i64>,
+    /// Host header patterns, e.g. `api.example.com`.
+    pub hosts: Option<Vec<String>>,
+    /// Path patterns, e.g. `/api/*`.
+    pub paths: Option<Vec<String>>,
+    /// Rule priority, 1-50000, unique per listener.
+    pub priority: i64,
+    /// Container port to route to (default: the first port mapping's container port).
+    pub container_port: Option<i64>,
+    /// Target-group health check.
+    pub healthcheck: Option<RawTargetHealthcheck>,
+    /// A Route53 alias record pointing at the shared load balancer.
+    pub dns: Option<RawDns>,
+}
+
+/// A scalar kept as its YAML source text (`true`, `1.0` and `010` stay as written);
+/// null or empty reads as the empty string.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ScalarText(pub String);
+
+impl<'de> Deserialize<'de> for ScalarText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(ScalarText(
+            Option::<String>::deserialize(d)?.unwrap_or_default(),
+        ))
+    }
+}
+
+impl JsonSchema for ScalarText {
+    fn schema_name() -> Cow<'static, str> {
+        "ScalarText".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": ["string", "number", "boolean", "null"]
+        })
+    }
+}
+
+/// A port written as a number or a string such as `"8080:80/udp"`, kept as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortText(pub String);
+
+impl<'de> Deserialize<'de> for PortText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(PortText(String::deserialize(d)?))
+    }
+}
+
+impl JsonSchema for PortText {
+    fn schema_name() -> Cow<'static, str> {
+        "PortText".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": ["integer", "string"]
+        })
+    }
+}
