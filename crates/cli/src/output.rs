@@ -70,7 +70,7 @@ pub fn print_stats(stats: &CallStats) {
     for c in stats.snapshot() {
         let _ = writeln!(
             err,
-            "  {:<8} {:<10} {:<32} {}",
+            "  {:<8} {:<26} {:<32} {}",
             if c.mutating { "mutating" } else { "read" },
             c.service,
             c.operation,

@@ -7,7 +7,7 @@
 //! 1. **Parse** with `marked_yaml`, which keeps the line and column of every node
 //!    (serde-based YAML parsers stop at the first error and forget positions).
 //! 2. **Structural pass**: the node tree is walked against the JSON schema generated from
-//!    the [`raw`] serde types, which reports unknown keys (with a "did you mean"), wrong
+//!    the `raw` serde types, which reports unknown keys (with a "did you mean"), wrong
 //!    types and missing keys, and converts the tree into the raw types.
 //! 3. **Semantic pass**: rules that span fields (ports, ARNs, Fargate sizes, references
 //!    to load balancers, rule priorities, ...) are checked and the raw stackfile is
@@ -16,7 +16,7 @@
 //! # Layout
 //! - [`model`]: the normalised desired state the planner consumes.
 //! - [`hash`]: the stable hash of a task definition spec (an ownership tag).
-//! - [`raw`]: the accepted syntax as serde types; the source of the JSON schema.
+//! - `raw`: the accepted syntax as serde types; the source of the JSON schema.
 //! - `schema`: the generated JSON schema ([`json_schema`]).
 //! - `walk`: the located parse and the structural pass.
 //! - `validate`: field-level rules (ports, volumes, ARNs, names, durations, Fargate sizes).
@@ -28,7 +28,7 @@ mod diagnostic;
 pub mod hash;
 pub mod model;
 mod normalise;
-pub mod raw;
+mod raw;
 mod schema;
 mod suggest;
 mod validate;

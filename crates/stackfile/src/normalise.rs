@@ -1766,7 +1766,10 @@ services:
         assert_eq!(web.target_group.as_ref().unwrap().name, "prod-web-pub-lb");
         let names: Vec<&str> = d.load_balancers.keys().map(String::as_str).collect();
         assert_eq!(names, ["my-internal-alb", "prod-edge", "prod-web-pub-lb"]);
-        assert_eq!(d.load_balancers["prod-web-pub-lb"].service.as_deref(), Some("web"));
+        assert_eq!(
+            d.load_balancers["prod-web-pub-lb"].service.as_deref(),
+            Some("web")
+        );
         assert_eq!(d.load_balancers["prod-edge"].service, None);
         let api = &d.services["api"];
         assert_eq!(api.target_group.as_ref().unwrap().name, "prod-api-tg");
@@ -1781,8 +1784,17 @@ services:
         assert!(crate::validate(NAMING).is_ok());
         let err = crate::load(NAMING, "a_cluster").unwrap_err().to_string();
         // Underscores are fine in ECS names but not in ELB names.
-        assert!(err.contains("`a_cluster-edge` may contain only letters, digits and hyphens"), "{err}");
-        assert!(err.contains("`a_cluster-web-pub-lb` may contain only letters"), "{err}");
-        assert!(err.contains("`a_cluster-api-tg` may contain only letters"), "{err}");
+        assert!(
+            err.contains("`a_cluster-edge` may contain only letters, digits and hyphens"),
+            "{err}"
+        );
+        assert!(
+            err.contains("`a_cluster-web-pub-lb` may contain only letters"),
+            "{err}"
+        );
+        assert!(
+            err.contains("`a_cluster-api-tg` may contain only letters"),
+            "{err}"
+        );
     }
 }

@@ -309,7 +309,30 @@ fn validate_and_load_agree_on_structural_and_semantic_errors() {
     let from_validate = validate(&bad).unwrap_err().to_string();
     let from_load = errors(&bad, "staging");
     // load adds only the cluster-dependent name check.
-    let extra: Vec<&str> = from_load.lines().filter(|l| !from_validate.lines().any(|v| v == *l)).collect();
+    let extra: Vec<&str> = from_load
+        .lines()
+        .filter(|l| !from_validate.lines().any(|v| v == *l))
+        .collect();
     assert_eq!(extra.len(), 1, "{extra:?}");
-    assert!(extra[0].contains("staging-a-very-long-service-name-external-lb"), "{extra:?}");
+    assert!(
+        extra[0].contains("staging-a-very-long-service-name-external-lb"),
+        "{extra:?}"
+    );
+}
+
+#[test]
+fn misspelt_enum_values_get_a_suggestion() {
+    let err = errors(
+        "services:\n  - web:\n      image: nginx\n      launch_type: fargat\n",
+        "c",
+    );
+    assert_eq!(
+        err,
+        "4:20: services[0].web.launch_type: expected one of `ec2`, `fargate`, found string \"fargat\"; did you mean `fargate`?"
+    );
+    let err = errors("prune: yes\n", "c");
+    assert_eq!(
+        err,
+        "1:8: prune: expected a boolean (`true` or `false` only), found string \"yes\""
+    );
 }
