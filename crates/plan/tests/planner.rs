@@ -1,0 +1,377 @@
+//! Planner behaviour: plan text and ordering (snapshots), ownership, drift, and
+//! idempotence as a property (apply the plan with the pure simulator, plan again,
+//! expect nothing).
+
+use bosun_plan::observed::{ObservedService, Owner};
+use bosun_plan::simulate::simulate;
+use bosun_plan::{Action, Kind, Observed, Plan, Policy, plan, render_text};
+use bosun_stackfile::{Desired, load};
+use proptest::prelude::*;
+
+const PREREQS: &[(&str, &str)] = &[
+    ("${VPC_ID}", "vpc-0a1b2c3d"),
+    ("${PUBLIC_SUBNET_A}", "subnet-0000000a"),
+    ("${PUBLIC_SUBNET_B}", "subnet-0000000b"),
+    ("${PRIVATE_SUBNET_A}", "subnet-0000001a"),
+    ("${PRIVATE_SUBNET_B}", "subnet-0000001b"),
+    ("${PUBLIC_SG}", "sg-0000000a"),
+    ("${PRIVATE_SG}", "sg-0000000b"),
+    ("${ZONE_ID}", "Z0123456789ABC"),
+];
+
+fn example(name: &str, cluster: &str) -> Desired {
+    let path = format!("{}/../../stackfiles/{name}", env!("CARGO_MANIFEST_DIR"));
+    let mut text = std::fs::read_to_string(&path).expect("example stackfile exists");
+    for (k, v) in PREREQS {
+        text = text.replace(k, v);
+    }
+    load(&text, cluster).unwrap_or_else(|d| panic!("{name} is valid: {d}"))
+}
+
+/// Plan, simulate the apply, and return the state AWS would be in.
+fn converge(desired: &Desired, observed: &Observed) -> Observed {
+    let p = plan(desired, observed, &Policy::from_desired(desired));
+    assert!(p.conflicts.is_empty(), "unexpected conflicts: {:?}", p.conflicts);
+    simulate(desired, observed, &p)
+}
+
+fn assert_converged(desired: &Desired, observed: &Observed) {
+    let again = plan(desired, observed, &Policy::from_desired(desired));
+    assert!(again.is_empty(), "plan after apply is not empty:\n{}", render_text(&again));
+}
+
+fn kinds_in_order(p: &Plan) -> Vec<(Action, Kind)> {
+    p.changes.iter().map(|c| (c.action, c.resource.kind)).collect()
+}
+
+#[test]
+fn creating_the_demo_stack_from_nothing() {
+    let desired = example("demo.yml", "demo");
+    let p = plan(&desired, &Observed::default(), &Policy::default());
+    insta::assert_snapshot!("demo_from_nothing", render_text(&p));
+    let after = converge(&desired, &Observed::default());
+    assert_converged(&desired, &after);
+}
+
+#[test]
+fn every_example_converges_in_one_apply() {
+    for name in ["demo.yml", "fargate.yml", "hooks.yml"] {
+        let desired = example(name, "ex");
+        let after = converge(&desired, &Observed::default());
+        assert_converged(&desired, &after);
+    }
+}
+
+#[test]
+fn creates_run_in_dependency_order() {
+    let desired = example("fargate.yml", "prod");
+    let p = plan(&desired, &Observed::default(), &Policy::default());
+    let order = kinds_in_order(&p);
+    let mut sorted = order.clone();
+    sorted.sort_by_key(|(_, k)| *k);
+    assert_eq!(order, sorted, "creates are ordered cluster -> ... -> services");
+    let first_service = order.iter().position(|(_, k)| *k == Kind::Service).expect("services are created");
+    let last_rule = order.iter().rposition(|(_, k)| *k == Kind::Rule).expect("rules are created");
+    assert!(last_rule < first_service, "listener rules exist before services that use them");
+}
+
+#[test]
+fn pre_hooks_run_before_services_and_post_hooks_after() {
+    let desired = example("hooks.yml", "app");
+    let p = plan(&desired, &Observed::default(), &Policy::default());
+    let pos = |k: Kind| p.changes.iter().position(|c| c.resource.kind == k).unwrap_or_else(|| panic!("{k:?} planned"));
+    assert!(pos(Kind::TaskDefinition) < pos(Kind::PreHook));
+    assert!(pos(Kind::PreHook) < pos(Kind::Service));
+    assert!(pos(Kind::Service) < pos(Kind::PostHook));
+    // A second apply of the same stackfile runs no hooks.
+    let after = converge(&desired, &Observed::default());
+    assert_converged(&desired, &after);
+}
+
+#[test]
+fn changing_only_desired_count_registers_no_revision() {
+    let desired = example("demo.yml", "demo");
+    let live = converge(&desired, &Observed::default());
+    let mut bigger = desired.clone();
+    bigger.services.get_mut("web").unwrap().desired_count = Some(5);
+    let p = plan(&bigger, &live, &Policy::default());
+    assert_eq!(kinds_in_order(&p), vec![(Action::Update, Kind::Service)]);
+    assert_eq!(p.changes[0].fields[0].field, "desired_count");
+    assert!(render_text(&p).contains("desired_count: 2 -> 5"));
+}
+
+#[test]
+fn an_image_bump_touches_only_that_service() {
+    let desired = example("demo.yml", "demo");
+    let live = converge(&desired, &Observed::default());
+    let mut bumped = desired.clone();
+    bumped.services.get_mut("users").unwrap().task_definition.container.image = "public.ecr.aws/docker/library/httpd:2.5".into();
+    let p = plan(&bumped, &live, &Policy::default());
+    assert_eq!(kinds_in_order(&p), vec![(Action::Update, Kind::TaskDefinition), (Action::Update, Kind::Service)]);
+    assert!(p.changes.iter().all(|c| c.service.as_deref() == Some("users")));
+    let after = simulate(&bumped, &live, &p);
+    assert_converged(&bumped, &after);
+}
+
+#[test]
+fn out_of_band_changes_are_drift_and_planned_back() {
+    let desired = example("demo.yml", "demo");
+    let live = converge(&desired, &Observed::default());
+
+    // Someone points the service at another revision.
+    let mut drifted = live.clone();
+    drifted.services.get_mut("web").unwrap().task_definition_arn = "arn:sim:ecs:task-definition/demo-web:99".into();
+    let p = plan(&desired, &drifted, &Policy::default());
+    assert!(render_text(&p).contains("changed outside bosun"), "{}", render_text(&p));
+    assert_converged(&desired, &simulate(&desired, &drifted, &p));
+
+    // Someone edits the target-group health check.
+    let mut drifted = live.clone();
+    drifted.target_groups.get_mut("demo-web-lb").unwrap().spec.health_check.path = "/other".into();
+    let p = plan(&desired, &drifted, &Policy::default());
+    insta::assert_snapshot!("drift_health_check", render_text(&p));
+    assert_converged(&desired, &simulate(&desired, &drifted, &p));
+
+    // Someone deletes the DNS record.
+    let mut drifted = live.clone();
+    drifted.records.clear();
+    let p = plan(&desired, &drifted, &Policy::default());
+    assert_eq!(kinds_in_order(&p), vec![(Action::Create, Kind::Record)]);
+    assert_converged(&desired, &simulate(&desired, &drifted, &p));
+}
+
+#[test]
+fn a_deleted_listener_rule_is_recreated() {
+    let desired = example("fargate.yml", "prod");
+    let mut live = converge(&desired, &Observed::default());
+    let lb = live.load_balancers.values_mut().find(|lb| lb.listeners.values().any(|l| l.rules.as_ref().is_some_and(|r| !r.is_empty()))).unwrap();
+    let listener = lb.listeners.values_mut().find(|l| l.rules.as_ref().is_some_and(|r| !r.is_empty())).unwrap();
+    let rules = listener.rules.as_mut().unwrap();
+    let first = *rules.keys().next().unwrap();
+    rules.remove(&first);
+    let p = plan(&desired, &live, &Policy::default());
+    assert_eq!(kinds_in_order(&p), vec![(Action::Create, Kind::Rule)]);
+    assert_converged(&desired, &simulate(&desired, &live, &p));
+}
+
+fn foreign_service(name: &str) -> ObservedService {
+    ObservedService {
+        name: name.into(),
+        arn: format!("arn:sim:ecs:service/demo/{name}"),
+        status: "ACTIVE".into(),
+        owner: Owner::default(),
+        task_definition_arn: format!("arn:sim:ecs:task-definition/hand-made-{name}:7"),
+        spec_hash: None,
+        deployed_task_definition: None,
+        desired_count: 1,
+        running_count: 1,
+        pending_count: 0,
+        launch_type: Some("EC2".into()),
+        network: None,
+        load_balancers: vec![],
+        registries: vec![],
+        circuit_breaker: false,
+        rollback: false,
+        min_healthy_percent: 100,
+        max_percent: 200,
+        placement_strategy: vec![],
+        placement_constraints: vec![],
+    }
+}
+
+#[test]
+fn unowned_services_are_never_touched() {
+    let mut desired = example("demo.yml", "demo");
+    desired.prune = true;
+    let mut live = converge(&desired, &Observed::default());
+    live.services.insert("legacy".into(), foreign_service("legacy"));
+    let p = plan(&desired, &live, &Policy { prune: true });
+    assert!(p.is_empty(), "{}", render_text(&p));
+    assert!(p.orphans.is_empty());
+}
+
+#[test]
+fn a_same_named_unowned_service_is_a_conflict_until_adopted() {
+    let desired = example("demo.yml", "demo");
+    let mut live = converge(&desired, &Observed::default());
+    live.services.insert("mailer".into(), foreign_service("mailer"));
+
+    let p = plan(&desired, &live, &Policy::default());
+    assert!(p.changes.iter().all(|c| c.service.as_deref() != Some("mailer")), "{}", render_text(&p));
+    assert_eq!(p.conflicts.len(), 1);
+    assert!(p.conflicts[0].reason.contains("adopt: true"));
+
+    let mut adopting = desired.clone();
+    adopting.services.get_mut("mailer").unwrap().adopt = true;
+    let p = plan(&adopting, &live, &Policy::default());
+    assert!(p.conflicts.is_empty());
+    let adopt = p.changes.iter().find(|c| c.resource.kind == Kind::Service).expect("service change");
+    assert_eq!(adopt.action, Action::Adopt);
+    insta::assert_snapshot!("adopt_mailer", render_text(&p));
+    let after = simulate(&adopting, &live, &p);
+    assert!(after.services["mailer"].owner.is_owned_by("demo"));
+    assert_converged(&adopting, &after);
+}
+
+#[test]
+fn prune_off_lists_orphans_and_prune_on_deletes_them_in_reverse_order() {
+    let desired = example("demo.yml", "demo");
+    let live = converge(&desired, &Observed::default());
+    let mut smaller = desired.clone();
+    smaller.services.remove("web");
+    smaller.load_balancers.clear();
+
+    let p = plan(&smaller, &live, &Policy { prune: false });
+    assert!(p.is_empty());
+    let orphans: Vec<String> = p.orphans.iter().map(|o| o.resource.to_string()).collect();
+    assert_eq!(
+        orphans,
+        [
+            "target group demo-web-lb",
+            "load balancer demo-web-lb",
+            "dns record www.demo.example.com. (Z0123456789ABC)",
+            "service web",
+        ]
+    );
+
+    let p = plan(&smaller, &live, &Policy { prune: true });
+    let order = kinds_in_order(&p);
+    assert_eq!(
+        order,
+        vec![
+            (Action::Delete, Kind::Service),
+            (Action::Delete, Kind::Record),
+            (Action::Delete, Kind::LoadBalancer),
+            (Action::Delete, Kind::TargetGroup),
+        ],
+        "{}",
+        render_text(&p)
+    );
+    let after = simulate(&smaller, &live, &p);
+    assert_converged(&smaller, &after);
+    assert!(after.services.get("web").is_none());
+}
+
+#[test]
+fn a_target_group_port_change_is_a_conflict_not_a_half_done_replace() {
+    let desired = example("demo.yml", "demo");
+    let mut live = converge(&desired, &Observed::default());
+    live.target_groups.get_mut("demo-web-lb").unwrap().spec.port = 9999;
+    let p = plan(&desired, &live, &Policy::default());
+    assert_eq!(p.conflicts.len(), 1, "{}", render_text(&p));
+    assert!(p.conflicts[0].reason.starts_with("port cannot change in place"));
+    assert!(p.changes.iter().all(|c| c.resource.kind != Kind::TargetGroup));
+}
+
+#[test]
+fn the_hash_is_stable_and_tracks_the_changes() {
+    let desired = example("demo.yml", "demo");
+    let a = plan(&desired, &Observed::default(), &Policy::default());
+    let b = plan(&desired, &Observed::default(), &Policy::default());
+    assert_eq!(a.hash, b.hash);
+    assert!(a.matches_hash(a.short_hash()));
+    let mut other = desired.clone();
+    other.services.get_mut("web").unwrap().desired_count = Some(3);
+    let c = plan(&other, &Observed::default(), &Policy::default());
+    assert_ne!(a.hash, c.hash);
+    assert!(!c.matches_hash(a.short_hash()));
+}
+
+#[test]
+fn environment_values_never_appear_in_rendered_plans() {
+    let desired = example("demo.yml", "demo");
+    let live = converge(&desired, &Observed::default());
+    let mut changed = desired.clone();
+    changed.services.get_mut("mailer").unwrap().task_definition.container.environment.insert("SMTP_PASSWORD".into(), "hunter2-secret".into());
+    // Give the planner the live task definition so it renders a diff.
+    let mut live_with_td = live.clone();
+    let svc = &live.services["mailer"];
+    let td = live.task_definitions.values().find(|t| t.spec.family == "demo-mailer").unwrap().clone();
+    live_with_td.task_definitions.insert(svc.task_definition_arn.clone(), td);
+    let p = plan(&changed, &live_with_td, &Policy::default());
+    let text = render_text(&p);
+    assert!(text.contains("+  env SMTP_PASSWORD: (sha256:"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(!bosun_plan::render_json(&p).contains("hunter2"));
+}
+
+// ---- idempotence as a property, over generated stackfiles ----
+
+fn stackfile_strategy() -> impl Strategy<Value = String> {
+    let service = (
+        0u8..3,                                       // 0 worker, 1 ALB service, 2 Cloud Map service
+        proptest::sample::select(vec!["nginx:1.27", "nginx:1.28", "httpd:2.4", "busybox:1.36"]),
+        0i32..5,                                      // desired_count
+        proptest::collection::btree_map("[A-Z]{1,6}", "[a-z0-9]{0,8}", 0..4),
+        any::<bool>(),                                // ignore desired_count
+    );
+    (proptest::collection::vec(service, 1..6), any::<bool>()).prop_map(|(services, prune)| {
+        let mut y = String::from(
+            "vpc:\n  id: vpc-0a1b2c3d\n  subnets:\n    public: [subnet-0000000a, subnet-0000000b]\n    private: [subnet-0000001a, subnet-0000001b]\n  security_groups:\n    public: [sg-0000000a]\n    private: [sg-0000000b]\nservice_discovery:\n  namespace: prop.sd\n",
+        );
+        y.push_str(&format!("prune: {prune}\nservices:\n"));
+        for (i, (kind, image, count, env, ignore)) in services.into_iter().enumerate() {
+            // A target group's port cannot change in place (a planned conflict, tested
+            // on its own), so a service keeps its port across generated stacks.
+            let port = 8000 + i;
+            y.push_str(&format!("  - s{i}:\n      image: public.ecr.aws/x/{image}\n      desired_count: {count}\n"));
+            if ignore {
+                y.push_str("      ignore: [desired_count]\n");
+            }
+            if !env.is_empty() {
+                y.push_str("      environment:\n");
+                for (k, v) in env {
+                    y.push_str(&format!("        {k}: \"{v}\"\n"));
+                }
+            }
+            match kind {
+                1 => y.push_str(&format!(
+                    "      network_mode: bridge\n      ports: [{port}]\n      elb:\n        type: public\n        ports: {{public: 80, container: {port}}}\n        dns: {{hosted_zone_id: Z0123456789ABC, record_name: s{i}.example.com}}\n"
+                )),
+                2 => y.push_str(&format!("      ports: [{port}]\n      dns_discovery:\n        name: s{i}\n")),
+                _ => {}
+            }
+        }
+        y
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// From nothing, and from any earlier generated stack: one apply converges.
+    #[test]
+    fn one_apply_always_converges(first in stackfile_strategy(), second in stackfile_strategy()) {
+        let a = load(&first, "prop").expect("generated stackfiles are valid");
+        let b = load(&second, "prop").expect("generated stackfiles are valid");
+        let live_a = converge(&a, &Observed::default());
+        let again = plan(&a, &live_a, &Policy::from_desired(&a));
+        prop_assert!(again.is_empty(), "not idempotent:\n{}", render_text(&again));
+
+        // Moving from stack a to stack b converges too, with or without prune.
+        let live_b = converge(&b, &live_a);
+        let again = plan(&b, &live_b, &Policy::from_desired(&b));
+        prop_assert!(again.is_empty(), "a -> b not converged:\n{}", render_text(&again));
+        // Without prune, nothing owned is ever deleted.
+        if !b.prune {
+            let p = plan(&b, &live_a, &Policy::from_desired(&b));
+            prop_assert!(p.changes.iter().all(|c| c.action != Action::Delete));
+        }
+    }
+
+    /// Drift in desired counts is planned back, except where the count is ignored.
+    #[test]
+    fn count_drift_is_healed_unless_ignored(text in stackfile_strategy(), bump in 1i32..4) {
+        let d = load(&text, "prop").expect("generated stackfiles are valid");
+        let mut live = converge(&d, &Observed::default());
+        for s in live.services.values_mut() {
+            s.desired_count += bump;
+        }
+        let p = plan(&d, &live, &Policy::from_desired(&d));
+        let expected = d.services.values().filter(|s| s.kind == bosun_stackfile::ServiceKind::Service && !s.ignores_desired_count()).count();
+        prop_assert_eq!(p.changes.len(), expected);
+        let healed = simulate(&d, &live, &p);
+        let again = plan(&d, &healed, &Policy::from_desired(&d));
+        prop_assert!(again.is_empty());
+    }
+}
