@@ -60,13 +60,10 @@ impl Output {
         // Creates/updates in dependency order, deletes after them in reverse order.
         // The sort is stable and keyed on kind and name, so the order never depends
         // on map iteration or on the order the planner visited things.
-        self.changes.sort_by(|a, b| {
-            let key = |c: &Change| {
-                let delete = c.action.is_delete();
-                let kind_rank = if delete { u8::MAX - c.resource.kind as u8 } else { c.resource.kind as u8 };
-                (delete, kind_rank, c.resource.name.clone())
-            };
-            key(a).cmp(&key(b))
+        self.changes.sort_by_cached_key(|c| {
+            let delete = c.action.is_delete();
+            let kind_rank = if delete { u8::MAX - c.resource.kind as u8 } else { c.resource.kind as u8 };
+            (delete, kind_rank, c.resource.name.clone())
         });
         self.orphans.sort();
         self.conflicts.sort();

@@ -240,6 +240,21 @@ pub struct Summary {
     pub run: usize,
 }
 
+/// Feeds serialised bytes straight into the digest, so hashing a large plan does not
+/// build its JSON in memory first.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The plan for one cluster.
 ///
 /// `changes` are in execution order: creates and updates in dependency order (cluster,
@@ -292,9 +307,9 @@ impl Plan {
             changes: &'a [Change],
             conflicts: &'a [Conflict],
         }
-        let bytes = serde_json::to_vec(&Hashed { cluster, changes, conflicts })
-            .expect("plan types always serialise");
-        hex::encode(Sha256::digest(bytes))
+        let mut hasher = HashWriter(Sha256::new());
+        serde_json::to_writer(&mut hasher, &Hashed { cluster, changes, conflicts }).expect("plan types always serialise");
+        hex::encode(hasher.0.finalize())
     }
 
     /// The short form of the hash shown to users (16 hex digits). `--plan-hash`
