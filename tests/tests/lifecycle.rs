@@ -1,0 +1,133 @@
+//! Creating a stack from nothing, the no-op apply, and changes that converge.
+
+use bosun_tests::{CLUSTER, Env, Stackfile, assert_tags_include, ecs_tags, ownership};
+
+fn demo() -> Stackfile {
+    Stackfile::example("demo.yml")
+}
+
+/// Env with demo.yml applied.
+async fn demo_env() -> Env {
+    let env = Env::start().await;
+    env.converge(&demo()).await;
+    env
+}
+
+#[tokio::test]
+async fn creates_the_demo_stack_from_nothing() {
+    let env = Env::start().await;
+    let plan = env.plan(&demo(), &[]).await;
+    plan.expect_code(2).expect_lines(&[
+        "+ cluster demo",
+        "+ namespace demo.sd",
+        "+ discovery service users",
+        "+ target group demo-web-lb",
+        "+ load balancer demo-web-lb",
+        "+ listener demo-web-lb:80",
+        &format!("+ dns record www.demo.example.com. ({})", env.prereqs.zone_id),
+        "+ task definition demo-web",
+        "+ service web",
+        "+ service users",
+        "+ service mailer",
+    ]);
+    assert_eq!(plan.stats().mutating, 0, "plan made mutating calls: {plan}");
+
+    env.converge(&demo()).await;
+
+    // The cluster is tagged as bosun's.
+    let clusters = env
+        .ecs
+        .describe_clusters()
+        .clusters(CLUSTER)
+        .include(aws_sdk_ecs::types::ClusterField::Tags)
+        .send()
+        .await
+        .expect("DescribeClusters");
+    let cluster = clusters.clusters().first().expect("the cluster exists");
+    assert_eq!(cluster.status(), Some("ACTIVE"));
+    assert_tags_include(&ecs_tags(cluster.tags()), &ownership(None), "cluster");
+
+    // Services: desired counts, images, ownership and deployment tags, settled rollouts.
+    for (name, count, image) in [
+        ("web", 2, "public.ecr.aws/nginx/nginx:1.27"),
+        ("users", 1, "public.ecr.aws/docker/library/httpd:2.4"),
+        ("mailer", 1, "public.ecr.aws/docker/library/busybox:1.36"),
+    ] {
+        let svc = env.service(name).await;
+        assert_eq!(svc.status(), Some("ACTIVE"), "service {name}");
+        assert_eq!(svc.desired_count(), count, "desired count of {name}");
+        let td_arn = svc.task_definition().expect("a task definition");
+        let td = env.task_definition(td_arn).await;
+        assert_eq!(td.family(), Some(format!("{CLUSTER}-{name}").as_str()));
+        let container = td.container_definitions().first().expect("one container");
+        assert_eq!(container.image(), Some(image), "image of {name}");
+        let tags = ecs_tags(svc.tags());
+        assert_tags_include(&tags, &ownership(Some(name)), &format!("service {name}"));
+        assert!(tags.get("bosun:spec-hash").is_some_and(|h| !h.is_empty()), "service {name} has a spec hash: {tags:?}");
+        assert_eq!(
+            tags.get("bosun:task-definition").map(String::as_str),
+            td_arn.rsplit('/').next(),
+            "service {name} records the revision it runs"
+        );
+        let primary = svc.deployments().iter().find(|d| d.status() == Some("PRIMARY")).expect("a primary deployment");
+        assert_eq!(primary.rollout_state(), Some(&aws_sdk_ecs::types::DeploymentRolloutState::Completed), "rollout of {name}");
+    }
+
+    // One ALB, target group and listener for the one ALB service, all bosun's.
+    let lbs = env.load_balancers().await;
+    assert_eq!(lbs.len(), 1, "one load balancer: {lbs:?}");
+    let lb = &lbs[0];
+    assert_eq!(lb.load_balancer_name(), Some("demo-web-lb"));
+    assert_eq!(lb.scheme(), Some(&aws_sdk_elasticloadbalancingv2::types::LoadBalancerSchemeEnum::InternetFacing));
+    let lb_arn = lb.load_balancer_arn().expect("arn");
+    assert_tags_include(&env.elb_tags(lb_arn).await, &ownership(Some("web")), "load balancer");
+    let tgs = env.target_groups().await;
+    assert_eq!(tgs.len(), 1, "one target group: {tgs:?}");
+    let tg = &tgs[0];
+    assert_eq!(tg.target_group_name(), Some("demo-web-lb"));
+    assert_eq!(tg.port(), Some(8080));
+    assert_eq!(tg.health_check_path(), Some("/"));
+    assert_eq!(tg.matcher().and_then(|m| m.http_code()), Some("200-399"));
+    let tg_arn = tg.target_group_arn().expect("arn");
+    assert_tags_include(&env.elb_tags(tg_arn).await, &ownership(Some("web")), "target group");
+    let listeners = env.elb.describe_listeners().load_balancer_arn(lb_arn).send().await.expect("DescribeListeners");
+    assert_eq!(listeners.listeners().len(), 1, "one listener: {listeners:?}");
+    let listener = &listeners.listeners()[0];
+    assert_eq!(listener.port(), Some(80));
+    assert_eq!(listener.default_actions().first().and_then(|a| a.target_group_arn()), Some(tg_arn), "listener forwards to the target group");
+    let web = env.service("web").await;
+    let attached: Vec<_> = web.load_balancers().iter().map(|l| (l.target_group_arn(), l.container_name(), l.container_port())).collect();
+    assert_eq!(attached, vec![(Some(tg_arn), Some("web"), Some(8080))], "web is attached to its target group");
+
+    // The alias record points at the ALB, with bosun's ownership TXT beside it.
+    let records = env.records("www.demo.example.com.").await;
+    let alias = records.iter().find(|r| r.r#type() == &aws_sdk_route53::types::RrType::A).expect("an A record");
+    let alias_target = alias.alias_target().expect("an alias").dns_name().trim_end_matches('.').to_ascii_lowercase();
+    assert_eq!(alias_target, lb.dns_name().expect("dns name").trim_end_matches('.').to_ascii_lowercase());
+    let txt = records.iter().find(|r| r.r#type() == &aws_sdk_route53::types::RrType::Txt).expect("a TXT ownership record");
+    let txt_values: Vec<&str> = txt.resource_records().iter().map(|r| r.value()).collect();
+    assert_eq!(txt_values, vec!["\"bosun:managed-by=bosun,bosun:cluster=demo,bosun:service=web\""]);
+
+    // Cloud Map: the users service is registered in the namespace and used by ECS.
+    let disco = env.discovery_services().await;
+    let users_disco = disco.get("users").expect("a Cloud Map service users");
+    let users = env.service("users").await;
+    let registries: Vec<_> = users.service_registries().iter().map(|r| r.registry_arn()).collect();
+    assert_eq!(registries, vec![users_disco.arn()]);
+    let namespaces = env.discovery.list_namespaces().send().await.expect("ListNamespaces");
+    assert!(namespaces.namespaces().iter().any(|n| n.name() == Some("demo.sd")), "namespace demo.sd: {namespaces:?}");
+}
+
+#[tokio::test]
+async fn a_second_apply_changes_nothing_and_reads_little() {
+    let env = demo_env().await;
+    let plan = env.plan(&demo(), &[]).await;
+    plan.expect_code(0).expect_lines(&["cluster demo: no changes; live state matches the stackfile."]);
+
+    let apply = env.apply(&demo(), &[]).await;
+    apply.expect_code(0);
+    let stats = apply.stats();
+    assert_eq!(stats.mutating, 0, "{apply}");
+    assert!(stats.reads <= 15, "a no-op apply of demo.yml should need at most 15 reads, made {}: {apply}", stats.reads);
+    assert_eq!(stats.calls("DescribeTaskDefinition"), 0, "the spec-hash tags make task definitions unnecessary: {apply}");
+}
