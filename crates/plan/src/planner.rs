@@ -552,7 +552,9 @@ impl Planner<'_> {
                 hook: hook.clone(),
                 family: svc.task_definition.family.clone(),
             });
-            change.fields.push(FieldChange::new("command", "", hook.command.join(" ")));
+            // JSON keeps the argument boundaries that a space-joined command would lose.
+            let command = serde_json::to_string(&hook.command).expect("strings always serialise");
+            change.fields.push(FieldChange::new("command", "", command));
         }
     }
 
