@@ -36,7 +36,7 @@ pub(crate) fn ecs_tags(owner: &Owner, extra: &[(&str, &str)]) -> Vec<ecs::Tag> {
 
 /// ELBv2 tags from ownership.
 pub(crate) fn elb_tags(owner: &Owner) -> Vec<elb::Tag> {
-    owner.to_tags().into_iter().filter_map(|(k, v)| Some(elb::Tag::builder().key(k).value(v).build())).collect()
+    owner.to_tags().into_iter().map(|(k, v)| elb::Tag::builder().key(k).value(v).build()).collect()
 }
 
 /// Protocol from an ELBv2 value.

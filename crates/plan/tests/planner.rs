@@ -249,7 +249,7 @@ fn prune_off_lists_orphans_and_prune_on_deletes_them_in_reverse_order() {
     );
     let after = simulate(&smaller, &live, &p);
     assert_converged(&smaller, &after);
-    assert!(after.services.get("web").is_none());
+    assert!(!after.services.contains_key("web"));
 }
 
 #[test]
