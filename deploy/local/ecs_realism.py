@@ -1619,6 +1619,31 @@ class ControlMiddleware:
         return [payload]
 
 
+def watch_owner(pid: str | None, server: Any) -> None:
+    """Shut down when the process that owns this emulator is gone.
+
+    A test that is killed (for example by nextest's timeout) never runs its cleanup; with
+    BOSUN_EMULATOR_WATCH_PID set to the test's PID, its emulator follows it within a second.
+    """
+    if not pid:
+        return
+    owner = int(pid)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1)
+            try:
+                os.kill(owner, 0)
+            except ProcessLookupError:
+                log.info("owner process %d is gone: shutting down", owner)
+                server.shutdown()
+                return
+            except PermissionError:
+                continue  # alive, owned by another user
+
+    threading.Thread(target=watch, name="owner-watch", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="moto server with bosun's ECS realism layer")
     parser.add_argument("--host", default="127.0.0.1")
@@ -1645,6 +1670,7 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    watch_owner(os.environ.get("BOSUN_EMULATOR_WATCH_PID"), server)
     log.info(
         "%s (moto %s) listening on http://%s:%d, config %s",
         LAYER_NAME, moto.__version__, args.host, args.port, CONFIG.as_dict(),

@@ -7,7 +7,7 @@
 //! use bosun_tests::{Env, Stackfile};
 //! let env = Env::start().await;
 //! let demo = Stackfile::example("demo.yml");
-//! env.apply(&demo).await.expect_code(0);
+//! env.converge(&demo).await;
 //! assert_eq!(env.service("web").await.desired_count(), 2);
 //! # }
 //! ```
@@ -40,8 +40,12 @@ use tokio::process::Command;
 pub const CLUSTER: &str = "demo";
 
 /// How long one `bosun` run may take before the test fails. Applies pass
-/// `--timeout 60s`, so a rollout that never settles ends well before this.
-const BOSUN_RUN_LIMIT: Duration = Duration::from_secs(180);
+/// `--timeout 60s`, so a rollout that never settles ends well before this, and nextest
+/// (`.config/nextest.toml`) kills a test after 3 minutes.
+const BOSUN_RUN_LIMIT: Duration = Duration::from_secs(150);
+
+/// An empty file in the work dir that stands in for `~/.aws/config` and credentials.
+const EMPTY_AWS_CONFIG: &str = "aws-config-empty";
 
 /// The emulator's realism settings that the tests rely on being at their defaults.
 const EMULATOR_KNOBS: [&str; 4] = [
@@ -94,6 +98,9 @@ impl Emulator {
         cmd.arg(action)
             .env("BOSUN_EMULATOR_PORT", port.to_string())
             .env("BOSUN_EMULATOR_STATE_DIR", state_dir)
+            // If this test process is killed before its cleanup runs (a nextest
+            // timeout), the emulator notices and stops itself.
+            .env("BOSUN_EMULATOR_WATCH_PID", std::process::id().to_string())
             .stdin(Stdio::null());
         for knob in EMULATOR_KNOBS {
             cmd.env_remove(knob);
@@ -326,9 +333,9 @@ impl Run {
     /// Fail the test unless every line of `expected` is a whole line of stdout
     /// (trailing spaces ignored).
     #[track_caller]
-    pub fn expect_lines(&self, expected: &[&str]) -> &Self {
-        for want in expected {
-            assert!(self.stdout.lines().any(|l| l.trim_end() == *want), "no line `{want}` in stdout of {self}");
+    pub fn expect_lines<S: AsRef<str>>(&self, expected: &[S]) -> &Self {
+        for want in expected.iter().map(AsRef::as_ref) {
+            assert!(self.stdout.lines().any(|l| l.trim_end() == want), "no line `{want}` in stdout of {self}");
         }
         self
     }
@@ -437,8 +444,10 @@ impl Env {
         let ec2 = aws_sdk_ec2::Client::new(&sdk);
         let route53 = aws_sdk_route53::Client::new(&sdk);
         let prereqs = Prerequisites::create(&ec2, &route53).await;
+        let work = tempfile::Builder::new().prefix("bosun-test-").tempdir().expect("create a temporary work dir");
+        std::fs::write(work.path().join(EMPTY_AWS_CONFIG), "").expect("write an empty AWS config");
         Env {
-            work: tempfile::Builder::new().prefix("bosun-test-").tempdir().expect("create a temporary work dir"),
+            work,
             written: AtomicUsize::new(0),
             prereqs,
             ecs: aws_sdk_ecs::Client::new(&sdk),
@@ -472,7 +481,7 @@ impl Env {
     /// Run `bosun` with the emulator's AWS environment and nothing else of ours:
     /// no profile, no shared config, no BOSUN_* settings. Stdin is not a terminal.
     pub async fn bosun(&self, args: &[&str]) -> Run {
-        let empty_config = self.work.path().join("aws-config-empty");
+        let empty_config = self.work.path().join(EMPTY_AWS_CONFIG);
         let mut cmd = Command::new(bosun_binary());
         cmd.args(args)
             .current_dir(self.work.path())

@@ -24,7 +24,7 @@ use crate::convert::{
     protocol_to_aws,
 };
 use crate::error::{ApplyError, ApplyFailure, AwsError};
-use crate::observe::{describe_task_definition, find_namespace, latest_revision};
+use crate::observe::{RECORD_ZONE_TAG_PREFIX, describe_task_definition, find_namespace, latest_revision};
 use crate::rollout::{RolloutOutcome, TaskEnd, Watch, wait_rollouts, wait_task};
 
 /// How to apply.
@@ -517,8 +517,18 @@ async fn execute(ctx: &Ctx<'_>, change: &Change) -> Result<(), ApplyFailure> {
             c.elb.delete_rule().rule_arn(arn).send().await.map_err(|e| AwsError::from_sdk("DeleteRule", &res, e))?;
         }
         Step::UpsertRecord { service, spec } => {
-            let (_, dns, zone) =
+            let (lb_arn, dns, zone) =
                 ctx.lookup(&format!("load balancer {}", spec.load_balancer), |s| s.load_balancers.get(&spec.load_balancer).cloned())?;
+            // Remember the zone on the load balancer first, so the record is found (and
+            // pruned) even after the stackfile stops naming its zone.
+            let zone_tag = elb::Tag::builder().key(format!("{RECORD_ZONE_TAG_PREFIX}{}", spec.zone_id)).value("true").build();
+            c.elb
+                .add_tags()
+                .resource_arns(&lb_arn)
+                .tags(zone_tag)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("AddTags", &res, e))?;
             let alias = built(r53::AliasTarget::builder().hosted_zone_id(zone).dns_name(dns).evaluate_target_health(false).build())?;
             let a = built(r53::ResourceRecordSet::builder().name(&spec.name).r#type(r53::RrType::A).alias_target(alias).build())?;
             let txt = built(

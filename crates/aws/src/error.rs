@@ -98,7 +98,7 @@ pub enum ApplyFailure {
 /// An apply that stopped part-way, with what it had already changed. Running the
 /// same apply again converges: every step looks its resource up first.
 #[derive(Debug, thiserror::Error)]
-#[error("{failure}")]
+#[error("apply stopped{}", if completed.is_empty() { " before changing anything" } else { " part-way" })]
 pub struct ApplyError {
     /// What went wrong.
     #[source]

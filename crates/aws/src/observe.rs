@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_ecs::types as ecs;
 use aws_sdk_elasticloadbalancingv2::types as elb;
+use aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsError;
 use bosun_plan::observed::{
     ObservedCluster, ObservedDiscoveryService, ObservedListener, ObservedLoadBalancer, ObservedNamespace,
     ObservedRecord, ObservedRule, ObservedService, ObservedTargetGroup, ObservedTaskDefinition, RecordKey,
@@ -29,6 +30,11 @@ const READ_CONCURRENCY: usize = 16;
 const DESCRIBE_SERVICES_BATCH: usize = 10;
 /// ELBv2 DescribeTags accepts at most 20 ARNs.
 const ELB_TAGS_BATCH: usize = 20;
+/// Prefix of the tag `<prefix><hosted zone id>` that bosun puts on a load balancer when
+/// it writes an alias record to it in that zone. Records carry no tags, and a zone the
+/// stackfile no longer names would otherwise never be read: with this, the records of
+/// a removed service are still found (as orphans, or to prune) through its ALB.
+pub(crate) const RECORD_ZONE_TAG_PREFIX: &str = "bosun:record-zone:";
 
 /// Observe everything that the desired state names or that bosun owns for this cluster.
 ///
@@ -36,8 +42,15 @@ const ELB_TAGS_BATCH: usize = 20;
 /// with `<cluster>-` (every name bosun derives does), which keeps tag reads bounded in
 /// accounts with many load balancers.
 pub async fn observe(c: &Clients, desired: &Desired) -> Result<Observed, AwsError> {
-    let (ecs_part, elb_part, records, discovery) =
-        tokio::try_join!(observe_ecs(c, desired), observe_elb(c, desired), observe_records(c, desired), observe_discovery(c, desired))?;
+    // Records are read after the load balancers, whose tags name the zones of records
+    // the stackfile may no longer mention.
+    let elb_and_records = async {
+        let (load_balancers, target_groups, record_zones) = observe_elb(c, desired).await?;
+        let records = observe_records(c, desired, &record_zones).await?;
+        Ok::<_, AwsError>(((load_balancers, target_groups), records))
+    };
+    let (ecs_part, (elb_part, records), discovery) =
+        tokio::try_join!(observe_ecs(c, desired), elb_and_records, observe_discovery(c, desired))?;
     let (cluster, services, task_definitions, task_families) = ecs_part;
     let (load_balancers, target_groups) = elb_part;
     let (namespace, discovery_services) = discovery;
@@ -249,7 +262,9 @@ async fn observe_task_families(c: &Clients, desired: &Desired) -> Result<BTreeMa
     Ok(found.into_iter().flatten().map(|t| (t.spec.family.clone(), t)).collect())
 }
 
-type ElbPart = (BTreeMap<String, ObservedLoadBalancer>, BTreeMap<String, ObservedTargetGroup>);
+/// Load balancers, target groups, and the hosted zones where owned load balancers
+/// have alias records (from their [`RECORD_ZONE_TAG_PREFIX`] tags).
+type ElbPart = (BTreeMap<String, ObservedLoadBalancer>, BTreeMap<String, ObservedTargetGroup>, BTreeSet<String>);
 
 async fn observe_elb(c: &Clients, desired: &Desired) -> Result<ElbPart, AwsError> {
     let prefix = format!("{}-", desired.cluster);
@@ -292,7 +307,17 @@ async fn observe_elb(c: &Clients, desired: &Desired) -> Result<ElbPart, AwsError
         .chain(tgs.iter().filter_map(|t| t.target_group_arn()))
         .map(str::to_owned)
         .collect();
-    let owners = elb_owners(c, arns).await?;
+    let tags = elb_tags(c, arns).await?;
+    let owners: BTreeMap<String, Owner> =
+        tags.iter().map(|(arn, pairs)| (arn.clone(), Owner::from_tags(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))))).collect();
+    let record_zones: BTreeSet<String> = lbs
+        .iter()
+        .filter_map(|l| l.load_balancer_arn())
+        .filter(|arn| owners.get(*arn).is_some_and(|o| o.is_owned_by(&desired.cluster)))
+        .filter_map(|arn| tags.get(arn))
+        .flatten()
+        .filter_map(|(k, _)| k.strip_prefix(RECORD_ZONE_TAG_PREFIX).map(str::to_owned))
+        .collect();
 
     let tg_names: BTreeMap<String, String> = tgs
         .iter()
@@ -371,7 +396,7 @@ async fn observe_elb(c: &Clients, desired: &Desired) -> Result<ElbPart, AwsError
         .buffer_unordered(READ_CONCURRENCY)
         .try_collect()
         .await?;
-    Ok((load_balancers.into_iter().map(|l| (l.name.clone(), l)).collect(), target_groups))
+    Ok((load_balancers.into_iter().map(|l| (l.name.clone(), l)).collect(), target_groups, record_zones))
 }
 
 async fn observe_rules(c: &Clients, listener_arn: &str, tg_names: &BTreeMap<String, String>) -> Result<BTreeMap<u32, ObservedRule>, AwsError> {
@@ -426,6 +451,15 @@ async fn observe_rules(c: &Clients, listener_arn: &str, tg_names: &BTreeMap<Stri
 }
 
 async fn elb_owners(c: &Clients, arns: Vec<String>) -> Result<BTreeMap<String, Owner>, AwsError> {
+    Ok(elb_tags(c, arns)
+        .await?
+        .into_iter()
+        .map(|(arn, pairs)| (arn, Owner::from_tags(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))))
+        .collect())
+}
+
+/// Tags of ELBv2 resources, by ARN.
+async fn elb_tags(c: &Clients, arns: Vec<String>) -> Result<BTreeMap<String, Vec<(String, String)>>, AwsError> {
     let chunks: Vec<Vec<String>> = arns.chunks(ELB_TAGS_BATCH).map(<[String]>::to_vec).collect();
     let results: Vec<Vec<elb::TagDescription>> = stream::iter(chunks)
         .map(|chunk| async move {
@@ -444,14 +478,23 @@ async fn elb_owners(c: &Clients, arns: Vec<String>) -> Result<BTreeMap<String, O
         .into_iter()
         .flatten()
         .filter_map(|d| {
-            let owner = Owner::from_tags(d.tags().iter().filter_map(|t| Some((t.key()?, t.value()?))));
-            Some((d.resource_arn()?.to_owned(), owner))
+            let pairs = d.tags().iter().filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned()))).collect();
+            Some((d.resource_arn()?.to_owned(), pairs))
         })
         .collect())
 }
 
-async fn observe_records(c: &Clients, desired: &Desired) -> Result<BTreeMap<RecordKey, ObservedRecord>, AwsError> {
-    let zones: BTreeSet<&str> = desired.services.values().filter_map(|s| s.dns.as_ref()).map(|d| d.zone_id.as_str()).collect();
+/// A records (with their ownership TXT) of the zones the stackfile names and of
+/// `owned_zones`, where owned load balancers have alias records.
+async fn observe_records(
+    c: &Clients,
+    desired: &Desired,
+    owned_zones: &BTreeSet<String>,
+) -> Result<BTreeMap<RecordKey, ObservedRecord>, AwsError> {
+    let desired_zones: BTreeSet<&str> =
+        desired.services.values().filter_map(|s| s.dns.as_ref()).map(|d| d.zone_id.as_str()).collect();
+    let zones: BTreeSet<&str> = desired_zones.iter().copied().chain(owned_zones.iter().map(String::as_str)).collect();
+    let desired_zones = &desired_zones;
     let per_zone: Vec<Vec<(RecordKey, ObservedRecord)>> = stream::iter(zones)
         .map(|zone| async move {
             let mut sets = Vec::new();
@@ -461,7 +504,18 @@ async fn observe_records(c: &Clients, desired: &Desired) -> Result<BTreeMap<Reco
                 if let Some((name, ty)) = start.take() {
                     req = req.start_record_name(name).start_record_type(ty);
                 }
-                let out = req.send().await.map_err(|e| AwsError::from_sdk("ListResourceRecordSets", format!("hosted zone {zone}"), e))?;
+                let out = match req.send().await {
+                    Ok(out) => out,
+                    // A zone known only from a load balancer's tag may have been deleted
+                    // since; it has no records left to find.
+                    Err(e)
+                        if !desired_zones.contains(zone)
+                            && matches!(e.as_service_error(), Some(ListResourceRecordSetsError::NoSuchHostedZone(_))) =>
+                    {
+                        return Ok(Vec::new());
+                    }
+                    Err(e) => return Err(AwsError::from_sdk("ListResourceRecordSets", format!("hosted zone {zone}"), e)),
+                };
                 sets.extend(out.resource_record_sets().iter().cloned());
                 if !out.is_truncated() {
                     break;
