@@ -24,8 +24,10 @@ use crate::convert::{
 };
 use crate::error::AwsError;
 
-/// Concurrent reads in flight at once.
-const READ_CONCURRENCY: usize = 16;
+/// Concurrent reads of one kind in flight at once. Reads are per load balancer or per
+/// Cloud Map service at worst; 32 keeps a 50-service cluster to one round of each while
+/// staying well inside AWS's describe rate limits (the SDK backs off if throttled).
+const READ_CONCURRENCY: usize = 32;
 /// DescribeServices accepts at most 10 services.
 const DESCRIBE_SERVICES_BATCH: usize = 10;
 /// ELBv2 DescribeTags accepts at most 20 ARNs.
@@ -42,11 +44,18 @@ pub(crate) const RECORD_ZONE_TAG_PREFIX: &str = "bosun:record-zone:";
 /// with `<cluster>-` (every name bosun derives does), which keeps tag reads bounded in
 /// accounts with many load balancers.
 pub async fn observe(c: &Clients, desired: &Desired) -> Result<Observed, AwsError> {
-    // Records are read after the load balancers, whose tags name the zones of records
-    // the stackfile may no longer mention.
+    // The zones the stackfile names are read alongside the load balancers; zones that
+    // only their tags name (records of services that left the stackfile) are read
+    // after them, which costs an extra round only when there are such zones.
+    let desired_zones: BTreeSet<String> =
+        desired.services.values().filter_map(|s| s.dns.as_ref()).map(|d| d.zone_id.clone()).collect();
     let elb_and_records = async {
-        let (load_balancers, target_groups, record_zones) = observe_elb(c, desired).await?;
-        let records = observe_records(c, desired, &record_zones).await?;
+        let ((load_balancers, target_groups, tagged_zones), mut records) =
+            tokio::try_join!(observe_elb(c, desired), observe_records(c, desired, &desired_zones))?;
+        let extra: BTreeSet<String> = tagged_zones.difference(&desired_zones).cloned().collect();
+        if !extra.is_empty() {
+            records.extend(observe_records(c, desired, &extra).await?);
+        }
         Ok::<_, AwsError>(((load_balancers, target_groups), records))
     };
     let (ecs_part, (elb_part, records), discovery) =
@@ -484,16 +493,15 @@ async fn elb_tags(c: &Clients, arns: Vec<String>) -> Result<BTreeMap<String, Vec
         .collect())
 }
 
-/// A records (with their ownership TXT) of the zones the stackfile names and of
-/// `owned_zones`, where owned load balancers have alias records.
+/// A records, with their ownership TXT records, of `zones`.
 async fn observe_records(
     c: &Clients,
     desired: &Desired,
-    owned_zones: &BTreeSet<String>,
+    zones: &BTreeSet<String>,
 ) -> Result<BTreeMap<RecordKey, ObservedRecord>, AwsError> {
     let desired_zones: BTreeSet<&str> =
         desired.services.values().filter_map(|s| s.dns.as_ref()).map(|d| d.zone_id.as_str()).collect();
-    let zones: BTreeSet<&str> = desired_zones.iter().copied().chain(owned_zones.iter().map(String::as_str)).collect();
+    let zones: BTreeSet<&str> = zones.iter().map(String::as_str).collect();
     let desired_zones = &desired_zones;
     let per_zone: Vec<Vec<(RecordKey, ObservedRecord)>> = stream::iter(zones)
         .map(|zone| async move {
