@@ -25,6 +25,12 @@ pub struct Clients {
     pub route53: aws_sdk_route53::Client,
     /// Cloud Map.
     pub discovery: aws_sdk_servicediscovery::Client,
+    /// S3 (path-style addressing, which the emulator and every S3 endpoint accept).
+    pub s3: aws_sdk_s3::Client,
+    /// SQS.
+    pub sqs: aws_sdk_sqs::Client,
+    /// ECR.
+    pub ecr: aws_sdk_ecr::Client,
     /// Calls made through these clients.
     pub stats: CallStats,
     /// Task definitions read so far, by ARN.
@@ -51,6 +57,15 @@ impl Clients {
             elb: client!(aws_sdk_elasticloadbalancingv2),
             route53: client!(aws_sdk_route53),
             discovery: client!(aws_sdk_servicediscovery),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(config)
+                    .retry_config(retry.clone())
+                    .interceptor(CountingInterceptor(stats.clone()))
+                    .force_path_style(true)
+                    .build(),
+            ),
+            sqs: client!(aws_sdk_sqs),
+            ecr: client!(aws_sdk_ecr),
             stats,
             td_cache: Arc::default(),
         }

@@ -13,18 +13,27 @@
 //! - [`apply`](mod@apply): plan steps -> AWS calls, in dependency order.
 //! - [`rollout`]: waiting for deployments and one-off tasks, with four outcomes.
 //! - [`error`]: errors that name the resource, the AWS code and what was changed.
+//! - [`store`]: the S3 store of stackfiles (versioned, conditional writes), job
+//!   records and cluster status.
+//! - [`queue`]: the SQS FIFO job queue, and `init` (bucket, queue, dead-letter queue).
+//! - [`jobs`]: the job message and record.
+//! - [`ecr`]: recent image tags of a repository.
 
 pub mod apply;
 pub mod clients;
 pub mod convert;
+pub mod ecr;
 pub mod error;
+pub mod jobs;
 pub mod observe;
+pub mod queue;
 pub mod rollout;
 pub mod stats;
+pub mod store;
 
 pub use apply::{ApplyOptions, ApplyReport, Progress, apply};
 pub use clients::Clients;
 pub use error::{ApplyError, ApplyFailure, AwsError};
 pub use observe::observe;
 pub use rollout::RolloutOutcome;
-pub use stats::CallStats;
+pub use stats::{AwsTime, CallStats};

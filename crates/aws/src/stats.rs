@@ -2,16 +2,24 @@
 //!
 //! Every attempt is counted, retries included, because that is what AWS sees and
 //! bills and throttles. `bosun plan --stats` and the reconcile benchmark print these.
+//!
+//! The same interceptor feeds the `metrics` facade (`bosun_aws_calls_total` by service
+//! and operation; a no-op unless a recorder is installed, as `bosun serve` does) and
+//! adds the wall time of each call to the current [`AwsTime`] scope, so the API can
+//! report its own overhead: time in the handler minus time waiting on AWS.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 
 /// Shared call counters; cheap to clone.
 #[derive(Debug, Clone, Default)]
@@ -63,12 +71,49 @@ pub fn is_mutating(operation: &str) -> bool {
     !["Describe", "List", "Get"].iter().any(|p| operation.starts_with(p))
 }
 
+tokio::task_local! {
+    static AWS_TIME: Arc<Mutex<Duration>>;
+}
+
+/// The wall time spent in AWS calls made by one future (and everything it awaits on
+/// the same task). Concurrent calls each add their own duration.
+#[derive(Debug, Clone, Default)]
+pub struct AwsTime(Arc<Mutex<Duration>>);
+
+impl AwsTime {
+    /// Run `fut`, adding the duration of every AWS call it makes to this scope.
+    pub async fn scope<F: Future>(&self, fut: F) -> F::Output {
+        AWS_TIME.scope(self.0.clone(), fut).await
+    }
+
+    /// The time spent so far.
+    pub fn elapsed(&self) -> Duration {
+        *self.0.lock().expect("aws time lock is never poisoned")
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct CallStart(Instant);
+
+impl Storable for CallStart {
+    type Storer = StoreReplace<Self>;
+}
+
 #[derive(Debug)]
 pub(crate) struct CountingInterceptor(pub(crate) CallStats);
 
 impl Intercept for CountingInterceptor {
     fn name(&self) -> &'static str {
         "bosun-call-stats"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        cfg.interceptor_state().store_put(CallStart(Instant::now()));
+        Ok(())
     }
 
     fn read_before_transmit(
@@ -79,6 +124,22 @@ impl Intercept for CountingInterceptor {
     ) -> Result<(), BoxError> {
         if let Some(meta) = cfg.load::<Metadata>() {
             self.0.record(meta.service(), meta.name());
+            metrics::counter!("bosun_aws_calls_total", "service" => meta.service().to_owned(), "operation" => meta.name().to_owned())
+                .increment(1);
+        }
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        _context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(CallStart(start)) = cfg.load::<CallStart>() {
+            let took = start.elapsed();
+            // Outside an `AwsTime` scope (the CLI) there is nothing to add to.
+            let _ = AWS_TIME.try_with(|t| *t.lock().expect("aws time lock is never poisoned") += took);
         }
         Ok(())
     }

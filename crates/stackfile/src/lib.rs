@@ -16,6 +16,8 @@
 //! # Layout
 //! - [`model`]: the normalised desired state the planner consumes.
 //! - [`hash`]: the stable hash of a task definition spec (an ownership tag).
+//! - [`document`]: the JSON view of a stackfile, YAML from JSON, and in-place edits
+//!   of one service (the API's read-modify-write) that keep comments and layout.
 //! - `raw`: the accepted syntax as serde types; the source of the JSON schema.
 //! - `schema`: the generated JSON schema ([`json_schema`]).
 //! - `walk`: the located parse and the structural pass.
@@ -25,6 +27,7 @@
 //! - `suggest`: "did you mean" suggestions.
 
 mod diagnostic;
+pub mod document;
 pub mod hash;
 pub mod model;
 mod normalise;

@@ -180,7 +180,7 @@ pub(crate) fn parse_and_walk(source: &str, schema: &Value) -> Result<Walked, Vec
 }
 
 /// A YAML error that prevents any further checking.
-fn load_error(e: &LoadError) -> Diagnostic {
+pub(crate) fn load_error(e: &LoadError) -> Diagnostic {
     let (marker, message) = match e {
         LoadError::TopLevelMustBeMapping(m) => {
             (Some(*m), "the stackfile must be a YAML mapping".to_string())

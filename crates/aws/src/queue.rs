@@ -1,0 +1,212 @@
+//! The SQS FIFO job queue, and `bosun init`: the bucket and queues an installation needs.
+//!
+//! Jobs are grouped by cluster (`MessageGroupId`), so SQS hands out one job per cluster
+//! at a time across every consumer, in order; the job id is the deduplication id, so a
+//! retried send never enqueues a job twice.
+
+use aws_sdk_sqs::types::QueueAttributeName;
+
+use crate::error::AwsError;
+use crate::jobs::JobMessage;
+
+/// Receives before a job moves to the dead-letter queue.
+pub const MAX_RECEIVE_COUNT: u32 = 5;
+/// How long a received job stays invisible to other consumers before a heartbeat
+/// extends it.
+pub const VISIBILITY_TIMEOUT_SECS: u32 = 60;
+/// How long the dead-letter queue keeps a job: 14 days, the SQS maximum.
+const DLQ_RETENTION_SECS: u32 = 14 * 24 * 3600;
+
+/// The job queue.
+#[derive(Debug, Clone)]
+pub struct Queue {
+    sqs: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl Queue {
+    /// The queue named or addressed by `name_or_url` (a queue URL, or a name resolved
+    /// with `GetQueueUrl`).
+    pub async fn resolve(sqs: aws_sdk_sqs::Client, name_or_url: &str) -> Result<Self, AwsError> {
+        let url = if name_or_url.starts_with("https://") || name_or_url.starts_with("http://") {
+            name_or_url.to_owned()
+        } else {
+            queue_url(&sqs, name_or_url).await?
+        };
+        Ok(Self { sqs, url })
+    }
+
+    /// The queue URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The SQS client.
+    pub fn client(&self) -> &aws_sdk_sqs::Client {
+        &self.sqs
+    }
+
+    /// Whether the queue answers (`GetQueueAttributes`).
+    pub async fn ping(&self) -> Result<(), AwsError> {
+        self.sqs
+            .get_queue_attributes()
+            .queue_url(&self.url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| AwsError::from_sdk("GetQueueAttributes", format!("queue {}", self.url), e))
+    }
+
+    /// Enqueue a job; returns the SQS message id.
+    pub async fn send(&self, job: &JobMessage) -> Result<String, AwsError> {
+        let body = serde_json::to_string(job).expect("a job message always serialises");
+        let out = self
+            .sqs
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body)
+            .message_group_id(&job.cluster)
+            .message_deduplication_id(&job.job_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("SendMessage", format!("job {}", job.job_id), e))?;
+        Ok(out.message_id().unwrap_or_default().to_owned())
+    }
+}
+
+async fn queue_url(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, AwsError> {
+    let out = sqs
+        .get_queue_url()
+        .queue_name(name)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("GetQueueUrl", format!("queue {name}"), e))?;
+    Ok(out.queue_url().unwrap_or_default().to_owned())
+}
+
+/// The dead-letter queue of a FIFO job queue: `jobs.fifo` -> `jobs-dlq.fifo`.
+pub fn dead_letter_queue_name(queue: &str) -> Option<String> {
+    queue.strip_suffix(".fifo").map(|base| format!("{base}-dlq.fifo"))
+}
+
+/// What `bosun init` found or made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitReport {
+    /// One line per resource: `created` or `exists`, then what.
+    pub lines: Vec<String>,
+    /// The job queue URL.
+    pub queue_url: String,
+    /// The dead-letter queue URL.
+    pub dlq_url: String,
+}
+
+/// Create, idempotently, what an installation needs: the bucket with versioning on,
+/// the FIFO job queue, and its dead-letter queue with a redrive policy.
+pub async fn init(
+    s3: &aws_sdk_s3::Client,
+    sqs: &aws_sdk_sqs::Client,
+    region: Option<&str>,
+    bucket: &str,
+    queue: &str,
+) -> Result<InitReport, AwsError> {
+    let mut lines = Vec::new();
+    let Some(dlq) = dead_letter_queue_name(queue) else {
+        return Err(AwsError {
+            resource: format!("queue {queue}"),
+            operation: "CreateQueue",
+            code: "InvalidName".into(),
+            message: "the job queue must be a FIFO queue: its name must end in `.fifo`".into(),
+            status: None,
+        });
+    };
+
+    let res = format!("bucket {bucket}");
+    let mut create = s3.create_bucket().bucket(bucket);
+    if let Some(r) = region.filter(|r| *r != "us-east-1") {
+        create = create.create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(r))
+                .build(),
+        );
+    }
+    match create.send().await {
+        Ok(_) => lines.push(format!("created  bucket {bucket}")),
+        Err(e) => {
+            let err = AwsError::from_sdk("CreateBucket", res.clone(), e);
+            if err.code != "BucketAlreadyOwnedByYou" {
+                return Err(err);
+            }
+            lines.push(format!("exists   bucket {bucket}"));
+        }
+    }
+    s3.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder().status(aws_sdk_s3::types::BucketVersioningStatus::Enabled).build(),
+        )
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("PutBucketVersioning", res, e))?;
+    lines.push(format!("set      bucket {bucket} versioning: Enabled"));
+
+    let (dlq_url, how) = ensure_fifo_queue(sqs, &dlq).await?;
+    lines.push(format!("{how:<8} queue {dlq} (dead letters)"));
+    sqs.set_queue_attributes()
+        .queue_url(&dlq_url)
+        .attributes(QueueAttributeName::MessageRetentionPeriod, DLQ_RETENTION_SECS.to_string())
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("SetQueueAttributes", format!("queue {dlq}"), e))?;
+    let dlq_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("GetQueueAttributes", format!("queue {dlq}"), e))?
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+        .cloned()
+        .unwrap_or_default();
+
+    let (queue_url, how) = ensure_fifo_queue(sqs, queue).await?;
+    lines.push(format!("{how:<8} queue {queue}"));
+    let redrive = serde_json::json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT.to_string() });
+    sqs.set_queue_attributes()
+        .queue_url(&queue_url)
+        .attributes(QueueAttributeName::VisibilityTimeout, VISIBILITY_TIMEOUT_SECS.to_string())
+        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("SetQueueAttributes", format!("queue {queue}"), e))?;
+    lines.push(format!("set      queue {queue} redrive: {dlq} after {MAX_RECEIVE_COUNT} receives"));
+    Ok(InitReport { lines, queue_url, dlq_url })
+}
+
+/// Create a FIFO queue unless it exists; returns its URL and `created` or `exists`.
+async fn ensure_fifo_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<(String, &'static str), AwsError> {
+    if let Ok(url) = queue_url(sqs, name).await {
+        return Ok((url, "exists"));
+    }
+    let out = sqs
+        .create_queue()
+        .queue_name(name)
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .attributes(QueueAttributeName::ContentBasedDeduplication, "false")
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("CreateQueue", format!("queue {name}"), e))?;
+    Ok((out.queue_url().unwrap_or_default().to_owned(), "created"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dead_letter_queue_names() {
+        assert_eq!(dead_letter_queue_name("bosun-jobs.fifo").as_deref(), Some("bosun-jobs-dlq.fifo"));
+        assert_eq!(dead_letter_queue_name("bosun-jobs"), None);
+    }
+}
