@@ -19,6 +19,10 @@
 //! - [`Stackfile`]: a stackfile template with `${...}` placeholders, edited by exact
 //!   text replacement.
 //! - [`Run`]: one finished `bosun` process: exit code, output, `--stats` counts.
+//! - [`api`]: `bosun serve api` on 127.0.0.1:0 against the test's emulator, with a
+//!   token per role and an HTTP client.
+
+pub mod api;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -426,6 +430,8 @@ pub struct Env {
     pub discovery: aws_sdk_servicediscovery::Client,
     /// EC2 client on the emulator.
     pub ec2: aws_sdk_ec2::Client,
+    /// The SDK configuration of the emulator, for more clients.
+    pub sdk: aws_config::SdkConfig,
     // Last, so it is dropped (stopped) after everything that talks to it.
     emulator: Emulator,
 }
@@ -455,6 +461,7 @@ impl Env {
             route53,
             discovery: aws_sdk_servicediscovery::Client::new(&sdk),
             ec2,
+            sdk,
             emulator,
         }
     }
@@ -462,6 +469,27 @@ impl Env {
     /// The emulator's endpoint, `http://127.0.0.1:PORT`.
     pub fn endpoint(&self) -> &str {
         &self.emulator.vars["AWS_ENDPOINT_URL"]
+    }
+
+    /// The environment a process needs to reach the emulator (and nothing else).
+    pub fn aws_env(&self) -> Vec<(String, String)> {
+        let empty_config = self.work.path().join(EMPTY_AWS_CONFIG).to_string_lossy().into_owned();
+        let mut vars: Vec<(String, String)> = self.emulator.vars.clone().into_iter().collect();
+        vars.push(("AWS_CONFIG_FILE".into(), empty_config.clone()));
+        vars.push(("AWS_SHARED_CREDENTIALS_FILE".into(), empty_config));
+        vars.push(("AWS_EC2_METADATA_DISABLED".into(), "true".into()));
+        vars
+    }
+
+    /// This test's scratch directory.
+    pub fn work_dir(&self) -> &Path {
+        self.work.path()
+    }
+
+    /// Stop the emulator now (it is also stopped on drop).
+    pub fn stop_emulator(&self) {
+        let out = Emulator::command(self.emulator.state_dir.path(), self.emulator.port, "stop").output().expect("run emulator stop");
+        assert!(out.status.success(), "emulator stop failed: {}", String::from_utf8_lossy(&out.stderr));
     }
 
     /// Fill in the placeholders and write the stackfile; returns its path.

@@ -235,9 +235,13 @@ pub async fn apply(
         }
         // Hooks of one service run in order; everything else in a level is independent.
         let concurrency = if matches!(kind, Kind::PreHook | Kind::PostHook) { 1 } else { opts.concurrency.max(1) };
-        let results: Vec<Result<(), ApplyFailure>> = stream::iter(level)
-            .map(|change| {
+        // Indices, not `&Change`: a closure over a reference makes the future's `Send`
+        // bound higher-ranked, which the compiler cannot prove (rust-lang/rust#110338).
+        let level = &level;
+        let results: Vec<Result<(), ApplyFailure>> = stream::iter(0..level.len())
+            .map(|i| {
                 let ctx = &ctx;
+                let change = level[i];
                 async move {
                     ctx.progress.event(ProgressEvent::Started(change));
                     execute(ctx, change).await?;

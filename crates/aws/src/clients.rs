@@ -31,6 +31,8 @@ pub struct Clients {
     pub sqs: aws_sdk_sqs::Client,
     /// ECR.
     pub ecr: aws_sdk_ecr::Client,
+    /// The region, as configured.
+    pub region: Option<String>,
     /// Calls made through these clients.
     pub stats: CallStats,
     /// Task definitions read so far, by ARN.
@@ -66,6 +68,7 @@ impl Clients {
             ),
             sqs: client!(aws_sdk_sqs),
             ecr: client!(aws_sdk_ecr),
+            region: config.region().map(|r| r.as_ref().to_owned()),
             stats,
             td_cache: Arc::default(),
         }
@@ -73,7 +76,9 @@ impl Clients {
 
     /// Load the standard AWS configuration from the environment and build clients.
     pub async fn from_env() -> Self {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
         Self::new(&config)
     }
 }

@@ -42,28 +42,43 @@ pub fn ecr_repository(image: &str) -> Option<EcrRepository> {
         Some((name, tag)) if !tag.contains('/') => name,
         _ => path,
     };
-    Some(EcrRepository { registry_id: registry_id.to_owned(), name: name.to_owned() })
+    Some(EcrRepository {
+        registry_id: registry_id.to_owned(),
+        name: name.to_owned(),
+    })
 }
 
 /// The `limit` most recently pushed tags of a repository, newest first. An image with
 /// several tags gives one entry per tag.
-pub async fn recent_tags(ecr: &aws_sdk_ecr::Client, repo: &EcrRepository, limit: usize) -> Result<Vec<ImageTag>, AwsError> {
+pub async fn recent_tags(
+    ecr: &aws_sdk_ecr::Client,
+    repo: &EcrRepository,
+    limit: usize,
+) -> Result<Vec<ImageTag>, AwsError> {
     let pages = ecr
         .describe_images()
         .registry_id(&repo.registry_id)
         .repository_name(&repo.name)
-        .filter(aws_sdk_ecr::types::DescribeImagesFilter::builder().tag_status(aws_sdk_ecr::types::TagStatus::Tagged).build())
+        .filter(
+            aws_sdk_ecr::types::DescribeImagesFilter::builder()
+                .tag_status(aws_sdk_ecr::types::TagStatus::Tagged)
+                .build(),
+        )
         .max_results(1000)
         .into_paginator()
         .send()
         .try_collect()
         .await
-        .map_err(|e| AwsError::from_sdk("DescribeImages", format!("repository {}", repo.name), e))?;
+        .map_err(|e| {
+            AwsError::from_sdk("DescribeImages", format!("repository {}", repo.name), e)
+        })?;
     let mut tags: Vec<(Option<SystemTime>, ImageTag)> = pages
         .iter()
         .flat_map(|p| p.image_details())
         .flat_map(|d| {
-            let pushed = d.image_pushed_at().and_then(|t| SystemTime::try_from(*t).ok());
+            let pushed = d
+                .image_pushed_at()
+                .and_then(|t| SystemTime::try_from(*t).ok());
             d.image_tags().iter().map(move |t| {
                 (
                     pushed,
@@ -87,9 +102,17 @@ mod tests {
 
     #[test]
     fn parses_ecr_images() {
-        let r = ecr_repository("123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/web:1.4.2").unwrap();
-        assert_eq!(r, EcrRepository { registry_id: "123456789012".into(), name: "team/web".into() });
-        let r = ecr_repository("123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:abc").unwrap();
+        let r =
+            ecr_repository("123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/web:1.4.2").unwrap();
+        assert_eq!(
+            r,
+            EcrRepository {
+                registry_id: "123456789012".into(),
+                name: "team/web".into()
+            }
+        );
+        let r =
+            ecr_repository("123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:abc").unwrap();
         assert_eq!(r.name, "web");
         let r = ecr_repository("123456789012.dkr.ecr.us-east-1.amazonaws.com/web").unwrap();
         assert_eq!(r.name, "web");

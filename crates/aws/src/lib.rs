@@ -18,6 +18,7 @@
 //! - [`queue`]: the SQS FIFO job queue, and `init` (bucket, queue, dead-letter queue).
 //! - [`jobs`]: the job message and record.
 //! - [`ecr`]: recent image tags of a repository.
+//! - [`live`]: the live state of a cluster's services (counts, image, rollout).
 
 pub mod apply;
 pub mod clients;
@@ -25,6 +26,7 @@ pub mod convert;
 pub mod ecr;
 pub mod error;
 pub mod jobs;
+pub mod live;
 pub mod observe;
 pub mod queue;
 pub mod rollout;

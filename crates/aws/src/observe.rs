@@ -264,10 +264,16 @@ pub(crate) async fn latest_revision(c: &Clients, family: &str) -> Result<Option<
 }
 
 async fn observe_task_families(c: &Clients, desired: &Desired) -> Result<BTreeMap<String, ObservedTaskDefinition>, AwsError> {
-    let families: Vec<&str> =
-        desired.services.values().filter(|s| s.kind == ServiceKind::Task).map(|s| s.task_definition.family.as_str()).collect();
-    let found: Vec<Option<ObservedTaskDefinition>> =
-        stream::iter(families).map(|f| latest_revision(c, f)).buffer_unordered(READ_CONCURRENCY).try_collect().await?;
+    // Owned names: a closure over `&str` would make this future's `Send` bound
+    // higher-ranked, which the compiler cannot prove (rust-lang/rust#110338), and the
+    // API and scheduler run observe on a multi-threaded runtime.
+    let families: Vec<String> =
+        desired.services.values().filter(|s| s.kind == ServiceKind::Task).map(|s| s.task_definition.family.clone()).collect();
+    let found: Vec<Option<ObservedTaskDefinition>> = stream::iter(families)
+        .map(|f| async move { latest_revision(c, &f).await })
+        .buffer_unordered(READ_CONCURRENCY)
+        .try_collect()
+        .await?;
     Ok(found.into_iter().flatten().map(|t| (t.spec.family.clone(), t)).collect())
 }
 
@@ -343,16 +349,17 @@ async fn observe_elb(c: &Clients, desired: &Desired) -> Result<ElbPart, AwsError
 
     // Listeners of the load balancers we may touch: desired ones, and owned ones.
     let rule_lbs = bosun_plan::planner::rule_listeners(desired);
-    let relevant: Vec<(&elb::LoadBalancer, Owner)> = lbs
+    // Owned values in the stream (see `observe_task_families`).
+    let relevant: Vec<(elb::LoadBalancer, Owner)> = lbs
         .iter()
-        .map(|l| (l, owners.get(l.load_balancer_arn().unwrap_or_default()).cloned().unwrap_or_default()))
+        .map(|l| (l.clone(), owners.get(l.load_balancer_arn().unwrap_or_default()).cloned().unwrap_or_default()))
         .filter(|(l, owner)| owner.is_owned_by(&desired.cluster) || desired_lbs.contains(l.load_balancer_name().unwrap_or_default()))
         .collect();
     let tg_names = &tg_names;
     let rule_lbs = &rule_lbs;
     let cluster = desired.cluster.as_str();
     let load_balancers: Vec<ObservedLoadBalancer> = stream::iter(relevant)
-        .map(|(l, owner)| async move {
+        .map(|(l, owner): (elb::LoadBalancer, Owner)| async move {
             let name = l.load_balancer_name().unwrap_or_default().to_owned();
             let arn = l.load_balancer_arn().unwrap_or_default().to_owned();
             let listeners = c
@@ -501,10 +508,11 @@ async fn observe_records(
 ) -> Result<BTreeMap<RecordKey, ObservedRecord>, AwsError> {
     let desired_zones: BTreeSet<&str> =
         desired.services.values().filter_map(|s| s.dns.as_ref()).map(|d| d.zone_id.as_str()).collect();
-    let zones: BTreeSet<&str> = zones.iter().map(String::as_str).collect();
     let desired_zones = &desired_zones;
-    let per_zone: Vec<Vec<(RecordKey, ObservedRecord)>> = stream::iter(zones)
-        .map(|zone| async move {
+    // Owned zone ids, for the same reason as in `observe_task_families`.
+    let per_zone: Vec<Vec<(RecordKey, ObservedRecord)>> = stream::iter(zones.iter().cloned())
+        .map(|zone: String| async move {
+            let zone = zone.as_str();
             let mut sets = Vec::new();
             let mut start: Option<(String, aws_sdk_route53::types::RrType)> = None;
             loop {
@@ -638,5 +646,30 @@ pub(crate) fn resolve_target_groups(observed: &mut Observed) {
                 l.target_group = n.clone();
             }
         }
+    }
+}
+
+/// The engine's futures must be `Send`: the API and the scheduler run them on a
+/// multi-threaded runtime. This fails to compile when a change breaks that.
+#[cfg(test)]
+#[allow(dead_code)]
+mod send_check {
+    use super::*;
+
+    fn is_send<T: Send>(_: T) {}
+
+    fn observe_is_send(c: &Clients, d: &Desired) {
+        is_send(observe(c, d));
+    }
+
+    fn apply_is_send(
+        c: &Clients,
+        d: &Desired,
+        o: &Observed,
+        p: &bosun_plan::Plan,
+        opts: &crate::ApplyOptions,
+        progress: &dyn crate::Progress,
+    ) {
+        is_send(crate::apply(c, d, o, p, opts, progress));
     }
 }

@@ -87,7 +87,9 @@ async fn queue_url(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, AwsE
 
 /// The dead-letter queue of a FIFO job queue: `jobs.fifo` -> `jobs-dlq.fifo`.
 pub fn dead_letter_queue_name(queue: &str) -> Option<String> {
-    queue.strip_suffix(".fifo").map(|base| format!("{base}-dlq.fifo"))
+    queue
+        .strip_suffix(".fifo")
+        .map(|base| format!("{base}-dlq.fifo"))
 }
 
 /// What `bosun init` found or made.
@@ -130,20 +132,27 @@ pub async fn init(
                 .build(),
         );
     }
-    match create.send().await {
-        Ok(_) => lines.push(format!("created  bucket {bucket}")),
-        Err(e) => {
-            let err = AwsError::from_sdk("CreateBucket", res.clone(), e);
-            if err.code != "BucketAlreadyOwnedByYou" {
-                return Err(err);
+    // us-east-1 answers 200 to re-creating a bucket one owns, so look first.
+    if s3.head_bucket().bucket(bucket).send().await.is_ok() {
+        lines.push(format!("exists   bucket {bucket}"));
+    } else {
+        match create.send().await {
+            Ok(_) => lines.push(format!("created  bucket {bucket}")),
+            Err(e) => {
+                let err = AwsError::from_sdk("CreateBucket", res.clone(), e);
+                if err.code != "BucketAlreadyOwnedByYou" {
+                    return Err(err);
+                }
+                lines.push(format!("exists   bucket {bucket}"));
             }
-            lines.push(format!("exists   bucket {bucket}"));
         }
     }
     s3.put_bucket_versioning()
         .bucket(bucket)
         .versioning_configuration(
-            aws_sdk_s3::types::VersioningConfiguration::builder().status(aws_sdk_s3::types::BucketVersioningStatus::Enabled).build(),
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
         )
         .send()
         .await
@@ -154,7 +163,10 @@ pub async fn init(
     lines.push(format!("{how:<8} queue {dlq} (dead letters)"));
     sqs.set_queue_attributes()
         .queue_url(&dlq_url)
-        .attributes(QueueAttributeName::MessageRetentionPeriod, DLQ_RETENTION_SECS.to_string())
+        .attributes(
+            QueueAttributeName::MessageRetentionPeriod,
+            DLQ_RETENTION_SECS.to_string(),
+        )
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("SetQueueAttributes", format!("queue {dlq}"), e))?;
@@ -175,17 +187,29 @@ pub async fn init(
     let redrive = serde_json::json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT.to_string() });
     sqs.set_queue_attributes()
         .queue_url(&queue_url)
-        .attributes(QueueAttributeName::VisibilityTimeout, VISIBILITY_TIMEOUT_SECS.to_string())
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            VISIBILITY_TIMEOUT_SECS.to_string(),
+        )
         .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("SetQueueAttributes", format!("queue {queue}"), e))?;
-    lines.push(format!("set      queue {queue} redrive: {dlq} after {MAX_RECEIVE_COUNT} receives"));
-    Ok(InitReport { lines, queue_url, dlq_url })
+    lines.push(format!(
+        "set      queue {queue} redrive: {dlq} after {MAX_RECEIVE_COUNT} receives"
+    ));
+    Ok(InitReport {
+        lines,
+        queue_url,
+        dlq_url,
+    })
 }
 
 /// Create a FIFO queue unless it exists; returns its URL and `created` or `exists`.
-async fn ensure_fifo_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<(String, &'static str), AwsError> {
+async fn ensure_fifo_queue(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+) -> Result<(String, &'static str), AwsError> {
     if let Ok(url) = queue_url(sqs, name).await {
         return Ok((url, "exists"));
     }
@@ -206,7 +230,10 @@ mod tests {
 
     #[test]
     fn dead_letter_queue_names() {
-        assert_eq!(dead_letter_queue_name("bosun-jobs.fifo").as_deref(), Some("bosun-jobs-dlq.fifo"));
+        assert_eq!(
+            dead_letter_queue_name("bosun-jobs.fifo").as_deref(),
+            Some("bosun-jobs-dlq.fifo")
+        );
         assert_eq!(dead_letter_queue_name("bosun-jobs"), None);
     }
 }

@@ -9,13 +9,14 @@
 //! report its own overhead: time in the handler minus time waiting on AWS.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -57,18 +58,28 @@ impl CallStats {
 
     /// Total read and mutating calls.
     pub fn totals(&self) -> (u64, u64) {
-        self.snapshot().iter().fold((0, 0), |(r, m), c| if c.mutating { (r, m + c.calls) } else { (r + c.calls, m) })
+        self.snapshot().iter().fold((0, 0), |(r, m), c| {
+            if c.mutating {
+                (r, m + c.calls)
+            } else {
+                (r + c.calls, m)
+            }
+        })
     }
 
     fn record(&self, service: &str, operation: &str) {
         let mut counts = self.counts.lock().expect("stats lock is never poisoned");
-        *counts.entry((service.to_owned(), operation.to_owned())).or_default() += 1;
+        *counts
+            .entry((service.to_owned(), operation.to_owned()))
+            .or_default() += 1;
     }
 }
 
 /// Whether an AWS operation name is a write. Reads are Describe/List/Get.
 pub fn is_mutating(operation: &str) -> bool {
-    !["Describe", "List", "Get"].iter().any(|p| operation.starts_with(p))
+    !["Describe", "List", "Get"]
+        .iter()
+        .any(|p| operation.starts_with(p))
 }
 
 tokio::task_local! {
@@ -139,7 +150,8 @@ impl Intercept for CountingInterceptor {
         if let Some(CallStart(start)) = cfg.load::<CallStart>() {
             let took = start.elapsed();
             // Outside an `AwsTime` scope (the CLI) there is nothing to add to.
-            let _ = AWS_TIME.try_with(|t| *t.lock().expect("aws time lock is never poisoned") += took);
+            let _ =
+                AWS_TIME.try_with(|t| *t.lock().expect("aws time lock is never poisoned") += took);
         }
         Ok(())
     }

@@ -125,7 +125,10 @@ fn job_key(id: &str) -> String {
 impl Store {
     /// The store in `bucket`.
     pub fn new(s3: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
-        Self { s3, bucket: bucket.into() }
+        Self {
+            s3,
+            bucket: bucket.into(),
+        }
     }
 
     /// The bucket name.
@@ -156,7 +159,9 @@ impl Store {
             .send()
             .try_collect()
             .await
-            .map_err(|e| AwsError::from_sdk("ListObjectsV2", format!("bucket {}", self.bucket), e))?;
+            .map_err(|e| {
+                AwsError::from_sdk("ListObjectsV2", format!("bucket {}", self.bucket), e)
+            })?;
         let mut names: Vec<String> = pages
             .iter()
             .flat_map(|p| p.common_prefixes())
@@ -170,9 +175,20 @@ impl Store {
 
     /// A cluster's stackfile: the current version, or the given one. `None` when
     /// there is no such cluster or version.
-    pub async fn get_stackfile(&self, cluster: &str, version_id: Option<&str>) -> Result<Option<Stackfile>, AwsError> {
+    pub async fn get_stackfile(
+        &self,
+        cluster: &str,
+        version_id: Option<&str>,
+    ) -> Result<Option<Stackfile>, AwsError> {
         let key = stackfile_key(cluster);
-        let out = self.s3.get_object().bucket(&self.bucket).key(&key).set_version_id(version_id.map(str::to_owned)).send().await;
+        let out = self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .set_version_id(version_id.map(str::to_owned))
+            .send()
+            .await;
         let out = match out {
             Ok(out) => out,
             Err(e) => {
@@ -225,7 +241,10 @@ impl Store {
             Some(Condition::Matches(etag)) => req.if_match(etag),
             None => req,
         };
-        let out = req.send().await.map_err(|e| AwsError::from_sdk("PutObject", format!("s3://{}/{key}", self.bucket), e));
+        let out = req
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("PutObject", format!("s3://{}/{key}", self.bucket), e));
         match out {
             Ok(out) => Ok(Written {
                 etag: out.e_tag().unwrap_or_default().to_owned(),
@@ -254,7 +273,12 @@ impl Store {
                 .send()
                 .await
                 .map_err(|e| AwsError::from_sdk("ListObjectVersions", res.clone(), e))?;
-            versions.extend(page.versions().iter().filter(|v| v.key() == Some(key.as_str())).cloned());
+            versions.extend(
+                page.versions()
+                    .iter()
+                    .filter(|v| v.key() == Some(key.as_str()))
+                    .cloned(),
+            );
             if versions.len() >= HISTORY_LIMIT || !page.is_truncated().unwrap_or(false) {
                 break;
             }
@@ -311,7 +335,11 @@ impl Store {
     }
 
     /// Write a cluster's last reconcile result.
-    pub async fn put_status(&self, cluster: &str, status: &serde_json::Value) -> Result<(), AwsError> {
+    pub async fn put_status(
+        &self,
+        cluster: &str,
+        status: &serde_json::Value,
+    ) -> Result<(), AwsError> {
         let body = serde_json::to_vec(status).expect("JSON values always serialise");
         self.put_json(&status_key(cluster), body).await
     }
@@ -329,13 +357,27 @@ impl Store {
             .map_err(|e| AwsError::from_sdk("PutObject", format!("s3://{}/{key}", self.bucket), e))
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
         let res = format!("s3://{}/{key}", self.bucket);
-        let out = match self.s3.get_object().bucket(&self.bucket).key(key).send().await {
+        let out = match self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(out) => out,
             Err(e) => {
                 let err = AwsError::from_sdk("GetObject", res, e);
-                return if is_missing(&err) { Ok(None) } else { Err(err.into()) };
+                return if is_missing(&err) {
+                    Ok(None)
+                } else {
+                    Err(err.into())
+                };
             }
         };
         let bytes = out.body.collect().await.map_err(|e| AwsError {
@@ -345,7 +387,12 @@ impl Store {
             message: e.to_string(),
             status: None,
         })?;
-        serde_json::from_slice(&bytes.into_bytes()).map(Some).map_err(|source| StoreError::Corrupt { key: key.to_owned(), source })
+        serde_json::from_slice(&bytes.into_bytes())
+            .map(Some)
+            .map_err(|source| StoreError::Corrupt {
+                key: key.to_owned(),
+                source,
+            })
     }
 }
 
@@ -356,7 +403,10 @@ fn is_missing(e: &AwsError) -> bool {
 fn is_precondition_failure(e: &AwsError) -> bool {
     // 412 for a failed If-Match / If-None-Match; 409 when a concurrent conditional
     // write to the same key won the race.
-    matches!(e.code.as_str(), "PreconditionFailed" | "ConditionalRequestConflict") || matches!(e.status, Some(412 | 409))
+    matches!(
+        e.code.as_str(),
+        "PreconditionFailed" | "ConditionalRequestConflict"
+    ) || matches!(e.status, Some(412 | 409))
 }
 
 /// S3 user metadata travels as HTTP headers, so it must be ASCII: percent-encode the
@@ -379,7 +429,9 @@ fn decode_meta(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%'
-            && let Some(b) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
+            && let Some(b) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
         {
             out.push(b);
             i += 3;
@@ -397,7 +449,12 @@ mod tests {
 
     #[test]
     fn metadata_round_trips_any_text() {
-        for s in ["plain", "bump to 1.4.2 (ticket #12)", "déployé 100% ✓", "tab\tand\nnewline"] {
+        for s in [
+            "plain",
+            "bump to 1.4.2 (ticket #12)",
+            "déployé 100% ✓",
+            "tab\tand\nnewline",
+        ] {
             let e = encode_meta(s);
             assert!(e.bytes().all(|b| (0x20..0x7f).contains(&b)), "{e}");
             assert_eq!(decode_meta(&e), s);

@@ -30,6 +30,81 @@ pub enum Command {
     Plan(PlanArgs),
     /// Change AWS to match the stackfile and wait for the rollouts.
     Apply(ApplyArgs),
+    /// Run a bosun server.
+    Serve {
+        /// Which server.
+        #[command(subcommand)]
+        server: Server,
+    },
+    /// Create what an installation needs, idempotently: the S3 bucket (versioned), the
+    /// SQS FIFO job queue and its dead-letter queue.
+    Init {
+        /// S3 bucket for stackfiles, job records and status.
+        #[arg(long, env = "BOSUN_BUCKET")]
+        bucket: String,
+        /// SQS FIFO queue name (must end in `.fifo`); the dead-letter queue is NAME-dlq.fifo.
+        #[arg(long, env = "BOSUN_QUEUE")]
+        queue: String,
+    },
+    /// API tokens.
+    Token {
+        /// What to do.
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+/// Servers.
+#[derive(Debug, Subcommand)]
+pub enum Server {
+    /// The HTTP API: stackfiles in S3, reconcile jobs on SQS.
+    Api(ApiArgs),
+}
+
+/// `bosun token`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a new random token and the tokens-file line (`ROLE SHA256HEX NAME`) to add.
+    New {
+        /// viewer (GET), deployer (change clusters), or admin (also create clusters).
+        #[arg(long)]
+        role: String,
+        /// A name for the token, shown in logs and job records (no spaces).
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// `bosun serve api`.
+#[derive(Debug, Args)]
+pub struct ApiArgs {
+    /// Address to listen on; port 0 picks a free port (logged at start).
+    #[arg(long, env = "BOSUN_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// S3 bucket (see `bosun init`).
+    #[arg(long, env = "BOSUN_BUCKET")]
+    pub bucket: String,
+    /// SQS FIFO queue, a name or a URL (see `bosun init`).
+    #[arg(long, env = "BOSUN_QUEUE")]
+    pub queue: String,
+    /// Tokens file: one `ROLE SHA256HEX NAME` per line (see `bosun token new`).
+    #[arg(long, env = "BOSUN_TOKENS_FILE")]
+    pub tokens_file: PathBuf,
+    /// Origins allowed by CORS (comma-separated); CORS is off without it.
+    #[arg(long, env = "BOSUN_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origin: Vec<String>,
+    /// Log format.
+    #[arg(long, env = "BOSUN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// Log line formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// `key=value` text.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// What to plan against.
@@ -100,7 +175,8 @@ pub struct ApplyArgs {
 
 /// Parse durations like `90s`, `10m`, `1h30m`, `500ms`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s).map_err(|e| format!("{e} (write durations like 90s, 10m or 1h30m)"))
+    humantime::parse_duration(s)
+        .map_err(|e| format!("{e} (write durations like 90s, 10m or 1h30m)"))
 }
 
 #[cfg(test)]

@@ -11,7 +11,9 @@ use bosun_aws::{ApplyFailure, ApplyOptions, Clients};
 use bosun_plan::{Observed, Plan, Policy};
 use bosun_stackfile::Desired;
 
-use crate::cli::{ApplyArgs, Cli, Command, Format, PlanArgs, Target};
+use crate::cli::{
+    ApiArgs, ApplyArgs, Cli, Command, Format, PlanArgs, Server, Target, TokenCommand,
+};
 use crate::output::{EXIT_CHANGES, Failure, TerminalProgress, print_stats};
 
 /// Run a parsed command line.
@@ -19,13 +21,124 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Validate { files } => validate(&files),
         Command::Schema => {
-            let schema = serde_json::to_string_pretty(&bosun_stackfile::json_schema()).map_err(Failure::internal)?;
+            let schema = serde_json::to_string_pretty(&bosun_stackfile::json_schema())
+                .map_err(Failure::internal)?;
             println!("{schema}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Plan(args) => plan(args).await,
         Command::Apply(args) => apply(args).await,
+        Command::Serve {
+            server: Server::Api(args),
+        } => serve_api(args).await,
+        Command::Init { bucket, queue } => init(&bucket, &queue).await,
+        Command::Token {
+            command: TokenCommand::New { role, name },
+        } => token_new(&role, &name),
     }
+}
+
+async fn serve_api(args: ApiArgs) -> Result<ExitCode, Failure> {
+    let text = read(&args.tokens_file)?;
+    let tokens = bosun_api::Tokens::parse(&text).map_err(|errors| {
+        for e in &errors {
+            eprintln!("{}:{e}", args.tokens_file.display());
+        }
+        Failure::user(anyhow::anyhow!("{} has {} invalid line(s)", args.tokens_file.display(), errors.len()))
+            .hint("each line is `ROLE SHA256HEX NAME`; `bosun token new --role ROLE --name NAME` prints one")
+    })?;
+    if tokens.is_empty() {
+        eprintln!(
+            "warning: {} has no tokens: every /api/v1 request will get 401",
+            args.tokens_file.display()
+        );
+    }
+    let config = bosun_api::ApiConfig {
+        listen: args.listen,
+        bucket: args.bucket,
+        queue: args.queue,
+        tokens,
+        cors_origins: args
+            .cors_origin
+            .into_iter()
+            .filter(|o| !o.is_empty())
+            .collect(),
+    };
+    bosun_api::serve(config, shutdown_signal())
+        .await
+        .map_err(|e| Failure::user(e).hint("check the AWS environment and `bosun init`"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+async fn init(bucket: &str, queue: &str) -> Result<ExitCode, Failure> {
+    if bosun_aws::queue::dead_letter_queue_name(queue).is_none() {
+        return Err(
+            Failure::user(anyhow::anyhow!("queue {queue:?} is not a FIFO queue name")).hint(
+                format!("FIFO queue names end in `.fifo`, e.g. --queue {queue}.fifo"),
+            ),
+        );
+    }
+    let clients = Clients::from_env().await;
+    let report = bosun_aws::queue::init(
+        &clients.s3,
+        &clients.sqs,
+        clients.region.as_deref(),
+        bucket,
+        queue,
+    )
+    .await
+    .map_err(|e| {
+        aws_failure(
+            anyhow::Error::new(e).context("could not set up the bucket and queues"),
+            false,
+        )
+    })?;
+    for line in &report.lines {
+        println!("{line}");
+    }
+    println!("queue url: {}", report.queue_url);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn token_new(role: &str, name: &str) -> Result<ExitCode, Failure> {
+    let role: bosun_api::Role = role
+        .parse()
+        .map_err(|e: String| Failure::user(anyhow::anyhow!(e)))?;
+    if name.is_empty() || name.chars().any(char::is_whitespace) {
+        return Err(Failure::user(anyhow::anyhow!(
+            "token name {name:?} must be non-empty and have no spaces"
+        )));
+    }
+    let (token, line) = bosun_api::auth::new_token(role, name);
+    println!("token: {token}");
+    println!("line:  {line}");
+    eprintln!(
+        "add the line to the tokens file; the token itself is not stored anywhere, so keep it now"
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn validate(files: &[std::path::PathBuf]) -> Result<ExitCode, Failure> {
@@ -41,18 +154,33 @@ fn validate(files: &[std::path::PathBuf]) -> Result<ExitCode, Failure> {
         eprintln!("{} stackfile(s) valid", files.len());
         Ok(ExitCode::SUCCESS)
     } else {
-        Err(Failure { error: anyhow::anyhow!("{bad} invalid stackfile(s)"), hint: None, internal: false, printed: true })
+        Err(Failure {
+            error: anyhow::anyhow!("{bad} invalid stackfile(s)"),
+            hint: None,
+            internal: false,
+            printed: true,
+        })
     }
 }
 
 fn read(file: &Path) -> Result<String, Failure> {
-    std::fs::read_to_string(file).with_context(|| format!("could not read {}", file.display())).map_err(Failure::user)
+    std::fs::read_to_string(file)
+        .with_context(|| format!("could not read {}", file.display()))
+        .map_err(Failure::user)
 }
 
 fn print_diagnostics(file: &Path, diags: &bosun_stackfile::Diagnostics) {
     let mut err = std::io::stderr().lock();
     for d in &diags.0 {
-        let _ = writeln!(err, "{}:{}:{}: {}: {}", file.display(), d.line, d.column, d.path, d.message);
+        let _ = writeln!(
+            err,
+            "{}:{}:{}: {}: {}",
+            file.display(),
+            d.line,
+            d.column,
+            d.path,
+            d.message
+        );
     }
 }
 
@@ -62,8 +190,15 @@ fn load(target: &Target) -> Result<Desired, Failure> {
     let mut desired = bosun_stackfile::load(&source, &target.cluster).map_err(|diags| {
         print_diagnostics(&target.file, &diags);
         Failure {
-            error: anyhow::anyhow!("{} is not a valid stackfile ({} error(s))", target.file.display(), diags.0.len()),
-            hint: Some(format!("run `bosun validate {}` after fixing the errors above", target.file.display())),
+            error: anyhow::anyhow!(
+                "{} is not a valid stackfile ({} error(s))",
+                target.file.display(),
+                diags.0.len()
+            ),
+            hint: Some(format!(
+                "run `bosun validate {}` after fixing the errors above",
+                target.file.display()
+            )),
             internal: false,
             printed: false,
         }
@@ -77,9 +212,15 @@ fn load(target: &Target) -> Result<Desired, Failure> {
 async fn observe_and_plan(target: &Target) -> Result<(Clients, Desired, Observed, Plan), Failure> {
     let desired = load(target)?;
     let clients = Clients::from_env().await;
-    let observed = bosun_aws::observe(&clients, &desired)
-        .await
-        .map_err(|e| aws_failure(anyhow::Error::new(e).context(format!("could not read the live state of cluster {}", desired.cluster)), false))?;
+    let observed = bosun_aws::observe(&clients, &desired).await.map_err(|e| {
+        aws_failure(
+            anyhow::Error::new(e).context(format!(
+                "could not read the live state of cluster {}",
+                desired.cluster
+            )),
+            false,
+        )
+    })?;
     let plan = bosun_plan::plan(&desired, &observed, &Policy::from_desired(&desired));
     Ok((clients, desired, observed, plan))
 }
@@ -93,7 +234,12 @@ fn aws_failure(error: anyhow::Error, retryable: bool) -> Failure {
     // An AWS error we could not recover from is not the stackfile author's fault, but
     // neither is it a bug in bosun: keep it a user-level (exit 1) failure unless AWS
     // itself failed.
-    Failure { error, hint: Some(hint.into()), internal: retryable, printed: false }
+    Failure {
+        error,
+        hint: Some(hint.into()),
+        internal: retryable,
+        printed: false,
+    }
 }
 
 async fn plan(args: PlanArgs) -> Result<ExitCode, Failure> {
@@ -123,7 +269,13 @@ async fn apply(args: ApplyArgs) -> Result<ExitCode, Failure> {
     result
 }
 
-async fn apply_plan(args: &ApplyArgs, clients: &Clients, desired: &Desired, observed: &Observed, plan: &Plan) -> Result<ExitCode, Failure> {
+async fn apply_plan(
+    args: &ApplyArgs,
+    clients: &Clients,
+    desired: &Desired,
+    observed: &Observed,
+    plan: &Plan,
+) -> Result<ExitCode, Failure> {
     if let Some(expected) = &args.plan_hash
         && !plan.matches_hash(expected)
     {
@@ -171,14 +323,26 @@ async fn apply_plan(args: &ApplyArgs, clients: &Clients, desired: &Desired, obse
     for service in &report.not_waited {
         eprintln!("  {service}: rollout started; not waiting (--no-wait)");
     }
-    let failed: Vec<String> =
-        report.rollouts.iter().filter(|(_, o)| !o.is_success()).map(|(s, o)| format!("service {s}: {o}")).collect();
+    let failed: Vec<String> = report
+        .rollouts
+        .iter()
+        .filter(|(_, o)| !o.is_success())
+        .map(|(s, o)| format!("service {s}: {o}"))
+        .collect();
     if failed.is_empty() {
-        eprintln!("applied {} change(s) to cluster {}", report.completed.len(), desired.cluster);
+        eprintln!(
+            "applied {} change(s) to cluster {}",
+            report.completed.len(),
+            desired.cluster
+        );
         Ok(ExitCode::SUCCESS)
     } else {
-        Err(Failure::user(anyhow::anyhow!("{} rollout(s) did not succeed: {}", failed.len(), failed.join("; ")))
-            .hint("look at the service events above; fix the image or configuration and apply again"))
+        Err(Failure::user(anyhow::anyhow!(
+            "{} rollout(s) did not succeed: {}",
+            failed.len(),
+            failed.join("; ")
+        ))
+        .hint("look at the service events above; fix the image or configuration and apply again"))
     }
 }
 
@@ -190,10 +354,15 @@ fn confirm(cluster: &str) -> Result<(), Failure> {
     }
     eprint!("apply these changes to cluster {cluster}? only 'yes' is accepted: ");
     let mut answer = String::new();
-    stdin.lock().read_line(&mut answer).map_err(Failure::internal)?;
+    stdin
+        .lock()
+        .read_line(&mut answer)
+        .map_err(Failure::internal)?;
     if answer.trim() == "yes" {
         Ok(())
     } else {
-        Err(Failure::user(anyhow::anyhow!("apply cancelled; nothing was changed")))
+        Err(Failure::user(anyhow::anyhow!(
+            "apply cancelled; nothing was changed"
+        )))
     }
 }

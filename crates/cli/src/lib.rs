@@ -1,4 +1,5 @@
-//! The `bosun` command line: `validate`, `schema`, `plan` and `apply`.
+//! The `bosun` command line: `validate`, `schema`, `plan`, `apply`, `serve api`,
+//! `init` and `token new`.
 //!
 //! Exit codes: 0 success; 1 a user error (invalid stackfile, conflicts, refused or
 //! failed apply, a rollout that did not succeed); 2 `plan --detailed-exitcode` found
@@ -22,15 +23,34 @@ pub use output::Failure;
 /// Parse the command line, run, and map the result to an exit code.
 pub fn run() -> ExitCode {
     let args = cli::Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("BOSUN_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // Servers log every request at info; commands only what goes wrong.
+    let (level, json) = match &args.command {
+        cli::Command::Serve {
+            server: cli::Server::Api(a),
+        } => ("info", a.log_format == cli::LogFormat::Json),
+        _ => ("warn", false),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BOSUN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    if json {
+        logs.json().flatten_event(true).init();
+    } else {
+        logs.init();
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
-        Err(err) => return output::report(&Failure::internal(anyhow::Error::new(err).context("could not start the async runtime"))),
+        Err(err) => {
+            return output::report(&Failure::internal(
+                anyhow::Error::new(err).context("could not start the async runtime"),
+            ));
+        }
     };
     match runtime.block_on(commands::dispatch(args)) {
         Ok(code) => code,

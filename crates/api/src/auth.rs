@@ -1,0 +1,282 @@
+//! Bearer tokens and roles.
+//!
+//! The tokens file has one token per line, `ROLE SHA256HEX NAME`: the role, the hex
+//! SHA-256 of the token, and a name for logs and job records. Lines starting with `#`
+//! and blank lines are ignored. Only hashes are kept in memory; a presented token is
+//! hashed and compared with every entry in constant time, so neither the comparison
+//! nor the position of a match shows in the timing. Tokens are never logged.
+
+use std::fmt;
+use std::str::FromStr;
+
+use axum::extract::FromRequestParts;
+use http::request::Parts;
+use http::{HeaderMap, StatusCode, header};
+use rand::RngCore as _;
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
+
+use crate::error::ApiError;
+
+/// What a caller may do. Each role includes the ones below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Read: every GET.
+    Viewer,
+    /// Change clusters that exist: config and service writes, deploy, rollback.
+    Deployer,
+    /// Everything, including creating clusters.
+    Admin,
+}
+
+impl Role {
+    const ALL: [Role; 3] = [Role::Viewer, Role::Deployer, Role::Admin];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Viewer => "viewer",
+            Self::Deployer => "deployer",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("unknown role `{s}`: use viewer, deployer or admin"))
+    }
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The token's name from the tokens file.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+}
+
+#[derive(Clone)]
+struct Entry {
+    role: Role,
+    hash: [u8; 32],
+    name: String,
+}
+
+/// The known tokens, as hashes.
+#[derive(Clone, Default)]
+pub struct Tokens {
+    entries: Vec<Entry>,
+}
+
+impl fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tokens")
+            .field("count", &self.entries.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tokens {
+    /// Parse a tokens file. Every bad line is reported, as `LINE: message`.
+    pub fn parse(text: &str) -> Result<Self, Vec<String>> {
+        let mut entries = Vec::new();
+        let mut errors = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let [role, hash, name] = fields[..] else {
+                errors.push(format!(
+                    "{}: expected `ROLE SHA256HEX NAME`, found {} field(s)",
+                    i + 1,
+                    fields.len()
+                ));
+                continue;
+            };
+            let role = match role.parse::<Role>() {
+                Ok(r) => r,
+                Err(e) => {
+                    errors.push(format!("{}: {e}", i + 1));
+                    continue;
+                }
+            };
+            let mut bytes = [0u8; 32];
+            if hex::decode_to_slice(hash, &mut bytes).is_err() {
+                errors.push(format!(
+                    "{}: the second field must be the 64 hex digits of the token's SHA-256",
+                    i + 1
+                ));
+                continue;
+            }
+            entries.push(Entry {
+                role,
+                hash: bytes,
+                name: name.to_owned(),
+            });
+        }
+        if errors.is_empty() {
+            Ok(Self { entries })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Number of tokens.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no tokens.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The caller a token belongs to. Compares against every entry in constant time.
+    pub fn authenticate(&self, token: &str) -> Option<Caller> {
+        let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let mut found = None;
+        for e in &self.entries {
+            if bool::from(e.hash.ct_eq(&hash)) {
+                found = Some(e);
+            }
+        }
+        found.map(|e| Caller {
+            name: e.name.clone(),
+            role: e.role,
+        })
+    }
+
+    /// The caller of a request with an `Authorization: Bearer TOKEN` header, if any.
+    pub fn from_headers(&self, headers: &HeaderMap) -> Option<Caller> {
+        let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+        let (scheme, token) = value.split_once(' ')?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return None;
+        }
+        self.authenticate(token.trim())
+    }
+}
+
+/// A new random token (256 bits, URL-safe) and its tokens-file line.
+pub fn new_token(role: Role, name: &str) -> (String, String) {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = format!("bosun_{}", hex::encode(bytes));
+    let line = format!(
+        "{role} {} {name}",
+        hex::encode(Sha256::digest(token.as_bytes()))
+    );
+    (token, line)
+}
+
+/// What the request middleware found in the `Authorization` header; the extractors
+/// below read it, so a token is hashed once per request.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Option<Caller>);
+
+/// Viewer: the minimum role of a handler argument `Auth<VIEWER>`.
+pub const VIEWER: u8 = 0;
+/// Deployer.
+pub const DEPLOYER: u8 = 1;
+/// Admin.
+pub const ADMIN: u8 = 2;
+
+/// A handler argument that requires a caller with at least role `MIN` (401 without a
+/// known token, 403 with a lower role).
+#[derive(Debug, Clone)]
+pub struct Auth<const MIN: u8>(pub Caller);
+
+impl<S: Send + Sync, const MIN: u8> FromRequestParts<S> for Auth<MIN> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let caller = parts
+            .extensions
+            .get::<Authenticated>()
+            .and_then(|a| a.0.clone())
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "a valid bearer token is required (Authorization: Bearer TOKEN)",
+                )
+            })?;
+        let needed = Role::ALL[usize::from(MIN)];
+        if caller.role < needed {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!(
+                    "this needs the {needed} role; token {} has {}",
+                    caller.name, caller.role
+                ),
+            ));
+        }
+        Ok(Self(caller))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_files_and_authenticates() {
+        let (admin, admin_line) = new_token(Role::Admin, "root");
+        let (viewer, viewer_line) = new_token(Role::Viewer, "dash");
+        let file = format!("# tokens\n\n{admin_line}\n  {viewer_line}  \n");
+        let tokens = Tokens::parse(&file).unwrap();
+        assert_eq!(tokens.len(), 2);
+        assert_eq!(
+            tokens.authenticate(&admin),
+            Some(Caller {
+                name: "root".into(),
+                role: Role::Admin
+            })
+        );
+        assert_eq!(tokens.authenticate(&viewer).unwrap().role, Role::Viewer);
+        assert_eq!(tokens.authenticate("bosun_nope"), None);
+        assert_eq!(tokens.authenticate(""), None);
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::AUTHORIZATION,
+            format!("Bearer {viewer}").parse().unwrap(),
+        );
+        assert_eq!(tokens.from_headers(&h).unwrap().name, "dash");
+        h.insert(
+            header::AUTHORIZATION,
+            format!("Basic {viewer}").parse().unwrap(),
+        );
+        assert_eq!(tokens.from_headers(&h), None);
+    }
+
+    #[test]
+    fn reports_every_bad_line() {
+        let err = Tokens::parse("root abc x\nadmin 00 x\nviewer\n").unwrap_err();
+        assert_eq!(err.len(), 3);
+        assert!(err[0].starts_with("1: unknown role `root`"), "{err:?}");
+        assert!(err[1].starts_with("2: the second field"), "{err:?}");
+        assert!(err[2].starts_with("3: expected"), "{err:?}");
+    }
+
+    #[test]
+    fn roles_are_ordered() {
+        assert!(Role::Viewer < Role::Deployer && Role::Deployer < Role::Admin);
+        assert_eq!(Role::ALL[usize::from(DEPLOYER)], Role::Deployer);
+    }
+}

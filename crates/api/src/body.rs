@@ -1,0 +1,240 @@
+//! Request bodies: size limit, encoding and content type, each refused with a JSON
+//! error before any side effect.
+
+use axum::extract::{FromRequest, Request};
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt as _;
+use http::{HeaderMap, StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// The largest body accepted: 1 MiB. Larger ones get 413.
+pub const MAX_BODY: usize = 1 << 20;
+
+/// Bytes of an oversized body read (and dropped) before answering 413, so that an
+/// ordinary client that is still sending sees the answer instead of a reset
+/// connection. Beyond this the connection is closed.
+const DRAIN_LIMIT: usize = 16 << 20;
+
+/// A request body, buffered up to [`MAX_BODY`].
+#[derive(Debug)]
+pub struct Body(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let too_large = || ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the body is larger than {MAX_BODY} bytes"));
+        let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > DRAIN_LIMIT) {
+            return Err(too_large());
+        }
+        let mut body = req.into_body();
+        let mut buf = BytesMut::with_capacity(declared.unwrap_or(0).min(MAX_BODY));
+        let mut total = 0usize;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| ApiError::bad_request("unreadable_body", format!("could not read the body: {e}")))?;
+            let Ok(data) = frame.into_data() else { continue };
+            total += data.len();
+            if total <= MAX_BODY {
+                buf.extend_from_slice(&data);
+            } else if total > DRAIN_LIMIT {
+                break;
+            }
+        }
+        if total > MAX_BODY { Err(too_large()) } else { Ok(Body(buf.freeze())) }
+    }
+}
+
+/// How a body is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    /// `application/json`.
+    Json,
+    /// `application/yaml` and friends.
+    Yaml,
+}
+
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(
+        v.split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase(),
+    )
+}
+
+/// The syntax of a body from its `Content-Type`; a body without one is JSON when it
+/// starts with `{`, otherwise YAML (JSON is YAML as well).
+pub fn syntax(headers: &HeaderMap, text: &str) -> Result<Syntax, ApiError> {
+    match media_type(headers).as_deref() {
+        None => Ok(if text.trim_start().starts_with('{') {
+            Syntax::Json
+        } else {
+            Syntax::Yaml
+        }),
+        Some("application/json") => Ok(Syntax::Json),
+        Some(t) if t.ends_with("+json") => Ok(Syntax::Json),
+        Some(
+            "application/yaml" | "application/x-yaml" | "text/yaml" | "text/x-yaml" | "text/plain",
+        ) => Ok(Syntax::Yaml),
+        Some(other) => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!(
+                "content type {other:?} is not accepted: send application/json or application/yaml"
+            ),
+        )),
+    }
+}
+
+/// The body as UTF-8 text.
+pub fn utf8(body: &Bytes) -> Result<&str, ApiError> {
+    std::str::from_utf8(body).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_encoding",
+            format!(
+                "the body is not UTF-8 (invalid byte at offset {})",
+                e.valid_up_to()
+            ),
+        )
+    })
+}
+
+/// A JSON request document (the small bodies: service updates, rollback, cluster
+/// creation). Unknown fields are refused by the target types.
+pub fn json<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, ApiError> {
+    let text = utf8(body)?;
+    if syntax(headers, text)? != Syntax::Json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "this endpoint takes a JSON body (Content-Type: application/json)",
+        ));
+    }
+    serde_json::from_str(text).map_err(|e| malformed_json(&e))
+}
+
+/// 400 for JSON that does not parse, with its position.
+pub fn malformed_json(e: &serde_json::Error) -> ApiError {
+    ApiError::bad_request(
+        "malformed_body",
+        format!("the body is not valid JSON for this endpoint: {e}"),
+    )
+    .with_details(vec![
+        serde_json::json!({ "line": e.line(), "column": e.column(), "message": e.to_string() }),
+    ])
+}
+
+/// A stackfile body as YAML text to validate and store. A JSON body becomes block
+/// YAML with the same keys in the same order; `{"config": {...}}` (nysa's envelope) is
+/// unwrapped.
+pub fn stackfile(headers: &HeaderMap, body: &Bytes) -> Result<String, ApiError> {
+    let text = utf8(body)?;
+    match syntax(headers, text)? {
+        Syntax::Yaml => Ok(text.to_owned()),
+        Syntax::Json => {
+            let value: serde_json::Value =
+                serde_json::from_str(text).map_err(|e| malformed_json(&e))?;
+            match value {
+                serde_json::Value::Object(mut m) if m.len() == 1 && m.contains_key("config") => {
+                    config_value(m.remove("config").expect("checked above"))
+                }
+                serde_json::Value::Object(_) => yaml_of(text),
+                _ => Err(ApiError::bad_request(
+                    "malformed_body",
+                    "the stackfile must be a JSON object",
+                )),
+            }
+        }
+    }
+}
+
+/// A stackfile given as a JSON value: a YAML string, or an object.
+pub fn config_value(config: serde_json::Value) -> Result<String, ApiError> {
+    match config {
+        serde_json::Value::String(s) => Ok(s),
+        v @ serde_json::Value::Object(_) => yaml_of(&v.to_string()),
+        _ => Err(ApiError::bad_request(
+            "malformed_body",
+            "`config` must be the stackfile: a JSON object or a YAML string",
+        )),
+    }
+}
+
+fn yaml_of(json: &str) -> Result<String, ApiError> {
+    bosun_stackfile::document::json_to_yaml(json).map_err(|d| {
+        ApiError::bad_request("malformed_body", d.0.first().map(|d| d.message.clone()).unwrap_or_default())
+            .with_details(d.0.iter().map(|d| serde_json::json!({ "line": d.line, "column": d.column, "message": d.message })).collect())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(ct: Option<&str>) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Some(ct) = ct {
+            h.insert(header::CONTENT_TYPE, ct.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn syntax_follows_content_type() {
+        assert_eq!(
+            syntax(&headers(Some("application/json; charset=utf-8")), "x").unwrap(),
+            Syntax::Json
+        );
+        assert_eq!(
+            syntax(&headers(Some("application/yaml")), "{}").unwrap(),
+            Syntax::Yaml
+        );
+        assert_eq!(
+            syntax(&headers(None), "  {\"a\": 1}").unwrap(),
+            Syntax::Json
+        );
+        assert_eq!(syntax(&headers(None), "a: 1").unwrap(), Syntax::Yaml);
+        assert_eq!(
+            syntax(&headers(Some("application/xml")), "x")
+                .unwrap_err()
+                .status,
+            415
+        );
+    }
+
+    #[test]
+    fn stackfile_bodies() {
+        let h = headers(Some("application/json"));
+        let yaml = stackfile(&h, &Bytes::from_static(br#"{"config": {"services": []}}"#)).unwrap();
+        assert_eq!(yaml, "services: []\n");
+        let yaml = stackfile(
+            &h,
+            &Bytes::from_static(br#"{"services": [{"web": {"image": "nginx:1"}}]}"#),
+        )
+        .unwrap();
+        assert_eq!(yaml, "services:\n  - web:\n      image: nginx:1\n");
+        assert_eq!(
+            stackfile(&h, &Bytes::from_static(b"{\"services\": "))
+                .unwrap_err()
+                .code,
+            "malformed_body"
+        );
+        assert_eq!(
+            stackfile(&h, &Bytes::from_static(b"[]"))
+                .unwrap_err()
+                .status,
+            400
+        );
+        assert_eq!(
+            stackfile(&h, &Bytes::from_static(b"{\"a\": \"\xff\"}"))
+                .unwrap_err()
+                .code,
+            "invalid_encoding"
+        );
+    }
+}

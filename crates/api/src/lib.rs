@@ -1,0 +1,162 @@
+//! The bosun HTTP API: each cluster's stackfile in a versioned S3 bucket, a reconcile
+//! job on an SQS FIFO queue for every change, and nysa's endpoints under `/api/v1`.
+//!
+//! Every request passes the same middleware ([`telemetry`]): the bearer token is
+//! resolved once, the request is timed (and the part of it spent waiting on AWS), one
+//! structured access-log line is written, and Prometheus metrics are counted.
+//! Handlers check, in order: the caller's role, the names in the path, the body (size,
+//! encoding, syntax), the stackfile (with the engine's validator). Only then do they
+//! write: a rejected request never writes to S3 nor sends to SQS.
+//!
+//! # Layout
+//! - [`auth`]: the tokens file, roles, and the `Auth<ROLE>` extractor.
+//! - [`body`]: body limits, encodings and content types.
+//! - [`error`]: the JSON error body.
+//! - [`names`]: cluster, service and job id checks.
+//! - [`routes`]: the handlers.
+//! - [`telemetry`]: access log and metrics.
+//! - [`openapi`]: the OpenAPI document, generated from the handlers.
+
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod names;
+pub mod openapi;
+pub mod routes;
+pub mod telemetry;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use bosun_aws::Clients;
+use bosun_aws::queue::Queue;
+use bosun_aws::store::Store;
+use http::{HeaderValue, Method, header};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+pub use auth::{Role, Tokens};
+pub use error::ApiError;
+
+/// Everything a handler needs; shared by every request.
+#[derive(Debug)]
+pub struct AppState {
+    /// AWS clients (ECS, ELB, Route53, Cloud Map, S3, SQS, ECR), with call counting.
+    pub clients: Clients,
+    /// The stackfile store.
+    pub store: Store,
+    /// The job queue.
+    pub queue: Queue,
+    /// Known tokens.
+    pub tokens: Tokens,
+    /// One write lock per cluster, for read-modify-writes (see [`AppState::write_lock`]).
+    write_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl AppState {
+    /// The state of an API on these clients, bucket, queue and tokens.
+    pub fn new(clients: Clients, store: Store, queue: Queue, tokens: Tokens) -> Self {
+        Self { clients, store, queue, tokens, write_locks: std::sync::Mutex::default() }
+    }
+
+    /// The lock that serialises this process's read-modify-writes of one cluster's
+    /// stackfile. One entry per cluster ever written, which is bounded by the clusters
+    /// an installation has.
+    pub fn write_lock(&self, cluster: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.write_locks.lock().expect("the lock map is never poisoned");
+        locks.entry(cluster.to_owned()).or_default().clone()
+    }
+}
+
+/// Shared state.
+pub type State = Arc<AppState>;
+
+/// How to serve.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Address to listen on; port 0 picks a free port (the log line says which).
+    pub listen: SocketAddr,
+    /// The S3 bucket.
+    pub bucket: String,
+    /// The SQS queue, a name or a URL.
+    pub queue: String,
+    /// The tokens file's contents.
+    pub tokens: Tokens,
+    /// Origins allowed by CORS; empty: CORS is off.
+    pub cors_origins: Vec<String>,
+}
+
+/// Connect to the bucket and queue, checking that both exist.
+pub async fn connect(clients: Clients, config: &ApiConfig) -> anyhow::Result<State> {
+    let store = Store::new(clients.s3.clone(), &config.bucket);
+    store.ping().await.with_context(|| {
+        format!(
+            "bucket {} is not reachable (run `bosun init` to create it)",
+            config.bucket
+        )
+    })?;
+    let queue = Queue::resolve(clients.sqs.clone(), &config.queue)
+        .await
+        .with_context(|| {
+            format!(
+                "queue {} is not reachable (run `bosun init` to create it)",
+                config.queue
+            )
+        })?;
+    Ok(Arc::new(AppState::new(clients, store, queue, config.tokens.clone())))
+}
+
+/// The application: routes, body limit, CORS (only when origins are configured), and
+/// the telemetry middleware.
+pub fn app(state: State, cors_origins: &[String]) -> anyhow::Result<Router> {
+    let mut router = routes::router()
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            telemetry::observe_request,
+        ))
+        .with_state(state);
+    if !cors_origins.is_empty() {
+        let origins = cors_origins
+            .iter()
+            .map(|o| HeaderValue::from_str(o).with_context(|| format!("invalid CORS origin {o:?}")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        router = router.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(origins))
+                .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+                .allow_headers([
+                    header::AUTHORIZATION,
+                    header::CONTENT_TYPE,
+                    header::IF_MATCH,
+                    header::ACCEPT,
+                ])
+                .expose_headers([header::ETAG]),
+        );
+    }
+    Ok(router)
+}
+
+/// Serve until `shutdown` resolves, then finish the requests in flight.
+pub async fn serve(
+    config: ApiConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    telemetry::install_recorder();
+    let clients = Clients::from_env().await;
+    let state = connect(clients, &config).await?;
+    let app = app(state, &config.cors_origins)?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("could not listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, bucket = %config.bucket, queue = %config.queue, tokens = config.tokens.len(), "listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("the HTTP server failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}

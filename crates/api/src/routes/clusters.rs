@@ -1,0 +1,327 @@
+//! Clusters and their stackfiles: list, create, read, replace, deploy, history,
+//! rollback, status.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use bosun_aws::store::{Condition, Version};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{Accepted, JobRequest, Names, enqueue, no_cluster, store_and_enqueue};
+use crate::auth::{ADMIN, Auth, DEPLOYER, VIEWER};
+use crate::body::{self, Body};
+use crate::error::{ApiError, ErrorBody};
+use crate::names::check_name;
+
+/// `{"content": [...]}`, nysa's list envelope.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Content<T> {
+    /// The items.
+    pub content: Vec<T>,
+}
+
+/// List the clusters that have a stackfile.
+#[utoipa::path(get, path = "/api/v1/clusters", tag = "clusters", security(("bearer" = [])),
+    responses((status = 200, description = "Cluster names", body = Content<String>), (status = 401, body = ErrorBody)))]
+pub async fn list(
+    _: Auth<VIEWER>,
+    State(state): State<crate::State>,
+) -> Result<Json<Content<String>>, ApiError> {
+    Ok(Json(Content {
+        content: state.store.list_clusters().await?,
+    }))
+}
+
+/// `POST /api/v1/clusters`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCluster {
+    /// The cluster name (the ECS cluster it manages).
+    pub name: String,
+    /// The stackfile: a JSON object, or YAML text.
+    #[schema(value_type = Object)]
+    pub config: serde_json::Value,
+}
+
+/// Create a cluster with its first stackfile, and queue its reconcile. Atomic: of two
+/// racing creators, exactly one gets 201.
+#[utoipa::path(post, path = "/api/v1/clusters", tag = "clusters", security(("bearer" = [])), request_body = CreateCluster,
+    responses((status = 201, body = Accepted), (status = 400, body = ErrorBody), (status = 422, description = "The cluster exists", body = ErrorBody)))]
+pub async fn create(
+    Auth(caller): Auth<ADMIN>,
+    State(state): State<crate::State>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let req: CreateCluster = body::json(&headers, &body)?;
+    check_name("cluster", &req.name)?;
+    let text = body::config_value(req.config)?;
+    bosun_stackfile::load(&text, &req.name).map_err(|d| ApiError::invalid_stackfile(&d))?;
+    let job = JobRequest {
+        cluster: &req.name,
+        reason: "cluster_created",
+        caller: &caller,
+        delete_services: Vec::new(),
+    };
+    match store_and_enqueue(&state, job, &text, Some(&Condition::Absent), &headers).await {
+        Ok(mut queued) => {
+            queued.body.message = format!("cluster {} created; reconcile queued", req.name);
+            Ok(queued.response(StatusCode::CREATED))
+        }
+        Err(e) if e.status == StatusCode::PRECONDITION_FAILED => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "cluster_exists",
+            format!("cluster {} already exists", req.name),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+fn wants_yaml(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("yaml"))
+}
+
+/// The stackfile: JSON by default, the stored YAML with `Accept: application/yaml`.
+/// The `ETag` header is what `If-Match` takes.
+#[utoipa::path(get, path = "/api/v1/clusters/{cluster}/config", tag = "clusters", security(("bearer" = [])),
+    params(("cluster" = String, Path)),
+    responses((status = 200, description = "The stackfile: JSON, or YAML with `Accept: application/yaml`", body = Object, content_type = "application/json"),
+        (status = 404, body = ErrorBody)))]
+pub async fn get_config(
+    _: Auth<VIEWER>,
+    State(state): State<crate::State>,
+    names: Names,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let current = state
+        .store
+        .get_stackfile(&names.cluster, None)
+        .await?
+        .ok_or_else(|| no_cluster(&names.cluster))?;
+    let mut resp = if wants_yaml(&headers) {
+        ([(header::CONTENT_TYPE, "application/yaml")], current.text).into_response()
+    } else {
+        let json = bosun_stackfile::document::to_json_text(&current.text).map_err(|d| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "corrupt_record", format!("the stored stackfile does not parse: {d}"))
+        })?;
+        ([(header::CONTENT_TYPE, "application/json")], json).into_response()
+    };
+    if let Ok(v) = HeaderValue::from_str(&current.etag) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&current.version_id) {
+        resp.headers_mut().insert("x-bosun-version", v);
+    }
+    Ok(resp)
+}
+
+/// Replace the stackfile (JSON or YAML by `Content-Type`), validated first, and queue
+/// a reconcile. `If-Match: ETAG` makes the write conditional (412 when stale).
+#[utoipa::path(put, path = "/api/v1/clusters/{cluster}/config", tag = "clusters", security(("bearer" = [])),
+    params(("cluster" = String, Path), ("If-Match" = Option<String>, Header), ("X-Bosun-Message" = Option<String>, Header)),
+    request_body(content = Object, content_type = "application/json"),
+    responses((status = 202, body = Accepted), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 412, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub async fn put_config(
+    Auth(caller): Auth<DEPLOYER>,
+    State(state): State<crate::State>,
+    names: Names,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let text = body::stackfile(&headers, &body)?;
+    bosun_stackfile::load(&text, &names.cluster).map_err(|d| ApiError::invalid_stackfile(&d))?;
+    let condition = match headers
+        .get(header::IF_MATCH)
+        .map(|v| v.to_str().map(str::trim))
+    {
+        Some(Ok("*")) | None => {
+            // Unconditional, but only for a cluster that exists (POST creates).
+            state
+                .store
+                .get_stackfile(&names.cluster, None)
+                .await?
+                .ok_or_else(|| no_cluster(&names.cluster))?;
+            None
+        }
+        Some(Ok(etag)) => Some(Condition::Matches(etag.to_owned())),
+        Some(Err(_)) => {
+            return Err(ApiError::bad_request(
+                "invalid_header",
+                "If-Match is not a valid ETag",
+            ));
+        }
+    };
+    let job = JobRequest {
+        cluster: &names.cluster,
+        reason: "config_updated",
+        caller: &caller,
+        delete_services: Vec::new(),
+    };
+    match store_and_enqueue(&state, job, &text, condition.as_ref(), &headers).await {
+        Ok(q) => Ok(q.response(StatusCode::ACCEPTED)),
+        // A conditional write to a cluster that does not exist fails its precondition too.
+        Err(e) if e.status == StatusCode::PRECONDITION_FAILED => {
+            match state.store.get_stackfile(&names.cluster, None).await? {
+                None => Err(no_cluster(&names.cluster)),
+                Some(_) => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Queue a reconcile of the current stackfile.
+#[utoipa::path(post, path = "/api/v1/clusters/{cluster}/deploy", tag = "clusters", security(("bearer" = [])),
+    params(("cluster" = String, Path)), responses((status = 202, body = Accepted), (status = 404, body = ErrorBody)))]
+pub async fn deploy(
+    Auth(caller): Auth<DEPLOYER>,
+    State(state): State<crate::State>,
+    names: Names,
+) -> Result<Response, ApiError> {
+    let current = state
+        .store
+        .get_stackfile(&names.cluster, None)
+        .await?
+        .ok_or_else(|| no_cluster(&names.cluster))?;
+    let job = JobRequest {
+        cluster: &names.cluster,
+        reason: "deploy",
+        caller: &caller,
+        delete_services: Vec::new(),
+    };
+    let body = enqueue(
+        &state,
+        job,
+        &current.version_id,
+        format!("reconcile of cluster {} queued", names.cluster),
+    )
+    .await?;
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+/// The stackfile's versions, newest first (at most 50), with author, time and message.
+#[utoipa::path(get, path = "/api/v1/clusters/{cluster}/history", tag = "clusters", security(("bearer" = [])),
+    params(("cluster" = String, Path)), responses((status = 200, body = Content<Version>), (status = 404, body = ErrorBody)))]
+pub async fn history(
+    _: Auth<VIEWER>,
+    State(state): State<crate::State>,
+    names: Names,
+) -> Result<Json<Content<Version>>, ApiError> {
+    let versions = state.store.history(&names.cluster).await?;
+    if versions.is_empty() {
+        return Err(no_cluster(&names.cluster));
+    }
+    Ok(Json(Content { content: versions }))
+}
+
+/// `POST .../rollback`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rollback {
+    /// A version id from the history.
+    pub version_id: String,
+}
+
+/// Restore an earlier version as the new current one, and queue a reconcile.
+#[utoipa::path(post, path = "/api/v1/clusters/{cluster}/rollback", tag = "clusters", security(("bearer" = [])),
+    params(("cluster" = String, Path)), request_body = Rollback,
+    responses((status = 202, body = Accepted), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn rollback(
+    Auth(caller): Auth<DEPLOYER>,
+    State(state): State<crate::State>,
+    names: Names,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let req: Rollback = body::json(&headers, &body)?;
+    if req.version_id.is_empty()
+        || req.version_id.len() > 1024
+        || req.version_id.chars().any(char::is_control)
+    {
+        return Err(ApiError::bad_request(
+            "invalid_version",
+            "version_id is not a version id",
+        ));
+    }
+    state
+        .store
+        .get_stackfile(&names.cluster, None)
+        .await?
+        .ok_or_else(|| no_cluster(&names.cluster))?;
+    let old = state
+        .store
+        .get_stackfile(&names.cluster, Some(&req.version_id))
+        .await
+        .map_err(|e| {
+            if e.status == Some(400) {
+                ApiError::not_found(format!(
+                    "no version {} of cluster {}",
+                    req.version_id, names.cluster
+                ))
+            } else {
+                e.into()
+            }
+        })?
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no version {} of cluster {}",
+                req.version_id, names.cluster
+            ))
+        })?;
+    bosun_stackfile::load(&old.text, &names.cluster).map_err(|d| {
+        let mut e = ApiError::invalid_stackfile(&d);
+        e.status = StatusCode::UNPROCESSABLE_ENTITY;
+        e.message = format!(
+            "version {} no longer validates; nothing was changed",
+            req.version_id
+        );
+        e
+    })?;
+    let mut headers = headers;
+    if !headers.contains_key("x-bosun-message") {
+        headers.insert(
+            "x-bosun-message",
+            HeaderValue::from_str(&format!("rollback to {}", req.version_id))
+                .unwrap_or(HeaderValue::from_static("rollback")),
+        );
+    }
+    let job = JobRequest {
+        cluster: &names.cluster,
+        reason: "rollback",
+        caller: &caller,
+        delete_services: Vec::new(),
+    };
+    let mut q = store_and_enqueue(&state, job, &old.text, None, &headers).await?;
+    q.body.message = format!(
+        "cluster {} rolled back to version {}; reconcile queued",
+        names.cluster, req.version_id
+    );
+    Ok(q.response(StatusCode::ACCEPTED))
+}
+
+/// The cluster's last reconcile result, as the scheduler recorded it.
+#[utoipa::path(get, path = "/api/v1/clusters/{cluster}/status", tag = "clusters", security(("bearer" = [])),
+    params(("cluster" = String, Path)), responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
+pub async fn status(
+    _: Auth<VIEWER>,
+    State(state): State<crate::State>,
+    names: Names,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if let Some(status) = state.store.get_status(&names.cluster).await? {
+        return Ok(Json(status));
+    }
+    state
+        .store
+        .get_stackfile(&names.cluster, None)
+        .await?
+        .ok_or_else(|| no_cluster(&names.cluster))?;
+    Ok(Json(
+        serde_json::json!({ "cluster": names.cluster, "state": "never_reconciled" }),
+    ))
+}

@@ -1,0 +1,55 @@
+//! Operations endpoints; no token needed: liveness, readiness, metrics, the OpenAPI
+//! document.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::{StatusCode, header};
+use utoipa::OpenApi as _;
+
+/// How long a readiness check waits for S3 and SQS.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Liveness: the process serves requests.
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Object)))]
+pub async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Readiness: S3 and SQS answer (each within 2 s). 503 otherwise.
+#[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, body = Object), (status = 503, body = Object)))]
+pub async fn readyz(State(state): State<crate::State>) -> Response {
+    let check = |r: Result<Result<(), bosun_aws::AwsError>, tokio::time::error::Elapsed>| match r {
+        Ok(Ok(())) => "ok".to_owned(),
+        Ok(Err(e)) => format!("{}: {}", e.code, e.message),
+        Err(_) => format!("no answer within {}s", READY_TIMEOUT.as_secs()),
+    };
+    let (s3, sqs) = tokio::join!(
+        tokio::time::timeout(READY_TIMEOUT, state.store.ping()),
+        tokio::time::timeout(READY_TIMEOUT, state.queue.ping())
+    );
+    let (s3, sqs) = (check(s3), check(sqs));
+    let ready = s3 == "ok" && sqs == "ok";
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({ "status": if ready { "ready" } else { "not_ready" }, "checks": { "s3": s3, "sqs": sqs } });
+    (status, Json(body)).into_response()
+}
+
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain", body = String)))]
+pub async fn metrics() -> Response {
+    let text = crate::telemetry::render().unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+/// This API's OpenAPI 3.1 document.
+#[utoipa::path(get, path = "/openapi.json", tag = "ops", responses((status = 200, body = Object)))]
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(crate::openapi::ApiDoc::openapi())
+}
