@@ -28,7 +28,7 @@ pub fn plan(desired: &Desired, observed: &Observed, policy: &Policy) -> Plan {
     p.rules();
     p.records();
     p.services();
-    p.orphans(policy.prune);
+    p.orphans(policy);
     p.out.finish(&desired.cluster)
 }
 
@@ -558,21 +558,22 @@ impl Planner<'_> {
         }
     }
 
-    fn orphans(&mut self, prune: bool) {
+    fn orphans(&mut self, policy: &Policy) {
         let cluster = self.cluster;
         let d = self.desired;
-        let mut found: Vec<(Kind, String, Step)> = Vec::new();
+        // Each orphan with the service it belongs to, from its `bosun:service` tag.
+        let mut found: Vec<(Kind, String, Step, Option<String>)> = Vec::new();
 
         for (name, s) in &self.observed.services {
             if s.owner.is_owned_by(cluster) && !d.services.get(name).is_some_and(|x| x.kind == ServiceKind::Service) {
-                found.push((Kind::Service, name.clone(), Step::DeleteService { name: name.clone(), arn: s.arn.clone() }));
+                found.push((Kind::Service, name.clone(), Step::DeleteService { name: name.clone(), arn: s.arn.clone() }, Some(name.clone())));
             }
         }
         let desired_tgs: BTreeSet<&str> =
             d.services.values().filter_map(|s| s.target_group.as_ref()).map(|t| t.name.as_str()).collect();
         for (name, tg) in &self.observed.target_groups {
             if tg.owner.is_owned_by(cluster) && !desired_tgs.contains(name.as_str()) {
-                found.push((Kind::TargetGroup, name.clone(), Step::DeleteTargetGroup { arn: tg.arn.clone() }));
+                found.push((Kind::TargetGroup, name.clone(), Step::DeleteTargetGroup { arn: tg.arn.clone() }, tg.owner.service.clone()));
             }
         }
         for (name, lb) in &self.observed.load_balancers {
@@ -580,12 +581,12 @@ impl Planner<'_> {
                 continue;
             }
             let Some(want) = d.load_balancers.get(name) else {
-                found.push((Kind::LoadBalancer, name.clone(), Step::DeleteLoadBalancer { arn: lb.arn.clone() }));
+                found.push((Kind::LoadBalancer, name.clone(), Step::DeleteLoadBalancer { arn: lb.arn.clone() }, lb.owner.service.clone()));
                 continue;
             };
             for (port, l) in &lb.listeners {
                 if !want.listeners.contains_key(port) {
-                    found.push((Kind::Listener, listener_name(name, *port), Step::DeleteListener { arn: l.arn.clone() }));
+                    found.push((Kind::Listener, listener_name(name, *port), Step::DeleteListener { arn: l.arn.clone() }, lb.owner.service.clone()));
                     continue;
                 }
                 for (priority, r) in l.rules.iter().flatten() {
@@ -593,7 +594,12 @@ impl Planner<'_> {
                         w.load_balancer == *name && w.listener_port == *port && w.priority == *priority
                     });
                     if r.owner.is_owned_by(cluster) && !wanted {
-                        found.push((Kind::Rule, format!("{name}:{port}#{priority}"), Step::DeleteRule { arn: r.arn.clone() }));
+                        found.push((
+                            Kind::Rule,
+                            format!("{name}:{port}#{priority}"),
+                            Step::DeleteRule { arn: r.arn.clone() },
+                            r.owner.service.clone(),
+                        ));
                     }
                 }
             }
@@ -606,6 +612,7 @@ impl Planner<'_> {
                     Kind::Record,
                     format!("{} ({})", key.name, key.zone_id),
                     Step::DeleteRecord { zone_id: key.zone_id.clone(), name: key.name.clone() },
+                    r.owner.service.clone(),
                 ));
             }
         }
@@ -613,12 +620,12 @@ impl Planner<'_> {
             d.services.values().filter_map(|s| s.discovery.as_ref()).map(|x| x.name.as_str()).collect();
         for (name, ds) in &self.observed.discovery_services {
             if ds.owner.is_owned_by(cluster) && !desired_disco.contains(name.as_str()) {
-                found.push((Kind::DiscoveryService, name.clone(), Step::DeleteDiscoveryService { id: ds.id.clone() }));
+                found.push((Kind::DiscoveryService, name.clone(), Step::DeleteDiscoveryService { id: ds.id.clone() }, ds.owner.service.clone()));
             }
         }
 
-        for (kind, name, step) in found {
-            if prune {
+        for (kind, name, step, owner) in found {
+            if policy.prunes(owner.as_deref()) {
                 let service = match &step {
                     Step::DeleteService { name, .. } => Some(name.clone()),
                     _ => None,

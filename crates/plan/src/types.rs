@@ -12,12 +12,21 @@ pub struct Policy {
     /// Delete owned resources that the stackfile no longer mentions. Without it they
     /// are listed as orphans and left in place.
     pub prune: bool,
+    /// Services removed on purpose (the API's `DELETE .../services/{s}`): what bosun
+    /// owns for them is deleted even without `prune`, while other orphans stay orphans.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub prune_services: std::collections::BTreeSet<String>,
 }
 
 impl Policy {
     /// The policy a stackfile asks for.
     pub fn from_desired(desired: &bosun_stackfile::Desired) -> Self {
-        Self { prune: desired.prune }
+        Self { prune: desired.prune, prune_services: Default::default() }
+    }
+
+    /// Whether to delete an owned orphan that belongs to `service` (if any).
+    pub fn prunes(&self, service: Option<&str>) -> bool {
+        self.prune || service.is_some_and(|s| self.prune_services.contains(s))
     }
 }
 

@@ -185,7 +185,7 @@ fn unowned_services_are_never_touched() {
     desired.prune = true;
     let mut live = converge(&desired, &Observed::default());
     live.services.insert("legacy".into(), foreign_service("legacy"));
-    let p = plan(&desired, &live, &Policy { prune: true });
+    let p = plan(&desired, &live, &Policy { prune: true, ..Policy::default() });
     assert!(p.is_empty(), "{}", render_text(&p));
     assert!(p.orphans.is_empty());
 }
@@ -214,6 +214,37 @@ fn a_same_named_unowned_service_is_a_conflict_until_adopted() {
 }
 
 #[test]
+fn a_deleted_service_is_pruned_alone() {
+    let desired = example("demo.yml", "demo");
+    let live = converge(&desired, &Observed::default());
+    let mut smaller = desired.clone();
+    smaller.services.remove("web");
+    smaller.services.remove("mailer");
+    smaller.load_balancers.clear();
+
+    // `web` was deleted through the API; `mailer` merely left the stackfile.
+    let policy = Policy { prune: false, prune_services: ["web".to_owned()].into() };
+    let p = plan(&smaller, &live, &policy);
+    let deleted: Vec<String> = p.changes.iter().map(|c| format!("{:?} {}", c.action, c.resource)).collect();
+    assert_eq!(
+        deleted,
+        [
+            "Delete service web",
+            "Delete dns record www.demo.example.com. (Z0123456789ABC)",
+            "Delete load balancer demo-web-lb",
+            "Delete target group demo-web-lb",
+        ],
+        "{}",
+        render_text(&p)
+    );
+    let orphans: Vec<String> = p.orphans.iter().map(|o| o.resource.to_string()).collect();
+    assert_eq!(orphans, ["service mailer"]);
+    let after = simulate(&smaller, &live, &p);
+    let again = plan(&smaller, &after, &policy);
+    assert!(again.is_empty(), "{}", render_text(&again));
+}
+
+#[test]
 fn prune_off_lists_orphans_and_prune_on_deletes_them_in_reverse_order() {
     let desired = example("demo.yml", "demo");
     let live = converge(&desired, &Observed::default());
@@ -221,7 +252,7 @@ fn prune_off_lists_orphans_and_prune_on_deletes_them_in_reverse_order() {
     smaller.services.remove("web");
     smaller.load_balancers.clear();
 
-    let p = plan(&smaller, &live, &Policy { prune: false });
+    let p = plan(&smaller, &live, &Policy::default());
     assert!(p.is_empty());
     let orphans: Vec<String> = p.orphans.iter().map(|o| o.resource.to_string()).collect();
     assert_eq!(
@@ -234,7 +265,7 @@ fn prune_off_lists_orphans_and_prune_on_deletes_them_in_reverse_order() {
         ]
     );
 
-    let p = plan(&smaller, &live, &Policy { prune: true });
+    let p = plan(&smaller, &live, &Policy { prune: true, ..Policy::default() });
     let order = kinds_in_order(&p);
     assert_eq!(
         order,
