@@ -104,8 +104,16 @@ def operation(method, path, headers, body):
 
 
 def make_handler(upstream_host, upstream_port, latency, timeout, counters):
+    # One kept-alive upstream connection per handler thread (each client connection has
+    # its own thread), so forwarding costs neither a TCP handshake nor, in the
+    # emulator, a new thread per request.
+    local = threading.local()
+
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Answers go out as two writes (headers, then body): with Nagle's algorithm the
+        # body waits for the client's delayed ACK of the headers, up to 40 ms.
+        disable_nagle_algorithm = True
         server_version = "bosun-bench-latency-proxy"
         sys_version = ""
 
@@ -154,6 +162,43 @@ def make_handler(upstream_host, upstream_port, latency, timeout, counters):
             else:
                 self._reply(404, {"error": f"unknown proxy endpoint {path}"})
 
+        def _upstream(self, method, body):
+            """Send the request upstream on this thread's kept-alive connection.
+
+            A connection the emulator closed while it sat idle fails on first use; only
+            then (a reused connection, nothing answered yet) is the request sent once
+            more, on a new connection.
+            """
+            for attempt in (0, 1):
+                conn = getattr(local, "conn", None)
+                reused = conn is not None
+                if conn is None:
+                    conn = local.conn = http.client.HTTPConnection(upstream_host, upstream_port, timeout=timeout)
+                try:
+                    conn.putrequest(method, self.path, skip_host=True, skip_accept_encoding=True)
+                    for name, value in self.headers.items():
+                        lname = name.lower()
+                        if lname in HOP_BY_HOP or lname == "content-length" or lname == "expect":
+                            continue
+                        conn.putheader(name, value)
+                    if body or method in ("POST", "PUT", "PATCH"):
+                        conn.putheader("Content-Length", str(len(body)))
+                    conn.endheaders(body if body else None)
+                    resp = conn.getresponse()
+                    data = resp.read()  # de-chunked if the upstream used chunked encoding
+                except (OSError, http.client.HTTPException) as e:
+                    conn.close()
+                    local.conn = None
+                    stale = isinstance(e, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError))
+                    if reused and stale and attempt == 0:
+                        continue
+                    raise
+                if resp.will_close:
+                    conn.close()
+                    local.conn = None
+                return resp, data
+            raise AssertionError("unreachable")
+
         def _forward(self):
             body = self._read_body()
             if self.path.startswith("/_proxy/"):
@@ -162,26 +207,12 @@ def make_handler(upstream_host, upstream_port, latency, timeout, counters):
             op = operation(self.command, self.path, self.headers, body)
             if latency > 0:
                 time.sleep(latency)
-            conn = http.client.HTTPConnection(upstream_host, upstream_port, timeout=timeout)
             try:
-                conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
-                for name, value in self.headers.items():
-                    lname = name.lower()
-                    if lname in HOP_BY_HOP or lname == "content-length" or lname == "expect":
-                        continue
-                    conn.putheader(name, value)
-                if body or self.command in ("POST", "PUT", "PATCH"):
-                    conn.putheader("Content-Length", str(len(body)))
-                conn.putheader("Connection", "close")
-                conn.endheaders(body if body else None)
-                resp = conn.getresponse()
-                data = resp.read()  # de-chunked if the upstream used chunked encoding
+                resp, data = self._upstream(self.command, body)
             except (OSError, http.client.HTTPException) as e:
                 counters.add(op, error=True)
-                conn.close()
                 self._reply(502, {"error": f"upstream: {e}"})
                 return
-            conn.close()
             counters.add(op, error=resp.status >= 500)
             self.send_response_only(resp.status, resp.reason)
             for name, value in resp.getheaders():
