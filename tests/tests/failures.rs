@@ -56,6 +56,14 @@ async fn a_failing_pre_deploy_hook_stops_the_service_change() {
     let app = env.service("app").await;
     assert_eq!(env.running_revision("app").await, "demo-app:1", "the service still runs the previous revision");
     assert_eq!(app.deployments().len(), 1, "no deployment was started: {:?}", app.deployments());
+
+    // The bumped revision was registered before the hook failed: once the hook passes,
+    // the next apply deploys that revision instead of registering the same spec again.
+    assert_eq!(env.revisions("demo-app").await.len(), 2);
+    let apply = env.converge(&hooks.replace("python:3.12-slim", "python:3.13-slim")).await;
+    assert_eq!(apply.stats().calls("RegisterTaskDefinition"), 0, "{apply}");
+    assert_eq!(env.running_revision("app").await, "demo-app:2");
+    assert_eq!(env.revisions("demo-app").await.len(), 2, "no duplicate revision");
 }
 
 #[tokio::test]

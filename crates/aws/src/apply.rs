@@ -1,9 +1,10 @@
 //! Execute a plan: steps in dependency order, independent steps of one level
 //! concurrently, then wait for the rollouts.
 //!
-//! Every create looks its resource up first (through the observation the plan was
-//! made from, and by name for task definitions), so a run that failed part-way
-//! converges when it runs again and never duplicates anything.
+//! Every create looks its resource up first, through the observation the plan was
+//! made from (for task definitions: the latest revision of the family, which the
+//! observer reads for every family the plan may register), so a run that failed
+//! part-way converges when it runs again and never duplicates anything.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -13,7 +14,7 @@ use aws_sdk_ecs::types as ecs;
 use aws_sdk_elasticloadbalancingv2::types as elb;
 use aws_sdk_route53::types as r53;
 use aws_sdk_servicediscovery::types as sd;
-use bosun_plan::observed::{record_owner_txt, tags};
+use bosun_plan::observed::{ObservedTaskDefinition, record_owner_txt, tags};
 use bosun_plan::{Change, HookPhase, Kind, Observed, Owner, Plan, Step};
 use bosun_stackfile::{DefaultAction, Desired, HookSpec, LaunchType, ServiceSpec};
 use futures::{StreamExt, stream};
@@ -118,6 +119,9 @@ struct Resolved {
     discovery: BTreeMap<String, String>,
     namespace_id: Option<String>,
     task_definitions: BTreeMap<String, String>,
+    /// The latest ACTIVE revision of each family the plan may register, as observed;
+    /// a family absent here had none.
+    latest_revisions: BTreeMap<String, ObservedTaskDefinition>,
     services: BTreeMap<String, String>,
     deployments: BTreeMap<String, Watch>,
     completed: Vec<String>,
@@ -139,6 +143,7 @@ impl Resolved {
             r.discovery.insert(name.clone(), d.arn.clone());
         }
         r.namespace_id = o.namespace.as_ref().map(|n| n.id.clone());
+        r.latest_revisions = o.task_families.clone();
         for s in o.services.values() {
             r.services.insert(s.name.clone(), s.arn.clone());
             if let Some((family, _)) = s.running_family_revision().rsplit_once(':') {
@@ -725,7 +730,7 @@ async fn register_task_definition(
 ) -> Result<String, ApplyFailure> {
     let c = ctx.c;
     // An earlier, interrupted run may have registered this very spec already.
-    if let Some(latest) = latest_revision(c, &spec.family).await?
+    if let Some(latest) = ctx.with(|s| s.latest_revisions.get(&spec.family).cloned())
         && latest.spec_hash.as_deref() == Some(spec_hash)
     {
         return Ok(latest.arn);

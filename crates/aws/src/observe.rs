@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionError;
 use aws_sdk_ecs::types as ecs;
 use aws_sdk_elasticloadbalancingv2::types as elb;
 use aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsError;
@@ -87,72 +88,122 @@ type EcsPart = (
 
 async fn observe_ecs(c: &Clients, desired: &Desired) -> Result<EcsPart, AwsError> {
     let name = &desired.cluster;
-    let out = c
-        .ecs
-        .describe_clusters()
-        .clusters(name)
-        .include(ecs::ClusterField::Tags)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("DescribeClusters", format!("cluster {name}"), e))?;
-    let cluster = out.clusters().iter().find(|cl| cl.status() == Some("ACTIVE")).map(|cl| ObservedCluster {
+    // The cluster, its service listing and the desired services (by name) are read at
+    // once rather than one round trip after the other. When the cluster does not
+    // exist the other two are errors, and of no use.
+    let desired_services: Vec<String> =
+        desired.services.values().filter(|s| s.kind == ServiceKind::Service).map(|s| s.name.clone()).collect();
+    let (clusters, listed, described) = tokio::join!(
+        async {
+            c.ecs
+                .describe_clusters()
+                .clusters(name)
+                .include(ecs::ClusterField::Tags)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("DescribeClusters", format!("cluster {name}"), e))
+        },
+        list_services(c, name),
+        describe_services(c, name, desired_services),
+    );
+    let cluster = clusters?.clusters().iter().find(|cl| cl.status() == Some("ACTIVE")).map(|cl| ObservedCluster {
         arn: cl.cluster_arn().unwrap_or_default().to_owned(),
         owner: Owner::from_tags(ecs_tag_pairs(cl.tags())),
     });
 
-    let task_families = observe_task_families(c, desired).await?;
     let Some(cluster) = cluster else {
+        // No service runs yet: the plan registers a revision of every family.
+        let families = desired.services.values().map(|s| s.task_definition.family.clone()).collect();
+        let task_families = latest_revisions(c, families, Vec::new()).await?;
         return Ok((None, BTreeMap::new(), BTreeMap::new(), task_families));
     };
 
+    // Listed services that are not desired (orphans, or someone else's) are read now;
+    // desired services that are not listed do not count, as if only the listing had
+    // been read.
+    let listed: BTreeSet<String> = listed?.into_iter().collect();
+    let mut found = described?;
+    let rest: Vec<String> = {
+        let seen: BTreeSet<&str> = found.iter().filter_map(|s| s.service_arn()).collect();
+        listed.iter().filter(|a| !seen.contains(a.as_str())).cloned().collect()
+    };
+    found.extend(describe_services(c, name, rest).await?);
+    let services: BTreeMap<String, ObservedService> = found
+        .iter()
+        .filter(|s| s.status() != Some("INACTIVE") && s.service_arn().is_some_and(|a| listed.contains(a)))
+        .map(|s| {
+            let svc = service_from_aws(s);
+            (svc.name.clone(), svc)
+        })
+        .collect();
+
+    // The families the plan may register a revision of, whose latest revision apply
+    // reuses when an interrupted run already registered the spec: `type: task`
+    // entries, services that do not exist yet, and services whose recorded spec hash
+    // differs from the desired one or that run something bosun did not deploy. A
+    // service whose hash matches costs no task definition read at all.
+    let mut unseen = Vec::new();
+    let mut running = Vec::new();
+    let mut changed = Vec::new();
+    for d in desired.services.values() {
+        let family = &d.task_definition.family;
+        match (d.kind, services.get(&d.name)) {
+            (ServiceKind::Task, _) | (ServiceKind::Service, None) => unseen.push(family.clone()),
+            (ServiceKind::Service, Some(s)) => {
+                if s.spec_hash.as_deref() != Some(spec_hash(&d.task_definition).as_str()) || !s.runs_deployed_revision() {
+                    running.push(family.clone());
+                    changed.push((family, s));
+                }
+            }
+        }
+    }
+    let task_families = latest_revisions(c, unseen, running).await?;
+
+    // The plan diffs a changed service against the revision it runs: usually its
+    // family's latest, read above; any other is read by ARN.
+    let mut task_definitions = BTreeMap::new();
+    let mut wanted = Vec::new();
+    for (family, s) in changed {
+        match task_families.get(family) {
+            Some(latest) if latest.arn == s.task_definition_arn => {
+                task_definitions.insert(latest.arn.clone(), latest.clone());
+            }
+            _ => wanted.push(s.task_definition_arn.clone()),
+        }
+    }
+    task_definitions.extend(describe_task_definitions(c, wanted).await?);
+    Ok((Some(cluster), services, task_definitions, task_families))
+}
+
+/// ARNs of the services of `cluster`.
+async fn list_services(c: &Clients, cluster: &str) -> Result<Vec<String>, AwsError> {
     let mut arns = Vec::new();
-    let mut pages = c.ecs.list_services().cluster(name).max_results(100).into_paginator().send();
+    let mut pages = c.ecs.list_services().cluster(cluster).max_results(100).into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::from_sdk("ListServices", format!("cluster {name}"), e))?;
+        let page = page.map_err(|e| AwsError::from_sdk("ListServices", format!("cluster {cluster}"), e))?;
         arns.extend(page.service_arns().iter().cloned());
     }
+    Ok(arns)
+}
 
-    let batches: Vec<Vec<ecs::Service>> = stream::iter(arns.chunks(DESCRIBE_SERVICES_BATCH).map(<[String]>::to_vec))
+/// Services of `cluster` by name or ARN, with tags, in concurrent batches.
+async fn describe_services(c: &Clients, cluster: &str, services: Vec<String>) -> Result<Vec<ecs::Service>, AwsError> {
+    let batches: Vec<Vec<ecs::Service>> = stream::iter(services.chunks(DESCRIBE_SERVICES_BATCH).map(<[String]>::to_vec))
         .map(|batch| async move {
             c.ecs
                 .describe_services()
-                .cluster(name)
+                .cluster(cluster)
                 .set_services(Some(batch))
                 .include(ecs::ServiceField::Tags)
                 .send()
                 .await
                 .map(|o| o.services().to_vec())
-                .map_err(|e| AwsError::from_sdk("DescribeServices", format!("cluster {name}"), e))
+                .map_err(|e| AwsError::from_sdk("DescribeServices", format!("cluster {cluster}"), e))
         })
         .buffer_unordered(READ_CONCURRENCY)
         .try_collect()
         .await?;
-
-    let services: BTreeMap<String, ObservedService> = batches
-        .into_iter()
-        .flatten()
-        .filter(|s| s.status() != Some("INACTIVE"))
-        .map(|s| {
-            let svc = service_from_aws(&s);
-            (svc.name.clone(), svc)
-        })
-        .collect();
-
-    // Read a task definition only when the service's recorded spec hash differs from
-    // the desired one, or the service runs something bosun did not deploy: that is
-    // when the plan needs its content for a diff.
-    let wanted: Vec<String> = services
-        .values()
-        .filter(|s| {
-            desired.services.get(&s.name).is_some_and(|d| {
-                d.kind == ServiceKind::Service
-                    && (s.spec_hash.as_deref() != Some(spec_hash(&d.task_definition).as_str()) || !s.runs_deployed_revision())
-            })
-        })
-        .map(|s| s.task_definition_arn.clone())
-        .collect();
-    let task_definitions = describe_task_definitions(c, wanted).await?;
-    Ok((Some(cluster), services, task_definitions, task_families))
+    Ok(batches.into_iter().flatten().collect())
 }
 
 fn service_from_aws(s: &ecs::Service) -> ObservedService {
@@ -244,7 +295,7 @@ pub(crate) async fn describe_task_definition(c: &Clients, arn: String) -> Result
     Ok(observed)
 }
 
-/// The latest ACTIVE revision of a family, if any.
+/// The latest ACTIVE revision of a family, if any (a listing, then a read).
 pub(crate) async fn latest_revision(c: &Clients, family: &str) -> Result<Option<ObservedTaskDefinition>, AwsError> {
     let out = c
         .ecs
@@ -263,18 +314,70 @@ pub(crate) async fn latest_revision(c: &Clients, family: &str) -> Result<Option<
     describe_task_definition(c, arn.clone()).await.map(Some)
 }
 
-async fn observe_task_families(c: &Clients, desired: &Desired) -> Result<BTreeMap<String, ObservedTaskDefinition>, AwsError> {
-    // Owned names: a closure over `&str` would make this future's `Send` bound
-    // higher-ranked, which the compiler cannot prove (rust-lang/rust#110338), and the
-    // API and scheduler run observe on a multi-threaded runtime.
-    let families: Vec<String> =
-        desired.services.values().filter(|s| s.kind == ServiceKind::Task).map(|s| s.task_definition.family.clone()).collect();
-    let found: Vec<Option<ObservedTaskDefinition>> = stream::iter(families)
-        .map(|f| async move { latest_revision(c, &f).await })
-        .buffer_unordered(READ_CONCURRENCY)
-        .try_collect()
-        .await?;
-    Ok(found.into_iter().flatten().map(|t| (t.spec.family.clone(), t)).collect())
+/// The latest ACTIVE revision of each family, by family; a family without one is
+/// absent. `unseen` families may not exist at all: one ListTaskDefinitionFamilies
+/// under their common prefix tells which do before any is read. `running` families
+/// have a service running one of their revisions, so they are read directly.
+///
+/// Owned names throughout: a stream closure over `&str` would make the future's
+/// `Send` bound higher-ranked, which the compiler cannot prove (rust-lang/rust#110338),
+/// and the API and scheduler run observe on a multi-threaded runtime.
+async fn latest_revisions(
+    c: &Clients,
+    unseen: Vec<String>,
+    running: Vec<String>,
+) -> Result<BTreeMap<String, ObservedTaskDefinition>, AwsError> {
+    let (from_running, from_unseen) = tokio::try_join!(describe_latest_revisions(c, running), async {
+        let existing = active_families(c, unseen).await?;
+        describe_latest_revisions(c, existing).await
+    })?;
+    Ok(from_running.into_iter().chain(from_unseen).flatten().map(|t| (t.spec.family.clone(), t)).collect())
+}
+
+async fn describe_latest_revisions(c: &Clients, families: Vec<String>) -> Result<Vec<Option<ObservedTaskDefinition>>, AwsError> {
+    stream::iter(families).map(|f| async move { describe_latest(c, &f).await }).buffer_unordered(READ_CONCURRENCY).try_collect().await
+}
+
+/// Which of `families` have an ACTIVE revision.
+async fn active_families(c: &Clients, mut families: Vec<String>) -> Result<Vec<String>, AwsError> {
+    families.sort_unstable();
+    families.dedup();
+    let (Some(first), Some(last)) = (families.first(), families.last()) else { return Ok(Vec::new()) };
+    // Sorted, the common prefix of the first and the last is everyone's.
+    let prefix: String = first.chars().zip(last.chars()).take_while(|(a, b)| a == b).map(|(a, _)| a).collect();
+    let mut found = Vec::new();
+    let mut pages = c
+        .ecs
+        .list_task_definition_families()
+        .set_family_prefix((!prefix.is_empty()).then_some(prefix))
+        .status(ecs::TaskDefinitionFamilyStatus::Active)
+        .max_results(100)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::from_sdk("ListTaskDefinitionFamilies", "task definition families", e))?;
+        found.extend(page.families().iter().filter(|f| families.binary_search(f).is_ok()).cloned());
+    }
+    Ok(found)
+}
+
+/// The latest ACTIVE revision of a family, read by family name (ECS resolves a bare
+/// family to it). Cached by its full ARN only, since the latest revision can change.
+async fn describe_latest(c: &Clients, family: &str) -> Result<Option<ObservedTaskDefinition>, AwsError> {
+    let out = match c.ecs.describe_task_definition().task_definition(family).include(ecs::TaskDefinitionField::Tags).send().await {
+        Ok(out) => out,
+        // ECS's answer for a family without an ACTIVE revision.
+        Err(e) if matches!(e.as_service_error(), Some(DescribeTaskDefinitionError::ClientException(_))) => return Ok(None),
+        Err(e) => return Err(AwsError::from_sdk("DescribeTaskDefinition", format!("task definition family {family}"), e)),
+    };
+    let Some(td) = out.task_definition() else { return Ok(None) };
+    let observed = ObservedTaskDefinition {
+        arn: td.task_definition_arn().unwrap_or_default().to_owned(),
+        spec: td_from_aws(td),
+        spec_hash: ecs_tag(out.tags(), tags::SPEC_HASH).map(str::to_owned),
+    };
+    c.td_cache.lock().expect("cache lock is never poisoned").insert(observed.arn.clone(), observed.clone());
+    Ok(Some(observed))
 }
 
 /// Load balancers, target groups, and the hosted zones where owned load balancers
@@ -349,7 +452,7 @@ async fn observe_elb(c: &Clients, desired: &Desired) -> Result<ElbPart, AwsError
 
     // Listeners of the load balancers we may touch: desired ones, and owned ones.
     let rule_lbs = bosun_plan::planner::rule_listeners(desired);
-    // Owned values in the stream (see `observe_task_families`).
+    // Owned values in the stream (see `latest_revisions`).
     let relevant: Vec<(elb::LoadBalancer, Owner)> = lbs
         .iter()
         .map(|l| (l.clone(), owners.get(l.load_balancer_arn().unwrap_or_default()).cloned().unwrap_or_default()))
@@ -509,7 +612,7 @@ async fn observe_records(
     let desired_zones: BTreeSet<&str> =
         desired.services.values().filter_map(|s| s.dns.as_ref()).map(|d| d.zone_id.as_str()).collect();
     let desired_zones = &desired_zones;
-    // Owned zone ids, for the same reason as in `observe_task_families`.
+    // Owned zone ids, for the same reason as in `latest_revisions`.
     let per_zone: Vec<Vec<(RecordKey, ObservedRecord)>> = stream::iter(zones.iter().cloned())
         .map(|zone: String| async move {
             let zone = zone.as_str();

@@ -93,8 +93,11 @@ pub struct Observed {
     /// Live task definitions the observer had to read (a service whose recorded spec
     /// hash does not match the desired one, or that drifted), keyed by ARN.
     pub task_definitions: BTreeMap<String, ObservedTaskDefinition>,
-    /// The latest ACTIVE revision of each family of a `type: task` entry (these have
-    /// no service to carry the spec hash), keyed by family.
+    /// The latest ACTIVE revision of each family the plan may register a revision
+    /// of, keyed by family: every `type: task` entry (these have no service to carry
+    /// the spec hash), and each service that does not exist yet or whose recorded spec
+    /// hash differs (or that drifted). A family missing here had no ACTIVE revision.
+    /// Applying reuses a revision found here that already has the desired spec.
     pub task_families: BTreeMap<String, ObservedTaskDefinition>,
     /// Load balancers that matter to this cluster (desired names, or owned), by name.
     pub load_balancers: BTreeMap<String, ObservedLoadBalancer>,
