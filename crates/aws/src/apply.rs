@@ -1,5 +1,5 @@
-//! Execute a plan: steps in dependency order, independent steps of one level
-//! concurrently, then wait for the rollouts.
+//! Execute a plan: steps in dependency order, independent steps concurrently (see
+//! `stages`), then wait for the rollouts.
 //!
 //! Every create looks its resource up first, through the observation the plan was
 //! made from (for task definitions: the latest revision of the family, which the
@@ -37,13 +37,20 @@ pub struct ApplyOptions {
     pub timeout: Option<Duration>,
     /// Time between polls of deployments and hook tasks.
     pub poll_interval: Duration,
-    /// Mutating calls in flight at once.
+    /// Changes in flight at once. A change is one mutating call, or a few one after
+    /// the other, except that a service update and the tags that record it go out
+    /// together.
     pub concurrency: usize,
 }
 
 impl Default for ApplyOptions {
+    /// 16 changes in flight. ECS throttles each account and Region with token buckets;
+    /// the smallest that an apply draws on, task definition registrations, holds a
+    /// burst of 20 (then 1 a second), so 16 calls at once never empty a full bucket on
+    /// their own. Beyond a burst, the refill rate sets the pace whatever the
+    /// concurrency, and the SDK retries throttled calls with backoff.
     fn default() -> Self {
-        Self { wait: true, timeout: None, poll_interval: Duration::from_secs(5), concurrency: 8 }
+        Self { wait: true, timeout: None, poll_interval: Duration::from_secs(5), concurrency: 16 }
     }
 }
 
@@ -209,23 +216,12 @@ pub async fn apply(
     };
     let mut report = ApplyReport::default();
 
-    // Consecutive changes of the same kind (and direction) form a level; a level runs
-    // concurrently, levels run in order.
-    let mut levels: Vec<Vec<&Change>> = Vec::new();
-    for change in &plan.changes {
-        let key = (change.action.is_delete(), change.resource.kind);
-        match levels.last_mut() {
-            Some(level) if (level[0].action.is_delete(), level[0].resource.kind) == key => level.push(change),
-            _ => levels.push(vec![change]),
-        }
-    }
-
-    for level in levels {
-        let kind = level[0].resource.kind;
+    for stage in &stages(&plan.changes) {
+        let kind = stage[0][0].resource.kind;
         if kind == Kind::PostHook {
             // Post-deploy hooks need their service's rollout to have succeeded, with or
             // without --no-wait.
-            let services: Vec<String> = level.iter().filter_map(|c| c.service.clone()).collect();
+            let services: Vec<String> = stage.iter().flatten().filter_map(|c| c.service.clone()).collect();
             let outcomes = wait_for(&ctx, &services).await.map_err(|e| fail(&ctx, e.into()))?;
             for (service, outcome) in &outcomes {
                 if !outcome.is_success() {
@@ -238,24 +234,24 @@ pub async fn apply(
             }
             report.rollouts.extend(outcomes);
         }
-        // Hooks of one service run in order; everything else in a level is independent.
-        let concurrency = if matches!(kind, Kind::PreHook | Kind::PostHook) { 1 } else { opts.concurrency.max(1) };
-        // Indices, not `&Change`: a closure over a reference makes the future's `Send`
-        // bound higher-ranked, which the compiler cannot prove (rust-lang/rust#110338).
-        let level = &level;
-        let results: Vec<Result<(), ApplyFailure>> = stream::iter(0..level.len())
+        // Chains by index, not by `&Vec<&Change>`: a closure over a reference makes
+        // the future's `Send` bound higher-ranked, which the compiler cannot prove
+        // (rust-lang/rust#110338).
+        let results: Vec<Result<(), ApplyFailure>> = stream::iter(0..stage.len())
             .map(|i| {
                 let ctx = &ctx;
-                let change = level[i];
+                let chain = &stage[i];
                 async move {
-                    ctx.progress.event(ProgressEvent::Started(change));
-                    execute(ctx, change).await?;
-                    ctx.with(|s| s.completed.push(format!("{:?} {}", change.action, change.resource).to_lowercase()));
-                    ctx.progress.event(ProgressEvent::Done(change));
+                    for change in chain {
+                        ctx.progress.event(ProgressEvent::Started(change));
+                        execute(ctx, change).await?;
+                        ctx.with(|s| s.completed.push(format!("{:?} {}", change.action, change.resource).to_lowercase()));
+                        ctx.progress.event(ProgressEvent::Done(change));
+                    }
                     Ok(())
                 }
             })
-            .buffer_unordered(concurrency)
+            .buffer_unordered(opts.concurrency.max(1))
             .collect()
             .await;
         if let Some(err) = results.into_iter().find_map(Result::err) {
@@ -272,6 +268,51 @@ pub async fn apply(
     }
     report.completed = ctx.with(|s| std::mem::take(&mut s.completed));
     Ok(report)
+}
+
+/// The order of the plan's changes: stages run one after another; a stage is chains
+/// that run concurrently, the changes of a chain one after another.
+///
+/// Consecutive changes of the same kind (and direction) form a level, and each of its
+/// changes is a chain of its own, except that hooks of a level run one at a time (the
+/// hooks of one service in order) and that the task definition level and the service
+/// level after it make one stage: a service's new revision and the service change
+/// that deploys it form a chain, so each service changes as soon as its own revision
+/// is registered, not after every other service's. Everything else a service change
+/// needs (cluster, target groups, listeners, Cloud Map services) comes from earlier
+/// levels, which are done by then; with pre-deploy hooks, the hook level sits between
+/// the two and keeps them apart.
+fn stages(changes: &[Change]) -> Vec<Vec<Vec<&Change>>> {
+    let mut levels: Vec<Vec<&Change>> = Vec::new();
+    for change in changes {
+        let key = (change.action.is_delete(), change.resource.kind);
+        match levels.last_mut() {
+            Some(level) if (level[0].action.is_delete(), level[0].resource.kind) == key => level.push(change),
+            _ => levels.push(vec![change]),
+        }
+    }
+    let creates = |level: &[&Change], kind: Kind| level[0].resource.kind == kind && !level[0].action.is_delete();
+    let mut stages = Vec::new();
+    let mut levels = levels.into_iter().peekable();
+    while let Some(level) = levels.next() {
+        if matches!(level[0].resource.kind, Kind::PreHook | Kind::PostHook) {
+            stages.push(vec![level]);
+        } else if creates(&level, Kind::TaskDefinition) && levels.peek().is_some_and(|next| creates(next, Kind::Service)) {
+            let mut chains: Vec<Vec<&Change>> = level.into_iter().map(|c| vec![c]).collect();
+            let by_service: BTreeMap<&str, usize> =
+                chains.iter().enumerate().filter_map(|(i, chain)| Some((chain[0].service.as_deref()?, i))).collect();
+            for change in levels.next().expect("peeked") {
+                match change.service.as_deref().and_then(|s| by_service.get(s)) {
+                    Some(&i) => chains[i].push(change),
+                    None => chains.push(vec![change]),
+                }
+            }
+            stages.push(chains);
+        } else {
+            stages.push(level.into_iter().map(|c| vec![c]).collect());
+        }
+    }
+    stages
 }
 
 fn fail(ctx: &Ctx<'_>, failure: ApplyFailure) -> ApplyError {
@@ -886,21 +927,26 @@ async fn update_service(
     if has("placement_constraints") {
         req = req.set_placement_constraints(Some(placement_constraints_to_aws(&svc.placement_constraints)));
     }
-    let mut service_arn = None;
-    if !fields.is_empty() {
+    // The update and the tags that record what it deploys (and, when adopting, who
+    // owns the service) go out together, and both run to the end. If one of them
+    // fails, the next run still converges: a service whose tags name another revision
+    // than the one it runs counts as drifted, and is planned again.
+    let update = async {
+        if fields.is_empty() {
+            return Ok(());
+        }
         let out = req.send().await.map_err(|e| AwsError::from_sdk("UpdateService", res, e))?;
-        service_arn = out.service().and_then(|s| s.service_arn()).map(str::to_owned);
         if let Some((id, td_arn)) = primary_deployment(out.service()) {
             let watch = Watch { service: svc.name.clone(), deployment_id: id, task_definition: td_arn, timeout: ctx.timeout_for(svc) };
             ctx.with(|s| s.deployments.insert(svc.name.clone(), watch));
         }
-    }
-    // Record what was deployed (and, when adopting, who owns it) on the service.
-    if has("task_definition") || adopt {
-        let arn = match service_arn {
-            Some(a) => a,
-            None => ctx.lookup(res, |s| s.services.get(&svc.name).cloned())?,
-        };
+        Ok::<(), ApplyFailure>(())
+    };
+    let tag = async {
+        if !(has("task_definition") || adopt) {
+            return Ok(());
+        }
+        let arn = ctx.lookup(res, |s| s.services.get(&svc.name).cloned())?;
         let mut extra = vec![(tags::SPEC_HASH, spec_hash)];
         let fr = family_revision(&td).to_owned();
         extra.push((tags::TASK_DEFINITION, fr.as_str()));
@@ -912,8 +958,10 @@ async fn update_service(
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("TagResource", res, e))?;
-    }
-    Ok(())
+        Ok(())
+    };
+    let (updated, tagged) = tokio::join!(update, tag);
+    updated.and(tagged)
 }
 
 async fn run_hook(ctx: &Ctx<'_>, service: &str, phase: HookPhase, hook: &HookSpec, family: &str) -> Result<(), ApplyFailure> {
@@ -970,4 +1018,88 @@ async fn run_hook(ctx: &Ctx<'_>, service: &str, phase: HookPhase, hook: &HookSpe
         TaskEnd::TimedOut => format!("task {task_arn} did not stop within {}s", hook.timeout.as_secs()),
     };
     Err(ApplyFailure::Hook { service: service.to_owned(), phase: phase_name, hook: hook.name.clone(), reason })
+}
+
+#[cfg(test)]
+mod tests {
+    use bosun_plan::{Policy, plan};
+
+    use super::*;
+
+    /// The plan that creates an example stackfile's stack from nothing.
+    fn from_nothing(name: &str) -> Plan {
+        let path = format!("{}/../../stackfiles/{name}", env!("CARGO_MANIFEST_DIR"));
+        let mut text = std::fs::read_to_string(&path).expect("example stackfile exists");
+        for (var, value) in [
+            ("${VPC_ID}", "vpc-0a1b2c3d"),
+            ("${PUBLIC_SUBNET_A}", "subnet-0000000a"),
+            ("${PUBLIC_SUBNET_B}", "subnet-0000000b"),
+            ("${PRIVATE_SUBNET_A}", "subnet-0000001a"),
+            ("${PRIVATE_SUBNET_B}", "subnet-0000001b"),
+            ("${PUBLIC_SG}", "sg-0000000a"),
+            ("${PRIVATE_SG}", "sg-0000000b"),
+            ("${ZONE_ID}", "Z0123456789ABC"),
+        ] {
+            text = text.replace(var, value);
+        }
+        let desired = bosun_stackfile::load(&text, "demo").unwrap_or_else(|d| panic!("{name} is valid: {d}"));
+        plan(&desired, &Observed::default(), &Policy::from_desired(&desired))
+    }
+
+    /// Stages as `kind name` strings.
+    fn shape(plan: &Plan) -> Vec<Vec<Vec<String>>> {
+        stages(&plan.changes).iter().map(|s| s.iter().map(|chain| chain.iter().map(|c| c.resource.to_string()).collect()).collect()).collect()
+    }
+
+    #[test]
+    fn every_change_runs_once_and_in_plan_order_within_a_chain() {
+        for name in ["demo.yml", "hooks.yml", "fargate.yml"] {
+            let p = from_nothing(name);
+            let position = |c: &Change| p.changes.iter().position(|x| std::ptr::eq(x, c)).expect("a change of the plan");
+            let stages = stages(&p.changes);
+            let mut seen: Vec<usize> = stages.iter().flatten().flatten().map(|c| position(c)).collect();
+            seen.sort_unstable();
+            assert_eq!(seen, (0..p.changes.len()).collect::<Vec<_>>(), "{name}");
+            for chain in stages.iter().flatten() {
+                assert!(chain.windows(2).all(|w| position(w[0]) < position(w[1])), "{name}: {chain:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_service_is_created_right_after_its_own_task_definition() {
+        let stages = shape(&from_nothing("demo.yml"));
+        let last = stages.last().expect("a plan from nothing has stages");
+        assert_eq!(
+            last,
+            &[
+                vec!["task definition demo-mailer", "service mailer"],
+                vec!["task definition demo-users", "service users"],
+                vec!["task definition demo-web", "service web"],
+            ],
+        );
+        // Everything before runs one change per chain, each kind after the previous one.
+        assert!(stages[..stages.len() - 1].iter().flatten().all(|chain| chain.len() == 1), "{stages:?}");
+        assert_eq!(stages[0], [["cluster demo"]]);
+    }
+
+    #[test]
+    fn pre_deploy_hooks_run_between_task_definitions_and_services_one_at_a_time() {
+        let p = from_nothing("hooks.yml");
+        let stages = shape(&p);
+        let at = |prefix: &str| stages.iter().position(|s| s[0][0].starts_with(prefix)).unwrap_or_else(|| panic!("{prefix}: {stages:?}"));
+        let (td, pre, svc, post) = (at("task definition"), at("pre-deploy hook"), at("service"), at("post-deploy hook"));
+        assert!(td < pre && pre < svc && svc < post, "{stages:?}");
+        assert_eq!(stages[td], [["task definition demo-app"]]);
+        assert_eq!(stages[svc], [["service app"]]);
+
+        // Two hooks: one chain, in the order written.
+        let path = format!("{}/../../stackfiles/hooks.yml", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(path).expect("example stackfile exists");
+        let two = text.replacen("          timeout: 5m\n", "          timeout: 5m\n        - name: seed\n          command: [\"true\"]\n", 1);
+        let desired = bosun_stackfile::load(&two, "demo").unwrap_or_else(|d| panic!("valid: {d}"));
+        let stages = shape(&plan(&desired, &Observed::default(), &Policy::from_desired(&desired)));
+        let pre = stages.iter().find(|s| s[0][0].starts_with("pre-deploy hook")).expect("a pre-deploy hook stage");
+        assert_eq!(pre, &[["pre-deploy hook app/00-migrate", "pre-deploy hook app/01-seed"]]);
+    }
 }

@@ -169,7 +169,7 @@ pub struct ApplyArgs {
     #[arg(long, value_parser = parse_duration, default_value = "5s", env = "BOSUN_POLL_INTERVAL")]
     pub poll_interval: Duration,
     /// Mutating AWS calls in flight at once.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
 }
 
