@@ -9,7 +9,7 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Accepted, JobRequest, Names, enqueue, no_cluster, store_and_enqueue};
+use super::{Accepted, JobRequest, Names, current, enqueue, no_cluster, store_and_enqueue};
 use crate::auth::{ADMIN, Auth, DEPLOYER, VIEWER};
 use crate::body::{self, Body};
 use crate::error::{ApiError, ErrorBody};
@@ -98,11 +98,7 @@ pub async fn get_config(
     names: Names,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let current = state
-        .store
-        .get_stackfile(&names.cluster, None)
-        .await?
-        .ok_or_else(|| no_cluster(&names.cluster))?;
+    let current = current(&state, &names.cluster).await?;
     let mut resp = if wants_yaml(&headers) {
         ([(header::CONTENT_TYPE, "application/yaml")], current.text).into_response()
     } else {
@@ -142,11 +138,7 @@ pub async fn put_config(
     {
         Some(Ok("*")) | None => {
             // Unconditional, but only for a cluster that exists (POST creates).
-            state
-                .store
-                .get_stackfile(&names.cluster, None)
-                .await?
-                .ok_or_else(|| no_cluster(&names.cluster))?;
+            current(&state, &names.cluster).await?;
             None
         }
         Some(Ok(etag)) => Some(Condition::Matches(etag.to_owned())),
@@ -184,11 +176,7 @@ pub async fn deploy(
     State(state): State<crate::State>,
     names: Names,
 ) -> Result<Response, ApiError> {
-    let current = state
-        .store
-        .get_stackfile(&names.cluster, None)
-        .await?
-        .ok_or_else(|| no_cluster(&names.cluster))?;
+    let current = current(&state, &names.cluster).await?;
     let job = JobRequest {
         cluster: &names.cluster,
         reason: "deploy",
@@ -249,11 +237,7 @@ pub async fn rollback(
             "version_id is not a version id",
         ));
     }
-    state
-        .store
-        .get_stackfile(&names.cluster, None)
-        .await?
-        .ok_or_else(|| no_cluster(&names.cluster))?;
+    current(&state, &names.cluster).await?;
     let old = state
         .store
         .get_stackfile(&names.cluster, Some(&req.version_id))
@@ -316,11 +300,7 @@ pub async fn status(
     if let Some(status) = state.store.get_status(&names.cluster).await? {
         return Ok(Json(status));
     }
-    state
-        .store
-        .get_stackfile(&names.cluster, None)
-        .await?
-        .ok_or_else(|| no_cluster(&names.cluster))?;
+    current(&state, &names.cluster).await?;
     Ok(Json(
         serde_json::json!({ "cluster": names.cluster, "state": "never_reconciled" }),
     ))

@@ -242,11 +242,7 @@ pub(crate) async fn read_modify_write(
     let _turn = lock.lock().await;
     crate::telemetry::add_wait(queued.elapsed());
     for attempt in 0..RMW_ATTEMPTS {
-        let current = state
-            .store
-            .get_stackfile(cluster, None)
-            .await?
-            .ok_or_else(|| no_cluster(cluster))?;
+        let current = current(state, cluster).await?;
         let text = edit(&current.text)?;
         if text == current.text {
             return Ok(Written {
@@ -296,6 +292,11 @@ pub(crate) struct Written {
     pub version_id: String,
     pub etag: String,
     pub changed: bool,
+}
+
+/// The current stackfile of a cluster; 404 when there is none.
+pub(crate) async fn current(state: &crate::State, cluster: &str) -> Result<bosun_aws::store::Stackfile, ApiError> {
+    state.store.get_stackfile(cluster, None).await?.ok_or_else(|| no_cluster(cluster))
 }
 
 /// 404 for a cluster without a stackfile.

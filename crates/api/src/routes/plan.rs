@@ -8,7 +8,7 @@ use http::{HeaderMap, HeaderValue, header};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{Names, no_cluster};
+use super::Names;
 use crate::auth::{Auth, VIEWER};
 use crate::body::{self, Body};
 use crate::error::{ApiError, ErrorBody};
@@ -77,11 +77,7 @@ pub async fn current(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let json = wants_json(&q, &headers)?;
-    let current = state
-        .store
-        .get_stackfile(&names.cluster, None)
-        .await?
-        .ok_or_else(|| no_cluster(&names.cluster))?;
+    let current = super::current(&state, &names.cluster).await?;
     preview(&state, &names.cluster, &current.text, json).await
 }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::clusters::Content;
-use super::{Accepted, JobRequest, Names, enqueue, no_cluster, read_modify_write};
+use super::{Accepted, JobRequest, Names, current, enqueue, read_modify_write};
 use crate::auth::{Auth, DEPLOYER, VIEWER};
 use crate::body::{self, Body};
 use crate::error::{ApiError, ErrorBody};
@@ -40,11 +40,7 @@ pub struct ServiceView {
 }
 
 async fn desired(state: &crate::State, cluster: &str) -> Result<Desired, ApiError> {
-    let current = state
-        .store
-        .get_stackfile(cluster, None)
-        .await?
-        .ok_or_else(|| no_cluster(cluster))?;
+    let current = current(state, cluster).await?;
     bosun_stackfile::load(&current.text, cluster).map_err(|d| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
