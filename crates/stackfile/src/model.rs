@@ -17,6 +17,12 @@ pub struct Desired {
     pub cluster: String,
     /// Delete owned resources that the stackfile no longer mentions.
     pub prune: bool,
+    /// What the scheduler's periodic check does with drift.
+    pub drift: Drift,
+    /// Where the scheduler announces this cluster's reconciles; these URLs are
+    /// credentials, so they are never logged nor shown in a plan.
+    #[serde(default, skip_serializing_if = "Notifications::is_empty")]
+    pub notifications: Notifications,
     /// The Cloud Map private DNS namespace that `dns_discovery` services register in.
     pub namespace: Option<NamespaceSpec>,
     /// Application load balancers, keyed by their AWS name. Holds both the shared
@@ -24,6 +30,33 @@ pub struct Desired {
     pub load_balancers: BTreeMap<String, LoadBalancerSpec>,
     /// Services and one-off task types, keyed by service name.
     pub services: BTreeMap<String, ServiceSpec>,
+}
+
+/// What the scheduler's periodic check does when live AWS differs from the stackfile.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Drift {
+    /// Apply the plan (the default).
+    #[default]
+    Heal,
+    /// Only record and announce the plan.
+    Report,
+}
+
+/// A cluster's own notification sinks, used in addition to the scheduler's global ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notifications {
+    /// Slack incoming-webhook URL.
+    pub slack_webhook: Option<String>,
+    /// Generic JSON webhook URL.
+    pub webhook: Option<String>,
+}
+
+impl Notifications {
+    /// Whether no sink is set.
+    pub fn is_empty(&self) -> bool {
+        self.slack_webhook.is_none() && self.webhook.is_none()
+    }
 }
 
 /// A Cloud Map private DNS namespace.

@@ -172,13 +172,38 @@ impl<'a> Normaliser<'a> {
             }
         }
         self.priority_collisions(&rules);
+        let notifications = self.notifications();
         Desired {
             cluster: self.cluster.clone(),
             prune: raw.prune.unwrap_or(false),
+            drift: match raw.drift {
+                Some(RawDrift::Report) => Drift::Report,
+                Some(RawDrift::Heal) | None => Drift::Heal,
+            },
+            notifications,
             namespace,
             load_balancers,
             services,
         }
+    }
+
+    fn notifications(&mut self) -> Notifications {
+        let Some(n) = &self.raw.notifications else {
+            return Notifications::default();
+        };
+        let (slack, webhook) = (n.slack_webhook.clone(), n.webhook.clone());
+        for (key, url) in [("slack_webhook", &slack), ("webhook", &webhook)] {
+            if let Some(url) = url
+                && !is_http_url(url)
+            {
+                // The URL is a credential: the message does not repeat it.
+                self.err(
+                    &format!("notifications.{key}"),
+                    "must be an http:// or https:// URL",
+                );
+            }
+        }
+        Notifications { slack_webhook: slack, webhook }
     }
 
     fn vpc(&mut self) -> Vpc {
@@ -1797,4 +1822,15 @@ services:
             "{err}"
         );
     }
+}
+
+/// Whether `url` is an absolute http(s) URL with a host.
+fn is_http_url(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    rest.is_some_and(|r| {
+        let host = r.split(['/', '?', '#']).next().unwrap_or_default();
+        !host.is_empty() && !url.chars().any(char::is_whitespace)
+    })
 }

@@ -30,6 +30,10 @@ pub struct RawStackfile {
     pub defaults: Option<RawDefaults>,
     /// Delete bosun-owned resources that this stackfile no longer mentions (default false).
     pub prune: Option<bool>,
+    /// What the scheduler's periodic check does when live AWS differs from this stackfile: `heal` (default) applies the plan, `report` only records and announces it.
+    pub drift: Option<RawDrift>,
+    /// Where the scheduler announces this cluster's reconciles, in addition to its global webhooks.
+    pub notifications: Option<RawNotifications>,
     /// Shared application load balancers, keyed by a short name that `routing.load_balancer` refers to.
     pub load_balancers: Option<BTreeMap<String, RawLoadBalancer>>,
     /// The services: a list of `- name: {...}` entries (nysa), or with `version: 1` also a mapping name -> service.
@@ -112,6 +116,26 @@ pub struct RawDefaults {
     pub deployment_configuration: Option<RawDeploymentConfiguration>,
     /// Log configuration merged over the cluster-wide `logging`.
     pub logging: Option<RawLogging>,
+}
+
+/// What to do about drift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RawDrift {
+    /// Apply the plan, so the cluster matches the stackfile again (the default).
+    Heal,
+    /// Only record the plan in the cluster status and announce it.
+    Report,
+}
+
+/// Per-cluster notification sinks.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotifications {
+    /// A Slack incoming-webhook URL (`https://hooks.slack.com/services/...`).
+    pub slack_webhook: Option<String>,
+    /// A URL that receives every event as a JSON POST.
+    pub webhook: Option<String>,
 }
 
 /// ECS launch type.

@@ -336,3 +336,32 @@ fn misspelt_enum_values_get_a_suggestion() {
         "1:8: prune: expected a boolean (`true` or `false` only), found string \"yes\""
     );
 }
+
+#[test]
+fn drift_and_notifications_are_read_and_urls_checked_without_echoing_them() {
+    let d = load_ok("services:\n  - web:\n      image: nginx\n", "c");
+    assert_eq!(d.drift, bosun_stackfile::Drift::Heal);
+    assert!(d.notifications.is_empty());
+
+    let d = load_ok(
+        "drift: report\nnotifications:\n  slack_webhook: https://hooks.slack.com/services/T/B/x\n  webhook: http://10.0.0.1:9000/bosun\nservices:\n  - web:\n      image: nginx\n",
+        "c",
+    );
+    assert_eq!(d.drift, bosun_stackfile::Drift::Report);
+    assert_eq!(
+        d.notifications.slack_webhook.as_deref(),
+        Some("https://hooks.slack.com/services/T/B/x")
+    );
+    assert_eq!(d.notifications.webhook.as_deref(), Some("http://10.0.0.1:9000/bosun"));
+
+    let err = errors(
+        "drift: fix\nnotifications:\n  webhook: hooks.example/secret-token\nservices:\n  - web:\n      image: nginx\n",
+        "c",
+    );
+    assert!(err.contains("1:8: drift: expected one of `heal`, `report`"), "{err}");
+    assert!(
+        err.contains("3:12: notifications.webhook: must be an http:// or https:// URL"),
+        "{err}"
+    );
+    assert!(!err.contains("secret-token"), "a webhook URL is a credential: {err}");
+}
