@@ -1573,7 +1573,38 @@ def install() -> None:
         _patch(ResponseCls, name, fn)
 
     _speed_up_requests()
+    _fix_sqs_long_poll()
     Backend._bosun_realism = True
+
+
+def _fix_sqs_long_poll() -> None:
+    from moto.sqs import models as sqs_models
+
+    orig = sqs_models.SQSBackend.receive_message
+
+    # moto gaps in long polling (ReceiveMessage with WaitTimeSeconds > 0):
+    # - the poll computes the FIFO message groups that have a message in flight once,
+    #   when it starts; a group that frees up during the poll (its message deleted)
+    #   stays blocked until the poll ends, so the next job of a cluster waited up to
+    #   20 s, where SQS delivers it at once;
+    # - between scans it waits with `wait_for(lambda: self.messages)`, which returns at
+    #   once while any visible message is queued, deliverable or not, so a poll spun at
+    #   100% CPU for its whole WaitTimeSeconds.
+    # Instead, scan with moto's own receive (no wait: it recomputes the groups each
+    # time), and between scans wait for a send (which notifies) or 0.2 s.
+    def receive_message(self, queue_name, count, wait_seconds_timeout, visibility_timeout,
+                        message_attribute_names=None):
+        deadline = time.monotonic() + wait_seconds_timeout
+        while True:
+            result = orig(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
+            left = deadline - time.monotonic()
+            if result or left <= 0:
+                return result
+            queue = self.get_queue(queue_name)
+            with queue._messages_lock:
+                queue._messages_lock.wait(timeout=min(left, 0.2))
+
+    _patch(sqs_models.SQSBackend, "receive_message", receive_message, lock=False)
 
 
 # --------------------------------------------------------------------------------------

@@ -858,6 +858,58 @@ class RunTaskTests(EcsCase):
         self.assertEqual(response["failures"][0]["reason"], "MISSING")
 
 
+class SqsLongPollTests(unittest.TestCase):
+    """The job queue's long poll: prompt delivery, no busy wait."""
+
+    def setUp(self) -> None:
+        self.sqs = client("sqs")
+        self.url = self.sqs.create_queue(
+            QueueName=unique("jobs") + ".fifo", Attributes={"FifoQueue": "true"}
+        )["QueueUrl"]
+
+    def send(self, group: str, body: str) -> None:
+        self.sqs.send_message(QueueUrl=self.url, MessageBody=body, MessageGroupId=group,
+                              MessageDeduplicationId=unique("d"))
+
+    def test_a_freed_message_group_is_delivered_within_the_running_poll(self) -> None:
+        self.send("a", "a1")
+        self.send("a", "a2")
+        first = self.sqs.receive_message(QueueUrl=self.url, WaitTimeSeconds=0)["Messages"]
+        self.assertEqual([m["Body"] for m in first], ["a1"])
+        import threading
+        got: list = []
+        poll = threading.Thread(target=lambda: got.append(
+            (self.sqs.receive_message(QueueUrl=self.url, WaitTimeSeconds=10), time.monotonic())))
+        poll.start()
+        time.sleep(0.5)  # the poll is waiting: group a has a1 in flight
+        deleted = time.monotonic()
+        self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=first[0]["ReceiptHandle"])
+        poll.join(timeout=15)
+        response, at = got[0]
+        self.assertEqual([m["Body"] for m in response["Messages"]], ["a2"])
+        self.assertLess(at - deleted, 2.0, "a2 came only when the poll ended")
+
+    def test_a_poll_on_a_blocked_group_waits_without_spinning(self) -> None:
+        self.send("b", "b1")
+        self.send("b", "b2")
+        self.sqs.receive_message(QueueUrl=self.url, WaitTimeSeconds=0)
+        cpu_before = emulator_cpu_seconds()
+        started = time.monotonic()
+        response = self.sqs.receive_message(QueueUrl=self.url, WaitTimeSeconds=2)
+        self.assertNotIn("Messages", response)
+        self.assertGreaterEqual(time.monotonic() - started, 1.9)
+        self.assertLess(emulator_cpu_seconds() - cpu_before, 0.5, "the long poll busy-waited")
+
+
+def emulator_cpu_seconds() -> float:
+    """User + system CPU time of the emulator process, from /proc."""
+    with open(os.path.join(STATE_DIR, "emulator.pid")) as f:
+        pid = f.read().strip()
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 STATE_DIR = ""
 
 
