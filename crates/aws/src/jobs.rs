@@ -87,9 +87,15 @@ pub struct JobRecord {
     /// When it ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<String>,
-    /// Why it failed.
+    /// Why it failed (or, while it is retried, why the last attempt failed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Attempts a scheduler has started.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempts: u32,
+    /// The scheduler that ran the last attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduler: Option<String>,
     /// The reconcile result (plan summary, per-resource results, timings), written by
     /// the scheduler.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -107,9 +113,27 @@ impl JobRecord {
             started_at: None,
             finished_at: None,
             error: None,
+            attempts: 0,
+            scheduler: None,
             result: None,
         }
     }
+
+    /// Whether the job has been run, or still will be: it is queued, running, or a
+    /// scheduler finished it. A job whose message never reached the queue (failed
+    /// before any attempt) will not run.
+    pub fn ran_or_will_run(&self) -> bool {
+        match self.status {
+            JobStatus::Queued | JobStatus::Running => true,
+            JobStatus::Failed => self.attempts > 0,
+            JobStatus::Succeeded | JobStatus::RolledBack | JobStatus::Superseded => true,
+        }
+    }
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Now, as RFC 3339 UTC with milliseconds.

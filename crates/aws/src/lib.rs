@@ -17,6 +17,7 @@
 //!   records and cluster status.
 //! - [`queue`]: the SQS FIFO job queue, and `init` (bucket, queue, dead-letter queue).
 //! - [`jobs`]: the job message and record.
+//! - [`lease`]: per-cluster leases in S3 that fence concurrent reconciles.
 //! - [`ecr`]: recent image tags of a repository.
 //! - [`live`]: the live state of a cluster's services (counts, image, rollout).
 
@@ -26,6 +27,7 @@ pub mod convert;
 pub mod ecr;
 pub mod error;
 pub mod jobs;
+pub mod lease;
 pub mod live;
 pub mod observe;
 pub mod queue;

@@ -4,7 +4,9 @@
 //! at a time across every consumer, in order; the job id is the deduplication id, so a
 //! retried send never enqueues a job twice.
 
-use aws_sdk_sqs::types::QueueAttributeName;
+use std::time::Duration;
+
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 
 use crate::error::AwsError;
 use crate::jobs::JobMessage;
@@ -73,6 +75,113 @@ impl Queue {
             .map_err(|e| AwsError::from_sdk("SendMessage", format!("job {}", job.job_id), e))?;
         Ok(out.message_id().unwrap_or_default().to_owned())
     }
+}
+
+/// A job message as received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The SQS message id.
+    pub message_id: String,
+    /// The body: a [`JobMessage`] as JSON, unless someone else wrote to the queue.
+    pub body: String,
+    /// The handle that extends, releases or deletes this receipt.
+    pub receipt: String,
+    /// How many times SQS has handed the message out, this time included.
+    pub receive_count: u32,
+}
+
+impl Queue {
+    /// Long-poll for up to `max` (1-10) messages, waiting at most `wait` (0-20 s), and
+    /// keep what arrives invisible to other consumers for `visibility`.
+    pub async fn receive(
+        &self,
+        max: i32,
+        wait: Duration,
+        visibility: Duration,
+    ) -> Result<Vec<Received>, AwsError> {
+        let out = self
+            .sqs
+            .receive_message()
+            .queue_url(&self.url)
+            .max_number_of_messages(max.clamp(1, 10))
+            .wait_time_seconds(secs(wait).min(20))
+            .visibility_timeout(secs(visibility))
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ReceiveMessage", format!("queue {}", self.url), e))?;
+        Ok(out
+            .messages()
+            .iter()
+            .map(|m| Received {
+                message_id: m.message_id().unwrap_or_default().to_owned(),
+                body: m.body().unwrap_or_default().to_owned(),
+                receipt: m.receipt_handle().unwrap_or_default().to_owned(),
+                receive_count: m
+                    .attributes()
+                    .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(1),
+            })
+            .collect())
+    }
+
+    /// Keep a received message invisible for `visibility` from now (a heartbeat), or
+    /// with zero, hand it back to the queue at once.
+    pub async fn set_visibility(&self, receipt: &str, visibility: Duration) -> Result<(), AwsError> {
+        self.sqs
+            .change_message_visibility()
+            .queue_url(&self.url)
+            .receipt_handle(receipt)
+            .visibility_timeout(secs(visibility))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| {
+                AwsError::from_sdk("ChangeMessageVisibility", format!("queue {}", self.url), e)
+            })
+    }
+
+    /// Delete a handled message.
+    pub async fn delete(&self, receipt: &str) -> Result<(), AwsError> {
+        self.sqs
+            .delete_message()
+            .queue_url(&self.url)
+            .receipt_handle(receipt)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| AwsError::from_sdk("DeleteMessage", format!("queue {}", self.url), e))
+    }
+
+    /// The queue's redrive `maxReceiveCount`: receives before SQS moves a message to
+    /// the dead-letter queue. `None` when the queue has no redrive policy.
+    pub async fn max_receive_count(&self) -> Result<Option<u32>, AwsError> {
+        let out = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&self.url)
+            .attribute_names(QueueAttributeName::RedrivePolicy)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetQueueAttributes", format!("queue {}", self.url), e))?;
+        let Some(policy) = out.attributes().and_then(|a| a.get(&QueueAttributeName::RedrivePolicy))
+        else {
+            return Ok(None);
+        };
+        let policy: serde_json::Value = serde_json::from_str(policy).unwrap_or_default();
+        // SQS returns the count as a number; older policies carry it as a string.
+        Ok(match &policy["maxReceiveCount"] {
+            serde_json::Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+            serde_json::Value::String(s) => s.parse().ok(),
+            _ => None,
+        })
+    }
+}
+
+/// Whole seconds, as SQS takes them.
+fn secs(d: Duration) -> i32 {
+    i32::try_from(d.as_secs()).unwrap_or(i32::MAX)
 }
 
 async fn queue_url(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, AwsError> {

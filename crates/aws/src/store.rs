@@ -3,7 +3,11 @@
 //! Keys, in one versioned bucket:
 //! - `clusters/<name>/stackfile.yaml`: the desired state; every write is a new version;
 //! - `clusters/<name>/status.json`: the last reconcile result, written by the scheduler;
-//! - `jobs/<id>.json`: one record per job.
+//! - `clusters/<name>/versions/<version-id>.json`: the latest job queued for that
+//!   stackfile version, so the scheduler can tell a stale job from the only one;
+//! - `jobs/<id>.json`: one record per job;
+//! - `leases/<name>.json`: which scheduler reconciles the cluster, until when (see
+//!   [`crate::lease`]).
 //!
 //! Writers never lose updates: creation is `If-None-Match: *` and updates may carry
 //! `If-Match: <etag>`, so S3 itself refuses a write based on a stale read. Callers
@@ -116,6 +120,10 @@ pub fn stackfile_key(cluster: &str) -> String {
 
 fn status_key(cluster: &str) -> String {
     format!("clusters/{cluster}/status.json")
+}
+
+fn version_job_key(cluster: &str, version_id: &str) -> String {
+    format!("clusters/{cluster}/versions/{version_id}.json")
 }
 
 fn job_key(id: &str) -> String {
@@ -318,6 +326,45 @@ impl Store {
             .await
     }
 
+    /// The version id of a cluster's current stackfile (`HeadObject`), or `None`
+    /// when the cluster has none.
+    pub async fn current_version(&self, cluster: &str) -> Result<Option<String>, AwsError> {
+        let key = stackfile_key(cluster);
+        match self.s3.head_object().bucket(&self.bucket).key(&key).send().await {
+            Ok(out) => Ok(Some(out.version_id().unwrap_or("null").to_owned())),
+            Err(e) => {
+                let err = AwsError::from_sdk("HeadObject", format!("s3://{}/{key}", self.bucket), e);
+                if is_missing(&err) { Ok(None) } else { Err(err) }
+            }
+        }
+    }
+
+    /// Note `job_id` as the latest job queued for a stackfile version.
+    pub async fn put_version_job(
+        &self,
+        cluster: &str,
+        version_id: &str,
+        job_id: &str,
+    ) -> Result<(), AwsError> {
+        let body = serde_json::to_vec(&serde_json::json!({ "job_id": job_id }))
+            .expect("JSON values always serialise");
+        self.put_json(&version_job_key(cluster, version_id), body).await
+    }
+
+    /// The latest job queued for a stackfile version, if any.
+    pub async fn version_job(
+        &self,
+        cluster: &str,
+        version_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Entry {
+            job_id: String,
+        }
+        let entry: Option<Entry> = self.get_json(&version_job_key(cluster, version_id)).await?;
+        Ok(entry.map(|e| e.job_id))
+    }
+
     /// Write a job record.
     pub async fn put_job(&self, record: &JobRecord) -> Result<(), AwsError> {
         let body = serde_json::to_vec(record).expect("a job record always serialises");
@@ -342,6 +389,64 @@ impl Store {
     ) -> Result<(), AwsError> {
         let body = serde_json::to_vec(status).expect("JSON values always serialise");
         self.put_json(&status_key(cluster), body).await
+    }
+
+    /// Write JSON under `condition`; returns the new ETag.
+    pub(crate) async fn put_json_if(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        condition: &Condition,
+    ) -> Result<String, StoreError> {
+        let req = self
+            .s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type("application/json")
+            .body(ByteStream::from(body));
+        let req = match condition {
+            Condition::Absent => req.if_none_match("*"),
+            Condition::Matches(etag) => req.if_match(etag),
+        };
+        match req.send().await {
+            Ok(out) => Ok(out.e_tag().unwrap_or_default().to_owned()),
+            Err(e) => {
+                let e = AwsError::from_sdk("PutObject", format!("s3://{}/{key}", self.bucket), e);
+                if is_precondition_failure(&e) {
+                    Err(StoreError::PreconditionFailed)
+                } else {
+                    Err(e.into())
+                }
+            }
+        }
+    }
+
+    /// JSON at `key` with its ETag, if it exists.
+    pub(crate) async fn get_json_tagged<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<(T, String)>, StoreError> {
+        let res = format!("s3://{}/{key}", self.bucket);
+        let out = match self.s3.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(out) => out,
+            Err(e) => {
+                let err = AwsError::from_sdk("GetObject", res, e);
+                return if is_missing(&err) { Ok(None) } else { Err(err.into()) };
+            }
+        };
+        let etag = out.e_tag().unwrap_or_default().to_owned();
+        let bytes = out.body.collect().await.map_err(|e| AwsError {
+            resource: res,
+            operation: "GetObject",
+            code: "ReadBody".into(),
+            message: e.to_string(),
+            status: None,
+        })?;
+        let value = serde_json::from_slice(&bytes.into_bytes()).map_err(|source| {
+            StoreError::Corrupt { key: key.to_owned(), source }
+        })?;
+        Ok(Some((value, etag)))
     }
 
     async fn put_json(&self, key: &str, body: Vec<u8>) -> Result<(), AwsError> {

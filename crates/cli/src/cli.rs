@@ -30,11 +30,16 @@ pub enum Command {
     Plan(PlanArgs),
     /// Change AWS to match the stackfile and wait for the rollouts.
     Apply(ApplyArgs),
-    /// Run a bosun server.
+    /// Run bosun's servers: with no subcommand, the API and the scheduler in one
+    /// process (it takes the flags of both).
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Serve {
-        /// Which server.
+        /// Run only one server.
         #[command(subcommand)]
-        server: Server,
+        server: Option<Server>,
+        /// The API's and the scheduler's flags, for both in one process.
+        #[command(flatten)]
+        both: Box<ServeArgs>,
     },
     /// Create what an installation needs, idempotently: the S3 bucket (versioned), the
     /// SQS FIFO job queue and its dead-letter queue.
@@ -59,6 +64,8 @@ pub enum Command {
 pub enum Server {
     /// The HTTP API: stackfiles in S3, reconcile jobs on SQS.
     Api(ApiArgs),
+    /// The scheduler: consumes reconcile jobs, checks for drift, announces outcomes.
+    Scheduler(SchedulerArgs),
 }
 
 /// `bosun token`.
@@ -75,27 +82,111 @@ pub enum TokenCommand {
     },
 }
 
-/// `bosun serve api`.
+/// Where bosun keeps its state; both servers need it.
 #[derive(Debug, Args)]
-pub struct ApiArgs {
-    /// Address to listen on; port 0 picks a free port (logged at start).
-    #[arg(long, env = "BOSUN_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: std::net::SocketAddr,
+pub struct StateArgs {
     /// S3 bucket (see `bosun init`).
     #[arg(long, env = "BOSUN_BUCKET")]
     pub bucket: String,
     /// SQS FIFO queue, a name or a URL (see `bosun init`).
     #[arg(long, env = "BOSUN_QUEUE")]
     pub queue: String,
+    /// Log format.
+    #[arg(long, env = "BOSUN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// The API's own flags.
+#[derive(Debug, Args)]
+pub struct HttpArgs {
+    /// Address to listen on; port 0 picks a free port (logged at start).
+    #[arg(long, env = "BOSUN_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
     /// Tokens file: one `ROLE SHA256HEX NAME` per line (see `bosun token new`).
     #[arg(long, env = "BOSUN_TOKENS_FILE")]
     pub tokens_file: PathBuf,
     /// Origins allowed by CORS (comma-separated); CORS is off without it.
     #[arg(long, env = "BOSUN_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origin: Vec<String>,
-    /// Log format.
-    #[arg(long, env = "BOSUN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
+}
+
+/// The scheduler's own flags.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Clusters reconciled at once (never two reconciles of one cluster).
+    #[arg(long, env = "BOSUN_CONCURRENCY", default_value_t = 4)]
+    pub concurrency: usize,
+    /// How long a received job stays hidden from other schedulers, and the TTL of a
+    /// cluster lease; a crashed scheduler's job reappears after this long.
+    #[arg(long, env = "BOSUN_VISIBILITY_TIMEOUT", value_parser = parse_duration, default_value = "60s")]
+    pub visibility_timeout: Duration,
+    /// How often a running job's visibility and lease are extended (at most half the
+    /// visibility timeout).
+    #[arg(long, env = "BOSUN_HEARTBEAT", value_parser = parse_duration, default_value = "20s")]
+    pub heartbeat: Duration,
+    /// How long one receive waits for jobs (SQS long polling, at most 20s). Shutdown
+    /// waits for the current receive to end.
+    #[arg(long, env = "BOSUN_RECEIVE_WAIT", value_parser = parse_duration, default_value = "10s")]
+    pub receive_wait: Duration,
+    /// Time between polls of rollouts and hook tasks (as `bosun apply --poll-interval`).
+    #[arg(long, env = "BOSUN_POLL_INTERVAL", value_parser = parse_duration, default_value = "5s")]
+    pub poll_interval: Duration,
+    /// How often every cluster is checked for drift; 0 turns the check off.
+    #[arg(long, env = "BOSUN_RESYNC_INTERVAL", value_parser = parse_duration, default_value = "10m")]
+    pub resync_interval: Duration,
+    /// How long to wait for each rollout; overrides every service's `deployment.wait_timeout`.
+    #[arg(long, env = "BOSUN_ROLLOUT_TIMEOUT", value_parser = parse_duration)]
+    pub rollout_timeout: Option<Duration>,
+    /// How long reconciles in flight may run on after SIGTERM or Ctrl-C; then their
+    /// jobs are handed back to the queue.
+    #[arg(long, env = "BOSUN_GRACE_PERIOD", value_parser = parse_duration, default_value = "30s")]
+    pub grace_period: Duration,
+    /// AWS changes in flight at once within one reconcile.
+    #[arg(long, env = "BOSUN_APPLY_CONCURRENCY", default_value_t = 16)]
+    pub apply_concurrency: usize,
+    /// Slack incoming-webhook URL for every cluster's events (a stackfile's
+    /// `notifications` adds its own).
+    #[arg(long, env = "BOSUN_SLACK_WEBHOOK", hide_env_values = true)]
+    pub slack_webhook: Option<String>,
+    /// URL that receives every event as a JSON POST.
+    #[arg(long, env = "BOSUN_WEBHOOK", hide_env_values = true)]
+    pub webhook: Option<String>,
+}
+
+/// `bosun serve api`.
+#[derive(Debug, Args)]
+pub struct ApiArgs {
+    /// Bucket, queue, logs.
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// HTTP.
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+/// `bosun serve scheduler`.
+#[derive(Debug, Args)]
+pub struct SchedulerArgs {
+    /// Bucket, queue, logs.
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Scheduling.
+    #[command(flatten)]
+    pub worker: WorkerArgs,
+}
+
+/// `bosun serve`: both.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Bucket, queue, logs.
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// HTTP.
+    #[command(flatten)]
+    pub http: HttpArgs,
+    /// Scheduling.
+    #[command(flatten)]
+    pub worker: WorkerArgs,
 }
 
 /// Log line formats.

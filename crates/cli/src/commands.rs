@@ -11,8 +11,11 @@ use bosun_aws::{ApplyFailure, ApplyOptions, Clients};
 use bosun_plan::{Observed, Plan, Policy};
 use bosun_stackfile::Desired;
 
+use tokio_util::sync::CancellationToken;
+
 use crate::cli::{
-    ApiArgs, ApplyArgs, Cli, Command, Format, PlanArgs, Server, Target, TokenCommand,
+    ApplyArgs, Cli, Command, Format, HttpArgs, PlanArgs, Server, ServeArgs, StateArgs, Target,
+    TokenCommand, WorkerArgs,
 };
 use crate::output::{EXIT_CHANGES, Failure, TerminalProgress, print_stats};
 
@@ -28,9 +31,14 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Plan(args) => plan(args).await,
         Command::Apply(args) => apply(args).await,
-        Command::Serve {
-            server: Server::Api(args),
-        } => serve_api(args).await,
+        Command::Serve { server, both } => {
+            let signals = shutdown_signals();
+            match server {
+                Some(Server::Api(a)) => serve_api(&a.state, a.http, signals).await,
+                Some(Server::Scheduler(s)) => serve_scheduler(&s.state, s.worker, signals).await,
+                None => serve_both(*both, signals).await,
+            }
+        }
         Command::Init { bucket, queue } => init(&bucket, &queue).await,
         Command::Token {
             command: TokenCommand::New { role, name },
@@ -38,40 +46,104 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     }
 }
 
-async fn serve_api(args: ApiArgs) -> Result<ExitCode, Failure> {
-    let text = read(&args.tokens_file)?;
+fn api_config(state: &StateArgs, http: HttpArgs) -> Result<bosun_api::ApiConfig, Failure> {
+    let text = read(&http.tokens_file)?;
     let tokens = bosun_api::Tokens::parse(&text).map_err(|errors| {
         for e in &errors {
-            eprintln!("{}:{e}", args.tokens_file.display());
+            eprintln!("{}:{e}", http.tokens_file.display());
         }
-        Failure::user(anyhow::anyhow!("{} has {} invalid line(s)", args.tokens_file.display(), errors.len()))
+        Failure::user(anyhow::anyhow!("{} has {} invalid line(s)", http.tokens_file.display(), errors.len()))
             .hint("each line is `ROLE SHA256HEX NAME`; `bosun token new --role ROLE --name NAME` prints one")
     })?;
     if tokens.is_empty() {
         eprintln!(
             "warning: {} has no tokens: every /api/v1 request will get 401",
-            args.tokens_file.display()
+            http.tokens_file.display()
         );
     }
-    let config = bosun_api::ApiConfig {
-        listen: args.listen,
-        bucket: args.bucket,
-        queue: args.queue,
+    Ok(bosun_api::ApiConfig {
+        listen: http.listen,
+        bucket: state.bucket.clone(),
+        queue: state.queue.clone(),
         tokens,
-        cors_origins: args
-            .cors_origin
-            .into_iter()
-            .filter(|o| !o.is_empty())
-            .collect(),
-    };
-    bosun_api::serve(config, shutdown_signal())
+        cors_origins: http.cors_origin.into_iter().filter(|o| !o.is_empty()).collect(),
+    })
+}
+
+fn scheduler_config(state: &StateArgs, w: WorkerArgs) -> Result<bosun_scheduler::SchedulerConfig, Failure> {
+    let mut config = bosun_scheduler::SchedulerConfig::new(&state.bucket, &state.queue);
+    config.concurrency = w.concurrency;
+    config.visibility = w.visibility_timeout;
+    config.heartbeat = w.heartbeat;
+    config.receive_wait = w.receive_wait;
+    config.poll_interval = w.poll_interval;
+    config.resync_interval = Some(w.resync_interval).filter(|d| !d.is_zero());
+    config.rollout_timeout = w.rollout_timeout;
+    config.grace_period = w.grace_period;
+    config.apply_concurrency = w.apply_concurrency;
+    config.sinks = bosun_scheduler::Sinks { slack: w.slack_webhook.filter(|u| !u.is_empty()), webhook: w.webhook.filter(|u| !u.is_empty()) };
+    config.check().map_err(Failure::user)?;
+    Ok(config)
+}
+
+async fn serve_api(state: &StateArgs, http: HttpArgs, stop: CancellationToken) -> Result<ExitCode, Failure> {
+    let config = api_config(state, http)?;
+    bosun_api::serve(config, stop.cancelled_owned())
         .await
         .map_err(|e| Failure::user(e).hint("check the AWS environment and `bosun init`"))?;
     Ok(ExitCode::SUCCESS)
 }
 
+async fn serve_scheduler(state: &StateArgs, worker: WorkerArgs, stop: CancellationToken) -> Result<ExitCode, Failure> {
+    let config = scheduler_config(state, worker)?;
+    let ctx = bosun_scheduler::connect(Clients::from_env().await, config)
+        .await
+        .map_err(|e| Failure::user(e).hint("check the AWS environment and `bosun init`"))?;
+    bosun_scheduler::run(ctx, stop.cancelled_owned()).await.map_err(Failure::internal)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve_both(args: ServeArgs, stop: CancellationToken) -> Result<ExitCode, Failure> {
+    let api = api_config(&args.state, args.http)?;
+    let scheduler = scheduler_config(&args.state, args.worker)?;
+    let ctx = bosun_scheduler::connect(Clients::from_env().await, scheduler)
+        .await
+        .map_err(|e| Failure::user(e).hint("check the AWS environment and `bosun init`"))?;
+    // One failing stops the other.
+    let (api, scheduler) = tokio::join!(
+        async {
+            let r = bosun_api::serve(api, stop.clone().cancelled_owned()).await;
+            stop.cancel();
+            r
+        },
+        async {
+            let r = bosun_scheduler::run(ctx, stop.clone().cancelled_owned()).await;
+            stop.cancel();
+            r
+        }
+    );
+    api.map_err(|e| Failure::user(e).hint("check the AWS environment and `bosun init`"))?;
+    scheduler.map_err(Failure::internal)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Cancelled on the first SIGTERM or Ctrl-C; a second one exits at once (130).
+fn shutdown_signals() -> CancellationToken {
+    let token = CancellationToken::new();
+    let first = token.clone();
+    tokio::spawn(async move {
+        signal().await;
+        tracing::info!("shutting down: finishing work in flight (a second signal forces the exit)");
+        first.cancel();
+        signal().await;
+        tracing::warn!("second signal: exiting now");
+        std::process::exit(130);
+    });
+    token
+}
+
 /// Resolves on SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
+async fn signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -90,7 +162,6 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
-    tracing::info!("shutting down: finishing requests in flight");
 }
 
 async fn init(bucket: &str, queue: &str) -> Result<ExitCode, Failure> {

@@ -1,5 +1,5 @@
-//! The `bosun` command line: `validate`, `schema`, `plan`, `apply`, `serve api`,
-//! `init` and `token new`.
+//! The `bosun` command line: `validate`, `schema`, `plan`, `apply`, `serve` (the API,
+//! the scheduler, or both), `init` and `token new`.
 //!
 //! Exit codes: 0 success; 1 a user error (invalid stackfile, conflicts, refused or
 //! failed apply, a rollout that did not succeed); 2 `plan --detailed-exitcode` found
@@ -25,9 +25,14 @@ pub fn run() -> ExitCode {
     let args = cli::Cli::parse();
     // Servers log every request at info; commands only what goes wrong.
     let (level, json) = match &args.command {
-        cli::Command::Serve {
-            server: cli::Server::Api(a),
-        } => ("info", a.log_format == cli::LogFormat::Json),
+        cli::Command::Serve { server, both } => {
+            let state = match server {
+                Some(cli::Server::Api(a)) => &a.state,
+                Some(cli::Server::Scheduler(s)) => &s.state,
+                None => &both.state,
+            };
+            ("info", state.log_format == cli::LogFormat::Json)
+        }
         _ => ("warn", false),
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("BOSUN_LOG")

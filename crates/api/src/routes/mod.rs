@@ -160,7 +160,14 @@ pub(crate) async fn enqueue(
     let mut job = JobMessage::new(req.cluster, req.reason, &req.caller.name, version_id);
     job.delete_services = req.delete_services;
     let mut record = JobRecord::queued(job.clone());
-    state.store.put_job(&record).await?;
+    // The version's job index lets the scheduler tell a stale job (one for an older
+    // version, with a job for the current one queued) from the only job of a version.
+    let (put, index) = tokio::join!(
+        state.store.put_job(&record),
+        state.store.put_version_job(req.cluster, version_id, &job.job_id)
+    );
+    put?;
+    index?;
     if let Err(e) = state.queue.send(&job).await {
         record.status = JobStatus::Failed;
         record.error = Some(format!("could not enqueue: {e}"));

@@ -1,0 +1,437 @@
+//! Consuming jobs: long-poll the queue, and run each job under the cluster's lease with
+//! a heartbeat, recording every stage in the job record.
+//!
+//! A job's life, for one receive of its message:
+//! 1. A record that is already final means the message is a duplicate (the last
+//!    holder recorded the outcome but died before deleting it): delete it.
+//! 2. Take this process's lock of the cluster, then the cluster's lease in S3. The
+//!    message's visibility is extended on every heartbeat meanwhile.
+//! 3. A job for a stackfile version older than the current one is *superseded* when a
+//!    job for the current version has run or will run; otherwise it applies the
+//!    current version, so an older stackfile is never applied after a newer one.
+//! 4. Record `running`, reconcile, record the outcome and the cluster status, announce
+//!    it, and only then delete the message.
+//!
+//! A reconcile that cannot run to its end (S3 or AWS failing, an unreadable stored
+//! stackfile) is retried through the queue with backoff: the message is made visible
+//! again after a delay. On the queue's last allowed receive the record says `failed`
+//! with the reason before the message goes to the dead-letter queue.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bosun_aws::jobs::{JobMessage, JobRecord, JobStatus, now_rfc3339};
+use bosun_aws::lease::{Lease, LeaseError};
+use bosun_aws::queue::{MAX_RECEIVE_COUNT, Received};
+use bosun_plan::Policy;
+use bosun_stackfile::Notifications;
+use serde_json::json;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{Instrument as _, debug, error, info, info_span, warn};
+
+use crate::Ctx;
+use crate::notify::{Event, EventKind};
+use crate::reconcile::{self, Outcome, ReconcileError};
+use crate::status::{ClusterStatus, LastJob};
+
+/// Receive jobs while there are free slots, until `stop`.
+pub(crate) async fn receive_loop(
+    ctx: Arc<Ctx>,
+    slots: Arc<Semaphore>,
+    tracker: TaskTracker,
+    stop: CancellationToken,
+    abort: CancellationToken,
+) {
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        let first = tokio::select! {
+            p = slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+            () = stop.cancelled() => break,
+        };
+        let mut permits = vec![first];
+        while permits.len() < 10 {
+            match slots.clone().try_acquire_owned() {
+                Ok(p) => permits.push(p),
+                Err(_) => break,
+            }
+        }
+        let max = i32::try_from(permits.len()).unwrap_or(10);
+        // Not cancelled on shutdown: a poll cut short could lose the messages SQS
+        // handed out to it until their visibility times out.
+        match ctx.queue.receive(max, ctx.config.receive_wait, ctx.config.visibility).await {
+            Ok(messages) => {
+                backoff = Duration::from_millis(500);
+                if stop.is_cancelled() {
+                    for m in &messages {
+                        info!(message_id = %m.message_id, "shutting down: handing a just-received job back");
+                        let _ = ctx.queue.set_visibility(&m.receipt, Duration::ZERO).await;
+                    }
+                    break;
+                }
+                for m in messages {
+                    let permit = permits.pop().expect("no more messages than permits");
+                    tracker.spawn(handle(ctx.clone(), m, permit, abort.clone()));
+                }
+            }
+            Err(e) => {
+                warn!(error = %e, retry_in = ?backoff, "could not receive jobs");
+                drop(permits);
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = stop.cancelled() => break,
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+    debug!("receiver stopped");
+}
+
+async fn handle(ctx: Arc<Ctx>, msg: Received, _permit: OwnedSemaphorePermit, abort: CancellationToken) {
+    let job: JobMessage = match serde_json::from_str(&msg.body) {
+        Ok(job) => job,
+        Err(e) => {
+            error!(message_id = %msg.message_id, receive_count = msg.receive_count, error = %e,
+                "not a bosun job message; it goes to the dead-letter queue after the queue's last receive");
+            let _ = ctx.queue.set_visibility(&msg.receipt, Duration::ZERO).await;
+            return;
+        }
+    };
+    let span = info_span!("job", job_id = %job.job_id, cluster = %job.cluster, reason = %job.reason, attempt = msg.receive_count);
+    run_job(&ctx, &job, &msg, &abort).instrument(span).await;
+}
+
+/// Why work under a heartbeat stopped early.
+#[derive(Debug)]
+pub(crate) enum Interrupted {
+    /// Another scheduler took the lease over: stop changing the cluster.
+    LeaseLost,
+    /// The grace period after a shutdown signal is over.
+    Aborted,
+}
+
+/// Run `work`, extending the message's visibility and renewing the lease (when given)
+/// on every heartbeat.
+pub(crate) async fn beating<F: Future>(
+    ctx: &Ctx,
+    receipt: Option<&str>,
+    mut lease: Option<&mut Lease>,
+    abort: &CancellationToken,
+    work: F,
+) -> Result<F::Output, Interrupted> {
+    let period = ctx.config.heartbeat;
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            out = &mut work => return Ok(out),
+            () = abort.cancelled() => return Err(Interrupted::Aborted),
+            _ = tick.tick() => {
+                if let Some(receipt) = receipt
+                    && let Err(e) = ctx.queue.set_visibility(receipt, ctx.config.visibility).await
+                {
+                    warn!(error = %e, "could not extend the job's visibility");
+                }
+                if let Some(lease) = lease.as_deref_mut() {
+                    match ctx.store.renew_lease(lease).await {
+                        Ok(()) => {}
+                        Err(LeaseError::Lost(_)) => {
+                            error!("the cluster lease was taken over by another scheduler; stopping this reconcile");
+                            return Err(Interrupted::LeaseLost);
+                        }
+                        Err(e) => warn!(error = %e, "could not renew the cluster lease; retrying on the next heartbeat"),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Take the cluster's lease, waiting while another scheduler holds it.
+pub(crate) async fn acquire(ctx: &Ctx, cluster: &str, purpose: &str) -> Result<Lease, LeaseError> {
+    loop {
+        match ctx.store.acquire_lease(cluster, &ctx.holder, purpose, ctx.config.visibility).await {
+            Ok(lease) => return Ok(lease),
+            Err(e @ LeaseError::Held { .. }) => {
+                debug!(reason = %e, "waiting for the cluster lease");
+                tokio::time::sleep(ctx.config.poll_interval.min(Duration::from_secs(5))).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// What an attempt came to.
+enum Done {
+    /// The reconcile ran to an end and is recorded.
+    Finished,
+    /// A newer job covers the cluster; recorded as superseded.
+    Superseded,
+}
+
+async fn run_job(ctx: &Ctx, job: &JobMessage, msg: &Received, abort: &CancellationToken) {
+    let mut record = match ctx.store.get_job(&job.job_id).await {
+        Ok(Some(record)) => record,
+        // The API writes the record before it sends; a missing one is recreated.
+        Ok(None) => JobRecord::queued(job.clone()),
+        Err(e) => {
+            let err = ReconcileError { message: format!("could not read the job record: {e}"), permanent: false };
+            attempt_failed(ctx, msg, None, &err, &Notifications::default()).await;
+            return;
+        }
+    };
+    if record.status.is_final() {
+        info!(status = ?record.status, "the job is already finished; deleting its duplicate message");
+        delete(ctx, msg).await;
+        return;
+    }
+
+    let local = ctx.lock(&job.cluster);
+    let Ok(_local) = beating(ctx, Some(&msg.receipt), None, abort, local.lock_owned()).await else {
+        hand_back(ctx, msg, &mut record, None).await;
+        return;
+    };
+    let mut lease = match beating(ctx, Some(&msg.receipt), None, abort, acquire(ctx, &job.cluster, &job.job_id)).await {
+        Ok(Ok(lease)) => lease,
+        Ok(Err(e)) => {
+            let err = ReconcileError { message: format!("could not take the cluster lease: {e}"), permanent: false };
+            attempt_failed(ctx, msg, Some(&mut record), &err, &Notifications::default()).await;
+            return;
+        }
+        Err(_) => {
+            hand_back(ctx, msg, &mut record, None).await;
+            return;
+        }
+    };
+
+    let attempt = beating(ctx, Some(&msg.receipt), Some(&mut lease), abort, attempt(ctx, job, msg, &mut record)).await;
+    match attempt {
+        Ok(Ok(done)) => {
+            delete(ctx, msg).await;
+            release(ctx, lease).await;
+            if matches!(done, Done::Finished) {
+                info!(status = ?record.status, "job finished");
+            }
+        }
+        Ok(Err((err, sinks))) => {
+            attempt_failed(ctx, msg, Some(&mut record), &err, &sinks).await;
+            release(ctx, lease).await;
+        }
+        Err(Interrupted::Aborted) => hand_back(ctx, msg, &mut record, Some(lease)).await,
+        Err(Interrupted::LeaseLost) => {
+            // Whoever holds the lease now reconciles the cluster; this message comes
+            // back after its visibility timeout and is handled again from the start.
+            let err = ReconcileError { message: "the cluster lease was lost mid-reconcile".into(), permanent: false };
+            attempt_failed(ctx, msg, Some(&mut record), &err, &Notifications::default()).await;
+        }
+    }
+}
+
+/// One attempt, under the lease.
+async fn attempt(
+    ctx: &Ctx,
+    job: &JobMessage,
+    msg: &Received,
+    record: &mut JobRecord,
+) -> Result<Done, (ReconcileError, Notifications)> {
+    let no_sinks = Notifications::default;
+    let current = ctx
+        .store
+        .current_version(&job.cluster)
+        .await
+        .map_err(|e| (ReconcileError { message: format!("could not read the current stackfile version: {e}"), permanent: false }, no_sinks()))?
+        .ok_or_else(|| (ReconcileError { message: format!("cluster {} has no stackfile", job.cluster), permanent: true }, no_sinks()))?;
+
+    let version = if current == job.stackfile_version {
+        current
+    } else if let Some(newer) = newer_job(ctx, &job.cluster, &current).await.map_err(|e| (e, no_sinks()))? {
+        info!(superseded_by = %newer, "a job for the current stackfile version covers this one");
+        record.status = JobStatus::Superseded;
+        record.finished_at = Some(now_rfc3339());
+        record.updated_at = now_rfc3339();
+        record.error = None;
+        record.result = Some(json!({ "superseded_by": newer, "current_version": current }));
+        put_record(ctx, record).await.map_err(|e| (e, no_sinks()))?;
+        return Ok(Done::Superseded);
+    } else {
+        info!(current = %current, "the job's stackfile version is stale and no job covers the current one: applying the current version");
+        current
+    };
+
+    record.status = JobStatus::Running;
+    record.attempts = record.attempts.max(msg.receive_count.saturating_sub(1)) + 1;
+    record.started_at = Some(now_rfc3339());
+    record.finished_at = None;
+    record.scheduler = Some(ctx.holder.clone());
+    record.error = None;
+    record.updated_at = now_rfc3339();
+    put_record(ctx, record).await.map_err(|e| (e, no_sinks()))?;
+
+    let desired = reconcile::load(ctx, &job.cluster, &version).await.map_err(|e| (e, no_sinks()))?;
+    if record.attempts == 1 {
+        ctx.notifier.send(event(record, EventKind::Started, "reconcile started".into(), vec![], &version), &desired.notifications);
+    }
+    let mut policy = Policy::from_desired(&desired);
+    policy.prune_services = job.delete_services.iter().cloned().collect();
+    info!(version = %version, "reconciling");
+    let outcome = reconcile::converge(ctx, &desired, &policy)
+        .await
+        .map_err(|e| (e, desired.notifications.clone()))?;
+    record_outcome(ctx, record, outcome, &version, &desired.notifications)
+        .await
+        .map_err(|e| (e, desired.notifications.clone()))?;
+    Ok(Done::Finished)
+}
+
+/// The job for `version` that has run or will run, if there is one.
+async fn newer_job(ctx: &Ctx, cluster: &str, version: &str) -> Result<Option<String>, ReconcileError> {
+    let transient = |e: bosun_aws::store::StoreError| ReconcileError { message: format!("could not look up the current version's job: {e}"), permanent: false };
+    let Some(id) = ctx.store.version_job(cluster, version).await.map_err(transient)? else {
+        return Ok(None);
+    };
+    let record = ctx.store.get_job(&id).await.map_err(transient)?;
+    Ok(record.filter(JobRecord::ran_or_will_run).map(|_| id))
+}
+
+/// Record a finished reconcile: the job record, the cluster status, the announcement.
+pub(crate) async fn record_outcome(
+    ctx: &Ctx,
+    record: &mut JobRecord,
+    outcome: Outcome,
+    version: &str,
+    sinks: &Notifications,
+) -> Result<(), ReconcileError> {
+    let Outcome { status, error, summary, changes, mut result } = outcome;
+    result["stackfile_version"] = json!(version);
+    result["summary"] = json!(summary);
+    record.status = status;
+    record.error = error;
+    record.finished_at = Some(now_rfc3339());
+    record.updated_at = now_rfc3339();
+    record.result = Some(result);
+    put_record(ctx, record).await?;
+    metrics::counter!("bosun_jobs_total", "status" => format!("{status:?}").to_lowercase()).increment(1);
+
+    let mut status_doc = ClusterStatus::load(&ctx.store, &record.job.cluster).await;
+    status_doc.last_job = Some(LastJob::from_record(record, &summary, version));
+    // A job that converged the cluster ends a drift, except the drift job itself,
+    // whose drift stays on record as healed.
+    if status == JobStatus::Succeeded && record.job.reason != "drift" {
+        status_doc.drift = None;
+    }
+    if let Err(e) = status_doc.save(&ctx.store).await {
+        warn!(error = %e, "could not write the cluster status");
+    }
+    let kind = match status {
+        JobStatus::Succeeded => EventKind::Succeeded,
+        JobStatus::RolledBack => EventKind::RolledBack,
+        _ => EventKind::Failed,
+    };
+    ctx.notifier.send(event(record, kind, summary, changes, version), sinks);
+    Ok(())
+}
+
+fn event(record: &JobRecord, kind: EventKind, summary: String, changes: Vec<String>, version: &str) -> Event {
+    Event {
+        event: kind,
+        cluster: record.job.cluster.clone(),
+        job_id: Some(record.job.job_id.clone()),
+        reason: Some(record.job.reason.clone()),
+        requested_by: Some(record.job.requested_by.clone()),
+        stackfile_version: Some(version.to_owned()),
+        summary,
+        changes,
+        time: now_rfc3339(),
+    }
+}
+
+async fn put_record(ctx: &Ctx, record: &JobRecord) -> Result<(), ReconcileError> {
+    ctx.store
+        .put_job(record)
+        .await
+        .map_err(|e| ReconcileError { message: format!("could not write the job record: {e}"), permanent: false })
+}
+
+/// The attempt could not run to its end: retry later through the queue, or, on the
+/// last attempt the queue allows, record `failed` and let the message go to the
+/// dead-letter queue.
+async fn attempt_failed(
+    ctx: &Ctx,
+    msg: &Received,
+    record: Option<&mut JobRecord>,
+    err: &ReconcileError,
+    sinks: &Notifications,
+) {
+    let limit = ctx.max_receive.unwrap_or(MAX_RECEIVE_COUNT);
+    let n = msg.receive_count;
+    if n >= limit {
+        error!(attempts = n, error = %err, "giving up on the job: recording it failed");
+        if let Some(record) = record {
+            record.status = JobStatus::Failed;
+            record.error = Some(format!("gave up after {n} attempt(s): {err}"));
+            record.finished_at = Some(now_rfc3339());
+            record.updated_at = now_rfc3339();
+            record.attempts = record.attempts.max(n);
+            let _ = put_record(ctx, record).await;
+            let mut status_doc = ClusterStatus::load(&ctx.store, &record.job.cluster).await;
+            let version = record.job.stackfile_version.clone();
+            status_doc.last_job = Some(LastJob::from_record(record, &err.message, &version));
+            if let Err(e) = status_doc.save(&ctx.store).await {
+                warn!(error = %e, "could not write the cluster status");
+            }
+            metrics::counter!("bosun_jobs_total", "status" => "failed").increment(1);
+            ctx.notifier.send(event(record, EventKind::Failed, format!("gave up after {n} attempt(s): {err}"), vec![], &version), sinks);
+        }
+        if ctx.max_receive.is_some() {
+            // Visible at once: the queue's next receive moves it to the dead-letter queue.
+            let _ = ctx.queue.set_visibility(&msg.receipt, Duration::ZERO).await;
+        } else {
+            delete(ctx, msg).await;
+        }
+        return;
+    }
+    // Permanent errors come back at once, so the job reaches the dead-letter queue
+    // quickly; others back off: 2, 4, 8, 16 s ... capped at the visibility timeout.
+    let delay = if err.permanent {
+        Duration::ZERO
+    } else {
+        (Duration::from_secs(2) * 2u32.saturating_pow(n.saturating_sub(1).min(10))).min(ctx.config.visibility)
+    };
+    warn!(attempt = n, of = limit, retry_in = ?delay, error = %err, "attempt failed; the job will be retried");
+    if let Some(record) = record {
+        record.status = JobStatus::Queued;
+        record.error = Some(format!("attempt {n} of {limit} failed: {err}; retrying in {}s", delay.as_secs()));
+        record.updated_at = now_rfc3339();
+        let _ = put_record(ctx, record).await;
+    }
+    let _ = ctx.queue.set_visibility(&msg.receipt, delay).await;
+}
+
+/// Shutdown grace is over: put the job back in the queue for another scheduler.
+async fn hand_back(ctx: &Ctx, msg: &Received, record: &mut JobRecord, lease: Option<Lease>) {
+    warn!("handing the job back to the queue: this scheduler is shutting down");
+    record.status = JobStatus::Queued;
+    record.error = Some(format!("interrupted: scheduler {} shut down; the job was handed back to the queue", ctx.holder));
+    record.updated_at = now_rfc3339();
+    let _ = put_record(ctx, record).await;
+    if let Some(lease) = lease {
+        release(ctx, lease).await;
+    }
+    let _ = ctx.queue.set_visibility(&msg.receipt, Duration::ZERO).await;
+}
+
+async fn delete(ctx: &Ctx, msg: &Received) {
+    if let Err(e) = ctx.queue.delete(&msg.receipt).await {
+        // The message reappears; its record is final, so it is then deleted unread.
+        warn!(error = %e, "could not delete the finished job's message");
+    }
+}
+
+pub(crate) async fn release(ctx: &Ctx, lease: Lease) {
+    if let Err(e) = ctx.store.release_lease(lease).await {
+        debug!(error = %e, "could not release the cluster lease; it expires by itself");
+    }
+}

@@ -1,0 +1,189 @@
+//! The drift check: every resync interval, plan each cluster against its current
+//! stackfile. A plan that is not empty means live AWS drifted (someone changed it out
+//! of band, or an earlier job never ran). Under `drift: heal` (the default) the
+//! scheduler applies the plan as a job with reason `drift`; under `drift: report` it
+//! only records the drift in the cluster status and announces it.
+//!
+//! Drift is not healed when the last reconcile of the current stackfile version rolled
+//! back or failed: healing would redeploy what just failed, on every interval. It is
+//! reported as `held` instead, until a new version or an explicit deploy.
+//!
+//! Each check takes the cluster's lease (skipping clusters another scheduler is
+//! working on), so a check never overlaps a job, on any replica.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bosun_aws::jobs::{JobMessage, JobRecord, JobStatus, now_rfc3339};
+use bosun_aws::lease::LeaseError;
+use bosun_plan::Policy;
+use bosun_stackfile::Drift as DriftPolicy;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{Instrument as _, debug, info, info_span, warn};
+
+use crate::Ctx;
+use crate::jobs::{beating, record_outcome, release};
+use crate::notify::{Event, EventKind};
+use crate::reconcile::{self, ReconcileError, change_lines};
+use crate::status::{ClusterStatus, Drift};
+
+/// Check every cluster each `every`, until `stop`.
+pub(crate) async fn resync_loop(
+    ctx: Arc<Ctx>,
+    every: Duration,
+    slots: Arc<Semaphore>,
+    tracker: TaskTracker,
+    stop: CancellationToken,
+    abort: CancellationToken,
+) {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = stop.cancelled() => return,
+        }
+        let clusters = match ctx.store.list_clusters().await {
+            Ok(c) => c,
+            Err(e) => {
+                warn!(error = %e, "drift check skipped: could not list the clusters");
+                continue;
+            }
+        };
+        debug!(clusters = clusters.len(), "drift check");
+        for cluster in clusters {
+            let permit = tokio::select! {
+                p = slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+                () = stop.cancelled() => return,
+            };
+            let span = info_span!("resync", cluster = %cluster);
+            tracker.spawn(check(ctx.clone(), cluster, permit, abort.clone()).instrument(span));
+        }
+    }
+}
+
+async fn check(ctx: Arc<Ctx>, cluster: String, _permit: OwnedSemaphorePermit, abort: CancellationToken) {
+    let local = ctx.lock(&cluster);
+    let Ok(_local) = local.try_lock_owned() else {
+        debug!("a job is running on this cluster; skipping the drift check");
+        return;
+    };
+    let mut lease = match ctx.store.acquire_lease(&cluster, &ctx.holder, "resync", ctx.config.visibility).await {
+        Ok(lease) => lease,
+        Err(LeaseError::Held { .. }) => {
+            debug!("another scheduler is working on this cluster; skipping the drift check");
+            return;
+        }
+        Err(e) => {
+            warn!(error = %e, "drift check skipped: could not take the cluster lease");
+            return;
+        }
+    };
+    match beating(&ctx, None, Some(&mut lease), &abort, drift_check(&ctx, &cluster)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => warn!(error = %e, "drift check failed"),
+        Err(interrupted) => warn!(?interrupted, "drift check interrupted"),
+    }
+    release(&ctx, lease).await;
+}
+
+async fn drift_check(ctx: &Ctx, cluster: &str) -> Result<(), ReconcileError> {
+    let Some(version) = ctx
+        .store
+        .current_version(cluster)
+        .await
+        .map_err(|e| ReconcileError { message: format!("could not read the current stackfile version: {e}"), permanent: false })?
+    else {
+        return Ok(());
+    };
+    let desired = reconcile::load(ctx, cluster, &version).await?;
+    let policy = Policy::from_desired(&desired);
+    let (_, plan) = reconcile::plan(ctx, &desired, &policy).await?;
+    let mut status = ClusterStatus::load(&ctx.store, cluster).await;
+    if plan.is_empty() {
+        if status.drift.take().is_some() {
+            info!("no drift any more");
+            status.save(&ctx.store).await.map_err(|e| ReconcileError { message: e.to_string(), permanent: false })?;
+        }
+        return Ok(());
+    }
+
+    let changes = change_lines(&plan);
+    let held_by = status.last_job.as_ref().filter(|j| {
+        j.stackfile_version == version && matches!(j.status, JobStatus::RolledBack | JobStatus::Failed)
+    });
+    let (action, note) = if let Some(last) = held_by {
+        ("held", format!("not healed: the last reconcile of this version ({}) {}", last.job_id, status_word(last.status)))
+    } else if !plan.conflicts.is_empty() {
+        ("held", format!("not healed: {} conflict(s) with resources bosun does not own", plan.conflicts.len()))
+    } else if desired.drift == DriftPolicy::Report {
+        ("reported", "reported only (drift: report)".to_owned())
+    } else {
+        ("healed", "healing now".to_owned())
+    };
+    let summary = format!("{} change(s) needed to match stackfile version {version}; {note}", changes.len());
+    // Announce a drift once, not on every interval while it lasts.
+    let known = status
+        .drift
+        .as_ref()
+        .is_some_and(|d| d.stackfile_version == version && d.changes == changes && d.action == action && action != "healed");
+    info!(changes = changes.len(), action, "drift detected");
+    if !known {
+        ctx.notifier.send(
+            Event {
+                event: EventKind::DriftDetected,
+                cluster: cluster.to_owned(),
+                job_id: None,
+                reason: Some("drift".into()),
+                requested_by: None,
+                stackfile_version: Some(version.clone()),
+                summary,
+                changes: changes.clone(),
+                time: now_rfc3339(),
+            },
+            &desired.notifications,
+        );
+    }
+    let mut drift = Drift { detected_at: now_rfc3339(), stackfile_version: version.clone(), action: action.to_owned(), changes, job_id: None };
+    if action != "healed" {
+        if !known {
+            status.drift = Some(drift);
+            status.save(&ctx.store).await.map_err(|e| ReconcileError { message: e.to_string(), permanent: false })?;
+        }
+        return Ok(());
+    }
+
+    // Heal: a job of its own, recorded like any other, applied under this lease.
+    let mut record = JobRecord::queued(JobMessage::new(cluster, "drift", "scheduler", &version));
+    record.status = JobStatus::Running;
+    record.attempts = 1;
+    record.started_at = Some(now_rfc3339());
+    record.scheduler = Some(ctx.holder.clone());
+    ctx.store.put_job(&record).await.map_err(|e| ReconcileError { message: e.to_string(), permanent: false })?;
+    drift.job_id = Some(record.job.job_id.clone());
+    status.drift = Some(drift);
+    status.save(&ctx.store).await.map_err(|e| ReconcileError { message: e.to_string(), permanent: false })?;
+
+    let outcome = match reconcile::converge(ctx, &desired, &policy).await {
+        Ok(outcome) => outcome,
+        // No queue retries this job: the next interval checks again.
+        Err(e) => reconcile::Outcome {
+            status: JobStatus::Failed,
+            error: Some(e.message.clone()),
+            summary: e.message,
+            changes: vec![],
+            result: serde_json::json!({}),
+        },
+    };
+    record_outcome(ctx, &mut record, outcome, &version, &desired.notifications).await
+}
+
+fn status_word(status: JobStatus) -> &'static str {
+    match status {
+        JobStatus::RolledBack => "rolled back",
+        JobStatus::Failed => "failed",
+        _ => "did not succeed",
+    }
+}

@@ -1,0 +1,103 @@
+//! The cluster status document (`clusters/<name>/status.json`), which the API serves at
+//! `GET /api/v1/clusters/{c}/status`: the last reconcile's outcome, and the last drift
+//! check.
+
+use bosun_aws::jobs::{JobRecord, JobStatus, now_rfc3339};
+use serde::{Deserialize, Serialize};
+
+/// The status of one cluster.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClusterStatus {
+    /// The cluster.
+    pub cluster: String,
+    /// The last job that ran to an end (or gave up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_job: Option<LastJob>,
+    /// The last drift check that found a difference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<Drift>,
+    /// RFC 3339: the last change of this document.
+    pub updated_at: String,
+}
+
+/// A finished job, as the status shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LastJob {
+    /// The job id (`GET /api/v1/jobs/{id}` has the whole record).
+    pub job_id: String,
+    /// How it ended.
+    pub status: JobStatus,
+    /// Why the job existed.
+    pub reason: String,
+    /// Who asked.
+    pub requested_by: String,
+    /// The stackfile version it applied.
+    pub stackfile_version: String,
+    /// When it started and ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// When it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    /// A one-line summary.
+    pub summary: String,
+    /// Why it did not succeed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Rollout outcomes by service.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub rollouts: serde_json::Value,
+}
+
+/// What a drift check found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Drift {
+    /// When.
+    pub detected_at: String,
+    /// The stackfile version compared against.
+    pub stackfile_version: String,
+    /// `healed` (a job applied the plan), `reported` (`drift: report`) or `held` (not
+    /// healed because the last reconcile of this version did not succeed).
+    pub action: String,
+    /// The plan's changes.
+    pub changes: Vec<String>,
+    /// The job that healed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+}
+
+impl LastJob {
+    /// The status entry of a finished job record.
+    pub fn from_record(record: &JobRecord, summary: &str, stackfile_version: &str) -> Self {
+        Self {
+            job_id: record.job.job_id.clone(),
+            status: record.status,
+            reason: record.job.reason.clone(),
+            requested_by: record.job.requested_by.clone(),
+            stackfile_version: stackfile_version.to_owned(),
+            started_at: record.started_at.clone(),
+            finished_at: record.finished_at.clone(),
+            summary: summary.to_owned(),
+            error: record.error.clone(),
+            rollouts: record.result.as_ref().map(|r| r["rollouts"].clone()).unwrap_or_default(),
+        }
+    }
+}
+
+impl ClusterStatus {
+    /// Read a cluster's status (a missing or unreadable one starts afresh).
+    pub async fn load(store: &bosun_aws::store::Store, cluster: &str) -> Self {
+        let existing = store.get_status(cluster).await.ok().flatten();
+        existing
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_else(|| Self { cluster: cluster.to_owned(), ..Self::default() })
+    }
+
+    /// Write it back. The status is written only under the cluster's lease, so there
+    /// is one writer at a time.
+    pub async fn save(mut self, store: &bosun_aws::store::Store) -> Result<(), bosun_aws::AwsError> {
+        self.updated_at = now_rfc3339();
+        let value = serde_json::to_value(&self).expect("a status always serialises");
+        store.put_status(&self.cluster, &value).await
+    }
+}
