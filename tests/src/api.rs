@@ -48,8 +48,15 @@ pub struct ApiServer {
 }
 
 impl ApiServer {
-    /// Init the bucket and queues, then serve.
+    /// Init the bucket and queues, then `bosun serve api`.
     pub async fn start(env: &Env) -> Self {
+        Self::start_with(env, &["serve", "api"]).await
+    }
+
+    /// Init the bucket and queues, then run `bosun` with `serve` (`serve api`, or
+    /// `serve` with scheduler flags for both servers in one process), plus the listen
+    /// address, bucket, queue and tokens file.
+    pub async fn start_with(env: &Env, serve: &[&str]) -> Self {
         env.bosun(&["init", "--bucket", BUCKET, "--queue", QUEUE]).await.expect_code(0);
         let mut lines = Vec::new();
         let mut tokens = Vec::new();
@@ -71,7 +78,7 @@ impl ApiServer {
         std::fs::write(&tokens_file, format!("# role sha256 name\n{}\n", lines.join("\n"))).expect("write the tokens file");
 
         let mut cmd = Command::new(bosun_binary());
-        cmd.args(["serve", "api", "--listen", "127.0.0.1:0", "--bucket", BUCKET, "--queue", QUEUE, "--tokens-file"])
+        cmd.args(serve).args(["--listen", "127.0.0.1:0", "--bucket", BUCKET, "--queue", QUEUE, "--tokens-file"])
             .arg(&tokens_file)
             .current_dir(env.work_dir())
             .stdin(std::process::Stdio::null())
@@ -140,7 +147,65 @@ impl ApiServer {
     pub async fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().expect("the server is running");
         let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
-        tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await.expect("exits within 20s of SIGTERM").expect("wait")
+        tokio::time::timeout(Duration::from_secs(60), self.child.wait()).await.expect("exits within 60s of SIGTERM").expect("wait")
+    }
+
+    /// The server's PID.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("the server is running")
+    }
+
+    /// `PUT /api/v1/clusters/{cluster}/config` with a YAML body as the deployer; the
+    /// 202 body.
+    pub async fn put_config(&self, cluster: &str, yaml: &str) -> serde_json::Value {
+        let resp = self
+            .request(reqwest::Method::PUT, &format!("/api/v1/clusters/{cluster}/config"), Some(&self.deployer))
+            .header("content-type", "application/yaml")
+            .body(yaml.to_owned())
+            .send()
+            .await
+            .expect("PUT config");
+        let status = resp.status();
+        let body: serde_json::Value = resp.json().await.expect("a JSON body");
+        assert_eq!(status, 202, "PUT config of {cluster}: {body}");
+        body
+    }
+
+    /// `GET /api/v1/jobs/{id}`.
+    pub async fn job(&self, id: &str) -> serde_json::Value {
+        let resp = self.request(reqwest::Method::GET, &format!("/api/v1/jobs/{id}"), Some(&self.viewer)).send().await.expect("GET job");
+        assert_eq!(resp.status(), 200, "GET job {id}");
+        resp.json().await.expect("a JSON body")
+    }
+
+    /// Poll a job until it is final (or `limit` passes: the test fails with the last
+    /// record and the server's log).
+    pub async fn wait_job(&self, id: &str, limit: Duration) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let job = self.job(id).await;
+            let status = job["status"].as_str().unwrap_or_default();
+            if !["queued", "running"].contains(&status) {
+                return job;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "job {id} not finished within {limit:?}: {job:#}\nlogs:\n{}",
+                self.logs().join("\n")
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// `GET /api/v1/clusters/{cluster}/status`.
+    pub async fn status(&self, cluster: &str) -> serde_json::Value {
+        let resp = self
+            .request(reqwest::Method::GET, &format!("/api/v1/clusters/{cluster}/status"), Some(&self.viewer))
+            .send()
+            .await
+            .expect("GET status");
+        assert_eq!(resp.status(), 200, "GET status of {cluster}");
+        resp.json().await.expect("a JSON body")
     }
 
     /// What the bucket and queue hold: S3 object versions (all keys) and messages

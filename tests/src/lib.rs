@@ -21,8 +21,10 @@
 //! - [`Run`]: one finished `bosun` process: exit code, output, `--stats` counts.
 //! - [`api`]: `bosun serve api` on 127.0.0.1:0 against the test's emulator, with a
 //!   token per role and an HTTP client.
+//! - [`scheduler`]: `bosun serve scheduler` processes, and a webhook sink.
 
 pub mod api;
+pub mod scheduler;
 
 use std::collections::BTreeMap;
 use std::fmt;
