@@ -483,6 +483,18 @@ impl Env {
         vars
     }
 
+    /// Change the emulator's realism settings at runtime (`POST /_bosun/config`), e.g.
+    /// `{"rollout_describes": 1000, "rollout_seconds": 4}` for rollouts that take 4 s.
+    pub async fn emulator_config(&self, settings: serde_json::Value) {
+        let resp = reqwest::Client::new()
+            .post(format!("{}/_bosun/config", self.endpoint()))
+            .json(&settings)
+            .send()
+            .await
+            .expect("POST /_bosun/config");
+        assert!(resp.status().is_success(), "the emulator refused {settings}: {}", resp.status());
+    }
+
     /// This test's scratch directory.
     pub fn work_dir(&self) -> &Path {
         self.work.path()

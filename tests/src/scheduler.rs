@@ -19,7 +19,8 @@ use crate::{Env, bosun_binary};
 const START_LIMIT: Duration = Duration::from_secs(30);
 
 /// Flags that make the scheduler quick enough for tests: short polls, heartbeat and
-/// visibility; no drift check unless a test asks for one.
+/// visibility. The drift check keeps its default interval (10 minutes), so it does not
+/// run unless a test sets `--resync-interval`.
 pub const FAST: &[&str] = &[
     "--receive-wait",
     "1s",
@@ -31,8 +32,6 @@ pub const FAST: &[&str] = &[
     "1s",
     "--rollout-timeout",
     "60s",
-    "--resync-interval",
-    "0",
 ];
 
 /// A running `bosun serve scheduler`.

@@ -127,3 +127,328 @@ async fn a_put_converges_the_cluster_and_the_job_record_says_succeeded() {
     }
     assert!(api.terminate().await.success());
 }
+
+#[tokio::test]
+async fn a_circuit_breaker_rollback_is_recorded_and_announced_to_slack() {
+    let env = Env::start().await;
+    let slack = Sink::start().await;
+    let api = serve(&env, &["--slack-webhook", &slack.url]).await;
+    let job = create(&api, CLUSTER, &text(&env, &demo())).await;
+    assert_eq!(api.wait_job(&job, JOB_LIMIT).await["status"], "succeeded");
+    let good = env.running_revision("web").await;
+
+    // The emulator fails images tagged `fail`: the circuit breaker rolls web back.
+    let job = put_service(&api, CLUSTER, "web", json!({ "image_tag": "fail" })).await;
+    let record = api.wait_job(&job, JOB_LIMIT).await;
+    assert_eq!(record["status"], "rolled_back", "{record:#}");
+    let error = record["error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("service web: rolled back by the circuit breaker"), "{record:#}");
+    assert_eq!(record["result"]["rollouts"]["web"]["outcome"], "rolled_back", "{record:#}");
+    assert_eq!(env.running_revision("web").await, good, "ECS runs the last good revision again");
+
+    let status = api.status(CLUSTER).await;
+    assert_eq!(status["last_job"]["status"], "rolled_back", "{status:#}");
+    assert_eq!(status["last_job"]["job_id"], job.as_str(), "{status:#}");
+
+    let message = slack
+        .wait_for("a rolled-back message", Duration::from_secs(10), |b| {
+            b["text"].as_str().is_some_and(|t| t.starts_with(":rewind: bosun: cluster *demo* rolled back") && t.contains(&job))
+        })
+        .await;
+    assert!(message["text"].as_str().unwrap().contains("service web: rolled back by the circuit breaker"), "{message}");
+}
+
+#[tokio::test]
+async fn kill_9_mid_reconcile_then_a_restart_completes_the_job_without_duplicates() {
+    let env = Env::start().await;
+    let api = api_only(&env).await;
+    // Rollouts take 4 s, so the kill lands in the middle of the reconcile.
+    env.emulator_config(json!({ "rollout_describes": 100000, "rollout_seconds": 4 })).await;
+    let job = create(&api, CLUSTER, &text(&env, &demo())).await;
+
+    let first = Scheduler::start(&env, FAST).await;
+    first.wait_log("change=create load balancer", JOB_LIMIT).await;
+    first.wait_log("change=create service web", JOB_LIMIT).await;
+    first.kill9().await;
+    let record = api.job(&job).await;
+    assert_eq!(record["status"], "running", "killed mid-reconcile: {record:#}");
+
+    // The message reappears after its visibility (6 s) and the lease expires (6 s).
+    let second = Scheduler::start(&env, FAST).await;
+    let record = api.wait_job(&job, JOB_LIMIT).await;
+    assert_eq!(record["status"], "succeeded", "{record:#}\n{}", second.logs().join("\n"));
+    assert_eq!(record["attempts"], 2, "{record:#}");
+
+    // One of everything: services, load balancer, target group, DNS record.
+    let mut services = env.active_services().await;
+    services.sort();
+    assert_eq!(services, ["mailer", "users", "web"]);
+    assert_eq!(env.load_balancers().await.len(), 1);
+    assert_eq!(env.target_groups().await.len(), 1);
+    let records = env.records("www.demo.example.com.").await;
+    let types: Vec<&str> = records.iter().map(|r| r.r#type().as_str()).collect();
+    assert_eq!(types, ["A", "TXT"], "one alias and one ownership record");
+    assert_eq!(env.discovery_services().await.len(), 1);
+    let listeners = env.elb.describe_listeners().load_balancer_arn(env.load_balancers().await[0].load_balancer_arn().unwrap()).send().await.unwrap();
+    assert_eq!(listeners.listeners().len(), 1, "one listener");
+    env.emulator_config(json!({ "rollout_describes": 2, "rollout_seconds": 2 })).await;
+    env.assert_converged(&demo()).await;
+}
+
+#[tokio::test]
+async fn a_poison_job_reaches_the_dead_letter_queue_recorded_failed_while_others_converge() {
+    let env = Env::start().await;
+    let api = serve(&env, &[]).await;
+    let small = "services:\n  - worker:\n      image: busybox:1.36\n";
+    let job = create(&api, "broken", small).await;
+    assert_eq!(api.wait_job(&job, JOB_LIMIT).await["status"], "succeeded");
+
+    // Someone edits the bucket by hand, past the API's validation, then asks for a deploy.
+    api.s3
+        .put_object()
+        .bucket(BUCKET)
+        .key("clusters/broken/stackfile.yaml")
+        .body(b"services:\n  - worker:\n      image: [busybox\n".to_vec().into())
+        .send()
+        .await
+        .expect("overwrite the stackfile");
+    let resp = api.request(Method::POST, "/api/v1/clusters/broken/deploy", Some(&api.deployer)).send().await.unwrap();
+    assert_eq!(resp.status(), 202);
+    let poison: Value = resp.json().await.unwrap();
+    let poison = poison["job_id"].as_str().unwrap().to_owned();
+
+    // Meanwhile another cluster converges.
+    let good = create(&api, CLUSTER, &text(&env, &demo())).await;
+
+    let record = api.wait_job(&poison, JOB_LIMIT).await;
+    assert_eq!(record["status"], "failed", "{record:#}");
+    let error = record["error"].as_str().unwrap();
+    assert!(error.starts_with("gave up after 5 attempt(s): stored stackfile version"), "{error}");
+    assert!(error.contains("is not valid (1 error(s); first at line 4, column 1)"), "{error}");
+    let status = api.status("broken").await;
+    assert_eq!(status["last_job"]["status"], "failed", "{status:#}");
+
+    // The message itself is in the dead-letter queue.
+    let dlq = api.sqs.get_queue_url().queue_name(DLQ).send().await.unwrap().queue_url().unwrap().to_owned();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let dead = loop {
+        let got = api.sqs.receive_message().queue_url(&dlq).wait_time_seconds(1).send().await.unwrap();
+        if let Some(m) = got.messages().first() {
+            break serde_json::from_str::<Value>(m.body().unwrap()).unwrap();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the poison job never reached {DLQ}");
+    };
+    assert_eq!(dead["job_id"], poison.as_str());
+
+    assert_eq!(api.wait_job(&good, JOB_LIMIT).await["status"], "succeeded");
+    env.assert_converged(&demo()).await;
+}
+
+#[tokio::test]
+async fn slack_down_the_deploy_still_succeeds_and_the_failed_delivery_is_logged() {
+    let env = Env::start().await;
+    let dead = dead_url();
+    let api = serve(&env, &["--slack-webhook", &dead]).await;
+    let job = create(&api, CLUSTER, &text(&env, &demo())).await;
+    let record = api.wait_job(&job, JOB_LIMIT).await;
+    assert_eq!(record["status"], "succeeded", "{record:#}");
+    env.assert_converged(&demo()).await;
+
+    // Five attempts 1, 2, 4 and 8 s apart, then a warning; the URL is never logged.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    loop {
+        let logs = api.logs();
+        if logs.iter().any(|l| l.contains("notification delivery failed; giving up") && l.contains("sink=\"slack\"")) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no failed delivery logged:\n{}", logs.join("\n"));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let port = dead.rsplit(':').next().unwrap().trim_end_matches("/hook");
+    assert!(api.logs().iter().all(|l| !l.contains(&dead) && !l.contains(&format!(":{port}"))), "the webhook URL was logged");
+}
+
+/// `[started_at, finished_at]` of each job that ran.
+fn interval(record: &Value) -> Option<(String, String)> {
+    Some((record["started_at"].as_str()?.to_owned(), record["finished_at"].as_str()?.to_owned()))
+}
+
+#[tokio::test]
+async fn two_schedulers_and_ten_clusters_with_bursts_converge_with_no_overlapping_jobs() {
+    let env = Env::start().await;
+    let api = api_only(&env).await;
+    let clusters: Vec<String> = (0..10).map(|i| format!("team-{i}")).collect();
+    let stack = |tag: &str| format!("services:\n  - api:\n      image: busybox:{tag}\n      desired_count: 1\n  - worker:\n      image: busybox:1.36\n");
+    let a = Scheduler::start(&env, FAST).await;
+    let b = Scheduler::start(&env, FAST).await;
+
+    // Burst 1: ten clusters at once. Then twice, once the previous burst is done:
+    // three image bumps per cluster at once (30 PUTs).
+    let mut jobs: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let first = stack("1.0");
+    let created = futures::future::join_all(clusters.iter().map(|c| create(&api, c, &first))).await;
+    for (c, job) in clusters.iter().zip(created) {
+        jobs.entry(c.clone()).or_default().push(job);
+    }
+    for burst in [1, 2] {
+        for ids in jobs.values() {
+            api.wait_job(ids.last().unwrap(), JOB_LIMIT).await;
+        }
+        let bumps = futures::future::join_all(
+            clusters
+                .iter()
+                .flat_map(|c| (1..=3).map(move |n| (c.clone(), format!("1.{burst}{n}"))))
+                .map(|(c, tag)| {
+                    let api = &api;
+                    async move { (c.clone(), put_service(api, &c, "api", json!({ "image_tag": tag })).await) }
+                }),
+        )
+        .await;
+        for (c, job) in bumps {
+            jobs.entry(c).or_default().push(job);
+        }
+    }
+
+    let mut holders = std::collections::BTreeSet::new();
+    let mut pairs = 0;
+    for (cluster, ids) in &jobs {
+        let mut ran = Vec::new();
+        let mut succeeded = 0;
+        for id in ids {
+            let record = api.wait_job(id, JOB_LIMIT).await;
+            let status = record["status"].as_str().unwrap();
+            assert!(["succeeded", "superseded"].contains(&status), "{cluster}: {record:#}");
+            succeeded += usize::from(status == "succeeded");
+            if let Some(h) = record["scheduler"].as_str() {
+                holders.insert(h.to_owned());
+            }
+            if let Some(iv) = interval(&record) {
+                ran.push((iv, id.clone()));
+            }
+        }
+        // The stored stackfile has whichever bump was written last; the cluster runs it.
+        let config: Value = api
+            .request(Method::GET, &format!("/api/v1/clusters/{cluster}/config"), Some(&api.viewer))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let wanted = config["services"][0]["api"]["image"].as_str().unwrap().to_owned();
+        assert!(wanted.starts_with("busybox:1."), "{config}");
+        // Jobs queued behind a newer one are superseded (even the create); the job of
+        // the last stored version runs.
+        assert!(succeeded >= 1, "{cluster}: no job ran");
+        ran.sort();
+        pairs += ran.len().saturating_sub(1);
+        for pair in ran.windows(2) {
+            let ((_, end), first) = &pair[0];
+            let ((start, _), second) = &pair[1];
+            assert!(end <= start, "{cluster}: job {first} (ended {end}) overlaps job {second} (started {start})");
+        }
+        // Live: the image of the last bump, through the SDK.
+        let svc = env
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .services("api")
+            .send()
+            .await
+            .unwrap();
+        let td = svc.services()[0].task_definition().unwrap().to_owned();
+        assert_eq!(image_of(&env.task_definition(&td).await), wanted, "{cluster}");
+    }
+    assert_eq!(holders.len(), 2, "both schedulers took jobs: {holders:?}");
+    // The overlap check compared something: more jobs ran than clusters.
+    // Each cluster ran its create and at least one job of each burst.
+    assert!(pairs >= 20, "only {pairs} pairs of jobs of one cluster ran");
+    eprintln!("{pairs} pairs of consecutive jobs of one cluster, none overlapping");
+    drop((a, b));
+}
+
+#[tokio::test]
+async fn drift_is_healed_under_heal_and_only_reported_under_report() {
+    let env = Env::start().await;
+    let hook = Sink::start().await;
+    let api = serve(&env, &["--resync-interval", "2s", "--webhook", &hook.url]).await;
+    let job = create(&api, CLUSTER, &text(&env, &demo())).await;
+    assert_eq!(api.wait_job(&job, JOB_LIMIT).await["status"], "succeeded");
+
+    // Out of band, someone scales web to 5.
+    let scale = |n: i32| env.ecs.update_service().cluster(CLUSTER).service("web").desired_count(n).send();
+    scale(5).await.expect("scale web out of band");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while env.service("web").await.desired_count() != 2 {
+        assert!(tokio::time::Instant::now() < deadline, "the drift was not healed: {:#}", api.status(CLUSTER).await);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let event = hook
+        .wait_for("a drift event", Duration::from_secs(10), |b| b["event"] == "drift_detected" && b["cluster"] == CLUSTER)
+        .await;
+    assert!(event["summary"].as_str().unwrap().ends_with("healing now"), "{event}");
+    assert_eq!(event["changes"], json!(["update service web"]), "{event}");
+    let status = api.status(CLUSTER).await;
+    assert_eq!(status["drift"]["action"], "healed", "{status:#}");
+    let healer = status["drift"]["job_id"].as_str().unwrap().to_owned();
+    let record = api.wait_job(&healer, JOB_LIMIT).await;
+    assert_eq!((record["status"].as_str(), record["reason"].as_str()), (Some("succeeded"), Some("drift")), "{record:#}");
+
+    // `drift: report`: the next drift is recorded and announced, and left alone.
+    let report = format!("drift: report\n{}", text(&env, &demo()));
+    let job = api.put_config(CLUSTER, &report).await;
+    assert_eq!(api.wait_job(job["job_id"].as_str().unwrap(), JOB_LIMIT).await["status"], "succeeded");
+    scale(5).await.expect("scale web out of band");
+    let event = hook
+        .wait_for("a reported drift", Duration::from_secs(30), |b| {
+            b["event"] == "drift_detected" && b["summary"].as_str().is_some_and(|s| s.ends_with("reported only (drift: report)"))
+        })
+        .await;
+    assert_eq!(event["changes"], json!(["update service web"]), "{event}");
+    let status = api.status(CLUSTER).await;
+    assert_eq!(status["drift"]["action"], "reported", "{status:#}");
+    // Two more intervals: still 5, and the drift was announced once.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(env.service("web").await.desired_count(), 5);
+    let reported = hook.bodies().iter().filter(|b| b["summary"].as_str().is_some_and(|s| s.contains("reported only"))).count();
+    assert_eq!(reported, 1);
+}
+
+#[tokio::test]
+async fn sigterm_during_a_reconcile_lets_it_finish_and_exits_0() {
+    let env = Env::start().await;
+    let api = api_only(&env).await;
+    env.emulator_config(json!({ "rollout_describes": 100000, "rollout_seconds": 3 })).await;
+    let job = create(&api, CLUSTER, &text(&env, &demo())).await;
+    let scheduler = Scheduler::start(&env, FAST).await;
+    scheduler.wait_log("change=create service web", JOB_LIMIT).await;
+    assert_eq!(api.job(&job).await["status"], "running");
+    let (exit, logs) = scheduler.terminate().await;
+    assert!(exit.success(), "exit {exit:?}:\n{}", logs.join("\n"));
+    assert!(logs.iter().any(|l| l.contains("shutting down")), "{}", logs.join("\n"));
+    let record = api.job(&job).await;
+    assert_eq!(record["status"], "succeeded", "the in-flight reconcile finished: {record:#}");
+    assert_eq!(env.service("web").await.running_count(), 2);
+}
+
+#[tokio::test]
+async fn a_stale_job_is_superseded_by_the_job_for_the_newer_stackfile() {
+    let env = Env::start().await;
+    let api = api_only(&env).await;
+    let v = |tag: &str| format!("services:\n  - worker:\n      image: busybox:{tag}\n");
+    let first = create(&api, CLUSTER, &v("1.35")).await;
+    let second = api.put_config(CLUSTER, &v("1.36")).await["job_id"].as_str().unwrap().to_owned();
+
+    // Both jobs wait in the queue; then a scheduler starts.
+    let _scheduler = Scheduler::start(&env, FAST).await;
+    let old = api.wait_job(&first, JOB_LIMIT).await;
+    assert_eq!(old["status"], "superseded", "{old:#}");
+    assert_eq!(old["result"]["superseded_by"], second.as_str(), "{old:#}");
+    assert!(old["started_at"].is_null(), "a superseded job changes nothing: {old:#}");
+    let new = api.wait_job(&second, JOB_LIMIT).await;
+    assert_eq!(new["status"], "succeeded", "{new:#}");
+    let td = env.service("worker").await.task_definition().unwrap().to_owned();
+    assert_eq!(image_of(&env.task_definition(&td).await), "busybox:1.36");
+    // Only the newer stackfile was ever applied: one revision.
+    assert_eq!(env.revisions("demo-worker").await.len(), 1);
+}

@@ -85,12 +85,14 @@ pub enum TokenCommand {
 /// Where bosun keeps its state; both servers need it.
 #[derive(Debug, Args)]
 pub struct StateArgs {
+    // Required, yet `Option`: `bosun serve api|scheduler` leaves the parent `bosun
+    // serve`'s copy of these flags unset, and clap must still build that struct.
     /// S3 bucket (see `bosun init`).
-    #[arg(long, env = "BOSUN_BUCKET")]
-    pub bucket: String,
+    #[arg(long, env = "BOSUN_BUCKET", required = true)]
+    pub bucket: Option<String>,
     /// SQS FIFO queue, a name or a URL (see `bosun init`).
-    #[arg(long, env = "BOSUN_QUEUE")]
-    pub queue: String,
+    #[arg(long, env = "BOSUN_QUEUE", required = true)]
+    pub queue: Option<String>,
     /// Log format.
     #[arg(long, env = "BOSUN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -103,11 +105,23 @@ pub struct HttpArgs {
     #[arg(long, env = "BOSUN_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
     /// Tokens file: one `ROLE SHA256HEX NAME` per line (see `bosun token new`).
-    #[arg(long, env = "BOSUN_TOKENS_FILE")]
-    pub tokens_file: PathBuf,
+    #[arg(long, env = "BOSUN_TOKENS_FILE", required = true)]
+    pub tokens_file: Option<PathBuf>,
     /// Origins allowed by CORS (comma-separated); CORS is off without it.
     #[arg(long, env = "BOSUN_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origin: Vec<String>,
+}
+
+impl StateArgs {
+    /// The bucket (clap requires it wherever it is used).
+    pub fn bucket(&self) -> &str {
+        self.bucket.as_deref().expect("clap requires --bucket")
+    }
+
+    /// The queue (clap requires it wherever it is used).
+    pub fn queue(&self) -> &str {
+        self.queue.as_deref().expect("clap requires --queue")
+    }
 }
 
 /// The scheduler's own flags.
@@ -279,6 +293,23 @@ mod tests {
         assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
         assert!(parse_duration("ten minutes").is_err());
+    }
+
+    #[test]
+    fn serve_takes_both_servers_flags_or_one_servers_subcommand() {
+        let both = Cli::try_parse_from(["bosun", "serve", "--bucket", "b", "--queue", "q.fifo", "--tokens-file", "t", "--concurrency", "2"]).unwrap();
+        let Command::Serve { server: None, both } = both.command else { panic!("not serve") };
+        assert_eq!((both.state.bucket(), both.worker.concurrency), ("b", 2));
+
+        let api = Cli::try_parse_from(["bosun", "serve", "api", "--bucket", "b", "--queue", "q.fifo", "--tokens-file", "t"]).unwrap();
+        assert!(matches!(api.command, Command::Serve { server: Some(Server::Api(_)), .. }));
+        let scheduler = Cli::try_parse_from(["bosun", "serve", "scheduler", "--bucket", "b", "--queue", "q.fifo", "--resync-interval", "0"]).unwrap();
+        let Command::Serve { server: Some(Server::Scheduler(s)), .. } = scheduler.command else { panic!("not serve scheduler") };
+        assert_eq!(s.worker.resync_interval, Duration::ZERO);
+
+        // The scheduler alone needs no tokens file; the API and `serve` do.
+        let err = Cli::try_parse_from(["bosun", "serve", "--bucket", "b", "--queue", "q.fifo"]).unwrap_err();
+        assert!(err.to_string().contains("--tokens-file"), "{err}");
     }
 
     #[test]

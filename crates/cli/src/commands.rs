@@ -47,31 +47,32 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
 }
 
 fn api_config(state: &StateArgs, http: HttpArgs) -> Result<bosun_api::ApiConfig, Failure> {
-    let text = read(&http.tokens_file)?;
+    let tokens_file = http.tokens_file.expect("clap requires --tokens-file");
+    let text = read(&tokens_file)?;
     let tokens = bosun_api::Tokens::parse(&text).map_err(|errors| {
         for e in &errors {
-            eprintln!("{}:{e}", http.tokens_file.display());
+            eprintln!("{}:{e}", tokens_file.display());
         }
-        Failure::user(anyhow::anyhow!("{} has {} invalid line(s)", http.tokens_file.display(), errors.len()))
+        Failure::user(anyhow::anyhow!("{} has {} invalid line(s)", tokens_file.display(), errors.len()))
             .hint("each line is `ROLE SHA256HEX NAME`; `bosun token new --role ROLE --name NAME` prints one")
     })?;
     if tokens.is_empty() {
         eprintln!(
             "warning: {} has no tokens: every /api/v1 request will get 401",
-            http.tokens_file.display()
+            tokens_file.display()
         );
     }
     Ok(bosun_api::ApiConfig {
         listen: http.listen,
-        bucket: state.bucket.clone(),
-        queue: state.queue.clone(),
+        bucket: state.bucket().to_owned(),
+        queue: state.queue().to_owned(),
         tokens,
         cors_origins: http.cors_origin.into_iter().filter(|o| !o.is_empty()).collect(),
     })
 }
 
 fn scheduler_config(state: &StateArgs, w: WorkerArgs) -> Result<bosun_scheduler::SchedulerConfig, Failure> {
-    let mut config = bosun_scheduler::SchedulerConfig::new(&state.bucket, &state.queue);
+    let mut config = bosun_scheduler::SchedulerConfig::new(state.bucket(), state.queue());
     config.concurrency = w.concurrency;
     config.visibility = w.visibility_timeout;
     config.heartbeat = w.heartbeat;

@@ -27,11 +27,11 @@ pub fn run() -> ExitCode {
     let (level, json) = match &args.command {
         cli::Command::Serve { server, both } => {
             let state = match server {
-                Some(cli::Server::Api(a)) => &a.state,
-                Some(cli::Server::Scheduler(s)) => &s.state,
-                None => &both.state,
+                Some(cli::Server::Api(a)) => Some(&a.state),
+                Some(cli::Server::Scheduler(s)) => Some(&s.state),
+                None => Some(&both.state),
             };
-            ("info", state.log_format == cli::LogFormat::Json)
+            ("info", state.is_some_and(|s| s.log_format == cli::LogFormat::Json))
         }
         _ => ("warn", false),
     };

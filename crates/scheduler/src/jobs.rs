@@ -312,9 +312,8 @@ pub(crate) async fn record_outcome(
     record.finished_at = Some(now_rfc3339());
     record.updated_at = now_rfc3339();
     record.result = Some(result);
-    put_record(ctx, record).await?;
-    metrics::counter!("bosun_jobs_total", "status" => format!("{status:?}").to_lowercase()).increment(1);
 
+    // The status first: a client that sees the job final also sees the status.
     let mut status_doc = ClusterStatus::load(&ctx.store, &record.job.cluster).await;
     status_doc.last_job = Some(LastJob::from_record(record, &summary, version));
     // A job that converged the cluster ends a drift, except the drift job itself,
@@ -325,6 +324,8 @@ pub(crate) async fn record_outcome(
     if let Err(e) = status_doc.save(&ctx.store).await {
         warn!(error = %e, "could not write the cluster status");
     }
+    put_record(ctx, record).await?;
+    metrics::counter!("bosun_jobs_total", "status" => format!("{status:?}").to_lowercase()).increment(1);
     let kind = match status {
         JobStatus::Succeeded => EventKind::Succeeded,
         JobStatus::RolledBack => EventKind::RolledBack,
@@ -375,13 +376,13 @@ async fn attempt_failed(
             record.finished_at = Some(now_rfc3339());
             record.updated_at = now_rfc3339();
             record.attempts = record.attempts.max(n);
-            let _ = put_record(ctx, record).await;
             let mut status_doc = ClusterStatus::load(&ctx.store, &record.job.cluster).await;
             let version = record.job.stackfile_version.clone();
             status_doc.last_job = Some(LastJob::from_record(record, &err.message, &version));
             if let Err(e) = status_doc.save(&ctx.store).await {
                 warn!(error = %e, "could not write the cluster status");
             }
+            let _ = put_record(ctx, record).await;
             metrics::counter!("bosun_jobs_total", "status" => "failed").increment(1);
             ctx.notifier.send(event(record, EventKind::Failed, format!("gave up after {n} attempt(s): {err}"), vec![], &version), sinks);
         }

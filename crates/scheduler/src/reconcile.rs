@@ -69,7 +69,10 @@ pub async fn load(ctx: &Ctx, cluster: &str, version: &str) -> Result<Desired, Re
         })?;
     bosun_stackfile::load(&stored.text, cluster).map_err(|diags| {
         // Locations only: a diagnostic's message may quote a value from the stackfile.
-        let first = diags.0.first().map(|d| format!("; first at line {}, column {}: {}", d.line, d.column, d.path));
+        let first = diags.0.first().map(|d| {
+            let at = format!("; first at line {}, column {}", d.line, d.column);
+            if d.path.is_empty() { at } else { format!("{at} ({})", d.path) }
+        });
         ReconcileError::permanent(format!(
             "stored stackfile version {version} is not valid ({} error(s){})",
             diags.0.len(),
