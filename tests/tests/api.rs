@@ -332,8 +332,9 @@ async fn two_puts_with_the_same_if_match_one_wins() {
     statuses.sort();
     assert_eq!(statuses, [202, 412]);
     let (versions_after, _) = api.footprint().await;
-    // The winner's stackfile version and its job record; nothing for the loser.
-    assert_eq!(versions_after - versions_before, 2);
+    // The winner's stackfile version, its job record and the version's job index;
+    // nothing for the loser.
+    assert_eq!(versions_after - versions_before, 3);
 }
 
 /// Endpoint, method, and the lowest role that may call it.
@@ -436,7 +437,9 @@ async fn rejected_requests_leave_s3_and_sqs_unchanged() {
     assert_eq!(api.footprint().await, before, "a rejected request wrote to S3 or sent to SQS");
     assert_eq!(config_yaml(&api, "safe").await.0, yaml_before);
     let listing = api.s3.list_objects_v2().bucket(BUCKET).send().await.unwrap();
-    let keys: Vec<&str> = listing.contents().iter().filter_map(|o| o.key()).filter(|k| !k.starts_with("jobs/")).collect();
+    // Besides the creation's job record and version index, only the stackfile.
+    let keys: Vec<&str> =
+        listing.contents().iter().filter_map(|o| o.key()).filter(|k| !k.starts_with("jobs/") && !k.starts_with("clusters/safe/versions/")).collect();
     assert_eq!(keys, ["clusters/safe/stackfile.yaml"]);
 }
 
