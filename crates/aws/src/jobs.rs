@@ -174,6 +174,18 @@ mod tests {
     }
 
     #[test]
+    fn a_job_that_never_reached_the_queue_will_not_run() {
+        let mut r = JobRecord::queued(JobMessage::new("c", "deploy", "x", "v"));
+        assert!(r.ran_or_will_run());
+        r.status = JobStatus::Failed;
+        assert!(!r.ran_or_will_run(), "failed before any attempt: the send failed");
+        r.attempts = 5;
+        assert!(r.ran_or_will_run(), "failed after attempts: it ran");
+        r.status = JobStatus::Succeeded;
+        assert!(r.ran_or_will_run());
+    }
+
+    #[test]
     fn record_round_trips_with_snake_case_status() {
         let mut r = JobRecord::queued(JobMessage::new("c", "deploy", "x", "v"));
         r.status = JobStatus::RolledBack;

@@ -394,13 +394,7 @@ async fn attempt_failed(
         }
         return;
     }
-    // Permanent errors come back at once, so the job reaches the dead-letter queue
-    // quickly; others back off: 2, 4, 8, 16 s ... capped at the visibility timeout.
-    let delay = if err.permanent {
-        Duration::ZERO
-    } else {
-        (Duration::from_secs(2) * 2u32.saturating_pow(n.saturating_sub(1).min(10))).min(ctx.config.visibility)
-    };
+    let delay = retry_delay(n, err.permanent, ctx.config.visibility);
     warn!(attempt = n, of = limit, retry_in = ?delay, error = %err, "attempt failed; the job will be retried");
     if let Some(record) = record {
         record.status = JobStatus::Queued;
@@ -409,6 +403,16 @@ async fn attempt_failed(
         let _ = put_record(ctx, record).await;
     }
     let _ = ctx.queue.set_visibility(&msg.receipt, delay).await;
+}
+
+/// How long a failed attempt waits before the queue hands the job out again.
+/// Permanent errors come back at once, so the job reaches the dead-letter queue
+/// quickly; others back off 2, 4, 8, 16 s ... capped at `cap` (the visibility timeout).
+fn retry_delay(attempt: u32, permanent: bool, cap: Duration) -> Duration {
+    if permanent {
+        return Duration::ZERO;
+    }
+    (Duration::from_secs(2) * 2u32.saturating_pow(attempt.saturating_sub(1).min(10))).min(cap)
 }
 
 /// Shutdown grace is over: put the job back in the queue for another scheduler.
@@ -434,5 +438,19 @@ async fn delete(ctx: &Ctx, msg: &Received) {
 pub(crate) async fn release(ctx: &Ctx, lease: Lease) {
     if let Err(e) = ctx.store.release_lease(lease).await {
         debug!(error = %e, "could not release the cluster lease; it expires by itself");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_attempts_back_off_exponentially_up_to_the_visibility_timeout() {
+        let cap = Duration::from_secs(60);
+        let delays: Vec<u64> = (1..=7).map(|n| retry_delay(n, false, cap).as_secs()).collect();
+        assert_eq!(delays, [2, 4, 8, 16, 32, 60, 60]);
+        assert_eq!(retry_delay(3, true, cap), Duration::ZERO);
+        assert_eq!(retry_delay(u32::MAX, false, cap), cap);
     }
 }
