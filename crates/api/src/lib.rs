@@ -144,8 +144,16 @@ pub async fn serve(
     config: ApiConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    serve_with(Clients::from_env().await, config, shutdown).await
+}
+
+/// [`serve`] on given clients (`bosun serve` shares them with the scheduler).
+pub async fn serve_with(
+    clients: Clients,
+    config: ApiConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     telemetry::install_recorder();
-    let clients = Clients::from_env().await;
     let state = connect(clients, &config).await?;
     let app = app(state, &config.cors_origins)?;
     let listener = tokio::net::TcpListener::bind(config.listen)

@@ -107,13 +107,15 @@ async fn serve_scheduler(state: &StateArgs, worker: WorkerArgs, stop: Cancellati
 async fn serve_both(args: ServeArgs, stop: CancellationToken) -> Result<ExitCode, Failure> {
     let api = api_config(&args.state, args.http)?;
     let scheduler = scheduler_config(&args.state, args.worker)?;
-    let ctx = bosun_scheduler::connect(Clients::from_env().await, scheduler)
+    // One set of clients (one HTTP connection pool, one task definition cache).
+    let clients = Clients::from_env().await;
+    let ctx = bosun_scheduler::connect(clients.clone(), scheduler)
         .await
         .map_err(|e| Failure::user(e).hint("check the AWS environment and `bosun init`"))?;
     // One failing stops the other.
     let (api, scheduler) = tokio::join!(
         async {
-            let r = bosun_api::serve(api, stop.clone().cancelled_owned()).await;
+            let r = bosun_api::serve_with(clients, api, stop.clone().cancelled_owned()).await;
             stop.cancel();
             r
         },
