@@ -5,7 +5,10 @@
 //! - `bosun_http_request_duration_seconds{method,route}`: time in the handler;
 //! - `bosun_http_request_overhead_seconds{method,route}`: time in the handler minus
 //!   time waiting on AWS calls and on other writers of the same cluster (the write
-//!   lock and conflict back-off), which is what the API itself costs;
+//!   lock and conflict back-off), which is what the API itself costs. An AWS call
+//!   lasts from the SDK starting it to its response having been read, the body of a
+//!   streamed S3 response included (see [`bosun_aws::stats`]); parsing, validating
+//!   and rendering what was read is the API's own work and stays in the overhead;
 //! - `bosun_http_request_wait_seconds{method,route}`: that waiting on other writers;
 //! - `bosun_aws_calls_total{service,operation}`: counted by the AWS adapter.
 //!
