@@ -14,6 +14,7 @@ use axum::extract::{FromRequestParts, Path};
 use axum::routing::{get, post, put};
 use bosun_aws::jobs::{JobMessage, JobRecord, JobStatus, now_rfc3339};
 use bosun_aws::store::{Condition, StoreError, WriteMeta};
+use bosun_stackfile::Desired;
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Serialize;
@@ -183,11 +184,12 @@ pub(crate) async fn enqueue(
     })
 }
 
-/// Store a stackfile version, then queue its job.
+/// Store a stackfile version (`text`, which loads to `desired`), then queue its job.
 pub(crate) async fn store_and_enqueue(
     state: &crate::State,
     req: JobRequest<'_>,
     text: &str,
+    desired: Desired,
     condition: Option<&Condition>,
     headers: &HeaderMap,
 ) -> Result<Queued, ApiError> {
@@ -199,6 +201,7 @@ pub(crate) async fn store_and_enqueue(
         .store
         .put_stackfile(req.cluster, text, condition, &meta)
         .await?;
+    state.derived.wrote(req.cluster, text, desired);
     let message = format!(
         "stackfile of cluster {} stored; reconcile queued",
         req.cluster
@@ -251,7 +254,8 @@ pub(crate) async fn read_modify_write(
                 changed: false,
             });
         }
-        bosun_stackfile::load(&text, cluster).map_err(|d| ApiError::invalid_stackfile(&d))?;
+        let desired = bosun_stackfile::load(&text, cluster)
+            .map_err(|d| ApiError::invalid_stackfile(&d))?;
         match state
             .store
             .put_stackfile(
@@ -263,6 +267,7 @@ pub(crate) async fn read_modify_write(
             .await
         {
             Ok(w) => {
+                state.derived.wrote(cluster, &text, desired);
                 return Ok(Written {
                     version_id: w.version_id,
                     etag: w.etag,
