@@ -277,8 +277,11 @@ pub(crate) async fn read_modify_write(
             Err(StoreError::PreconditionFailed) => {
                 // Another writer won; back off a little (with jitter) and read again.
                 let ms = 5 + u64::from(attempt) * 5 + rand::random_range(0..10u64);
+                let slept = Instant::now();
                 tokio::time::sleep(Duration::from_millis(ms)).await;
-                crate::telemetry::add_wait(Duration::from_millis(ms));
+                // What the sleep took, which the timer's granularity and the runtime
+                // make longer than asked.
+                crate::telemetry::add_wait(slept.elapsed());
             }
             Err(e) => return Err(e.into()),
         }
