@@ -11,6 +11,8 @@
 //! # Layout
 //! - [`auth`]: the tokens file, roles, and the `Auth<ROLE>` extractor.
 //! - [`body`]: body limits, encodings and content types.
+//! - [`derived`]: the JSON rendering and desired state of each cluster's last
+//!   stackfile version, so an unchanged stackfile is not parsed on every request.
 //! - [`error`]: the JSON error body.
 //! - [`names`]: cluster, service and job id checks.
 //! - [`routes`]: the handlers.
@@ -19,6 +21,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod derived;
 pub mod error;
 pub mod names;
 pub mod openapi;
@@ -54,12 +57,22 @@ pub struct AppState {
     pub tokens: Tokens,
     /// One write lock per cluster, for read-modify-writes (see [`AppState::write_lock`]).
     write_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// What was derived from each cluster's last stackfile version: reads of an
+    /// unchanged stackfile (the common case) skip parsing and validating it.
+    pub derived: derived::Derived,
 }
 
 impl AppState {
     /// The state of an API on these clients, bucket, queue and tokens.
     pub fn new(clients: Clients, store: Store, queue: Queue, tokens: Tokens) -> Self {
-        Self { clients, store, queue, tokens, write_locks: std::sync::Mutex::default() }
+        Self {
+            clients,
+            store,
+            queue,
+            tokens,
+            write_locks: std::sync::Mutex::default(),
+            derived: derived::Derived::default(),
+        }
     }
 
     /// The lock that serialises this process's read-modify-writes of one cluster's

@@ -5,7 +5,13 @@
 //! - `bosun_http_request_duration_seconds{method,route}`: time in the handler;
 //! - `bosun_http_request_overhead_seconds{method,route}`: time in the handler minus
 //!   time waiting on AWS calls and on other writers of the same cluster (the write
-//!   lock and conflict back-off), which is what the API itself costs;
+//!   lock and conflict back-off), which is what the API itself costs. An AWS call
+//!   lasts from the SDK starting it to its response having been read, the body of a
+//!   streamed S3 response included (see [`bosun_aws::stats`]); parsing, validating
+//!   and rendering what was read is the API's own work and stays in the overhead, and
+//!   so does the SDK's setup of a call before its first interceptor hook. These are
+//!   wall times, so an AWS call's time also holds the wait for the runtime to resume
+//!   the request once the response is in (other requests' turns on the worker);
 //! - `bosun_http_request_wait_seconds{method,route}`: that waiting on other writers;
 //! - `bosun_aws_calls_total{service,operation}`: counted by the AWS adapter.
 //!

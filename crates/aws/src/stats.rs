@@ -7,6 +7,11 @@
 //! and operation; a no-op unless a recorder is installed, as `bosun serve` does) and
 //! adds the wall time of each call to the current [`AwsTime`] scope, so the API can
 //! report its own overhead: time in the handler minus time waiting on AWS.
+//!
+//! The interceptor's span ends when the SDK hands back the output. For an operation
+//! with a streamed body (S3 `GetObject`) that is when the headers have arrived: the
+//! body is still on the socket. Reading it is the rest of the same call, so the store
+//! reads bodies through [`reading_body`], which adds that wait to the scope too.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -103,6 +108,22 @@ impl AwsTime {
     }
 }
 
+/// Add `took` to the current [`AwsTime`] scope, if any. Outside a scope (the CLI)
+/// there is nothing to add to.
+fn add_aws_time(took: Duration) {
+    let _ = AWS_TIME.try_with(|t| *t.lock().expect("aws time lock is never poisoned") += took);
+}
+
+/// Await `body`, the reading of a streamed AWS response body, and count its wall time
+/// as time in AWS: it is the network I/O of a call whose headers the interceptor has
+/// already timed. Only the read goes in here; parsing what was read stays outside.
+pub(crate) async fn reading_body<F: Future>(body: F) -> F::Output {
+    let start = Instant::now();
+    let out = body.await;
+    add_aws_time(start.elapsed());
+    out
+}
+
 #[derive(Debug, Clone, Copy)]
 struct CallStart(Instant);
 
@@ -148,10 +169,7 @@ impl Intercept for CountingInterceptor {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let Some(CallStart(start)) = cfg.load::<CallStart>() {
-            let took = start.elapsed();
-            // Outside an `AwsTime` scope (the CLI) there is nothing to add to.
-            let _ =
-                AWS_TIME.try_with(|t| *t.lock().expect("aws time lock is never poisoned") += took);
+            add_aws_time(start.elapsed());
         }
         Ok(())
     }
@@ -169,6 +187,18 @@ mod tests {
         assert!(is_mutating("CreateService"));
         assert!(is_mutating("ChangeResourceRecordSets"));
         assert!(is_mutating("RegisterTaskDefinition"));
+    }
+
+    #[tokio::test]
+    async fn body_reads_count_as_aws_time_inside_a_scope_only() {
+        let aws = AwsTime::default();
+        let read = tokio::time::sleep(Duration::from_millis(7));
+        aws.scope(reading_body(read)).await;
+        let counted = aws.elapsed();
+        assert!(counted >= Duration::from_millis(7), "{counted:?}");
+        // Outside a scope it is counted nowhere, and does not fail.
+        reading_body(tokio::time::sleep(Duration::from_millis(3))).await;
+        assert_eq!(aws.elapsed(), counted);
     }
 
     #[test]

@@ -18,6 +18,7 @@ use futures::{StreamExt, TryStreamExt, stream};
 
 use crate::error::AwsError;
 use crate::jobs::JobRecord;
+use crate::stats::reading_body;
 
 /// Metadata key of the token name that wrote a stackfile version.
 const META_AUTHOR: &str = "author";
@@ -207,7 +208,7 @@ impl Store {
         let etag = out.e_tag().unwrap_or_default().to_owned();
         let version = out.version_id().unwrap_or("null").to_owned();
         let meta = out.metadata().cloned().unwrap_or_default();
-        let bytes = out.body.collect().await.map_err(|e| AwsError {
+        let bytes = reading_body(out.body.collect()).await.map_err(|e| AwsError {
             resource: format!("s3://{}/{key}", self.bucket),
             operation: "GetObject",
             code: "ReadBody".into(),
@@ -485,7 +486,7 @@ impl Store {
                 };
             }
         };
-        let bytes = out.body.collect().await.map_err(|e| AwsError {
+        let bytes = reading_body(out.body.collect()).await.map_err(|e| AwsError {
             resource: res,
             operation: "GetObject",
             code: "ReadBody".into(),

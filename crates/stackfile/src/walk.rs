@@ -489,12 +489,15 @@ impl<'a> Walker<'a> {
             );
             let out = self.walk(node, b, path);
             let errors = self.diags.len() - diags;
+            if out.is_some() && errors == 0 {
+                // The trial was clean, so it was the real walk: keep what it recorded
+                // rather than walk the node again (which, with nested unions, doubled
+                // the work at every level).
+                return out;
+            }
             self.diags.truncate(diags);
             self.locs.dropped.truncate(dropped);
             self.locs.remap.truncate(remap);
-            if out.is_some() && errors == 0 {
-                return self.walk(node, b, path);
-            }
             let kinds = self.types(b);
             let fits = kinds.is_empty() || kinds.iter().any(|k| kind_of(node).contains(k));
             let null_only = kinds == ["null"];

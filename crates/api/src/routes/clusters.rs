@@ -58,14 +58,15 @@ pub async fn create(
     let req: CreateCluster = body::json(&headers, &body)?;
     check_name("cluster", &req.name)?;
     let text = body::config_value(req.config)?;
-    bosun_stackfile::load(&text, &req.name).map_err(|d| ApiError::invalid_stackfile(&d))?;
+    let desired =
+        bosun_stackfile::load(&text, &req.name).map_err(|d| ApiError::invalid_stackfile(&d))?;
     let job = JobRequest {
         cluster: &req.name,
         reason: "cluster_created",
         caller: &caller,
         delete_services: Vec::new(),
     };
-    match store_and_enqueue(&state, job, &text, Some(&Condition::Absent), &headers).await {
+    match store_and_enqueue(&state, job, &text, desired, Some(&Condition::Absent), &headers).await {
         Ok(mut queued) => {
             queued.body.message = format!("cluster {} created; reconcile queued", req.name);
             Ok(queued.response(StatusCode::CREATED))
@@ -102,7 +103,7 @@ pub async fn get_config(
     let mut resp = if wants_yaml(&headers) {
         ([(header::CONTENT_TYPE, "application/yaml")], current.text).into_response()
     } else {
-        let json = bosun_stackfile::document::to_json_text(&current.text).map_err(|d| {
+        let json = state.derived.json(&names.cluster, &current.text).map_err(|d| {
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "corrupt_record", format!("the stored stackfile does not parse: {d}"))
         })?;
         ([(header::CONTENT_TYPE, "application/json")], json).into_response()
@@ -131,7 +132,8 @@ pub async fn put_config(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let text = body::stackfile(&headers, &body)?;
-    bosun_stackfile::load(&text, &names.cluster).map_err(|d| ApiError::invalid_stackfile(&d))?;
+    let desired = bosun_stackfile::load(&text, &names.cluster)
+        .map_err(|d| ApiError::invalid_stackfile(&d))?;
     let condition = match headers
         .get(header::IF_MATCH)
         .map(|v| v.to_str().map(str::trim))
@@ -155,7 +157,7 @@ pub async fn put_config(
         caller: &caller,
         delete_services: Vec::new(),
     };
-    match store_and_enqueue(&state, job, &text, condition.as_ref(), &headers).await {
+    match store_and_enqueue(&state, job, &text, desired, condition.as_ref(), &headers).await {
         Ok(q) => Ok(q.response(StatusCode::ACCEPTED)),
         // A conditional write to a cluster that does not exist fails its precondition too.
         Err(e) if e.status == StatusCode::PRECONDITION_FAILED => {
@@ -258,7 +260,7 @@ pub async fn rollback(
                 req.version_id, names.cluster
             ))
         })?;
-    bosun_stackfile::load(&old.text, &names.cluster).map_err(|d| {
+    let desired = bosun_stackfile::load(&old.text, &names.cluster).map_err(|d| {
         let mut e = ApiError::invalid_stackfile(&d);
         e.status = StatusCode::UNPROCESSABLE_ENTITY;
         e.message = format!(
@@ -281,7 +283,7 @@ pub async fn rollback(
         caller: &caller,
         delete_services: Vec::new(),
     };
-    let mut q = store_and_enqueue(&state, job, &old.text, None, &headers).await?;
+    let mut q = store_and_enqueue(&state, job, &old.text, desired, None, &headers).await?;
     q.body.message = format!(
         "cluster {} rolled back to version {}; reconcile queued",
         names.cluster, req.version_id

@@ -14,6 +14,7 @@ use axum::extract::{FromRequestParts, Path};
 use axum::routing::{get, post, put};
 use bosun_aws::jobs::{JobMessage, JobRecord, JobStatus, now_rfc3339};
 use bosun_aws::store::{Condition, StoreError, WriteMeta};
+use bosun_stackfile::Desired;
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Serialize;
@@ -190,11 +191,12 @@ pub(crate) async fn enqueue(
     })
 }
 
-/// Store a stackfile version, then queue its job.
+/// Store a stackfile version (`text`, which loads to `desired`), then queue its job.
 pub(crate) async fn store_and_enqueue(
     state: &crate::State,
     req: JobRequest<'_>,
     text: &str,
+    desired: Desired,
     condition: Option<&Condition>,
     headers: &HeaderMap,
 ) -> Result<Queued, ApiError> {
@@ -206,6 +208,7 @@ pub(crate) async fn store_and_enqueue(
         .store
         .put_stackfile(req.cluster, text, condition, &meta)
         .await?;
+    state.derived.wrote(req.cluster, text, desired);
     let message = format!(
         "stackfile of cluster {} stored; reconcile queued",
         req.cluster
@@ -258,7 +261,8 @@ pub(crate) async fn read_modify_write(
                 changed: false,
             });
         }
-        bosun_stackfile::load(&text, cluster).map_err(|d| ApiError::invalid_stackfile(&d))?;
+        let desired = bosun_stackfile::load(&text, cluster)
+            .map_err(|d| ApiError::invalid_stackfile(&d))?;
         match state
             .store
             .put_stackfile(
@@ -270,6 +274,7 @@ pub(crate) async fn read_modify_write(
             .await
         {
             Ok(w) => {
+                state.derived.wrote(cluster, &text, desired);
                 return Ok(Written {
                     version_id: w.version_id,
                     etag: w.etag,
@@ -279,8 +284,11 @@ pub(crate) async fn read_modify_write(
             Err(StoreError::PreconditionFailed) => {
                 // Another writer won; back off a little (with jitter) and read again.
                 let ms = 5 + u64::from(attempt) * 5 + rand::random_range(0..10u64);
+                let slept = Instant::now();
                 tokio::time::sleep(Duration::from_millis(ms)).await;
-                crate::telemetry::add_wait(Duration::from_millis(ms));
+                // What the sleep took, which the timer's granularity and the runtime
+                // make longer than asked.
+                crate::telemetry::add_wait(slept.elapsed());
             }
             Err(e) => return Err(e.into()),
         }

@@ -1,6 +1,8 @@
 //! Services of a cluster: desired and live state, image tags, and the
 //! read-modify-write updates ChatOps and the web UI use.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -39,9 +41,9 @@ pub struct ServiceView {
     pub live: Option<LiveService>,
 }
 
-async fn desired(state: &crate::State, cluster: &str) -> Result<Desired, ApiError> {
+async fn desired(state: &crate::State, cluster: &str) -> Result<Arc<Desired>, ApiError> {
     let current = current(state, cluster).await?;
-    bosun_stackfile::load(&current.text, cluster).map_err(|d| {
+    state.derived.desired(cluster, &current.text).map_err(|d| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "corrupt_record",
