@@ -162,8 +162,9 @@ async fn a_circuit_breaker_rollback_is_recorded_and_announced_to_slack() {
 async fn kill_9_mid_reconcile_then_a_restart_completes_the_job_without_duplicates() {
     let env = Env::start().await;
     let api = api_only(&env).await;
-    // Rollouts take 4 s, so the kill lands in the middle of the reconcile.
-    env.emulator_config(json!({ "rollout_describes": 100000, "rollout_seconds": 4 })).await;
+    // Rollouts take 12 s, so the kill lands in the middle of the reconcile, and the
+    // rollouts are still going when the job reappears (after 6 s).
+    env.emulator_config(json!({ "rollout_describes": 100000, "rollout_seconds": 12 })).await;
     let job = create(&api, CLUSTER, &text(&env, &demo())).await;
 
     let first = Scheduler::start(&env, FAST).await;
@@ -178,6 +179,10 @@ async fn kill_9_mid_reconcile_then_a_restart_completes_the_job_without_duplicate
     let record = api.wait_job(&job, JOB_LIMIT).await;
     assert_eq!(record["status"], "succeeded", "{record:#}\n{}", second.logs().join("\n"));
     assert_eq!(record["attempts"], 2, "{record:#}");
+    // The second attempt found nothing to change, and waited for the rollouts the first
+    // one started: the job succeeded only once they completed.
+    assert_eq!(record["result"]["rollouts"]["web"]["outcome"], "succeeded", "{record:#}");
+    assert_eq!(env.service("web").await.running_count(), 2);
 
     // One of everything: services, load balancer, target group, DNS record.
     let mut services = env.active_services().await;
@@ -451,4 +456,35 @@ async fn a_stale_job_is_superseded_by_the_job_for_the_newer_stackfile() {
     assert_eq!(image_of(&env.task_definition(&td).await), "busybox:1.36");
     // Only the newer stackfile was ever applied: one revision.
     assert_eq!(env.revisions("demo-worker").await.len(), 1);
+}
+
+#[tokio::test]
+async fn when_the_grace_period_runs_out_the_job_is_handed_back_and_another_scheduler_finishes_it() {
+    let env = Env::start().await;
+    let api = api_only(&env).await;
+    // Rollouts take 10 s; the grace period is 1 s.
+    env.emulator_config(json!({ "rollout_describes": 100000, "rollout_seconds": 10 })).await;
+    let job = create(&api, CLUSTER, &text(&env, &demo())).await;
+    let mut args = FAST.to_vec();
+    args.extend(["--grace-period", "1s"]);
+    let first = Scheduler::start(&env, &args).await;
+    first.wait_log("change=create service web", JOB_LIMIT).await;
+    let signalled = tokio::time::Instant::now();
+    let (exit, logs) = first.terminate().await;
+    assert!(exit.success(), "exit {exit:?}:\n{}", logs.join("\n"));
+    assert!(signalled.elapsed() < Duration::from_secs(8), "took {:?} to exit", signalled.elapsed());
+    assert!(logs.iter().any(|l| l.contains("grace period over")), "{}", logs.join("\n"));
+    let record = api.job(&job).await;
+    assert_eq!(record["status"], "queued", "handed back: {record:#}");
+    assert!(record["error"].as_str().unwrap().starts_with("interrupted: scheduler"), "{record:#}");
+
+    // The message is visible again at once and the lease released: a new scheduler
+    // takes the job without waiting out the visibility timeout, and waits for the
+    // rollouts the first one started.
+    let _second = Scheduler::start(&env, FAST).await;
+    let record = api.wait_job(&job, JOB_LIMIT).await;
+    assert_eq!(record["status"], "succeeded", "{record:#}");
+    assert_eq!(record["attempts"], 2, "{record:#}");
+    assert_eq!(env.service("web").await.running_count(), 2);
+    assert_eq!(env.load_balancers().await.len(), 1);
 }

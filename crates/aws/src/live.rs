@@ -34,6 +34,13 @@ pub struct LiveService {
     pub pending_count: i32,
     /// Rollout state of the primary deployment: `IN_PROGRESS`, `COMPLETED` or `FAILED`.
     pub rollout_state: Option<String>,
+    /// The primary deployment's id, to follow a rollout someone else started (the
+    /// scheduler resumes waiting for one an interrupted attempt left running).
+    #[serde(skip)]
+    pub deployment_id: Option<String>,
+    /// The full ARN of the task definition the service runs.
+    #[serde(skip)]
+    pub task_definition_arn: String,
 }
 
 /// The live services of `cluster`, by name; empty when the cluster does not exist.
@@ -112,6 +119,8 @@ pub async fn live_services(
                 rollout_state: primary
                     .and_then(|d| d.rollout_state())
                     .map(|r| r.as_str().to_owned()),
+                deployment_id: primary.and_then(|d| d.id()).map(str::to_owned),
+                task_definition_arn: td_arn.to_owned(),
             };
             (name, live)
         })

@@ -9,10 +9,11 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bosun_aws::apply::{ProgressEvent, Progress};
 use bosun_aws::jobs::JobStatus;
+use bosun_aws::rollout::{Watch, wait_rollouts};
 use bosun_aws::{ApplyFailure, ApplyOptions, AwsTime, RolloutOutcome};
 use bosun_plan::{Observed, Plan, Policy};
 use bosun_stackfile::Desired;
@@ -153,8 +154,11 @@ async fn converge_timed(
         return Ok(Outcome { status: JobStatus::Failed, summary: error.clone(), error: Some(error), changes, result });
     }
     if plan.is_empty() {
+        // Nothing to change, but an interrupted attempt (a crash, a hand-back at
+        // shutdown) may have left rollouts running: their outcome is this job's.
+        let rollouts = resume_rollouts(ctx, desired).await?;
         result["timings_ms"]["total"] = json!(started.elapsed().as_millis());
-        return Ok(Outcome { status: JobStatus::Succeeded, error: None, summary, changes, result });
+        return Ok(rollout_outcome(rollouts, summary, changes, result));
     }
 
     info!(changes = plan.changes.len(), hash = plan.short_hash(), "applying");
@@ -196,9 +200,19 @@ async fn converge_timed(
             };
         }
     };
-    result["rollouts"] = json!(report.rollouts);
-    let rolled_back: Vec<String> = failed_rollouts(&report.rollouts, true);
-    let failed: Vec<String> = failed_rollouts(&report.rollouts, false);
+    Ok(rollout_outcome(report.rollouts, summary, changes, result))
+}
+
+/// The outcome of a reconcile whose rollouts ended as `rollouts`.
+fn rollout_outcome(
+    rollouts: BTreeMap<String, RolloutOutcome>,
+    summary: String,
+    changes: Vec<String>,
+    mut result: Value,
+) -> Outcome {
+    let rolled_back: Vec<String> = failed_rollouts(&rollouts, true);
+    let failed: Vec<String> = failed_rollouts(&rollouts, false);
+    result["rollouts"] = json!(rollouts);
     let (status, error) = if !rolled_back.is_empty() {
         (JobStatus::RolledBack, Some(rolled_back.join("; ")))
     } else if !failed.is_empty() {
@@ -210,7 +224,34 @@ async fn converge_timed(
         Some(e) => e.clone(),
         None => summary,
     };
-    Ok(Outcome { status, error, summary, changes, result })
+    Outcome { status, error, summary, changes, result }
+}
+
+/// Wait for the rollouts of the stackfile's services that are still in progress.
+async fn resume_rollouts(ctx: &Ctx, desired: &Desired) -> Result<BTreeMap<String, RolloutOutcome>, ReconcileError> {
+    let live = bosun_aws::live::live_services(&ctx.clients, &desired.cluster).await.map_err(|e| {
+        ReconcileError::transient(format!("could not read the rollouts of cluster {}: {e}", desired.cluster))
+    })?;
+    let watches: Vec<Watch> = desired
+        .services
+        .values()
+        .filter_map(|svc| {
+            let l = live.get(&svc.name).filter(|l| l.rollout_state.as_deref() == Some("IN_PROGRESS"))?;
+            Some(Watch {
+                service: svc.name.clone(),
+                deployment_id: l.deployment_id.clone()?,
+                task_definition: l.task_definition_arn.clone(),
+                timeout: ctx.config.rollout_timeout.unwrap_or(svc.deployment.wait_timeout),
+            })
+        })
+        .collect();
+    if watches.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    info!(rollouts = watches.len(), "waiting for rollouts an earlier attempt started");
+    wait_rollouts(&ctx.clients, &desired.cluster, watches, ctx.config.poll_interval, Duration::ZERO, &Recorder::default())
+        .await
+        .map_err(|e| ReconcileError::transient(format!("could not follow the rollouts of cluster {}: {e}", desired.cluster)))
 }
 
 fn failed_rollouts(rollouts: &BTreeMap<String, RolloutOutcome>, rolled_back: bool) -> Vec<String> {
