@@ -437,7 +437,7 @@ impl Store {
             }
         };
         let etag = out.e_tag().unwrap_or_default().to_owned();
-        let bytes = out.body.collect().await.map_err(|e| AwsError {
+        let bytes = reading_body(out.body.collect()).await.map_err(|e| AwsError {
             resource: res,
             operation: "GetObject",
             code: "ReadBody".into(),
@@ -467,38 +467,7 @@ impl Store {
         &self,
         key: &str,
     ) -> Result<Option<T>, StoreError> {
-        let res = format!("s3://{}/{key}", self.bucket);
-        let out = match self
-            .s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) => {
-                let err = AwsError::from_sdk("GetObject", res, e);
-                return if is_missing(&err) {
-                    Ok(None)
-                } else {
-                    Err(err.into())
-                };
-            }
-        };
-        let bytes = reading_body(out.body.collect()).await.map_err(|e| AwsError {
-            resource: res,
-            operation: "GetObject",
-            code: "ReadBody".into(),
-            message: e.to_string(),
-            status: None,
-        })?;
-        serde_json::from_slice(&bytes.into_bytes())
-            .map(Some)
-            .map_err(|source| StoreError::Corrupt {
-                key: key.to_owned(),
-                source,
-            })
+        Ok(self.get_json_tagged(key).await?.map(|(value, _etag)| value))
     }
 }
 
