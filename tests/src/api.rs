@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt as _, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
-use crate::{Env, bosun_binary};
+use crate::Env;
 
 /// The bucket `bosun init` creates for API tests.
 pub const BUCKET: &str = "bosun-state";
@@ -77,17 +77,8 @@ impl ApiServer {
         let tokens_file = env.work_dir().join("tokens");
         std::fs::write(&tokens_file, format!("# role sha256 name\n{}\n", lines.join("\n"))).expect("write the tokens file");
 
-        let mut cmd = Command::new(bosun_binary());
-        cmd.args(serve).args(["--listen", "127.0.0.1:0", "--bucket", BUCKET, "--queue", QUEUE, "--tokens-file"])
-            .arg(&tokens_file)
-            .current_dir(env.work_dir())
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .env("BOSUN_LOG_FORMAT", "text")
-            .env_remove("BOSUN_LOG")
-            .envs(env.aws_env());
+        let mut cmd = env.server(serve);
+        cmd.args(["--listen", "127.0.0.1:0", "--bucket", BUCKET, "--queue", QUEUE, "--tokens-file"]).arg(&tokens_file);
         let mut child = cmd.spawn().expect("start bosun serve api");
         let stderr = child.stderr.take().expect("stderr is piped");
         let logs = Arc::new(Mutex::new(Vec::new()));

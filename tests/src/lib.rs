@@ -520,6 +520,22 @@ impl Env {
         path
     }
 
+    /// A `bosun` server process (`args` start with `serve`) on the emulator, not yet
+    /// started: no stdin or stdout, text logs on piped stderr, killed when dropped.
+    pub fn server(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(bosun_binary());
+        cmd.args(args)
+            .current_dir(self.work_dir())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .env("BOSUN_LOG_FORMAT", "text")
+            .env_remove("BOSUN_LOG")
+            .envs(self.aws_env());
+        cmd
+    }
+
     /// Run `bosun` with the emulator's AWS environment and nothing else of ours:
     /// no profile, no shared config, no BOSUN_* settings. Stdin is not a terminal.
     pub async fn bosun(&self, args: &[&str]) -> Run {

@@ -10,10 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt as _, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 use crate::api::{BUCKET, QUEUE};
-use crate::{Env, bosun_binary};
+use crate::Env;
 
 /// How long a scheduler may take to log that it started.
 const START_LIMIT: Duration = Duration::from_secs(30);
@@ -45,17 +45,8 @@ impl Scheduler {
     /// start an [`crate::api::ApiServer`] first), with `args` after the bucket and
     /// queue.
     pub async fn start(env: &Env, args: &[&str]) -> Self {
-        let mut cmd = Command::new(bosun_binary());
-        cmd.args(["serve", "scheduler", "--bucket", BUCKET, "--queue", QUEUE])
-            .args(args)
-            .current_dir(env.work_dir())
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .env("BOSUN_LOG_FORMAT", "text")
-            .env_remove("BOSUN_LOG")
-            .envs(env.aws_env());
+        let mut cmd = env.server(&["serve", "scheduler", "--bucket", BUCKET, "--queue", QUEUE]);
+        cmd.args(args);
         let mut child = cmd.spawn().expect("start bosun serve scheduler");
         let logs = capture(&mut child, "scheduler started").await;
         let logs = tokio::time::timeout(START_LIMIT, logs)
