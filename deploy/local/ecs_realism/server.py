@@ -284,7 +284,7 @@ def watch_owner(pid: str | None, server: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="moto server with bosun's ECS realism layer")
+    parser = argparse.ArgumentParser(prog="ecs_realism", description="moto server with bosun's ECS realism layer")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("BOSUN_EMULATOR_PORT", "4566")))
     args = parser.parse_args(argv)
