@@ -1,4 +1,4 @@
-"""End-to-end test of the local AWS emulator (deploy/local/emulator + ecs_realism.py).
+"""End-to-end test of the local AWS emulator (deploy/local/emulator + the ecs_realism package).
 
 Run it with any Python 3; it re-runs itself with the emulator's Python environment
 (creating <repo>/.venv through `deploy/local/emulator install` if needed), whose boto3 it uses:

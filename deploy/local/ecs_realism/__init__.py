@@ -1,0 +1,36 @@
+"""bosun's local AWS emulator: moto in server mode plus an ECS realism layer.
+
+Run as ``PYTHONPATH=deploy/local .venv/bin/python -m ecs_realism --host 127.0.0.1 --port 4566``
+(``deploy/local/emulator start`` does that). One endpoint serves every AWS service moto
+implements. Stock moto 5.2.5 is faithful enough for S3, SQS, ELBv2, Route53, Cloud Map and
+friends, but its ECS emulation never progresses. This package monkeypatches moto's ECS
+backend (moto/ecs/models.py) and its response class (moto/ecs/responses.py) so that:
+
+* service deployments progress IN_PROGRESS -> COMPLETED (or FAILED, with circuit-breaker
+  rollback) one step per DescribeServices call or with the clock, with service events;
+* UpdateService starts new deployments the way ECS does;
+* one-off tasks (RunTask) run and end in STOPPED with an exit code chosen by the caller;
+* the API gaps listed in README.md are fixed (idempotency errors, paging, resolved ARNs, ...).
+
+Every patch names the moto gap it fixes. The layer is pinned to the moto version in
+requirements.txt: it refuses to start on any other version.
+
+Modules, each importing only those listed before it:
+  config            the knobs below, the pinned moto version, shared constants, the logger
+  patching          the patched moto classes, the ECS lock, _patch/_orig
+  clusters          CreateCluster, DeleteCluster, ListClusters, the cluster counters
+  task_definitions  Register/Deregister/DescribeTaskDefinition, resource requirements
+  task_model        a task's containers, exit codes, RUNNING/STOPPED transitions
+  deployments       the Deployment class, its progress and service tasks, the circuit breaker
+  services          Create/Update/Delete/Describe/ListServices
+  tasks             RunTask, DescribeTasks, ListTasks, StopTask
+  responses         the patched ECS response handlers (request parameters, paging)
+  server            install(), the SQS long-poll fix, the request speed-ups, the control
+                    endpoint, the owner watch, main()
+
+Knobs (environment, or at runtime through ``POST /_bosun/config``):
+  BOSUN_EMULATOR_FAIL_IMAGE        regex; an image matching it fails (default in config.py)
+  BOSUN_EMULATOR_ROLLOUT_DESCRIBES DescribeServices calls until a deployment settles (2)
+  BOSUN_EMULATOR_TASK_DESCRIBES    DescribeTasks calls until a one-off task stops (2)
+  BOSUN_EMULATOR_ROLLOUT_SECONDS   seconds until either settles anyway; <= 0 disables (2)
+"""
