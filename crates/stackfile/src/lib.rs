@@ -25,9 +25,13 @@
 //! - `normalise`: the semantic pass and the normalisation into [`Desired`].
 //! - `diagnostic`: [`Diagnostic`] and [`Diagnostics`].
 //! - `suggest`: "did you mean" suggestions.
+//! - `fixtures` (feature `fixtures`): the example stackfiles and fake ids for their
+//!   placeholders, shared by every crate's tests.
 
 mod diagnostic;
 pub mod document;
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 pub mod hash;
 pub mod model;
 mod normalise;
