@@ -21,7 +21,7 @@ use crate::error::ApplyFailure;
 /// Unwrap an SDK builder result. Builders only fail when a required field is unset,
 /// which is a bug in bosun, reported rather than panicking.
 pub(crate) fn built<T>(r: Result<T, BuildError>) -> Result<T, ApplyFailure> {
-    r.map_err(|e| ApplyFailure::Missing(format!("internal error building an AWS request: {e}")))
+    r.map_err(ApplyFailure::Request)
 }
 
 /// ECS tags from ownership plus extra pairs.
@@ -181,10 +181,7 @@ pub(crate) fn td_from_aws(td: &ecs::TaskDefinition) -> TaskDefinitionSpec {
         placement_constraints: td
             .placement_constraints()
             .iter()
-            .map(|p| PlacementConstraint {
-                kind: p.r#type().map_or("memberOf", |t| t.as_str()).to_owned(),
-                expression: p.expression().map(str::to_owned),
-            })
+            .map(|p| placement_constraint_from_aws(p.r#type().map(|t| t.as_str()), p.expression()))
             .collect(),
         container,
     }
@@ -295,6 +292,33 @@ pub(crate) fn placement_strategy_to_aws(p: &[PlacementStrategy]) -> Vec<ecs::Pla
         .collect()
 }
 
+/// A placement constraint of a service or a task definition, as the stackfile has it.
+/// A constraint without a type is `memberOf`: the one type that takes an expression,
+/// and the only type a task definition's constraints have.
+pub(crate) fn placement_constraint_from_aws(kind: Option<&str>, expression: Option<&str>) -> PlacementConstraint {
+    PlacementConstraint { kind: kind.unwrap_or("memberOf").to_owned(), expression: expression.map(str::to_owned) }
+}
+
+/// A service's placement strategy, as the stackfile has it.
+pub(crate) fn placement_strategy_from_aws(p: &[ecs::PlacementStrategy]) -> Vec<PlacementStrategy> {
+    p.iter()
+        .map(|p| PlacementStrategy { kind: p.r#type().map_or("", |t| t.as_str()).to_owned(), field: p.field().map(str::to_owned) })
+        .collect()
+}
+
+/// A task definition's placement constraints, for RegisterTaskDefinition.
+pub(crate) fn task_placement_constraints_to_aws(p: &[PlacementConstraint]) -> Vec<ecs::TaskDefinitionPlacementConstraint> {
+    p.iter()
+        .map(|c| {
+            ecs::TaskDefinitionPlacementConstraint::builder()
+                .r#type(ecs::TaskDefinitionPlacementConstraintType::from(c.kind.as_str()))
+                .set_expression(c.expression.clone())
+                .build()
+        })
+        .collect()
+}
+
+/// A service's placement constraints, for CreateService and UpdateService.
 pub(crate) fn placement_constraints_to_aws(p: &[PlacementConstraint]) -> Vec<ecs::PlacementConstraint> {
     p.iter()
         .map(|c| {

@@ -5,7 +5,8 @@ use std::time::SystemTime;
 use crate::error::AwsError;
 
 /// One tag of an image in ECR.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImageTag {
     /// The tag.
     pub tag: String,
@@ -70,7 +71,7 @@ pub async fn recent_tags(
         .try_collect()
         .await
         .map_err(|e| {
-            AwsError::from_sdk("DescribeImages", format!("repository {}", repo.name), e)
+            AwsError::ecr("DescribeImages", format!("repository {}", repo.name), e)
         })?;
     let mut tags: Vec<(Option<SystemTime>, ImageTag)> = pages
         .iter()

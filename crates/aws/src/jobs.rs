@@ -7,11 +7,11 @@
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 /// The SQS message body of a reconcile job. Its `MessageGroupId` is the cluster (one
 /// reconcile per cluster at a time) and its `MessageDeduplicationId` the job id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobMessage {
     /// Time-ordered unique id (UUIDv7).
     pub job_id: String,
@@ -47,7 +47,8 @@ impl JobMessage {
 }
 
 /// Where a job is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     /// Stored and enqueued; no consumer has started it.
@@ -72,7 +73,8 @@ impl JobStatus {
 }
 
 /// The job record at `jobs/<id>.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobRecord {
     /// The message, as sent.
     #[serde(flatten)]
@@ -99,7 +101,7 @@ pub struct JobRecord {
     /// The reconcile result (plan summary, per-resource results, timings), written by
     /// the scheduler.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub result: Option<serde_json::Value>,
 }
 

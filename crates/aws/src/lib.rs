@@ -10,9 +10,12 @@
 //! - [`stats`]: AWS calls by operation, read and mutating.
 //! - [`observe`](mod@observe): cluster state -> `Observed`.
 //! - [`convert`]: SDK shapes <-> domain shapes.
-//! - [`apply`](mod@apply): plan steps -> AWS calls, in dependency order.
+//! - [`apply`](mod@apply): plan steps -> AWS calls, stage by stage, one module per
+//!   AWS service.
+//! - [`progress`]: what an apply reports while it runs, and how rollouts end.
 //! - [`rollout`]: waiting for deployments and one-off tasks, with four outcomes.
-//! - [`error`]: errors that name the resource, the AWS code and what was changed.
+//! - [`error`]: errors that name the resource and the kind of failure (with the SDK's
+//!   error as their source), and what an apply had changed when it stopped.
 //! - [`store`]: the S3 store of stackfiles (versioned, conditional writes), job
 //!   records and cluster status.
 //! - [`queue`]: the SQS FIFO job queue, and `init` (bucket, queue, dead-letter queue).
@@ -30,14 +33,36 @@ pub mod jobs;
 pub mod lease;
 pub mod live;
 pub mod observe;
+pub mod progress;
 pub mod queue;
 pub mod rollout;
 pub mod stats;
 pub mod store;
 
-pub use apply::{ApplyOptions, ApplyReport, Progress, apply};
+pub use apply::{ApplyOptions, ApplyReport, apply};
 pub use clients::Clients;
-pub use error::{ApplyError, ApplyFailure, AwsError};
+pub use error::{ApplyError, ApplyFailure, AwsError, ErrorKind};
 pub use observe::observe;
-pub use rollout::RolloutOutcome;
+pub use progress::{Progress, ProgressEvent, RolloutOutcome};
 pub use stats::{AwsTime, CallStats};
+
+/// The engine's futures must be `Send`: the API and the scheduler run them on a
+/// multi-threaded runtime. This fails to compile when a change breaks that.
+#[cfg(test)]
+#[allow(dead_code)]
+mod send_check {
+    use bosun_plan::{Observed, Plan};
+    use bosun_stackfile::Desired;
+
+    use super::*;
+
+    fn is_send<T: Send>(_: T) {}
+
+    fn observe_is_send(c: &Clients, d: &Desired) {
+        is_send(observe(c, d));
+    }
+
+    fn apply_is_send(c: &Clients, d: &Desired, o: &Observed, p: &Plan, opts: &ApplyOptions, progress: &dyn Progress) {
+        is_send(apply(c, d, o, p, opts, progress));
+    }
+}

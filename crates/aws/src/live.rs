@@ -18,7 +18,8 @@ const DESCRIBE_SERVICES_BATCH: usize = 10;
 const READ_CONCURRENCY: usize = 8;
 
 /// One live ECS service.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LiveService {
     /// `ACTIVE` or `DRAINING`.
     pub status: String,
@@ -61,8 +62,8 @@ pub async fn live_services(
         match page {
             Ok(page) => arns.extend(page.service_arns().iter().cloned()),
             Err(e) => {
-                let err = AwsError::from_sdk("ListServices", res(), e);
-                return if err.code == "ClusterNotFoundException" {
+                let err = AwsError::ecs("ListServices", res(), e);
+                return if err.is_not_found() {
                     Ok(BTreeMap::new())
                 } else {
                     Err(err)
@@ -80,7 +81,7 @@ pub async fn live_services(
                     .send()
                     .await
                     .map(|o| o.services().to_vec())
-                    .map_err(|e| AwsError::from_sdk("DescribeServices", res(), e))
+                    .map_err(|e| AwsError::ecs("DescribeServices", res(), e))
             })
             .buffer_unordered(READ_CONCURRENCY)
             .try_collect::<Vec<_>>()

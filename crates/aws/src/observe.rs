@@ -15,13 +15,13 @@ use bosun_plan::observed::{
     ServiceLoadBalancer, parse_record_owner_txt, tags,
 };
 use bosun_plan::{Observed, Owner};
-use bosun_stackfile::{Desired, PlacementConstraint, PlacementStrategy, Scheme, ServiceKind, spec_hash};
+use bosun_stackfile::{Desired, Scheme, ServiceKind, spec_hash};
 use futures::{StreamExt, TryStreamExt, stream};
 
 use crate::Clients;
 use crate::convert::{
-    default_action_from_aws, ecs_tag, ecs_tag_pairs, network_from_aws, protocol_from_aws, target_group_from_aws,
-    td_from_aws,
+    default_action_from_aws, ecs_tag, ecs_tag_pairs, network_from_aws, placement_constraint_from_aws,
+    placement_strategy_from_aws, protocol_from_aws, target_group_from_aws, td_from_aws,
 };
 use crate::error::AwsError;
 
@@ -101,7 +101,7 @@ async fn observe_ecs(c: &Clients, desired: &Desired) -> Result<EcsPart, AwsError
                 .include(ecs::ClusterField::Tags)
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("DescribeClusters", format!("cluster {name}"), e))
+                .map_err(|e| AwsError::ecs("DescribeClusters", format!("cluster {name}"), e))
         },
         list_services(c, name),
         describe_services(c, name, desired_services),
@@ -180,7 +180,7 @@ async fn list_services(c: &Clients, cluster: &str) -> Result<Vec<String>, AwsErr
     let mut arns = Vec::new();
     let mut pages = c.ecs.list_services().cluster(cluster).max_results(100).into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::from_sdk("ListServices", format!("cluster {cluster}"), e))?;
+        let page = page.map_err(|e| AwsError::ecs("ListServices", format!("cluster {cluster}"), e))?;
         arns.extend(page.service_arns().iter().cloned());
     }
     Ok(arns)
@@ -198,7 +198,7 @@ async fn describe_services(c: &Clients, cluster: &str, services: Vec<String>) ->
                 .send()
                 .await
                 .map(|o| o.services().to_vec())
-                .map_err(|e| AwsError::from_sdk("DescribeServices", format!("cluster {cluster}"), e))
+                .map_err(|e| AwsError::ecs("DescribeServices", format!("cluster {cluster}"), e))
         })
         .buffer_unordered(READ_CONCURRENCY)
         .try_collect()
@@ -238,21 +238,11 @@ fn service_from_aws(s: &ecs::Service) -> ObservedService {
         rollback: cb.is_some_and(|c| c.rollback()),
         min_healthy_percent: dc.and_then(|d| d.minimum_healthy_percent()).unwrap_or(100),
         max_percent: dc.and_then(|d| d.maximum_percent()).unwrap_or(200),
-        placement_strategy: s
-            .placement_strategy()
-            .iter()
-            .map(|p| PlacementStrategy {
-                kind: p.r#type().map_or("", |t| t.as_str()).to_owned(),
-                field: p.field().map(str::to_owned),
-            })
-            .collect(),
+        placement_strategy: placement_strategy_from_aws(s.placement_strategy()),
         placement_constraints: s
             .placement_constraints()
             .iter()
-            .map(|p| PlacementConstraint {
-                kind: p.r#type().map_or("", |t| t.as_str()).to_owned(),
-                expression: p.expression().map(str::to_owned),
-            })
+            .map(|p| placement_constraint_from_aws(p.r#type().map(|t| t.as_str()), p.expression()))
             .collect(),
     }
 }
@@ -281,7 +271,7 @@ pub(crate) async fn describe_task_definition(c: &Clients, arn: String) -> Result
         .include(ecs::TaskDefinitionField::Tags)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("DescribeTaskDefinition", format!("task definition {arn}"), e))?;
+        .map_err(|e| AwsError::ecs("DescribeTaskDefinition", format!("task definition {arn}"), e))?;
     let td = out.task_definition().map(td_from_aws).unwrap_or_else(|| td_from_aws(&ecs::TaskDefinition::builder().build()));
     let full_arn = out.task_definition().and_then(|t| t.task_definition_arn()).unwrap_or(&arn).to_owned();
     let observed = ObservedTaskDefinition {
@@ -306,7 +296,7 @@ pub(crate) async fn latest_revision(c: &Clients, family: &str) -> Result<Option<
         .max_results(1)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("ListTaskDefinitions", format!("task definition family {family}"), e))?;
+        .map_err(|e| AwsError::ecs("ListTaskDefinitions", format!("task definition family {family}"), e))?;
     // familyPrefix matches `family*`; only an exact family counts.
     let Some(arn) = out.task_definition_arns().iter().find(|a| a.rsplit_once('/').is_some_and(|(_, fr)| fr.rsplit_once(':').is_some_and(|(f, _)| f == family))) else {
         return Ok(None);
@@ -355,7 +345,7 @@ async fn active_families(c: &Clients, mut families: Vec<String>) -> Result<Vec<S
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::from_sdk("ListTaskDefinitionFamilies", "task definition families", e))?;
+        let page = page.map_err(|e| AwsError::ecs("ListTaskDefinitionFamilies", "task definition families", e))?;
         found.extend(page.families().iter().filter(|f| families.binary_search(f).is_ok()).cloned());
     }
     Ok(found)
@@ -368,7 +358,7 @@ async fn describe_latest(c: &Clients, family: &str) -> Result<Option<ObservedTas
         Ok(out) => out,
         // ECS's answer for a family without an ACTIVE revision.
         Err(e) if matches!(e.as_service_error(), Some(DescribeTaskDefinitionError::ClientException(_))) => return Ok(None),
-        Err(e) => return Err(AwsError::from_sdk("DescribeTaskDefinition", format!("task definition family {family}"), e)),
+        Err(e) => return Err(AwsError::ecs("DescribeTaskDefinition", format!("task definition family {family}"), e)),
     };
     let Some(td) = out.task_definition() else { return Ok(None) };
     let observed = ObservedTaskDefinition {
@@ -395,7 +385,7 @@ async fn observe_elb(c: &Clients, desired: &Desired) -> Result<ElbPart, AwsError
             let mut all = Vec::new();
             let mut pages = c.elb.describe_load_balancers().page_size(400).into_paginator().send();
             while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| AwsError::from_sdk("DescribeLoadBalancers", "load balancers", e))?;
+                let page = page.map_err(|e| AwsError::elb("DescribeLoadBalancers", "load balancers", e))?;
                 all.extend(page.load_balancers().iter().cloned());
             }
             Ok::<_, AwsError>(all)
@@ -404,7 +394,7 @@ async fn observe_elb(c: &Clients, desired: &Desired) -> Result<ElbPart, AwsError
             let mut all = Vec::new();
             let mut pages = c.elb.describe_target_groups().page_size(400).into_paginator().send();
             while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| AwsError::from_sdk("DescribeTargetGroups", "target groups", e))?;
+                let page = page.map_err(|e| AwsError::elb("DescribeTargetGroups", "target groups", e))?;
                 all.extend(page.target_groups().iter().cloned());
             }
             Ok::<_, AwsError>(all)
@@ -472,7 +462,7 @@ async fn observe_elb(c: &Clients, desired: &Desired) -> Result<ElbPart, AwsError
                 .page_size(400)
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("DescribeListeners", format!("load balancer {name}"), e))?;
+                .map_err(|e| AwsError::elb("DescribeListeners", format!("load balancer {name}"), e))?;
             // Rules are read for listeners that desired rules route through, and for
             // shared load balancers bosun owns (to find rules that are orphans).
             let shared_owned = owner.is_owned_by(cluster) && owner.service.is_none();
@@ -530,7 +520,7 @@ async fn observe_rules(c: &Clients, listener_arn: &str, tg_names: &BTreeMap<Stri
             .set_marker(marker)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("DescribeRules", format!("listener {listener_arn}"), e))?;
+            .map_err(|e| AwsError::elb("DescribeRules", format!("listener {listener_arn}"), e))?;
         rules.extend(out.rules().iter().filter(|r| r.is_default() != Some(true)).cloned());
         marker = out.next_marker().map(str::to_owned);
         if marker.is_none() {
@@ -588,7 +578,7 @@ async fn elb_tags(c: &Clients, arns: Vec<String>) -> Result<BTreeMap<String, Vec
                 .send()
                 .await
                 .map(|o| o.tag_descriptions().to_vec())
-                .map_err(|e| AwsError::from_sdk("DescribeTags", "load balancer resources", e))
+                .map_err(|e| AwsError::elb("DescribeTags", "load balancer resources", e))
         })
         .buffer_unordered(READ_CONCURRENCY)
         .try_collect()
@@ -633,7 +623,7 @@ async fn observe_records(
                     {
                         return Ok(Vec::new());
                     }
-                    Err(e) => return Err(AwsError::from_sdk("ListResourceRecordSets", format!("hosted zone {zone}"), e)),
+                    Err(e) => return Err(AwsError::route53("ListResourceRecordSets", format!("hosted zone {zone}"), e)),
                 };
                 sets.extend(out.resource_record_sets().iter().cloned());
                 if !out.is_truncated() {
@@ -688,19 +678,13 @@ async fn observe_discovery(c: &Clients, desired: &Desired) -> Result<DiscoveryPa
                 .values(&namespace.id)
                 .condition(aws_sdk_servicediscovery::types::FilterCondition::Eq)
                 .build()
-                .map_err(|e| AwsError {
-                    resource: format!("namespace {}", ns.name),
-                    operation: "ListServices",
-                    code: "BuildError".into(),
-                    message: e.to_string(),
-                    status: None,
-                })?,
+                .map_err(|e| AwsError::build("ListServices", format!("namespace {}", ns.name), e))?,
         )
         .max_results(100)
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::from_sdk("ListServices", format!("namespace {}", ns.name), e))?;
+        let page = page.map_err(|e| AwsError::cloud_map("ListServices", format!("namespace {}", ns.name), e))?;
         summaries.extend(page.services().iter().cloned());
     }
     let services: Vec<ObservedDiscoveryService> = stream::iter(summaries)
@@ -712,7 +696,7 @@ async fn observe_discovery(c: &Clients, desired: &Desired) -> Result<DiscoveryPa
                 .resource_arn(&arn)
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("ListTagsForResource", format!("discovery service {}", s.name().unwrap_or_default()), e))?;
+                .map_err(|e| AwsError::cloud_map("ListTagsForResource", format!("discovery service {}", s.name().unwrap_or_default()), e))?;
             Ok::<_, AwsError>(ObservedDiscoveryService {
                 id: s.id().unwrap_or_default().to_owned(),
                 arn,
@@ -731,7 +715,7 @@ async fn observe_discovery(c: &Clients, desired: &Desired) -> Result<DiscoveryPa
 pub(crate) async fn find_namespace(c: &Clients, name: &str) -> Result<Option<ObservedNamespace>, AwsError> {
     let mut pages = c.discovery.list_namespaces().max_results(100).into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::from_sdk("ListNamespaces", format!("namespace {name}"), e))?;
+        let page = page.map_err(|e| AwsError::cloud_map("ListNamespaces", format!("namespace {name}"), e))?;
         if let Some(n) = page.namespaces().iter().find(|n| n.name() == Some(name)) {
             return Ok(Some(ObservedNamespace { id: n.id().unwrap_or_default().to_owned(), name: name.to_owned() }));
         }
@@ -749,30 +733,5 @@ pub(crate) fn resolve_target_groups(observed: &mut Observed) {
                 l.target_group = n.clone();
             }
         }
-    }
-}
-
-/// The engine's futures must be `Send`: the API and the scheduler run them on a
-/// multi-threaded runtime. This fails to compile when a change breaks that.
-#[cfg(test)]
-#[allow(dead_code)]
-mod send_check {
-    use super::*;
-
-    fn is_send<T: Send>(_: T) {}
-
-    fn observe_is_send(c: &Clients, d: &Desired) {
-        is_send(observe(c, d));
-    }
-
-    fn apply_is_send(
-        c: &Clients,
-        d: &Desired,
-        o: &Observed,
-        p: &bosun_plan::Plan,
-        opts: &crate::ApplyOptions,
-        progress: &dyn crate::Progress,
-    ) {
-        is_send(crate::apply(c, d, o, p, opts, progress));
     }
 }

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use aws_sdk_s3::operation::create_bucket::CreateBucketError;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 
 use crate::error::AwsError;
@@ -57,7 +58,7 @@ impl Queue {
             .send()
             .await
             .map(drop)
-            .map_err(|e| AwsError::from_sdk("GetQueueAttributes", format!("queue {}", self.url), e))
+            .map_err(|e| AwsError::sqs("GetQueueAttributes", format!("queue {}", self.url), e))
     }
 
     /// Enqueue a job; returns the SQS message id.
@@ -72,7 +73,7 @@ impl Queue {
             .message_deduplication_id(&job.job_id)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("SendMessage", format!("job {}", job.job_id), e))?;
+            .map_err(|e| AwsError::sqs("SendMessage", format!("job {}", job.job_id), e))?;
         Ok(out.message_id().unwrap_or_default().to_owned())
     }
 }
@@ -109,7 +110,7 @@ impl Queue {
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("ReceiveMessage", format!("queue {}", self.url), e))?;
+            .map_err(|e| AwsError::sqs("ReceiveMessage", format!("queue {}", self.url), e))?;
         Ok(out
             .messages()
             .iter()
@@ -138,7 +139,7 @@ impl Queue {
             .await
             .map(drop)
             .map_err(|e| {
-                AwsError::from_sdk("ChangeMessageVisibility", format!("queue {}", self.url), e)
+                AwsError::sqs("ChangeMessageVisibility", format!("queue {}", self.url), e)
             })
     }
 
@@ -151,7 +152,7 @@ impl Queue {
             .send()
             .await
             .map(drop)
-            .map_err(|e| AwsError::from_sdk("DeleteMessage", format!("queue {}", self.url), e))
+            .map_err(|e| AwsError::sqs("DeleteMessage", format!("queue {}", self.url), e))
     }
 
     /// The queue's redrive `maxReceiveCount`: receives before SQS moves a message to
@@ -164,7 +165,7 @@ impl Queue {
             .attribute_names(QueueAttributeName::RedrivePolicy)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("GetQueueAttributes", format!("queue {}", self.url), e))?;
+            .map_err(|e| AwsError::sqs("GetQueueAttributes", format!("queue {}", self.url), e))?;
         let Some(policy) = out.attributes().and_then(|a| a.get(&QueueAttributeName::RedrivePolicy))
         else {
             return Ok(None);
@@ -190,7 +191,7 @@ async fn queue_url(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, AwsE
         .queue_name(name)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("GetQueueUrl", format!("queue {name}"), e))?;
+        .map_err(|e| AwsError::sqs("GetQueueUrl", format!("queue {name}"), e))?;
     Ok(out.queue_url().unwrap_or_default().to_owned())
 }
 
@@ -223,13 +224,13 @@ pub async fn init(
 ) -> Result<InitReport, AwsError> {
     let mut lines = Vec::new();
     let Some(dlq) = dead_letter_queue_name(queue) else {
-        return Err(AwsError {
-            resource: format!("queue {queue}"),
-            operation: "CreateQueue",
-            code: "InvalidName".into(),
-            message: "the job queue must be a FIFO queue: its name must end in `.fifo`".into(),
-            status: None,
-        });
+        return Err(AwsError::failed(
+            "CreateQueue",
+            format!("queue {queue}"),
+            "InvalidName",
+            "the job queue must be a FIFO queue: its name must end in `.fifo`",
+            false,
+        ));
     };
 
     let res = format!("bucket {bucket}");
@@ -247,13 +248,10 @@ pub async fn init(
     } else {
         match create.send().await {
             Ok(_) => lines.push(format!("created  bucket {bucket}")),
-            Err(e) => {
-                let err = AwsError::from_sdk("CreateBucket", res.clone(), e);
-                if err.code != "BucketAlreadyOwnedByYou" {
-                    return Err(err);
-                }
+            Err(e) if matches!(e.as_service_error(), Some(CreateBucketError::BucketAlreadyOwnedByYou(_))) => {
                 lines.push(format!("exists   bucket {bucket}"));
             }
+            Err(e) => return Err(AwsError::s3("CreateBucket", res.clone(), e)),
         }
     }
     s3.put_bucket_versioning()
@@ -265,7 +263,7 @@ pub async fn init(
         )
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("PutBucketVersioning", res, e))?;
+        .map_err(|e| AwsError::s3("PutBucketVersioning", res, e))?;
     lines.push(format!("set      bucket {bucket} versioning: Enabled"));
 
     let (dlq_url, how) = ensure_fifo_queue(sqs, &dlq).await?;
@@ -278,14 +276,14 @@ pub async fn init(
         )
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("SetQueueAttributes", format!("queue {dlq}"), e))?;
+        .map_err(|e| AwsError::sqs("SetQueueAttributes", format!("queue {dlq}"), e))?;
     let dlq_arn = sqs
         .get_queue_attributes()
         .queue_url(&dlq_url)
         .attribute_names(QueueAttributeName::QueueArn)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("GetQueueAttributes", format!("queue {dlq}"), e))?
+        .map_err(|e| AwsError::sqs("GetQueueAttributes", format!("queue {dlq}"), e))?
         .attributes()
         .and_then(|a| a.get(&QueueAttributeName::QueueArn))
         .cloned()
@@ -303,7 +301,7 @@ pub async fn init(
         .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("SetQueueAttributes", format!("queue {queue}"), e))?;
+        .map_err(|e| AwsError::sqs("SetQueueAttributes", format!("queue {queue}"), e))?;
     lines.push(format!(
         "set      queue {queue} redrive: {dlq} after {MAX_RECEIVE_COUNT} receives"
     ));
@@ -329,7 +327,7 @@ async fn ensure_fifo_queue(
         .attributes(QueueAttributeName::ContentBasedDeduplication, "false")
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("CreateQueue", format!("queue {name}"), e))?;
+        .map_err(|e| AwsError::sqs("CreateQueue", format!("queue {name}"), e))?;
     Ok((out.queue_url().unwrap_or_default().to_owned(), "created"))
 }
 

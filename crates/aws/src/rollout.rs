@@ -5,62 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use aws_sdk_ecs::types as ecs;
-use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::Clients;
-use crate::apply::{Progress, ProgressEvent};
+use crate::progress::{Progress, ProgressEvent, RolloutOutcome};
 use crate::error::AwsError;
-
-/// How a rollout ended. A circuit-breaker rollback is never a success.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum RolloutOutcome {
-    /// The new deployment completed and is the primary one.
-    Succeeded,
-    /// The deployment failed and ECS rolled the service back to the previous revision.
-    RolledBack {
-        /// ECS's reason.
-        reason: String,
-    },
-    /// The deployment failed and nothing was rolled back.
-    Failed {
-        /// ECS's reason.
-        reason: String,
-    },
-    /// The deployment did not finish in time; it may still finish.
-    TimedOut {
-        /// How long bosun waited.
-        #[serde(with = "secs")]
-        after: Duration,
-    },
-}
-
-impl RolloutOutcome {
-    /// Whether the rollout succeeded.
-    pub fn is_success(&self) -> bool {
-        matches!(self, RolloutOutcome::Succeeded)
-    }
-}
-
-impl std::fmt::Display for RolloutOutcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RolloutOutcome::Succeeded => write!(f, "succeeded"),
-            RolloutOutcome::RolledBack { reason } => write!(f, "rolled back by the circuit breaker: {reason}"),
-            RolloutOutcome::Failed { reason } => write!(f, "failed: {reason}"),
-            RolloutOutcome::TimedOut { after } => write!(f, "timed out after {}s (the deployment may still finish)", after.as_secs()),
-        }
-    }
-}
-
-mod secs {
-    use std::time::Duration;
-
-    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(d.as_secs())
-    }
-}
 
 /// A deployment to follow.
 #[derive(Debug, Clone)]
@@ -108,7 +57,7 @@ pub async fn wait_rollouts(
                 .set_services(Some(batch.to_vec()))
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("DescribeServices", format!("cluster {cluster}"), e))?;
+                .map_err(|e| AwsError::ecs("DescribeServices", format!("cluster {cluster}"), e))?;
             for svc in out.services() {
                 let name = svc.service_name().unwrap_or_default().to_owned();
                 let Some(watch) = pending.get(&name) else { continue };
@@ -205,7 +154,7 @@ pub async fn wait_task(c: &Clients, cluster: &str, task_arn: &str, timeout: Dura
             .tasks(task_arn)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("DescribeTasks", format!("task {task_arn}"), e))?;
+            .map_err(|e| AwsError::ecs("DescribeTasks", format!("task {task_arn}"), e))?;
         if let Some(t) = out.tasks().first()
             && t.last_status() == Some("STOPPED")
         {

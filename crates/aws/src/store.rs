@@ -16,7 +16,7 @@
 use aws_sdk_s3::primitives::ByteStream;
 use futures::{StreamExt, TryStreamExt, stream};
 
-use crate::error::AwsError;
+use crate::error::{AwsError, ErrorKind};
 use crate::jobs::JobRecord;
 use crate::stats::reading_body;
 
@@ -77,7 +77,8 @@ pub struct Written {
 }
 
 /// One entry of [`Store::history`].
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Version {
     /// The S3 version id; `POST .../rollback` takes it.
     pub version_id: String,
@@ -153,7 +154,7 @@ impl Store {
             .send()
             .await
             .map(drop)
-            .map_err(|e| AwsError::from_sdk("HeadBucket", format!("bucket {}", self.bucket), e))
+            .map_err(|e| AwsError::s3("HeadBucket", format!("bucket {}", self.bucket), e))
     }
 
     /// The names of the clusters that have a stackfile, sorted.
@@ -169,7 +170,7 @@ impl Store {
             .try_collect()
             .await
             .map_err(|e| {
-                AwsError::from_sdk("ListObjectsV2", format!("bucket {}", self.bucket), e)
+                AwsError::s3("ListObjectsV2", format!("bucket {}", self.bucket), e)
             })?;
         let mut names: Vec<String> = pages
             .iter()
@@ -183,7 +184,7 @@ impl Store {
     }
 
     /// A cluster's stackfile: the current version, or the given one. `None` when
-    /// there is no such cluster or version.
+    /// there is no such cluster or version (nor could there be: a malformed version id).
     pub async fn get_stackfile(
         &self,
         cluster: &str,
@@ -201,20 +202,16 @@ impl Store {
         let out = match out {
             Ok(out) => out,
             Err(e) => {
-                let err = AwsError::from_sdk("GetObject", format!("s3://{}/{key}", self.bucket), e);
-                return if is_missing(&err) { Ok(None) } else { Err(err) };
+                let err = AwsError::s3("GetObject", format!("s3://{}/{key}", self.bucket), e);
+                // S3 answers 400 (InvalidArgument) for a version id that cannot exist.
+                let bad_version = version_id.is_some() && err.status() == Some(400);
+                return if is_missing(&err) || bad_version { Ok(None) } else { Err(err) };
             }
         };
         let etag = out.e_tag().unwrap_or_default().to_owned();
         let version = out.version_id().unwrap_or("null").to_owned();
         let meta = out.metadata().cloned().unwrap_or_default();
-        let bytes = reading_body(out.body.collect()).await.map_err(|e| AwsError {
-            resource: format!("s3://{}/{key}", self.bucket),
-            operation: "GetObject",
-            code: "ReadBody".into(),
-            message: e.to_string(),
-            status: None,
-        })?;
+        let bytes = reading_body(out.body.collect()).await.map_err(|e| AwsError::read_body("GetObject", format!("s3://{}/{key}", self.bucket), e))?;
         Ok(Some(Stackfile {
             text: String::from_utf8_lossy(&bytes.into_bytes()).into_owned(),
             etag,
@@ -253,7 +250,7 @@ impl Store {
         let out = req
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("PutObject", format!("s3://{}/{key}", self.bucket), e));
+            .map_err(|e| AwsError::s3("PutObject", format!("s3://{}/{key}", self.bucket), e));
         match out {
             Ok(out) => Ok(Written {
                 etag: out.e_tag().unwrap_or_default().to_owned(),
@@ -281,7 +278,7 @@ impl Store {
                 .set_version_id_marker(version_marker.take())
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("ListObjectVersions", res.clone(), e))?;
+                .map_err(|e| AwsError::s3("ListObjectVersions", res.clone(), e))?;
             versions.extend(
                 page.versions()
                     .iter()
@@ -309,7 +306,7 @@ impl Store {
                         .version_id(&id)
                         .send()
                         .await
-                        .map_err(|e| AwsError::from_sdk("HeadObject", res.clone(), e))?;
+                        .map_err(|e| AwsError::s3("HeadObject", res.clone(), e))?;
                     let meta = head.metadata().cloned().unwrap_or_default();
                     Ok(Version {
                         version_id: id,
@@ -334,7 +331,7 @@ impl Store {
         match self.s3.head_object().bucket(&self.bucket).key(&key).send().await {
             Ok(out) => Ok(Some(out.version_id().unwrap_or("null").to_owned())),
             Err(e) => {
-                let err = AwsError::from_sdk("HeadObject", format!("s3://{}/{key}", self.bucket), e);
+                let err = AwsError::s3("HeadObject", format!("s3://{}/{key}", self.bucket), e);
                 if is_missing(&err) { Ok(None) } else { Err(err) }
             }
         }
@@ -413,7 +410,7 @@ impl Store {
         match req.send().await {
             Ok(out) => Ok(out.e_tag().unwrap_or_default().to_owned()),
             Err(e) => {
-                let e = AwsError::from_sdk("PutObject", format!("s3://{}/{key}", self.bucket), e);
+                let e = AwsError::s3("PutObject", format!("s3://{}/{key}", self.bucket), e);
                 if is_precondition_failure(&e) {
                     Err(StoreError::PreconditionFailed)
                 } else {
@@ -432,18 +429,12 @@ impl Store {
         let out = match self.s3.get_object().bucket(&self.bucket).key(key).send().await {
             Ok(out) => out,
             Err(e) => {
-                let err = AwsError::from_sdk("GetObject", res, e);
+                let err = AwsError::s3("GetObject", res, e);
                 return if is_missing(&err) { Ok(None) } else { Err(err.into()) };
             }
         };
         let etag = out.e_tag().unwrap_or_default().to_owned();
-        let bytes = reading_body(out.body.collect()).await.map_err(|e| AwsError {
-            resource: res,
-            operation: "GetObject",
-            code: "ReadBody".into(),
-            message: e.to_string(),
-            status: None,
-        })?;
+        let bytes = reading_body(out.body.collect()).await.map_err(|e| AwsError::read_body("GetObject", res, e))?;
         let value = serde_json::from_slice(&bytes.into_bytes()).map_err(|source| {
             StoreError::Corrupt { key: key.to_owned(), source }
         })?;
@@ -460,7 +451,7 @@ impl Store {
             .send()
             .await
             .map(drop)
-            .map_err(|e| AwsError::from_sdk("PutObject", format!("s3://{}/{key}", self.bucket), e))
+            .map_err(|e| AwsError::s3("PutObject", format!("s3://{}/{key}", self.bucket), e))
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(
@@ -472,16 +463,13 @@ impl Store {
 }
 
 fn is_missing(e: &AwsError) -> bool {
-    matches!(e.code.as_str(), "NoSuchKey" | "NoSuchVersion" | "NotFound") || e.status == Some(404)
+    e.is_not_found()
 }
 
+/// 412 for a failed If-Match / If-None-Match; 409 when a concurrent conditional write
+/// to the same key won the race.
 fn is_precondition_failure(e: &AwsError) -> bool {
-    // 412 for a failed If-Match / If-None-Match; 409 when a concurrent conditional
-    // write to the same key won the race.
-    matches!(
-        e.code.as_str(),
-        "PreconditionFailed" | "ConditionalRequestConflict"
-    ) || matches!(e.status, Some(412 | 409))
+    e.kind() == ErrorKind::Conflict
 }
 
 /// S3 user metadata travels as HTTP headers, so it must be ASCII: percent-encode the

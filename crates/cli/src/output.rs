@@ -6,8 +6,8 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Mutex;
 
-use bosun_aws::CallStats;
-use bosun_aws::apply::{Progress, ProgressEvent};
+use bosun_aws::{AwsError, CallStats};
+use bosun_aws::progress::{Progress, ProgressEvent};
 
 /// Exit code of a user error.
 pub const EXIT_USER: u8 = 1;
@@ -51,9 +51,18 @@ impl Failure {
 pub fn report(f: &Failure) -> ExitCode {
     if !f.printed {
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "error: {}", f.error);
-        for cause in f.error.chain().skip(1) {
+        let mut chain = f.error.chain();
+        let top = chain.next().expect("an error chain starts with the error");
+        let _ = writeln!(err, "error: {top}");
+        // An AWS error already says the code and message; its sources are the SDK's
+        // view of the same failure.
+        let mut said_all = top.is::<AwsError>();
+        for cause in chain {
+            if said_all {
+                break;
+            }
             let _ = writeln!(err, "  caused by: {cause}");
+            said_all = cause.is::<AwsError>();
         }
         if let Some(h) = &f.hint {
             let _ = writeln!(err, "hint: {h}");

@@ -9,16 +9,24 @@
 //! - [`observed`]: the observed-state model the AWS adapter fills in, and the
 //!   ownership tags.
 //! - [`types`]: the plan: changes, actions, orphans, conflicts, hash.
+//! - [`fields`]: the fields a change touches, one enum per resource kind.
+//! - [`stages`]: the order a plan runs in ([`Plan::stages`]).
 //! - [`planner`]: `plan(desired, observed, policy) -> Plan`.
 //! - [`render`]: text and JSON rendering, task-definition diffs.
 //! - [`simulate`]: a pure AWS simulator used to prove idempotence.
 
+pub mod fields;
 pub mod observed;
 pub mod planner;
 pub mod render;
 pub mod simulate;
+pub mod stages;
 pub mod types;
 
+pub use fields::{
+    DiscoveryField, Field, HookField, ListenerField, LoadBalancerField, RecordField, RuleField, ServiceField,
+    TargetGroupField, TaskDefinitionField,
+};
 pub use observed::{Observed, Owner};
 pub use planner::plan;
 pub use render::{render_json, render_text};

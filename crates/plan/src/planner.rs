@@ -7,6 +7,10 @@ use bosun_stackfile::{
     spec_hash,
 };
 
+use crate::fields::{
+    DiscoveryField, HookField, ListenerField, LoadBalancerField, RecordField, RuleField, ServiceField, TargetGroupField,
+    TaskDefinitionField,
+};
 use crate::observed::{Observed, ObservedService, Owner, RecordKey, ServiceLoadBalancer};
 use crate::render::{render_task_definition, unified_diff};
 use crate::types::{
@@ -157,7 +161,7 @@ impl Planner<'_> {
                             },
                         );
                         if live.dns_ttl != disco.dns_ttl {
-                            change.fields.push(FieldChange::new("dns_ttl", live.dns_ttl, disco.dns_ttl));
+                            change.fields.push(FieldChange::new(DiscoveryField::DnsTtl, live.dns_ttl, disco.dns_ttl));
                         }
                     }
                 }
@@ -196,7 +200,7 @@ impl Planner<'_> {
                             &tg.name,
                             format!(
                                 "{} cannot change in place; delete service {} (or rename the load balancer) and apply again",
-                                immutable.iter().map(|f| f.field.as_str()).collect::<Vec<_>>().join(", "),
+                                immutable.iter().map(|f| f.field.name()).collect::<Vec<_>>().join(", "),
                                 svc.name
                             ),
                         );
@@ -261,11 +265,11 @@ impl Planner<'_> {
                     }
                     let mut fields = Vec::new();
                     if live.subnets != lb.subnets {
-                        fields.push(FieldChange::new("subnets", live.subnets.join(","), lb.subnets.join(",")));
+                        fields.push(FieldChange::new(LoadBalancerField::Subnets, live.subnets.join(","), lb.subnets.join(",")));
                     }
                     if live.security_groups != lb.security_groups {
                         fields.push(FieldChange::new(
-                            "security_groups",
+                            LoadBalancerField::SecurityGroups,
                             live.security_groups.join(","),
                             lb.security_groups.join(","),
                         ));
@@ -300,14 +304,14 @@ impl Planner<'_> {
                 Some(l) => {
                     let mut fields = Vec::new();
                     if l.protocol != listener.protocol {
-                        fields.push(FieldChange::new("protocol", l.protocol.as_aws(), listener.protocol.as_aws()));
+                        fields.push(FieldChange::new(ListenerField::Protocol, l.protocol.as_aws(), listener.protocol.as_aws()));
                     }
                     if l.certificates != listener.certificates {
-                        fields.push(FieldChange::new("certificates", l.certificates.join(","), listener.certificates.join(",")));
+                        fields.push(FieldChange::new(ListenerField::Certificates, l.certificates.join(","), listener.certificates.join(",")));
                     }
                     if l.default_action != listener.default_action {
                         fields.push(FieldChange::new(
-                            "default_action",
+                            ListenerField::DefaultAction,
                             describe_action(&l.default_action),
                             describe_action(&listener.default_action),
                         ));
@@ -350,13 +354,13 @@ impl Planner<'_> {
                         let live = live.expect("claimed resources are live");
                         let mut fields = Vec::new();
                         if live.hosts != rule.hosts {
-                            fields.push(FieldChange::new("hosts", live.hosts.join(","), rule.hosts.join(",")));
+                            fields.push(FieldChange::new(RuleField::Hosts, live.hosts.join(","), rule.hosts.join(",")));
                         }
                         if live.paths != rule.paths {
-                            fields.push(FieldChange::new("paths", live.paths.join(","), rule.paths.join(",")));
+                            fields.push(FieldChange::new(RuleField::Paths, live.paths.join(","), rule.paths.join(",")));
                         }
                         if live.target_group != rule.target_group {
-                            fields.push(FieldChange::new("target_group", &live.target_group, &rule.target_group));
+                            fields.push(FieldChange::new(RuleField::TargetGroup, &live.target_group, &rule.target_group));
                         }
                         let adopt = matches!(claim, Claim::Adopt);
                         if !fields.is_empty() || adopt {
@@ -406,7 +410,7 @@ impl Planner<'_> {
                         let mut fields = Vec::new();
                         if stale {
                             fields.push(FieldChange::new(
-                                "alias",
+                                RecordField::Alias,
                                 live.alias_dns_name.as_deref().unwrap_or("(none)"),
                                 format!("load balancer {}", dns.load_balancer),
                             ));
@@ -473,7 +477,7 @@ impl Planner<'_> {
                     spec: Box::new(svc.clone()),
                     spec_hash: hash,
                 });
-                change.fields.push(FieldChange::new("image", "", &svc.task_definition.container.image));
+                change.fields.push(FieldChange::new(TaskDefinitionField::Image, "", &svc.task_definition.container.image));
                 self.hooks(svc, HookPhase::Post);
                 return;
             }
@@ -511,11 +515,11 @@ impl Planner<'_> {
                 (Some(h), true) => format!("{} (spec {h})", live.running_family_revision()),
                 _ => format!("{} (changed outside bosun)", live.running_family_revision()),
             };
-            fields.push(FieldChange::new("task_definition", before, format!("new revision (spec {hash})")));
+            fields.push(FieldChange::new(ServiceField::TaskDefinition, before, format!("new revision (spec {hash})")));
             if let Some(live_td) = live_td
                 && live_td.spec.container.image != svc.task_definition.container.image
             {
-                fields.push(FieldChange::new("image", &live_td.spec.container.image, &svc.task_definition.container.image));
+                fields.push(FieldChange::new(TaskDefinitionField::Image, &live_td.spec.container.image, &svc.task_definition.container.image));
             }
         }
         fields.extend(service_field_changes(live, svc, self.observed));
@@ -523,7 +527,7 @@ impl Planner<'_> {
             self.hooks(svc, HookPhase::Pre);
         }
         if !fields.is_empty() || adopt {
-            let names = fields.iter().map(|f| f.field.clone()).filter(|f| f != "image").collect();
+            let names = fields.iter().filter_map(|f| f.field.as_service()).collect();
             let change = self.out.push(
                 Kind::Service,
                 &svc.name,
@@ -554,7 +558,7 @@ impl Planner<'_> {
             });
             // JSON keeps the argument boundaries that a space-joined command would lose.
             let command = serde_json::to_string(&hook.command).expect("strings always serialise");
-            change.fields.push(FieldChange::new("command", "", command));
+            change.fields.push(FieldChange::new(HookField::Command, "", command));
         }
     }
 
@@ -658,16 +662,16 @@ fn describe_action(a: &DefaultAction) -> String {
 fn target_group_immutable_changes(live: &TargetGroupSpec, want: &TargetGroupSpec) -> Vec<FieldChange> {
     let mut f = Vec::new();
     if live.port != want.port {
-        f.push(FieldChange::new("port", live.port, want.port));
+        f.push(FieldChange::new(TargetGroupField::Port, live.port, want.port));
     }
     if live.protocol != want.protocol {
-        f.push(FieldChange::new("protocol", live.protocol.as_aws(), want.protocol.as_aws()));
+        f.push(FieldChange::new(TargetGroupField::Protocol, live.protocol.as_aws(), want.protocol.as_aws()));
     }
     if live.vpc_id != want.vpc_id {
-        f.push(FieldChange::new("vpc_id", &live.vpc_id, &want.vpc_id));
+        f.push(FieldChange::new(TargetGroupField::VpcId, &live.vpc_id, &want.vpc_id));
     }
     if live.target_type != want.target_type {
-        f.push(FieldChange::new("target_type", live.target_type.as_aws(), want.target_type.as_aws()));
+        f.push(FieldChange::new(TargetGroupField::TargetType, live.target_type.as_aws(), want.target_type.as_aws()));
     }
     f
 }
@@ -676,22 +680,22 @@ fn health_check_changes(live: &TargetGroupSpec, want: &TargetGroupSpec) -> Vec<F
     let (l, w) = (&live.health_check, &want.health_check);
     let mut f = Vec::new();
     macro_rules! cmp {
-        ($field:ident) => {
+        ($field:ident, $name:ident) => {
             if l.$field != w.$field {
-                f.push(FieldChange::new(concat!("health_check.", stringify!($field)), &l.$field, &w.$field));
+                f.push(FieldChange::new(TargetGroupField::$name, &l.$field, &w.$field));
             }
         };
     }
     if l.protocol != w.protocol {
-        f.push(FieldChange::new("health_check.protocol", l.protocol.as_aws(), w.protocol.as_aws()));
+        f.push(FieldChange::new(TargetGroupField::HealthCheckProtocol, l.protocol.as_aws(), w.protocol.as_aws()));
     }
-    cmp!(port);
-    cmp!(path);
-    cmp!(interval_seconds);
-    cmp!(timeout_seconds);
-    cmp!(healthy_threshold);
-    cmp!(unhealthy_threshold);
-    cmp!(matcher);
+    cmp!(port, HealthCheckPort);
+    cmp!(path, HealthCheckPath);
+    cmp!(interval_seconds, HealthCheckInterval);
+    cmp!(timeout_seconds, HealthCheckTimeout);
+    cmp!(healthy_threshold, HealthyThreshold);
+    cmp!(unhealthy_threshold, UnhealthyThreshold);
+    cmp!(matcher, Matcher);
     f
 }
 
@@ -701,23 +705,26 @@ fn service_field_changes(live: &ObservedService, want: &ServiceSpec, observed: &
     if let Some(count) = want.desired_count
         && live.desired_count != count
     {
-        f.push(FieldChange::new("desired_count", live.desired_count, count));
+        f.push(FieldChange::new(ServiceField::DesiredCount, live.desired_count, count));
     }
     let d = &want.deployment;
     if live.circuit_breaker != d.circuit_breaker || live.rollback != d.rollback {
         f.push(FieldChange::new(
-            "deployment.circuit_breaker",
+            ServiceField::CircuitBreaker,
             format!("enable={} rollback={}", live.circuit_breaker, live.rollback),
             format!("enable={} rollback={}", d.circuit_breaker, d.rollback),
         ));
     }
     if live.min_healthy_percent != d.min_healthy_percent {
-        f.push(FieldChange::new("deployment.min_healthy_percent", live.min_healthy_percent, d.min_healthy_percent));
+        f.push(FieldChange::new(ServiceField::MinHealthyPercent, live.min_healthy_percent, d.min_healthy_percent));
     }
     if live.max_percent != d.max_percent {
-        f.push(FieldChange::new("deployment.max_percent", live.max_percent, d.max_percent));
+        f.push(FieldChange::new(ServiceField::MaxPercent, live.max_percent, d.max_percent));
     }
-    if live.network != want.network {
+    // A network configuration matters only to awsvpc tasks, and UpdateService cannot
+    // remove one: a service moved to bridge or host networking keeps its old one,
+    // unused. Planning its removal would plan the same change forever.
+    if want.network.is_some() && live.network != want.network {
         let show = |n: &Option<bosun_stackfile::NetworkSpec>| match n {
             None => "(none)".to_owned(),
             Some(n) => format!(
@@ -727,7 +734,7 @@ fn service_field_changes(live: &ObservedService, want: &ServiceSpec, observed: &
                 n.assign_public_ip
             ),
         };
-        f.push(FieldChange::new("network", show(&live.network), show(&want.network)));
+        f.push(FieldChange::new(ServiceField::Network, show(&live.network), show(&want.network)));
     }
     let want_lbs: Vec<ServiceLoadBalancer> = want
         .target_group
@@ -747,7 +754,7 @@ fn service_field_changes(live: &ObservedService, want: &ServiceSpec, observed: &
             }
             v.iter().map(|l| format!("{}->{}:{}", l.target_group, l.container_name, l.container_port)).collect::<Vec<_>>().join(",")
         };
-        f.push(FieldChange::new("load_balancers", show(&live_lbs), show(&want_lbs)));
+        f.push(FieldChange::new(ServiceField::LoadBalancers, show(&live_lbs), show(&want_lbs)));
     }
     let want_reg: Vec<String> = want.discovery.iter().map(|d| d.name.clone()).collect();
     // A registry that points at a Cloud Map service the observer could not resolve by
@@ -759,7 +766,7 @@ fn service_field_changes(live: &ObservedService, want: &ServiceSpec, observed: &
         .collect();
     if live_reg != want_reg {
         f.push(FieldChange::new(
-            "service_registries",
+            ServiceField::ServiceRegistries,
             if live_reg.is_empty() { "(none)".to_owned() } else { live_reg.join(",") },
             if want_reg.is_empty() { "(none)".to_owned() } else { want_reg.join(",") },
         ));
@@ -768,14 +775,14 @@ fn service_field_changes(live: &ObservedService, want: &ServiceSpec, observed: &
         let show = |v: &[bosun_stackfile::PlacementStrategy]| {
             v.iter().map(|p| format!("{}:{}", p.kind, p.field.as_deref().unwrap_or(""))).collect::<Vec<_>>().join(",")
         };
-        f.push(FieldChange::new("placement_strategy", show(&live.placement_strategy), show(&want.placement_strategy)));
+        f.push(FieldChange::new(ServiceField::PlacementStrategy, show(&live.placement_strategy), show(&want.placement_strategy)));
     }
     if live.placement_constraints != want.placement_constraints {
         let show = |v: &[bosun_stackfile::PlacementConstraint]| {
             v.iter().map(|p| format!("{}:{}", p.kind, p.expression.as_deref().unwrap_or(""))).collect::<Vec<_>>().join(",")
         };
         f.push(FieldChange::new(
-            "placement_constraints",
+            ServiceField::PlacementConstraints,
             show(&live.placement_constraints),
             show(&want.placement_constraints),
         ));

@@ -6,6 +6,8 @@ use bosun_stackfile::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::fields::{Field, ServiceField};
+
 /// Settings that shape a plan but do not come from the stackfile's resources.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Policy {
@@ -134,10 +136,10 @@ impl std::fmt::Display for Resource {
 
 /// One field that changes, rendered for humans. Environment values are never put
 /// here; only their names and a digest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldChange {
-    /// Field name, e.g. `desired_count` or `health_check.path`.
-    pub field: String,
+    /// The field, shown by name, e.g. `desired_count` or `health_check.path`.
+    pub field: Field,
     /// Live value.
     pub before: String,
     /// Desired value.
@@ -145,8 +147,8 @@ pub struct FieldChange {
 }
 
 impl FieldChange {
-    pub(crate) fn new(field: &str, before: impl ToString, after: impl ToString) -> Self {
-        Self { field: field.to_owned(), before: before.to_string(), after: after.to_string() }
+    pub(crate) fn new(field: impl Into<Field>, before: impl ToString, after: impl ToString) -> Self {
+        Self { field: field.into(), before: before.to_string(), after: after.to_string() }
     }
 }
 
@@ -162,7 +164,7 @@ pub enum HookPhase {
 
 /// The AWS work of one change, with everything the applier needs. ARNs come from
 /// observation; resources created earlier in the same apply are found by name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 #[allow(missing_docs)]
 // A plan holds one step per change in a Vec that is built once; boxing the larger
@@ -194,8 +196,8 @@ pub enum Step {
     UpdateService {
         spec: Box<ServiceSpec>,
         spec_hash: String,
-        /// Fields of the ECS service to send (`task_definition`, `desired_count`, ...).
-        fields: Vec<String>,
+        /// Fields of the ECS service to send, in the order the plan shows them.
+        fields: Vec<ServiceField>,
         /// Tag the service as bosun's (adoption).
         adopt: bool,
     },
@@ -203,7 +205,7 @@ pub enum Step {
 }
 
 /// One planned change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Change {
     /// What is changed.
     pub resource: Resource,
@@ -333,8 +335,8 @@ impl Serialize for ServiceWithoutTaskDefinition<'_> {
 /// `changes` are in execution order: creates and updates in dependency order (cluster,
 /// namespace, discovery services, target groups, load balancers, listeners, rules,
 /// records, task definitions, pre-hooks, services, post-hooks), then deletes in the
-/// reverse order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// reverse order. [`Plan::stages`] says which of them run at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Plan {
     /// The cluster planned.
     pub cluster: String,

@@ -4,29 +4,9 @@
 
 use bosun_plan::observed::{ObservedService, Owner};
 use bosun_plan::simulate::simulate;
-use bosun_plan::{Action, Kind, Observed, Plan, Policy, plan, render_text};
-use bosun_stackfile::{Desired, load};
+use bosun_plan::{Action, Kind, Observed, Plan, Policy, ServiceField, Step, plan, render_text};
+use bosun_stackfile::{Desired, fixtures, load};
 use proptest::prelude::*;
-
-const PREREQS: &[(&str, &str)] = &[
-    ("${VPC_ID}", "vpc-0a1b2c3d"),
-    ("${PUBLIC_SUBNET_A}", "subnet-0000000a"),
-    ("${PUBLIC_SUBNET_B}", "subnet-0000000b"),
-    ("${PRIVATE_SUBNET_A}", "subnet-0000001a"),
-    ("${PRIVATE_SUBNET_B}", "subnet-0000001b"),
-    ("${PUBLIC_SG}", "sg-0000000a"),
-    ("${PRIVATE_SG}", "sg-0000000b"),
-    ("${ZONE_ID}", "Z0123456789ABC"),
-];
-
-fn example(name: &str, cluster: &str) -> Desired {
-    let path = format!("{}/../../stackfiles/{name}", env!("CARGO_MANIFEST_DIR"));
-    let mut text = std::fs::read_to_string(&path).expect("example stackfile exists");
-    for (k, v) in PREREQS {
-        text = text.replace(k, v);
-    }
-    load(&text, cluster).unwrap_or_else(|d| panic!("{name} is valid: {d}"))
-}
 
 /// Plan, simulate the apply, and return the state AWS would be in.
 fn converge(desired: &Desired, observed: &Observed) -> Observed {
@@ -46,7 +26,7 @@ fn kinds_in_order(p: &Plan) -> Vec<(Action, Kind)> {
 
 #[test]
 fn creating_the_demo_stack_from_nothing() {
-    let desired = example("demo.yml", "demo");
+    let desired = fixtures::desired("demo.yml", "demo");
     let p = plan(&desired, &Observed::default(), &Policy::default());
     insta::assert_snapshot!("demo_from_nothing", render_text(&p));
     let after = converge(&desired, &Observed::default());
@@ -55,8 +35,8 @@ fn creating_the_demo_stack_from_nothing() {
 
 #[test]
 fn every_example_converges_in_one_apply() {
-    for name in ["demo.yml", "fargate.yml", "hooks.yml"] {
-        let desired = example(name, "ex");
+    for name in fixtures::EXAMPLES {
+        let desired = fixtures::desired(name, "ex");
         let after = converge(&desired, &Observed::default());
         assert_converged(&desired, &after);
     }
@@ -64,7 +44,7 @@ fn every_example_converges_in_one_apply() {
 
 #[test]
 fn creates_run_in_dependency_order() {
-    let desired = example("fargate.yml", "prod");
+    let desired = fixtures::desired("fargate.yml", "prod");
     let p = plan(&desired, &Observed::default(), &Policy::default());
     let order = kinds_in_order(&p);
     let mut sorted = order.clone();
@@ -77,7 +57,7 @@ fn creates_run_in_dependency_order() {
 
 #[test]
 fn pre_hooks_run_before_services_and_post_hooks_after() {
-    let desired = example("hooks.yml", "app");
+    let desired = fixtures::desired("hooks.yml", "app");
     let p = plan(&desired, &Observed::default(), &Policy::default());
     let pos = |k: Kind| p.changes.iter().position(|c| c.resource.kind == k).unwrap_or_else(|| panic!("{k:?} planned"));
     assert!(pos(Kind::TaskDefinition) < pos(Kind::PreHook));
@@ -90,7 +70,7 @@ fn pre_hooks_run_before_services_and_post_hooks_after() {
 
 #[test]
 fn changing_only_desired_count_registers_no_revision() {
-    let desired = example("demo.yml", "demo");
+    let desired = fixtures::desired("demo.yml", "demo");
     let live = converge(&desired, &Observed::default());
     let mut bigger = desired.clone();
     bigger.services.get_mut("web").unwrap().desired_count = Some(5);
@@ -102,7 +82,7 @@ fn changing_only_desired_count_registers_no_revision() {
 
 #[test]
 fn an_image_bump_touches_only_that_service() {
-    let desired = example("demo.yml", "demo");
+    let desired = fixtures::desired("demo.yml", "demo");
     let live = converge(&desired, &Observed::default());
     let mut bumped = desired.clone();
     bumped.services.get_mut("users").unwrap().task_definition.container.image = "public.ecr.aws/docker/library/httpd:2.5".into();
@@ -114,8 +94,27 @@ fn an_image_bump_touches_only_that_service() {
 }
 
 #[test]
+fn leaving_awsvpc_plans_no_network_change_that_update_service_cannot_make() {
+    let desired = fixtures::desired("demo.yml", "demo");
+    let live = converge(&desired, &Observed::default());
+    assert!(live.services["users"].network.is_some());
+    // `users` moves to bridge networking: a new revision, and its old network
+    // configuration stays on the service, unused (UpdateService cannot remove one).
+    let mut bridged = desired.clone();
+    let users = bridged.services.get_mut("users").unwrap();
+    users.task_definition.network_mode = "bridge".into();
+    users.network = None;
+    let p = plan(&bridged, &live, &Policy::default());
+    assert_eq!(kinds_in_order(&p), vec![(Action::Update, Kind::TaskDefinition), (Action::Update, Kind::Service)]);
+    assert!(!render_text(&p).contains("network:"), "{}", render_text(&p));
+    let Step::UpdateService { fields, .. } = &p.changes[1].step else { panic!("a service update") };
+    assert_eq!(fields, &[ServiceField::TaskDefinition]);
+    assert_converged(&bridged, &simulate(&bridged, &live, &p));
+}
+
+#[test]
 fn out_of_band_changes_are_drift_and_planned_back() {
-    let desired = example("demo.yml", "demo");
+    let desired = fixtures::desired("demo.yml", "demo");
     let live = converge(&desired, &Observed::default());
 
     // Someone points the service at another revision.
@@ -142,7 +141,7 @@ fn out_of_band_changes_are_drift_and_planned_back() {
 
 #[test]
 fn a_deleted_listener_rule_is_recreated() {
-    let desired = example("fargate.yml", "prod");
+    let desired = fixtures::desired("fargate.yml", "prod");
     let mut live = converge(&desired, &Observed::default());
     let lb = live.load_balancers.values_mut().find(|lb| lb.listeners.values().any(|l| l.rules.as_ref().is_some_and(|r| !r.is_empty()))).unwrap();
     let listener = lb.listeners.values_mut().find(|l| l.rules.as_ref().is_some_and(|r| !r.is_empty())).unwrap();
@@ -181,7 +180,7 @@ fn foreign_service(name: &str) -> ObservedService {
 
 #[test]
 fn unowned_services_are_never_touched() {
-    let mut desired = example("demo.yml", "demo");
+    let mut desired = fixtures::desired("demo.yml", "demo");
     desired.prune = true;
     let mut live = converge(&desired, &Observed::default());
     live.services.insert("legacy".into(), foreign_service("legacy"));
@@ -192,7 +191,7 @@ fn unowned_services_are_never_touched() {
 
 #[test]
 fn a_same_named_unowned_service_is_a_conflict_until_adopted() {
-    let desired = example("demo.yml", "demo");
+    let desired = fixtures::desired("demo.yml", "demo");
     let mut live = converge(&desired, &Observed::default());
     live.services.insert("mailer".into(), foreign_service("mailer"));
 
@@ -215,7 +214,7 @@ fn a_same_named_unowned_service_is_a_conflict_until_adopted() {
 
 #[test]
 fn a_deleted_service_is_pruned_alone() {
-    let desired = example("demo.yml", "demo");
+    let desired = fixtures::desired("demo.yml", "demo");
     let live = converge(&desired, &Observed::default());
     let mut smaller = desired.clone();
     smaller.services.remove("web");
@@ -246,7 +245,7 @@ fn a_deleted_service_is_pruned_alone() {
 
 #[test]
 fn prune_off_lists_orphans_and_prune_on_deletes_them_in_reverse_order() {
-    let desired = example("demo.yml", "demo");
+    let desired = fixtures::desired("demo.yml", "demo");
     let live = converge(&desired, &Observed::default());
     let mut smaller = desired.clone();
     smaller.services.remove("web");
@@ -285,7 +284,7 @@ fn prune_off_lists_orphans_and_prune_on_deletes_them_in_reverse_order() {
 
 #[test]
 fn a_target_group_port_change_is_a_conflict_not_a_half_done_replace() {
-    let desired = example("demo.yml", "demo");
+    let desired = fixtures::desired("demo.yml", "demo");
     let mut live = converge(&desired, &Observed::default());
     live.target_groups.get_mut("demo-web-lb").unwrap().spec.port = 9999;
     let p = plan(&desired, &live, &Policy::default());
@@ -296,7 +295,7 @@ fn a_target_group_port_change_is_a_conflict_not_a_half_done_replace() {
 
 #[test]
 fn the_hash_is_stable_and_tracks_the_changes() {
-    let desired = example("demo.yml", "demo");
+    let desired = fixtures::desired("demo.yml", "demo");
     let a = plan(&desired, &Observed::default(), &Policy::default());
     let b = plan(&desired, &Observed::default(), &Policy::default());
     assert_eq!(a.hash, b.hash);
@@ -310,7 +309,7 @@ fn the_hash_is_stable_and_tracks_the_changes() {
 
 #[test]
 fn environment_values_never_appear_in_rendered_plans() {
-    let desired = example("demo.yml", "demo");
+    let desired = fixtures::desired("demo.yml", "demo");
     let live = converge(&desired, &Observed::default());
     let mut changed = desired.clone();
     changed.services.get_mut("mailer").unwrap().task_definition.container.environment.insert("SMTP_PASSWORD".into(), "hunter2-secret".into());

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use bosun_aws::apply::{ProgressEvent, Progress};
+use bosun_aws::progress::{Progress, ProgressEvent};
 use bosun_aws::jobs::JobStatus;
 use bosun_aws::rollout::{Watch, wait_rollouts};
 use bosun_aws::{ApplyFailure, ApplyOptions, AwsTime, RolloutOutcome};
@@ -184,20 +184,26 @@ async fn converge_timed(
                 format!("already changed: {}", e.completed.join(", "))
             };
             result["completed"] = json!(e.completed);
-            return match &e.failure {
+            let status = match &e.failure {
                 ApplyFailure::Aws(aws) if aws.is_retryable() => {
-                    Err(ReconcileError::transient(format!("{message} ({half_done})")))
+                    return Err(ReconcileError::transient(format!("{message} ({half_done})")));
                 }
                 // The live state changed under the plan: observing again fixes it.
-                ApplyFailure::Missing(_) => Err(ReconcileError::transient(format!("{message} ({half_done})"))),
-                ApplyFailure::Aws(_) | ApplyFailure::Hook { .. } => Ok(Outcome {
-                    status: JobStatus::Failed,
-                    error: Some(format!("{message} ({half_done})")),
-                    summary: message,
-                    changes,
-                    result,
-                }),
+                ApplyFailure::MissingPrerequisite { .. } => {
+                    return Err(ReconcileError::transient(format!("{message} ({half_done})")));
+                }
+                ApplyFailure::Rollout { service, outcome } => {
+                    result["rollouts"] = json!({ service: outcome });
+                    match outcome {
+                        RolloutOutcome::RolledBack { .. } => JobStatus::RolledBack,
+                        _ => JobStatus::Failed,
+                    }
+                }
+                ApplyFailure::Aws(_) | ApplyFailure::Hook { .. } | ApplyFailure::Conflict { .. } | ApplyFailure::Request(_) => {
+                    JobStatus::Failed
+                }
             };
+            return Ok(Outcome { status, error: Some(format!("{message} ({half_done})")), summary: message, changes, result });
         }
     };
     Ok(rollout_outcome(report.rollouts, summary, changes, result))

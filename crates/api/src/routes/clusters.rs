@@ -243,17 +243,7 @@ pub async fn rollback(
     let old = state
         .store
         .get_stackfile(&names.cluster, Some(&req.version_id))
-        .await
-        .map_err(|e| {
-            if e.status == Some(400) {
-                ApiError::not_found(format!(
-                    "no version {} of cluster {}",
-                    req.version_id, names.cluster
-                ))
-            } else {
-                e.into()
-            }
-        })?
+        .await?
         .ok_or_else(|| {
             ApiError::not_found(format!(
                 "no version {} of cluster {}",

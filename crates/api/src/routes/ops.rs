@@ -23,7 +23,7 @@ pub async fn healthz() -> Json<serde_json::Value> {
 pub async fn readyz(State(state): State<crate::State>) -> Response {
     let check = |r: Result<Result<(), bosun_aws::AwsError>, tokio::time::error::Elapsed>| match r {
         Ok(Ok(())) => "ok".to_owned(),
-        Ok(Err(e)) => format!("{}: {}", e.code, e.message),
+        Ok(Err(e)) => e.to_string(),
         Err(_) => format!("no answer within {}s", READY_TIMEOUT.as_secs()),
     };
     let (s3, sqs) = tokio::join!(

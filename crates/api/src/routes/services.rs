@@ -118,7 +118,7 @@ pub async fn tags(
     let tags = recent_tags(&state.clients.ecr, &repo, TAGS_LIMIT)
         .await
         .map_err(|e| {
-            if e.code == "RepositoryNotFoundException" {
+            if e.is_not_found() {
                 ApiError::not_found(format!("ECR repository {} does not exist", repo.name))
             } else {
                 e.into()

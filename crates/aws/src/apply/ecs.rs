@@ -1,0 +1,295 @@
+//! ECS steps: the cluster, task definitions, services and hook tasks.
+
+use aws_sdk_ecs::types as ecs;
+use bosun_plan::observed::tags;
+use bosun_plan::{HookPhase, Owner, ServiceField};
+use bosun_stackfile::{HookSpec, LaunchType, ServiceSpec, TaskDefinitionSpec};
+
+use super::context::Ctx;
+use crate::convert::{
+    container_to_aws, ecs_tags, network_to_aws, placement_constraints_to_aws, placement_strategy_to_aws,
+    task_placement_constraints_to_aws,
+};
+use crate::error::{ApplyFailure, AwsError};
+use crate::observe::{describe_task_definition, latest_revision};
+use crate::rollout::{TaskEnd, Watch, wait_task};
+
+pub(super) async fn create_cluster(ctx: &Ctx<'_>, name: &str, res: &str) -> Result<(), ApplyFailure> {
+    ctx.c
+        .ecs
+        .create_cluster()
+        .cluster_name(name)
+        .set_tags(Some(ecs_tags(&Owner::bosun(ctx.cluster(), None), &[])))
+        .send()
+        .await
+        .map_err(|e| AwsError::ecs("CreateCluster", res, e))?;
+    Ok(())
+}
+
+pub(super) async fn register_task_definition(
+    ctx: &Ctx<'_>,
+    service: &str,
+    spec: &TaskDefinitionSpec,
+    spec_hash: &str,
+    res: &str,
+) -> Result<(), ApplyFailure> {
+    let arn = register(ctx, service, spec, spec_hash, res).await?;
+    ctx.with(|s| s.task_definitions.insert(spec.family.clone(), arn));
+    Ok(())
+}
+
+/// The ARN of a revision with this spec: an earlier, interrupted run may have
+/// registered it already.
+async fn register(ctx: &Ctx<'_>, service: &str, spec: &TaskDefinitionSpec, spec_hash: &str, res: &str) -> Result<String, ApplyFailure> {
+    if let Some(latest) = ctx.with(|s| s.latest_revisions.get(&spec.family).cloned())
+        && latest.spec_hash.as_deref() == Some(spec_hash)
+    {
+        return Ok(latest.arn);
+    }
+    let owner = Owner::bosun(ctx.cluster(), Some(service));
+    let out = ctx
+        .c
+        .ecs
+        .register_task_definition()
+        .family(&spec.family)
+        .network_mode(ecs::NetworkMode::from(spec.network_mode.as_str()))
+        .set_requires_compatibilities(Some(spec.requires_compatibilities.iter().map(|c| ecs::Compatibility::from(c.as_str())).collect()))
+        .set_cpu(spec.cpu.clone())
+        .set_memory(spec.memory.clone())
+        .set_task_role_arn(spec.task_role_arn.clone())
+        .set_execution_role_arn(spec.execution_role_arn.clone())
+        .set_volumes(Some(
+            spec.volumes
+                .iter()
+                .map(|v| {
+                    ecs::Volume::builder()
+                        .name(&v.name)
+                        .host(ecs::HostVolumeProperties::builder().source_path(&v.host_path).build())
+                        .build()
+                })
+                .collect(),
+        ))
+        .set_placement_constraints(Some(task_placement_constraints_to_aws(&spec.placement_constraints)))
+        .container_definitions(container_to_aws(&spec.container)?)
+        .set_tags(Some(ecs_tags(&owner, &[(tags::SPEC_HASH, spec_hash)])))
+        .send()
+        .await
+        .map_err(|e| AwsError::ecs("RegisterTaskDefinition", res, e))?;
+    Ok(out.task_definition().and_then(|t| t.task_definition_arn()).unwrap_or_default().to_owned())
+}
+
+fn family_revision(arn: &str) -> &str {
+    arn.rsplit_once('/').map_or(arn, |(_, fr)| fr)
+}
+
+fn deployment_configuration(svc: &ServiceSpec) -> ecs::DeploymentConfiguration {
+    ecs::DeploymentConfiguration::builder()
+        .deployment_circuit_breaker(
+            ecs::DeploymentCircuitBreaker::builder().enable(svc.deployment.circuit_breaker).rollback(svc.deployment.rollback).build(),
+        )
+        .minimum_healthy_percent(svc.deployment.min_healthy_percent)
+        .maximum_percent(svc.deployment.max_percent)
+        .build()
+}
+
+fn service_load_balancers(ctx: &Ctx<'_>, svc: &ServiceSpec) -> Result<Vec<ecs::LoadBalancer>, ApplyFailure> {
+    let Some(tg) = &svc.target_group else { return Ok(Vec::new()) };
+    let arn = ctx.lookup(&format!("target group {}", tg.name), |s| s.target_groups.get(&tg.name).cloned())?;
+    Ok(vec![
+        ecs::LoadBalancer::builder()
+            .target_group_arn(arn)
+            .container_name(&svc.task_definition.container.name)
+            .container_port(i32::from(svc.container_port.unwrap_or(tg.port)))
+            .build(),
+    ])
+}
+
+fn service_registries(ctx: &Ctx<'_>, svc: &ServiceSpec) -> Result<Vec<ecs::ServiceRegistry>, ApplyFailure> {
+    let Some(d) = &svc.discovery else { return Ok(Vec::new()) };
+    let arn = ctx.lookup(&format!("discovery service {}", d.name), |s| s.discovery.get(&d.name).cloned())?;
+    Ok(vec![ecs::ServiceRegistry::builder().registry_arn(arn).build()])
+}
+
+/// Remember the deployment a create or update started, to wait for it.
+fn watch_primary(ctx: &Ctx<'_>, svc: &ServiceSpec, s: Option<&ecs::Service>) {
+    let Some(s) = s else { return };
+    let Some(d) = s.deployments().iter().find(|d| d.status() == Some("PRIMARY")) else { return };
+    let (Some(id), Some(td)) = (d.id(), d.task_definition().or(s.task_definition())) else { return };
+    let watch = Watch {
+        service: svc.name.clone(),
+        deployment_id: id.to_owned(),
+        task_definition: td.to_owned(),
+        timeout: ctx.timeout_for(svc),
+    };
+    ctx.with(|s| s.deployments.insert(svc.name.clone(), watch));
+}
+
+/// The task definition a service change deploys, registered by an earlier step.
+fn task_definition(ctx: &Ctx<'_>, svc: &ServiceSpec) -> Result<String, ApplyFailure> {
+    let family = &svc.task_definition.family;
+    ctx.lookup(&format!("task definition {family}"), |s| s.task_definitions.get(family).cloned())
+}
+
+pub(super) async fn create_service(ctx: &Ctx<'_>, svc: &ServiceSpec, spec_hash: &str, res: &str) -> Result<(), ApplyFailure> {
+    let td = task_definition(ctx, svc)?;
+    let owner = Owner::bosun(ctx.cluster(), Some(&svc.name));
+    let mut req = ctx
+        .c
+        .ecs
+        .create_service()
+        .cluster(ctx.cluster())
+        .service_name(&svc.name)
+        .task_definition(&td)
+        .desired_count(svc.desired_count.unwrap_or(svc.initial_count))
+        .launch_type(ecs::LaunchType::from(svc.launch_type.as_aws()))
+        .deployment_configuration(deployment_configuration(svc))
+        .set_load_balancers(Some(service_load_balancers(ctx, svc)?))
+        .set_service_registries(Some(service_registries(ctx, svc)?))
+        .set_placement_strategy(Some(placement_strategy_to_aws(&svc.placement_strategy)))
+        .set_placement_constraints(Some(placement_constraints_to_aws(&svc.placement_constraints)))
+        .set_tags(Some(ecs_tags(&owner, &[(tags::SPEC_HASH, spec_hash), (tags::TASK_DEFINITION, family_revision(&td))])));
+    if let Some(n) = &svc.network {
+        req = req.network_configuration(network_to_aws(n)?);
+    }
+    let out = req.send().await.map_err(|e| AwsError::ecs("CreateService", res, e))?;
+    watch_primary(ctx, svc, out.service());
+    Ok(())
+}
+
+/// Send exactly `fields` of the service, and the tags that record what it deploys.
+pub(super) async fn update_service(
+    ctx: &Ctx<'_>,
+    svc: &ServiceSpec,
+    spec_hash: &str,
+    fields: &[ServiceField],
+    adopt: bool,
+    res: &str,
+) -> Result<(), ApplyFailure> {
+    let c = ctx.c;
+    let td = task_definition(ctx, svc)?;
+    let mut req = c.ecs.update_service().cluster(ctx.cluster()).service(&svc.name);
+    for field in fields {
+        req = match field {
+            ServiceField::TaskDefinition => req.task_definition(&td),
+            ServiceField::DesiredCount => req.set_desired_count(svc.desired_count),
+            ServiceField::CircuitBreaker | ServiceField::MinHealthyPercent | ServiceField::MaxPercent => {
+                req.deployment_configuration(deployment_configuration(svc))
+            }
+            ServiceField::Network => match &svc.network {
+                Some(n) => req.network_configuration(network_to_aws(n)?),
+                None => req,
+            },
+            ServiceField::LoadBalancers => req.set_load_balancers(Some(service_load_balancers(ctx, svc)?)),
+            ServiceField::ServiceRegistries => req.set_service_registries(Some(service_registries(ctx, svc)?)),
+            ServiceField::PlacementStrategy => req.set_placement_strategy(Some(placement_strategy_to_aws(&svc.placement_strategy))),
+            ServiceField::PlacementConstraints => {
+                req.set_placement_constraints(Some(placement_constraints_to_aws(&svc.placement_constraints)))
+            }
+        };
+    }
+    // The update and the tags that record what it deploys (and, when adopting, who
+    // owns the service) go out together, and both run to the end. If one of them
+    // fails, the next run still converges: a service whose tags name another revision
+    // than the one it runs counts as drifted, and is planned again.
+    let update = async {
+        if fields.is_empty() {
+            return Ok(());
+        }
+        let out = req.send().await.map_err(|e| AwsError::ecs("UpdateService", res, e))?;
+        watch_primary(ctx, svc, out.service());
+        Ok::<(), ApplyFailure>(())
+    };
+    let tag = async {
+        if !(fields.contains(&ServiceField::TaskDefinition) || adopt) {
+            return Ok(());
+        }
+        let arn = ctx.lookup(res, |s| s.services.get(&svc.name).cloned())?;
+        let extra = [(tags::SPEC_HASH, spec_hash), (tags::TASK_DEFINITION, family_revision(&td))];
+        let owner = if adopt { Owner::bosun(ctx.cluster(), Some(&svc.name)) } else { Owner::default() };
+        c.ecs
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(ecs_tags(&owner, &extra)))
+            .send()
+            .await
+            .map_err(|e| AwsError::ecs("TagResource", res, e))?;
+        Ok(())
+    };
+    let (updated, tagged) = tokio::join!(update, tag);
+    updated.and(tagged)
+}
+
+pub(super) async fn delete_service(ctx: &Ctx<'_>, name: &str, arn: &str) -> Result<(), ApplyFailure> {
+    ctx.c
+        .ecs
+        .delete_service()
+        .cluster(ctx.cluster())
+        .service(arn)
+        .force(true)
+        .send()
+        .await
+        .map_err(|e| AwsError::ecs("DeleteService", format!("service {name}"), e))?;
+    Ok(())
+}
+
+/// Run a hook as a one-off task of the service's task definition and wait for it to
+/// exit 0.
+pub(super) async fn run_hook(ctx: &Ctx<'_>, service: &str, phase: HookPhase, hook: &HookSpec, family: &str) -> Result<(), ApplyFailure> {
+    let c = ctx.c;
+    let phase_name = match phase {
+        HookPhase::Pre => "pre",
+        HookPhase::Post => "post",
+    };
+    let failed = |reason: String| ApplyFailure::Hook { service: service.to_owned(), phase: phase_name, hook: hook.name.clone(), reason };
+    let svc = ctx
+        .desired
+        .services
+        .get(service)
+        .ok_or_else(|| ApplyFailure::MissingPrerequisite { what: format!("service {service} in the stackfile") })?;
+    let td = match ctx.with(|s| s.task_definitions.get(family).cloned()) {
+        Some(td) => td,
+        None => latest_revision(c, family)
+            .await?
+            .map(|t| t.arn)
+            .ok_or_else(|| ApplyFailure::MissingPrerequisite { what: format!("task definition family {family}") })?,
+    };
+    // Make sure the task definition is readable before running (and warm the cache).
+    let _ = describe_task_definition(c, td.clone()).await?;
+    let res = format!("{phase_name}-deploy hook {} of service {service}", hook.name);
+    let mut req = c
+        .ecs
+        .run_task()
+        .cluster(ctx.cluster())
+        .task_definition(&td)
+        .count(1)
+        .started_by(format!("bosun-hook-{}", hook.name).chars().take(36).collect::<String>())
+        .launch_type(ecs::LaunchType::from(svc.launch_type.as_aws()))
+        .overrides(
+            ecs::TaskOverride::builder()
+                .container_overrides(
+                    ecs::ContainerOverride::builder()
+                        .name(&svc.task_definition.container.name)
+                        .set_command(Some(hook.command.clone()))
+                        .build(),
+                )
+                .build(),
+        )
+        .set_tags(Some(ecs_tags(&Owner::bosun(ctx.cluster(), Some(service)), &[])));
+    if let Some(n) = &svc.network {
+        req = req.network_configuration(network_to_aws(n)?);
+    } else if svc.launch_type == LaunchType::Fargate {
+        return Err(failed("Fargate tasks need awsvpc networking".to_owned()));
+    }
+    let out = req.send().await.map_err(|e| AwsError::ecs("RunTask", &res, e))?;
+    let Some(task_arn) = out.tasks().first().and_then(|t| t.task_arn()).map(str::to_owned) else {
+        let reason = out.failures().first().and_then(|f| f.reason()).unwrap_or("no task started").to_owned();
+        return Err(failed(reason));
+    };
+    let end = wait_task(c, ctx.cluster(), &task_arn, hook.timeout, ctx.opts.poll_interval).await?;
+    Err(failed(match end {
+        TaskEnd::Exited(0) => return Ok(()),
+        TaskEnd::Exited(code) => format!("task {task_arn} exited with code {code}"),
+        TaskEnd::Stopped(why) => format!("task {task_arn} stopped: {why}"),
+        TaskEnd::TimedOut => format!("task {task_arn} did not stop within {}s", hook.timeout.as_secs()),
+    }))
+}

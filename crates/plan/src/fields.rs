@@ -1,0 +1,272 @@
+//! The fields a plan changes, as enums: one per resource kind, shared by the planner
+//! (which finds the changed fields), the renderer (which names them), the simulator and
+//! the AWS adapter (which act on them).
+//!
+//! A field's [`name`](ServiceField::name) is what plan text and plan JSON show, and
+//! what the plan hash covers. Matching on these enums is exhaustive: a field added here
+//! does not compile until every consumer handles it, where a misspelt string would
+//! have silently dropped an update.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+/// Declares a field enum with the name of each variant, `Display` and `Serialize` as
+/// that name, and a conversion into [`Field`].
+macro_rules! fields {
+    (
+        $(#[$meta:meta])*
+        $name:ident => Field::$wrap:ident {
+            $( $(#[$vmeta:meta])* $variant:ident => $text:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )+
+        }
+
+        impl $name {
+            /// The name shown in plan text and JSON.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $( Self::$variant => $text, )+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.name())
+            }
+        }
+
+        impl From<$name> for Field {
+            fn from(f: $name) -> Self {
+                Field::$wrap(f)
+            }
+        }
+    };
+}
+
+fields! {
+    /// A field of an ECS service that `UpdateService` sends.
+    ServiceField => Field::Service {
+        /// The task definition revision the service runs.
+        TaskDefinition => "task_definition",
+        /// The number of tasks.
+        DesiredCount => "desired_count",
+        /// The deployment circuit breaker and its rollback switch.
+        CircuitBreaker => "deployment.circuit_breaker",
+        /// `minimumHealthyPercent`.
+        MinHealthyPercent => "deployment.min_healthy_percent",
+        /// `maximumPercent`.
+        MaxPercent => "deployment.max_percent",
+        /// The awsvpc network configuration.
+        Network => "network",
+        /// The target group the service registers in.
+        LoadBalancers => "load_balancers",
+        /// The Cloud Map service the service registers in.
+        ServiceRegistries => "service_registries",
+        /// The placement strategy.
+        PlacementStrategy => "placement_strategy",
+        /// The service's placement constraints.
+        PlacementConstraints => "placement_constraints",
+    }
+}
+
+impl ServiceField {
+    /// Whether the field is part of the deployment configuration, which ECS takes as
+    /// one value.
+    pub const fn is_deployment(self) -> bool {
+        matches!(self, Self::CircuitBreaker | Self::MinHealthyPercent | Self::MaxPercent)
+    }
+}
+
+fields! {
+    /// A field of a target group.
+    TargetGroupField => Field::TargetGroup {
+        /// The port targets receive traffic on; cannot change in place.
+        Port => "port",
+        /// The protocol to the targets; cannot change in place.
+        Protocol => "protocol",
+        /// The VPC of the targets; cannot change in place.
+        VpcId => "vpc_id",
+        /// `ip` or `instance`; cannot change in place.
+        TargetType => "target_type",
+        /// The health check's protocol.
+        HealthCheckProtocol => "health_check.protocol",
+        /// The health check's port.
+        HealthCheckPort => "health_check.port",
+        /// The health check's path.
+        HealthCheckPath => "health_check.path",
+        /// Seconds between health checks.
+        HealthCheckInterval => "health_check.interval_seconds",
+        /// Seconds before a health check times out.
+        HealthCheckTimeout => "health_check.timeout_seconds",
+        /// Successes before a target is healthy.
+        HealthyThreshold => "health_check.healthy_threshold",
+        /// Failures before a target is unhealthy.
+        UnhealthyThreshold => "health_check.unhealthy_threshold",
+        /// The HTTP codes that count as healthy.
+        Matcher => "health_check.matcher",
+    }
+}
+
+impl TargetGroupField {
+    /// Whether ELBv2 cannot change the field of an existing target group.
+    pub const fn is_immutable(self) -> bool {
+        matches!(self, Self::Port | Self::Protocol | Self::VpcId | Self::TargetType)
+    }
+}
+
+fields! {
+    /// A field of a load balancer.
+    LoadBalancerField => Field::LoadBalancer {
+        /// Its subnets.
+        Subnets => "subnets",
+        /// Its security groups.
+        SecurityGroups => "security_groups",
+    }
+}
+
+fields! {
+    /// A field of a listener.
+    ListenerField => Field::Listener {
+        /// HTTP or HTTPS.
+        Protocol => "protocol",
+        /// The certificates of an HTTPS listener.
+        Certificates => "certificates",
+        /// What the listener does when no rule matches.
+        DefaultAction => "default_action",
+    }
+}
+
+fields! {
+    /// A field of a listener rule.
+    RuleField => Field::Rule {
+        /// Host header conditions.
+        Hosts => "hosts",
+        /// Path pattern conditions.
+        Paths => "paths",
+        /// The target group the rule forwards to.
+        TargetGroup => "target_group",
+    }
+}
+
+fields! {
+    /// A field of a Route53 record.
+    RecordField => Field::Record {
+        /// The load balancer the alias points at.
+        Alias => "alias",
+    }
+}
+
+fields! {
+    /// A field of a Cloud Map service.
+    DiscoveryField => Field::Discovery {
+        /// TTL of the A records.
+        DnsTtl => "dns_ttl",
+    }
+}
+
+fields! {
+    /// What a hook run shows.
+    HookField => Field::Hook {
+        /// The command the one-off task runs.
+        Command => "command",
+    }
+}
+
+fields! {
+    /// What a service change shows of its new task definition.
+    TaskDefinitionField => Field::TaskDefinition {
+        /// The container image. Shown for review only: the service's `task_definition`
+        /// field is what deploys it.
+        Image => "image",
+    }
+}
+
+/// Any field a [`FieldChange`](crate::FieldChange) names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[allow(missing_docs)]
+pub enum Field {
+    Service(ServiceField),
+    TargetGroup(TargetGroupField),
+    LoadBalancer(LoadBalancerField),
+    Listener(ListenerField),
+    Rule(RuleField),
+    Record(RecordField),
+    Discovery(DiscoveryField),
+    Hook(HookField),
+    TaskDefinition(TaskDefinitionField),
+}
+
+impl Field {
+    /// The name shown in plan text and JSON.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Field::Service(f) => f.name(),
+            Field::TargetGroup(f) => f.name(),
+            Field::LoadBalancer(f) => f.name(),
+            Field::Listener(f) => f.name(),
+            Field::Rule(f) => f.name(),
+            Field::Record(f) => f.name(),
+            Field::Discovery(f) => f.name(),
+            Field::Hook(f) => f.name(),
+            Field::TaskDefinition(f) => f.name(),
+        }
+    }
+
+    /// The service field, when this is one.
+    pub const fn as_service(self) -> Option<ServiceField> {
+        match self {
+            Field::Service(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A field equals its name, so tests and callers can write `field == "desired_count"`.
+impl PartialEq<&str> for Field {
+    fn eq(&self, name: &&str) -> bool {
+        self.name() == *name
+    }
+}
+
+impl Serialize for Field {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_serialise_as_their_names() {
+        let fields = [
+            Field::from(ServiceField::CircuitBreaker),
+            TargetGroupField::HealthCheckInterval.into(),
+            TaskDefinitionField::Image.into(),
+        ];
+        assert_eq!(
+            serde_json::to_string(&fields).unwrap(),
+            r#"["deployment.circuit_breaker","health_check.interval_seconds","image"]"#
+        );
+        assert_eq!(ServiceField::DesiredCount.to_string(), "desired_count");
+    }
+}
