@@ -1,8 +1,12 @@
 //! The semantic pass: checks the rules that span fields and turns the raw stackfile into
 //! the normalised [`Desired`] state, collecting every error on the way.
 
-use std::collections::{BTreeMap, HashMap};
+mod names;
+
+use std::collections::BTreeMap;
 use std::time::Duration;
+
+use self::names::{Duplicate, NameKind, Names};
 
 use crate::diagnostic::Diagnostic;
 use crate::model::*;
@@ -33,8 +37,7 @@ pub(crate) fn normalise(
         check_names: cluster.is_some(),
         cluster: cluster.unwrap_or(PLACEHOLDER_CLUSTER).to_string(),
         raw,
-        lb_names: HashMap::new(),
-        tg_names: HashMap::new(),
+        aws_names: Names::default(),
     };
     let desired = n.run();
     let Normaliser { diags, .. } = n;
@@ -69,10 +72,9 @@ struct Normaliser<'a> {
     check_names: bool,
     cluster: String,
     raw: &'a RawStackfile,
-    /// AWS load balancer name -> path that defined it.
-    lb_names: HashMap<String, String>,
-    /// AWS target group name -> path that defined it.
-    tg_names: HashMap<String, String>,
+    /// AWS load balancer and target group names -> the path that defined each, across
+    /// the whole stackfile: two services cannot share one.
+    aws_names: Names,
 }
 
 /// The VPC as the services need it.
@@ -130,6 +132,16 @@ impl<'a> Normaliser<'a> {
             column,
             message: message.into(),
         });
+    }
+
+    /// Reports a name defined a second time, at the second definition.
+    fn duplicate(&mut self, dup: Duplicate) {
+        let message = dup.message(self.locs);
+        if dup.at_key() {
+            self.err_key(&dup.path, message);
+        } else {
+            self.err(&dup.path, message);
+        }
     }
 
     fn run(&mut self) -> Desired {
@@ -203,7 +215,10 @@ impl<'a> Normaliser<'a> {
                 );
             }
         }
-        Notifications { slack_webhook: slack, webhook }
+        Notifications {
+            slack_webhook: slack,
+            webhook,
+        }
     }
 
     fn vpc(&mut self) -> Vpc {
@@ -306,31 +321,21 @@ impl<'a> Normaliser<'a> {
         true
     }
 
-    fn register_lb_name(&mut self, name: &str, path: &str, check: bool, hint: &str) {
+    /// Claims an AWS load balancer or target group name for `path`. With `check`, the
+    /// name's characters and length are checked first, `hint` saying how to fix them.
+    fn register_aws_name(
+        &mut self,
+        kind: NameKind,
+        name: &str,
+        path: &str,
+        check: bool,
+        hint: &str,
+    ) {
         if check && let Err(msg) = check_elb_name(name) {
-            self.err(path, format!("load balancer name {msg}{hint}"));
+            self.err(path, format!("{} {msg}{hint}", kind.noun()));
         }
-        if let Some(first) = self.lb_names.get(name).cloned() {
-            self.err(
-                path,
-                format!("load balancer name `{name}` is also used by `{first}`"),
-            );
-        } else {
-            self.lb_names.insert(name.to_string(), path.to_string());
-        }
-    }
-
-    fn register_tg_name(&mut self, name: &str, path: &str, check: bool, hint: &str) {
-        if check && let Err(msg) = check_elb_name(name) {
-            self.err(path, format!("target group name {msg}{hint}"));
-        }
-        if let Some(first) = self.tg_names.get(name).cloned() {
-            self.err(
-                path,
-                format!("target group name `{name}` is also used by `{first}`"),
-            );
-        } else {
-            self.tg_names.insert(name.to_string(), path.to_string());
+        if let Err(dup) = self.aws_names.claim(kind, name, path) {
+            self.duplicate(dup);
         }
     }
 
@@ -389,7 +394,8 @@ impl<'a> Normaliser<'a> {
             } else {
                 join(&path, "name")
             };
-            self.register_lb_name(
+            self.register_aws_name(
+                NameKind::LoadBalancer,
                 &aws_name,
                 &name_path,
                 !derived || self.check_names,
@@ -409,6 +415,7 @@ impl<'a> Normaliser<'a> {
                 );
             }
             let mut listeners = BTreeMap::new();
+            let mut ports = Names::default();
             for (i, l) in lb.listeners.iter().enumerate() {
                 let lpath = self.locs.item(&listeners_path, i);
                 let port_path = join(&lpath, "port");
@@ -422,8 +429,9 @@ impl<'a> Normaliser<'a> {
                     &lpath,
                     &join(&lpath, "protocol"),
                 );
-                if listeners.contains_key(&port) {
-                    self.err(&port_path, format!("listener port {port} is defined twice"));
+                if let Err(dup) = ports.claim(NameKind::ListenerPort, &port.to_string(), &port_path)
+                {
+                    self.duplicate(dup);
                     continue;
                 }
                 listeners.insert(
@@ -513,21 +521,16 @@ impl<'a> Normaliser<'a> {
         }
         // Report duplicates at the later definition, in document order.
         out.sort_by_key(|(p, _, _)| self.locs.key_at(p));
-        let mut seen: HashMap<String, String> = HashMap::new();
+        let mut seen = Names::default();
         let mut unique = Vec::new();
         for (path, name, svc) in out {
             if let Err(msg) = check_ecs_name("service name", &name) {
                 self.err_key(&path, msg);
             }
-            if let Some(first) = seen.get(&name) {
-                let (line, _) = self.locs.key_at(first);
-                self.err_key(
-                    &path,
-                    format!("duplicate service `{name}` (first defined on line {line})"),
-                );
+            if let Err(dup) = seen.claim(NameKind::Service, &name, &path) {
+                self.duplicate(dup);
                 continue;
             }
-            seen.insert(name.clone(), path.clone());
             unique.push((path, name, svc));
         }
         unique
@@ -556,21 +559,16 @@ impl<'a> Normaliser<'a> {
                 }
             }
         }
-        let mut seen: HashMap<String, String> = HashMap::new();
+        let mut seen = Names::default();
         let mut unique = Vec::new();
         for (p, k, v) in out {
             if let Err(msg) = check_env_name(&k) {
                 self.err_key(&p, msg);
             }
-            if let Some(first) = seen.get(&k) {
-                let (line, _) = self.locs.key_at(first);
-                self.err_key(
-                    &p,
-                    format!("environment variable `{k}` is set twice (first on line {line})"),
-                );
+            if let Err(dup) = seen.claim(NameKind::EnvVar, &k, &p) {
+                self.duplicate(dup);
                 continue;
             }
-            seen.insert(k.clone(), p.clone());
             unique.push((p, k, v));
         }
         unique
@@ -1010,8 +1008,8 @@ impl<'a> Normaliser<'a> {
                     );
             }
             // The name was checked just above, with a message about both resources.
-            self.register_lb_name(&lb_name, &epath, false, "");
-            self.register_tg_name(&lb_name, &epath, false, "");
+            self.register_aws_name(NameKind::LoadBalancer, &lb_name, &epath, false, "");
+            self.register_aws_name(NameKind::TargetGroup, &lb_name, &epath, false, "");
             let placed = self.check_placement(vpc, elb.kind, &join(&epath, "type"), "an `elb`");
             let public = self.port_number(elb.ports.public, &join(&epath, "ports.public"));
             let cport = self.port_number(elb.ports.container, &join(&epath, "ports.container"));
@@ -1070,7 +1068,8 @@ impl<'a> Normaliser<'a> {
         if let (Some(r), ServiceKind::Service, None) = (&s.routing, kind, &s.elb) {
             let rpath = p("routing");
             let tg_name = format!("{}-{name}-tg", self.cluster);
-            self.register_tg_name(
+            self.register_aws_name(
+                NameKind::TargetGroup,
                 &tg_name,
                 &rpath,
                 self.check_names,
@@ -1573,22 +1572,17 @@ impl<'a> Normaliser<'a> {
     fn hooks(&mut self, h: Option<&RawHooks>, path: &str) -> Hooks {
         let mut out = Hooks::default();
         let Some(h) = h else { return out };
-        let mut seen: HashMap<String, String> = HashMap::new();
+        let mut seen = Names::default();
         for (phase, list) in [("pre", &h.pre), ("post", &h.post)] {
             let lpath = join(path, phase);
             for (i, hook) in list.iter().flatten().enumerate() {
                 let hpath = self.locs.item(&lpath, i);
                 let name = hook.name.trim().to_string();
+                let name_path = join(&hpath, "name");
                 if name.is_empty() {
-                    self.err(&join(&hpath, "name"), "a hook needs a name");
-                } else if let Some(first) = seen.get(&name) {
-                    let (line, _) = self.locs.at(&join(first, "name"));
-                    self.err(
-                        &join(&hpath, "name"),
-                        format!("hook name `{name}` is already used (line {line})"),
-                    );
-                } else {
-                    seen.insert(name.clone(), hpath.clone());
+                    self.err(&name_path, "a hook needs a name");
+                } else if let Err(dup) = seen.claim(NameKind::Hook, &name, &name_path) {
+                    self.duplicate(dup);
                 }
                 let command = match &hook.command {
                     RawCommand::Args(a) => a.clone(),
@@ -1834,4 +1828,3 @@ services:
         );
     }
 }
-
