@@ -38,6 +38,7 @@ pub(crate) fn normalise(
         cluster: cluster.unwrap_or(PLACEHOLDER_CLUSTER).to_string(),
         raw,
         aws_names: Names::default(),
+        rules: Vec::new(),
     };
     let desired = n.run();
     let Normaliser { diags, .. } = n;
@@ -58,11 +59,64 @@ struct SharedLb {
 
 /// A listener rule, for the priority collision check.
 struct RuleUse {
+    /// Key of the shared load balancer under `load_balancers:`, as errors name it.
     lb_key: String,
+    /// Port of the listener the rule is on: priorities are unique per listener.
     listener: u16,
+    /// The rule priority.
     priority: u32,
+    /// The service the rule routes to, named in the other services' errors.
     service: String,
+    /// Path of `routing.priority`, where a collision is reported.
     path: String,
+}
+
+/// The cluster-wide results every service reads.
+struct Stack {
+    /// Subnets and security groups for awsvpc networking and load balancers.
+    vpc: Vpc,
+    /// Top-level `logging` with `defaults.logging` merged over it: what a service's
+    /// `logging` merges onto.
+    logging: Option<LogConfiguration>,
+    /// `load_balancers:` by key, which `routing` refers to.
+    load_balancers: BTreeMap<String, SharedLb>,
+    /// Whether `service_discovery` gave a namespace for `dns_discovery` to register in.
+    has_namespace: bool,
+}
+
+/// One entry of `services:` being lowered: what every section of it reads.
+struct Entry<'s> {
+    /// Where the service is in the document; its errors' paths start here.
+    path: &'s str,
+    /// The service name, from which AWS names are derived.
+    name: &'s str,
+    /// The service as written.
+    raw: &'s RawService,
+    /// `defaults:`, which fills in what the service leaves out.
+    defaults: &'s RawDefaults,
+    /// A service, or a one-off task that only keeps a task definition.
+    kind: ServiceKind,
+}
+
+impl<'s> Entry<'s> {
+    fn new(path: &'s str, name: &'s str, raw: &'s RawService, defaults: &'s RawDefaults) -> Self {
+        let kind = match raw.kind {
+            Some(RawKind::Task) => ServiceKind::Task,
+            _ => ServiceKind::Service,
+        };
+        Entry {
+            path,
+            name,
+            raw,
+            defaults,
+            kind,
+        }
+    }
+
+    /// The path of `key` under the service.
+    fn at(&self, key: &str) -> String {
+        join(self.path, key)
+    }
 }
 
 struct Normaliser<'a> {
@@ -75,6 +129,8 @@ struct Normaliser<'a> {
     /// AWS load balancer and target group names -> the path that defined each, across
     /// the whole stackfile: two services cannot share one.
     aws_names: Names,
+    /// The listener rules of every service so far: priorities collide across services.
+    rules: Vec<RuleUse>,
 }
 
 /// The VPC as the services need it.
@@ -157,32 +213,28 @@ impl<'a> Normaliser<'a> {
             );
         }
         let vpc = self.vpc();
-        let base_logging = self.cluster_logging();
+        let logging = self.cluster_logging();
         let namespace = self.namespace(&vpc);
         let mut load_balancers = BTreeMap::new();
         let shared = self.shared_load_balancers(&vpc, &mut load_balancers);
+        let stack = Stack {
+            vpc,
+            logging,
+            load_balancers: shared,
+            has_namespace: namespace.is_some(),
+        };
 
-        let entries = self.service_entries();
+        let no_defaults = RawDefaults::default();
+        let defaults = raw.defaults.as_ref().unwrap_or(&no_defaults);
         let mut services = BTreeMap::new();
-        let mut rules = Vec::new();
-        for (path, name, svc) in entries {
-            let out = self.service(
-                &path,
-                &name,
-                svc,
-                &vpc,
-                &base_logging,
-                &shared,
-                namespace.is_some(),
-                &mut rules,
-            );
-            if let Some((spec, lb)) = out {
-                if let Some(lb) = lb {
-                    load_balancers.insert(lb.name.clone(), lb);
-                }
-                services.insert(name, spec);
+        for (path, name, svc) in self.service_entries() {
+            let (spec, lb) = self.service(&Entry::new(&path, &name, svc, defaults), &stack);
+            if let Some(lb) = lb {
+                load_balancers.insert(lb.name.clone(), lb);
             }
+            services.insert(name, spec);
         }
+        let rules = std::mem::take(&mut self.rules);
         self.priority_collisions(&rules);
         let notifications = self.notifications();
         Desired {
@@ -574,24 +626,11 @@ impl<'a> Normaliser<'a> {
         unique
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn service(
-        &mut self,
-        path: &str,
-        name: &str,
-        s: &'a RawService,
-        vpc: &Vpc,
-        base_logging: &Option<LogConfiguration>,
-        shared: &BTreeMap<String, SharedLb>,
-        has_namespace: bool,
-        rules: &mut Vec<RuleUse>,
-    ) -> Option<(ServiceSpec, Option<LoadBalancerSpec>)> {
-        let d = self.raw.defaults.clone().unwrap_or_default();
-        let p = |k: &str| join(path, k);
-        let kind = match s.kind {
-            Some(RawKind::Task) => ServiceKind::Task,
-            _ => ServiceKind::Service,
-        };
+    fn service(&mut self, e: &Entry, stack: &Stack) -> (ServiceSpec, Option<LoadBalancerSpec>) {
+        let (path, name, s, d, kind) = (e.path, e.name, e.raw, e.defaults, e.kind);
+        let (vpc, base_logging, shared) = (&stack.vpc, &stack.logging, &stack.load_balancers);
+        let has_namespace = stack.has_namespace;
+        let p = |k: &str| e.at(k);
         if kind == ServiceKind::Task {
             for (field, set) in [
                 ("hooks", s.hooks.is_some()),
@@ -965,7 +1004,7 @@ impl<'a> Normaliser<'a> {
             ServiceKind::Task => (Vec::new(), constraints),
         };
 
-        let deployment = self.deployment(s, &d, path);
+        let deployment = self.deployment(s, d, path);
         let hooks = self.hooks(s.hooks.as_ref(), &p("hooks"));
 
         // Desired count.
@@ -1195,7 +1234,7 @@ impl<'a> Normaliser<'a> {
                 dns = self.dns_record(d, &join(&rpath, "dns"), &lb.aws_name.clone());
             }
             if let (Some(lb), Some(listener), true) = (lb, listener, priority_ok) {
-                rules.push(RuleUse {
+                self.rules.push(RuleUse {
                     lb_key: r.load_balancer.clone(),
                     listener,
                     priority: r.priority as u32,
@@ -1326,7 +1365,7 @@ impl<'a> Normaliser<'a> {
             hooks,
             adopt: s.adopt.unwrap_or(false),
         };
-        Some((spec, own_lb))
+        (spec, own_lb)
     }
 
     fn container_health_check(
