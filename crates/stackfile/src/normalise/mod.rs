@@ -2,6 +2,7 @@
 //! the normalised [`Desired`] state, collecting every error on the way.
 
 mod names;
+mod network;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -162,13 +163,6 @@ impl Vpc {
     }
 }
 
-fn sorted(v: &Option<Vec<String>>) -> Vec<String> {
-    let mut v = v.clone().unwrap_or_default();
-    v.sort();
-    v.dedup();
-    v
-}
-
 impl<'a> Normaliser<'a> {
     fn err(&mut self, path: &str, message: impl Into<String>) {
         let (line, column) = self.locs.at(path);
@@ -270,30 +264,6 @@ impl<'a> Normaliser<'a> {
         Notifications {
             slack_webhook: slack,
             webhook,
-        }
-    }
-
-    fn vpc(&mut self) -> Vpc {
-        let Some(v) = &self.raw.vpc else {
-            return Vpc::default();
-        };
-        let pp = |x: &Option<RawPublicPrivate>| match x {
-            Some(p) => (sorted(&p.public), sorted(&p.private)),
-            None => (vec![], vec![]),
-        };
-        let (public_subnets, private_subnets) = pp(&v.subnets);
-        let (public_sgs, private_sgs) = pp(&v.security_groups);
-        if let Some(id) = &v.id
-            && id.trim().is_empty()
-        {
-            self.err("vpc.id", "the VPC id must not be empty");
-        }
-        Vpc {
-            id: v.id.clone().filter(|s| !s.trim().is_empty()),
-            public_subnets,
-            private_subnets,
-            public_sgs,
-            private_sgs,
         }
     }
 
@@ -647,66 +617,8 @@ impl<'a> Normaliser<'a> {
             self.err(&p("image"), "the image must not be empty");
         }
 
-        // Launch type and network mode.
-        let (launch_type, launch_path) = match (s.launch_type, d.launch_type) {
-            (Some(l), _) => (l, p("launch_type")),
-            (None, Some(l)) => (l, "defaults.launch_type".to_string()),
-            (None, None) => (RawLaunchType::Ec2, path.to_string()),
-        };
-        let fargate = launch_type == RawLaunchType::Fargate;
-        let forced = if fargate {
-            Some(("Fargate", launch_path.clone()))
-        } else if s.dns_discovery.is_some() && kind == ServiceKind::Service {
-            Some(("`dns_discovery`", p("dns_discovery")))
-        } else {
-            None
-        };
-        let mode = match (s.network_mode, &forced) {
-            (Some(m @ (RawNetworkMode::Bridge | RawNetworkMode::Host)), Some((why, _))) => {
-                let m = if m == RawNetworkMode::Bridge {
-                    "bridge"
-                } else {
-                    "host"
-                };
-                self.err(
-                    &p("network_mode"),
-                    format!("network_mode `{m}` conflicts with {why}, which needs `awsvpc`"),
-                );
-                RawNetworkMode::Awsvpc
-            }
-            (_, Some(_)) | (Some(RawNetworkMode::Awsvpc), None) => RawNetworkMode::Awsvpc,
-            (Some(m), None) => m,
-            (None, None) => RawNetworkMode::Host,
-        };
-        let network_mode = match mode {
-            RawNetworkMode::Awsvpc => "awsvpc",
-            RawNetworkMode::Bridge => "bridge",
-            RawNetworkMode::Host => "host",
-        };
-        let network = if mode == RawNetworkMode::Awsvpc {
-            if vpc.private_subnets.is_empty() && !self.locs.dropped_under("vpc") {
-                let at = match &forced {
-                    Some((_, at)) => at.clone(),
-                    None => p("network_mode"),
-                };
-                self.err(
-                    &at,
-                    "awsvpc networking needs subnets in `vpc.subnets.private`",
-                );
-            }
-            Some(NetworkSpec {
-                subnets: vpc.private_subnets.clone(),
-                security_groups: vpc.private_sgs.clone(),
-                assign_public_ip: false,
-            })
-        } else {
-            None
-        };
-        let target_type = if mode == RawNetworkMode::Awsvpc {
-            TargetType::Ip
-        } else {
-            TargetType::Instance
-        };
+        let net = self.network(e, vpc);
+        let (fargate, mode, target_type) = (net.fargate(), net.mode, net.target_type());
 
         // Ports.
         let mut port_mappings: Vec<PortMapping> = Vec::new();
@@ -1323,8 +1235,8 @@ impl<'a> Normaliser<'a> {
         let gpus = s.gpus.and_then(|g| u32::try_from(g).ok());
         let task_definition = TaskDefinitionSpec {
             family: format!("{}-{name}", self.cluster),
-            network_mode: network_mode.to_string(),
-            requires_compatibilities: vec![launch_type_aws(launch_type).as_aws().to_string()],
+            network_mode: net.mode_name().to_string(),
+            requires_compatibilities: vec![net.launch_type.as_aws().to_string()],
             cpu: task_cpu,
             memory: task_memory,
             task_role_arn: s.task_role_arn.clone(),
@@ -1352,8 +1264,8 @@ impl<'a> Normaliser<'a> {
             task_definition,
             desired_count,
             initial_count: count,
-            launch_type: launch_type_aws(launch_type),
-            network,
+            launch_type: net.launch_type,
+            network: net.spec,
             target_group,
             container_port,
             rules: service_rules,
@@ -1689,13 +1601,6 @@ fn protocol(p: Option<RawProtocol>) -> Protocol {
     match p {
         Some(RawProtocol::Https) => Protocol::Https,
         _ => Protocol::Http,
-    }
-}
-
-fn launch_type_aws(l: RawLaunchType) -> LaunchType {
-    match l {
-        RawLaunchType::Ec2 => LaunchType::Ec2,
-        RawLaunchType::Fargate => LaunchType::Fargate,
     }
 }
 
