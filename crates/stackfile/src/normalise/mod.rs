@@ -3,6 +3,7 @@
 
 mod names;
 mod network;
+mod placement;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -619,6 +620,7 @@ impl<'a> Normaliser<'a> {
 
         let net = self.network(e, vpc);
         let (fargate, mode, target_type) = (net.fargate(), net.mode, net.target_type());
+        let placement = self.placement(e, fargate);
 
         // Ports.
         let mut port_mappings: Vec<PortMapping> = Vec::new();
@@ -716,21 +718,6 @@ impl<'a> Normaliser<'a> {
             }
             if s.gpus.is_some() {
                 self.err(&p("gpus"), "Fargate has no GPUs; use `launch_type: ec2`");
-            }
-            if s.placement_strategy.as_ref().is_some_and(|v| !v.is_empty()) {
-                self.err(
-                    &p("placement_strategy"),
-                    "placement strategies apply to the EC2 launch type only",
-                );
-            }
-            if s.placement_constraints
-                .as_ref()
-                .is_some_and(|v| !v.is_empty())
-            {
-                self.err(
-                    &p("placement_constraints"),
-                    "placement constraints apply to the EC2 launch type only",
-                );
             }
             (
                 cpu.map(|c| c.to_string()),
@@ -854,66 +841,6 @@ impl<'a> Normaliser<'a> {
             (Some(h), _) => self.container_health_check(h, &p("healthcheck")),
             (None, Some(h)) => self.container_health_check(h, "defaults.healthcheck"),
             (None, None) => None,
-        };
-
-        // Placement.
-        let mut placement_strategy = Vec::new();
-        for (i, ps) in s.placement_strategy.iter().flatten().enumerate() {
-            let ipath = self.locs.item(&p("placement_strategy"), i);
-            let (kind_name, needs_field) = match ps.kind {
-                RawStrategyKind::Random => ("random", false),
-                RawStrategyKind::Spread => ("spread", true),
-                RawStrategyKind::Binpack => ("binpack", true),
-            };
-            match (&ps.field, needs_field) {
-                (None, true) => self.err(&ipath, format!("`{kind_name}` needs a `field`")),
-                (Some(_), false) => self.err(&join(&ipath, "field"), "`random` takes no `field`"),
-                (Some(f), true)
-                    if ps.kind == RawStrategyKind::Binpack && f != "cpu" && f != "memory" =>
-                {
-                    self.err(
-                        &join(&ipath, "field"),
-                        format!("`binpack` works on `cpu` or `memory`, found `{f}`"),
-                    );
-                }
-                _ => {}
-            }
-            placement_strategy.push(PlacementStrategy {
-                kind: kind_name.to_string(),
-                field: ps.field.clone(),
-            });
-        }
-        let mut constraints = Vec::new();
-        for (i, pc) in s.placement_constraints.iter().flatten().enumerate() {
-            let ipath = self.locs.item(&p("placement_constraints"), i);
-            let kind_name = match pc.kind {
-                RawConstraintKind::MemberOf => "memberOf",
-                RawConstraintKind::DistinctInstance => "distinctInstance",
-            };
-            match (pc.kind, &pc.expression) {
-                (RawConstraintKind::MemberOf, None) => {
-                    self.err(&ipath, "`memberOf` needs an `expression`")
-                }
-                (RawConstraintKind::DistinctInstance, Some(_)) => self.err(
-                    &join(&ipath, "expression"),
-                    "`distinctInstance` takes no `expression`",
-                ),
-                (RawConstraintKind::DistinctInstance, None) if kind == ServiceKind::Task => self
-                    .err(
-                        &ipath,
-                        "a task definition only takes `memberOf` constraints",
-                    ),
-                _ => {}
-            }
-            constraints.push(PlacementConstraint {
-                kind: kind_name.to_string(),
-                expression: pc.expression.clone(),
-            });
-        }
-        // A service carries its constraints; a task definition only has its own.
-        let (service_constraints, task_constraints) = match kind {
-            ServiceKind::Service => (constraints, Vec::new()),
-            ServiceKind::Task => (Vec::new(), constraints),
         };
 
         let deployment = self.deployment(s, d, path);
@@ -1242,7 +1169,7 @@ impl<'a> Normaliser<'a> {
             task_role_arn: s.task_role_arn.clone(),
             execution_role_arn: s.task_execution_role_arn.clone(),
             volumes,
-            placement_constraints: task_constraints,
+            placement_constraints: placement.task_constraints,
             container: ContainerSpec {
                 name: name.to_string(),
                 image: s.image.trim().to_string(),
@@ -1272,8 +1199,8 @@ impl<'a> Normaliser<'a> {
             dns,
             discovery,
             deployment,
-            placement_strategy,
-            placement_constraints: service_constraints,
+            placement_strategy: placement.strategy,
+            placement_constraints: placement.service_constraints,
             hooks,
             adopt: s.adopt.unwrap_or(false),
         };
