@@ -1,12 +1,12 @@
 //! The semantic pass: checks the rules that span fields and turns the raw stackfile into
 //! the normalised [`Desired`] state, collecting every error on the way.
 
+mod deployment;
 mod names;
 mod network;
 mod placement;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use self::names::{Duplicate, NameKind, Names};
 
@@ -23,8 +23,6 @@ const PLACEHOLDER_CLUSTER: &str = "cluster";
 
 /// Default container memory on EC2 when neither the service nor `defaults` sets one (nysa).
 const DEFAULT_EC2_MEMORY: i64 = 1024;
-/// Default rollout wait and hook timeout.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Checks and normalises a structurally valid stackfile. `cluster` is `None` when only
 /// validating. Returns the desired state (meaningful only without diagnostics).
@@ -843,24 +841,9 @@ impl<'a> Normaliser<'a> {
             (None, None) => None,
         };
 
-        let deployment = self.deployment(s, d, path);
-        let hooks = self.hooks(s.hooks.as_ref(), &p("hooks"));
-
-        // Desired count.
-        let count = s.desired_count.unwrap_or(1);
-        let count = i32::try_from(count).unwrap_or_else(|_| {
-            self.err(
-                &p("desired_count"),
-                format!("desired_count {count} is too large"),
-            );
-            1
-        });
-        let ignores_count = s
-            .ignore
-            .iter()
-            .flatten()
-            .any(|i| *i == RawIgnore::DesiredCount);
-        let desired_count = (!ignores_count).then_some(count);
+        let deployment = self.deployment(e);
+        let hooks = self.hooks(e);
+        let count = self.desired_count(e);
 
         // Load balancing.
         if s.elb.is_some() && s.routing.is_some() {
@@ -1189,8 +1172,8 @@ impl<'a> Normaliser<'a> {
             name: name.to_string(),
             kind,
             task_definition,
-            desired_count,
-            initial_count: count,
+            desired_count: count.desired,
+            initial_count: count.initial,
             launch_type: net.launch_type,
             network: net.spec,
             target_group,
@@ -1348,148 +1331,6 @@ impl<'a> Normaliser<'a> {
             name,
             load_balancer: load_balancer.to_string(),
         })
-    }
-
-    fn deployment(&mut self, s: &RawService, d: &RawDefaults, path: &str) -> DeploymentSpec {
-        let sd = s.deployment.as_ref();
-        let dd = d.deployment.as_ref();
-        let sc = s.deployment_configuration.as_ref();
-        let dc = d.deployment_configuration.as_ref();
-        let circuit_breaker = sd
-            .and_then(|x| x.circuit_breaker)
-            .or(dd.and_then(|x| x.circuit_breaker))
-            .unwrap_or(true);
-        let rollback = sd
-            .and_then(|x| x.rollback)
-            .or(dd.and_then(|x| x.rollback))
-            .unwrap_or(true);
-        let sp = join(path, "deployment");
-        let scp = join(path, "deployment_configuration");
-        // Service settings beat defaults; within a level, `deployment` beats nysa's
-        // `deployment_configuration`.
-        let min = [
-            (
-                sd.and_then(|x| x.min_healthy_percent),
-                join(&sp, "min_healthy_percent"),
-            ),
-            (
-                sc.and_then(|x| x.minimum_healthy_percent),
-                join(&scp, "minimum_healthy_percent"),
-            ),
-            (
-                dd.and_then(|x| x.min_healthy_percent),
-                "defaults.deployment.min_healthy_percent".to_string(),
-            ),
-            (
-                dc.and_then(|x| x.minimum_healthy_percent),
-                "defaults.deployment_configuration.minimum_healthy_percent".to_string(),
-            ),
-        ]
-        .into_iter()
-        .find_map(|(v, p)| v.map(|v| (v, p)));
-        let max = [
-            (sd.and_then(|x| x.max_percent), join(&sp, "max_percent")),
-            (
-                sc.and_then(|x| x.maximum_percent),
-                join(&scp, "maximum_percent"),
-            ),
-            (
-                dd.and_then(|x| x.max_percent),
-                "defaults.deployment.max_percent".to_string(),
-            ),
-            (
-                dc.and_then(|x| x.maximum_percent),
-                "defaults.deployment_configuration.maximum_percent".to_string(),
-            ),
-        ]
-        .into_iter()
-        .find_map(|(v, p)| v.map(|v| (v, p)));
-        let min_ok = match &min {
-            Some((v, p)) => self.in_range(*v, 0, 100, p, "minimum healthy percent"),
-            None => true,
-        };
-        let max_ok = match &max {
-            Some((v, p)) => self.in_range(*v, 100, 200, p, "maximum percent"),
-            None => true,
-        };
-        let min_v = min.as_ref().map_or(50, |m| m.0);
-        let max_v = max.as_ref().map_or(200, |m| m.0);
-        if min_ok && max_ok && max_v < min_v {
-            let at = max.as_ref().map_or(sp.clone(), |m| m.1.clone());
-            self.err(&at, format!("maximum percent ({max_v}) must not be below the minimum healthy percent ({min_v})"));
-        }
-        let wait = sd
-            .and_then(|x| {
-                x.wait_timeout
-                    .as_ref()
-                    .map(|w| (w, join(&sp, "wait_timeout")))
-            })
-            .or_else(|| {
-                dd.and_then(|x| {
-                    x.wait_timeout
-                        .as_ref()
-                        .map(|w| (w, "defaults.deployment.wait_timeout".to_string()))
-                })
-            });
-        let wait_timeout = match wait {
-            None => DEFAULT_TIMEOUT,
-            Some((w, p)) => parse_duration(w).unwrap_or_else(|msg| {
-                self.err(&p, msg);
-                DEFAULT_TIMEOUT
-            }),
-        };
-        DeploymentSpec {
-            circuit_breaker,
-            rollback,
-            min_healthy_percent: min_v.clamp(0, 100) as i32,
-            max_percent: max_v.clamp(100, 200) as i32,
-            wait_timeout,
-        }
-    }
-
-    fn hooks(&mut self, h: Option<&RawHooks>, path: &str) -> Hooks {
-        let mut out = Hooks::default();
-        let Some(h) = h else { return out };
-        let mut seen = Names::default();
-        for (phase, list) in [("pre", &h.pre), ("post", &h.post)] {
-            let lpath = join(path, phase);
-            for (i, hook) in list.iter().flatten().enumerate() {
-                let hpath = self.locs.item(&lpath, i);
-                let name = hook.name.trim().to_string();
-                let name_path = join(&hpath, "name");
-                if name.is_empty() {
-                    self.err(&name_path, "a hook needs a name");
-                } else if let Err(dup) = seen.claim(NameKind::Hook, &name, &name_path) {
-                    self.duplicate(dup);
-                }
-                let command = match &hook.command {
-                    RawCommand::Args(a) => a.clone(),
-                    RawCommand::Shell(s) if s.trim().is_empty() => vec![],
-                    RawCommand::Shell(s) => vec!["sh".to_string(), "-c".to_string(), s.clone()],
-                };
-                if command.is_empty() {
-                    self.err(&join(&hpath, "command"), "a hook needs a non-empty command");
-                }
-                let timeout = match &hook.timeout {
-                    None => DEFAULT_TIMEOUT,
-                    Some(t) => parse_duration(t).unwrap_or_else(|msg| {
-                        self.err(&join(&hpath, "timeout"), msg);
-                        DEFAULT_TIMEOUT
-                    }),
-                };
-                let spec = HookSpec {
-                    name,
-                    command,
-                    timeout,
-                };
-                if phase == "pre" {
-                    out.pre.push(spec)
-                } else {
-                    out.post.push(spec)
-                }
-            }
-        }
-        out
     }
 
     /// Reports every service whose rule priority collides with another's on the same
