@@ -2,6 +2,7 @@
 //! the normalised [`Desired`] state, collecting every error on the way.
 
 mod deployment;
+mod discovery;
 mod names;
 mod network;
 mod placement;
@@ -291,33 +292,6 @@ impl<'a> Normaliser<'a> {
         }
     }
 
-    fn namespace(&mut self, vpc: &Vpc) -> Option<NamespaceSpec> {
-        let sd = self.raw.service_discovery.as_ref()?;
-        let name = sd.namespace.trim().trim_end_matches('.').to_lowercase();
-        if name.is_empty() {
-            self.err(
-                "service_discovery.namespace",
-                "the namespace must not be empty",
-            );
-            return None;
-        }
-        match &vpc.id {
-            Some(id) => Some(NamespaceSpec {
-                name,
-                vpc_id: id.clone(),
-            }),
-            None => {
-                if !self.locs.was_dropped("vpc.id") {
-                    self.err(
-                        "service_discovery.namespace",
-                        "a private DNS namespace needs `vpc.id`",
-                    );
-                }
-                None
-            }
-        }
-    }
-
     /// Checks that an ALB can be placed, reporting at `path` when not.
     fn check_placement(&mut self, vpc: &Vpc, kind: RawLbType, path: &str, what: &str) -> bool {
         if self.locs.dropped_under("vpc") {
@@ -598,7 +572,6 @@ impl<'a> Normaliser<'a> {
     fn service(&mut self, e: &Entry, stack: &Stack) -> (ServiceSpec, Option<LoadBalancerSpec>) {
         let (path, name, s, d, kind) = (e.path, e.name, e.raw, e.defaults, e.kind);
         let (vpc, base_logging, shared) = (&stack.vpc, &stack.logging, &stack.load_balancers);
-        let has_namespace = stack.has_namespace;
         let p = |k: &str| e.at(k);
         if kind == ServiceKind::Task {
             for (field, set) in [
@@ -844,6 +817,7 @@ impl<'a> Normaliser<'a> {
         let deployment = self.deployment(e);
         let hooks = self.hooks(e);
         let count = self.desired_count(e);
+        let discovery = self.discovery(e, stack);
 
         // Load balancing.
         if s.elb.is_some() && s.routing.is_some() {
@@ -1083,63 +1057,6 @@ impl<'a> Normaliser<'a> {
                     health_check,
                 });
             }
-        }
-
-        // Cloud Map.
-        let mut discovery = None;
-        if let (Some(dd), ServiceKind::Service) = (&s.dns_discovery, kind) {
-            let dpath = p("dns_discovery");
-            if !has_namespace
-                && self.raw.service_discovery.is_none()
-                && !self.locs.dropped_under("service_discovery")
-            {
-                self.err_key(
-                    &dpath,
-                    "`dns_discovery` needs `service_discovery.namespace`",
-                );
-            }
-            if vpc.id.is_none() && !self.locs.dropped_under("vpc") {
-                self.err_key(
-                    &dpath,
-                    "`dns_discovery` needs `vpc.id` for the private DNS namespace",
-                );
-            }
-            let dname = dd
-                .name
-                .clone()
-                .unwrap_or_else(|| name.to_string())
-                .to_lowercase();
-            if dname.is_empty()
-                || !dname.split('.').all(|l| {
-                    !l.is_empty()
-                        && l.chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-                })
-            {
-                self.err(
-                    &join(&dpath, "name"),
-                    format!("`{dname}` is not a valid DNS name"),
-                );
-            }
-            let ttl = dd.ttl.unwrap_or(60);
-            self.in_range(ttl, 0, i64::from(i32::MAX), &join(&dpath, "ttl"), "ttl");
-            let ft = dd
-                .healthcheck
-                .as_ref()
-                .and_then(|h| h.failure_threshold)
-                .unwrap_or(1);
-            self.in_range(
-                ft,
-                1,
-                10,
-                &join(&dpath, "healthcheck.failure_threshold"),
-                "failure_threshold",
-            );
-            discovery = Some(DiscoverySpec {
-                name: dname,
-                dns_ttl: ttl,
-                failure_threshold: ft.clamp(1, 10) as i32,
-            });
         }
 
         let gpus = s.gpus.and_then(|g| u32::try_from(g).ok());
