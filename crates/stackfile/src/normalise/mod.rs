@@ -1,6 +1,7 @@
 //! The semantic pass: checks the rules that span fields and turns the raw stackfile into
 //! the normalised [`Desired`] state, collecting every error on the way.
 
+mod container;
 mod deployment;
 mod discovery;
 mod names;
@@ -21,9 +22,6 @@ use crate::walk::{Locations, join};
 /// Stands in for the cluster name when only validating: names are computed with it, but
 /// nothing that depends on the cluster name's length or characters is checked.
 const PLACEHOLDER_CLUSTER: &str = "cluster";
-
-/// Default container memory on EC2 when neither the service nor `defaults` sets one (nysa).
-const DEFAULT_EC2_MEMORY: i64 = 1024;
 
 /// Checks and normalises a structurally valid stackfile. `cluster` is `None` when only
 /// validating. Returns the desired state (meaningful only without diagnostics).
@@ -267,31 +265,6 @@ impl<'a> Normaliser<'a> {
         }
     }
 
-    /// Top-level `logging`, with `defaults.logging` merged over it.
-    fn cluster_logging(&mut self) -> Option<LogConfiguration> {
-        let top = self.merge_logging(None, self.raw.logging.as_ref(), "logging");
-        let defaults = self.raw.defaults.as_ref().and_then(|d| d.logging.as_ref());
-        self.merge_logging(top, defaults, "defaults.logging")
-    }
-
-    /// Merges `over` onto `base`: a different driver replaces the base entirely (its
-    /// options never leak into another driver); the same driver, or none, merges the
-    /// options with `over` winning.
-    fn merge_logging(
-        &mut self,
-        base: Option<LogConfiguration>,
-        over: Option<&RawLogging>,
-        path: &str,
-    ) -> Option<LogConfiguration> {
-        match merge_logging(base, over) {
-            Ok(l) => l,
-            Err(msg) => {
-                self.err(path, msg);
-                None
-            }
-        }
-    }
-
     /// Checks that an ALB can be placed, reporting at `path` when not.
     fn check_placement(&mut self, vpc: &Vpc, kind: RawLbType, path: &str, what: &str) -> bool {
         if self.locs.dropped_under("vpc") {
@@ -531,46 +504,8 @@ impl<'a> Normaliser<'a> {
         unique
     }
 
-    /// Environment entries as `(path of the value, name, value)`.
-    fn environment(
-        &mut self,
-        env: &Option<RawEnvironment>,
-        path: &str,
-    ) -> Vec<(String, String, String)> {
-        let mut out = Vec::new();
-        match env {
-            None => {}
-            Some(RawEnvironment::Map(m)) => {
-                for (k, v) in m {
-                    out.push((join(path, k), k.clone(), v.0.clone()));
-                }
-            }
-            Some(RawEnvironment::List(list)) => {
-                for (i, entry) in list.iter().enumerate() {
-                    let item = self.locs.item(path, i);
-                    for (k, v) in &entry.0 {
-                        out.push((join(&item, k), k.clone(), v.0.clone()));
-                    }
-                }
-            }
-        }
-        let mut seen = Names::default();
-        let mut unique = Vec::new();
-        for (p, k, v) in out {
-            if let Err(msg) = check_env_name(&k) {
-                self.err_key(&p, msg);
-            }
-            if let Err(dup) = seen.claim(NameKind::EnvVar, &k, &p) {
-                self.duplicate(dup);
-                continue;
-            }
-            unique.push((p, k, v));
-        }
-        unique
-    }
-
     fn service(&mut self, e: &Entry, stack: &Stack) -> (ServiceSpec, Option<LoadBalancerSpec>) {
-        let (path, name, s, d, kind) = (e.path, e.name, e.raw, e.defaults, e.kind);
+        let (name, s, kind) = (e.name, e.raw, e.kind);
         let (vpc, base_logging, shared) = (&stack.vpc, &stack.logging, &stack.load_balancers);
         let p = |k: &str| e.at(k);
         if kind == ServiceKind::Task {
@@ -585,234 +520,12 @@ impl<'a> Normaliser<'a> {
                 }
             }
         }
-        if s.image.trim().is_empty() {
-            self.err(&p("image"), "the image must not be empty");
-        }
 
         let net = self.network(e, vpc);
-        let (fargate, mode, target_type) = (net.fargate(), net.mode, net.target_type());
-        let placement = self.placement(e, fargate);
-
-        // Ports.
-        let mut port_mappings: Vec<PortMapping> = Vec::new();
-        let mut first_container_port = None;
+        let target_type = net.target_type();
+        let placement = self.placement(e, net.fargate());
+        let task = self.task_definition(e, &net, base_logging, placement.task_constraints);
         let ports_path = p("ports");
-        for (i, text) in s.ports.iter().flatten().enumerate() {
-            let ipath = self.locs.item(&ports_path, i);
-            let entry = match parse_port(&text.0) {
-                Ok(e) => e,
-                Err(msg) => {
-                    self.err(&ipath, msg);
-                    continue;
-                }
-            };
-            let host_port = match (mode, entry.host) {
-                (RawNetworkMode::Bridge, h) => h,
-                (RawNetworkMode::Host, Some(h)) if h != entry.container => {
-                    self.err(
-                        &ipath,
-                        format!(
-                            "in host network mode the host port must equal the container port ({h} != {}); \
-                             set `network_mode: bridge` to map one onto the other",
-                            entry.container
-                        ),
-                    );
-                    continue;
-                }
-                (RawNetworkMode::Awsvpc, Some(h)) if h != entry.container => {
-                    self.err(
-                        &ipath,
-                        format!(
-                            "in awsvpc network mode the host port must equal the container port ({h} != {}); write `{}`",
-                            entry.container, entry.container
-                        ),
-                    );
-                    continue;
-                }
-                _ => Some(entry.container),
-            };
-            if port_mappings
-                .iter()
-                .any(|m| m.container_port == entry.container && m.protocol == entry.protocol)
-            {
-                self.err(
-                    &ipath,
-                    format!(
-                        "container port {}/{} is mapped twice",
-                        entry.container, entry.protocol
-                    ),
-                );
-                continue;
-            }
-            first_container_port.get_or_insert(entry.container);
-            port_mappings.push(PortMapping {
-                container_port: entry.container,
-                host_port,
-                protocol: entry.protocol.to_string(),
-            });
-        }
-        port_mappings.sort();
-        let exposed = |port: u16| {
-            port_mappings
-                .iter()
-                .any(|m| m.container_port == port && m.protocol == "tcp")
-        };
-
-        // Memory and CPU.
-        let (memory, memory_path) = match (s.memory, d.memory) {
-            (Some(m), _) => (Some(m), p("memory")),
-            (None, Some(m)) => (Some(m), "defaults.memory".to_string()),
-            (None, None) => (None, path.to_string()),
-        };
-        let (cpu, cpu_path) = match (s.cpu, d.cpu) {
-            (Some(c), _) => (Some(c), p("cpu")),
-            (None, Some(c)) => (Some(c), "defaults.cpu".to_string()),
-            (None, None) => (None, path.to_string()),
-        };
-        let (task_cpu, task_memory, container_memory, container_cpu) = if fargate {
-            if cpu.is_none() && !self.locs.dropped_under("defaults.cpu") {
-                self.err(path, "Fargate needs `cpu` (task CPU units: 256, 512, 1024, ...); set it here or in `defaults.cpu`");
-            }
-            if memory.is_none() && !self.locs.dropped_under("defaults.memory") {
-                self.err(path, "Fargate needs `memory` (task memory in MiB); set it here or in `defaults.memory`");
-            }
-            if let (Some(c), Some(m)) = (cpu, memory)
-                && let Err((is_cpu, msg)) = check_fargate_size(c, m)
-            {
-                self.err(if is_cpu { &cpu_path } else { &memory_path }, msg);
-            }
-            if s.privileged == Some(true) {
-                self.err(
-                    &p("privileged"),
-                    "Fargate does not run privileged containers",
-                );
-            }
-            if s.gpus.is_some() {
-                self.err(&p("gpus"), "Fargate has no GPUs; use `launch_type: ec2`");
-            }
-            (
-                cpu.map(|c| c.to_string()),
-                memory.map(|m| m.to_string()),
-                None,
-                None,
-            )
-        } else {
-            let m = memory.unwrap_or(DEFAULT_EC2_MEMORY);
-            self.in_range(
-                m,
-                MIN_CONTAINER_MEMORY,
-                MAX_CONTAINER_MEMORY,
-                &memory_path,
-                "container memory (MiB)",
-            );
-            if let Some(c) = cpu {
-                self.in_range(c, 0, MAX_CONTAINER_CPU, &cpu_path, "container cpu units");
-            }
-            (
-                None,
-                None,
-                i32::try_from(m).ok(),
-                cpu.and_then(|c| i32::try_from(c).ok()),
-            )
-        };
-
-        // Environment (defaults under the service) and secrets.
-        let mut environment = BTreeMap::new();
-        for (_, k, v) in self.environment(&d.environment, "defaults.environment") {
-            environment.insert(k, v);
-        }
-        for (_, k, v) in self.environment(&s.environment, &p("environment")) {
-            environment.insert(k, v);
-        }
-        let mut secrets = BTreeMap::new();
-        for (k, arn) in s.secrets.iter().flatten() {
-            let spath = join(&p("secrets"), k);
-            if let Err(msg) = check_env_name(k) {
-                self.err_key(&spath, msg);
-            }
-            if let Err(msg) = check_secret_arn(arn) {
-                self.err(&spath, msg);
-            }
-            if environment.contains_key(k) {
-                self.err_key(
-                    &spath,
-                    format!("`{k}` is both an environment variable and a secret"),
-                );
-            }
-            secrets.insert(k.clone(), arn.clone());
-        }
-        if !secrets.is_empty()
-            && s.task_execution_role_arn.is_none()
-            && !self.locs.has(&p("task_execution_role_arn"))
-        {
-            self.err_key(
-                &p("secrets"),
-                "secrets need `task_execution_role_arn`, the role ECS uses to fetch them",
-            );
-        }
-        for field in ["task_role_arn", "task_execution_role_arn"] {
-            let value = if field == "task_role_arn" {
-                &s.task_role_arn
-            } else {
-                &s.task_execution_role_arn
-            };
-            if let Some(arn) = value
-                && let Err(msg) = check_role_arn(arn)
-            {
-                self.err(&p(field), msg);
-            }
-        }
-
-        // Volumes.
-        let mut volumes: Vec<VolumeSpec> = Vec::new();
-        let mut mount_points = Vec::new();
-        let vpath = p("volumes");
-        for (i, text) in s.volumes.iter().flatten().enumerate() {
-            let ipath = self.locs.item(&vpath, i);
-            let v = match parse_volume(text) {
-                Ok(v) => v,
-                Err(msg) => {
-                    self.err(&ipath, msg);
-                    continue;
-                }
-            };
-            if fargate {
-                self.err(&ipath, "Fargate tasks cannot mount host paths");
-            }
-            match volumes.iter().find(|x| x.name == v.name) {
-                Some(x) if x.host_path != v.host_path => {
-                    self.err(
-                        &ipath,
-                        format!(
-                            "volume `{}` is already bound to host path `{}`",
-                            v.name, x.host_path
-                        ),
-                    );
-                }
-                Some(_) => {}
-                None => volumes.push(VolumeSpec {
-                    name: v.name.clone(),
-                    host_path: v.host_path,
-                }),
-            }
-            mount_points.push(MountPoint {
-                source_volume: v.name,
-                container_path: v.container_path,
-                read_only: v.read_only,
-            });
-        }
-        volumes.sort_by(|a, b| a.name.cmp(&b.name));
-        mount_points.sort_by(|a, b| {
-            (&a.container_path, &a.source_volume).cmp(&(&b.container_path, &b.source_volume))
-        });
-
-        let log_configuration =
-            self.merge_logging(base_logging.clone(), s.logging.as_ref(), &p("logging"));
-        let health_check = match (&s.healthcheck, &d.healthcheck) {
-            (Some(h), _) => self.container_health_check(h, &p("healthcheck")),
-            (None, Some(h)) => self.container_health_check(h, "defaults.healthcheck"),
-            (None, None) => None,
-        };
 
         let deployment = self.deployment(e);
         let hooks = self.hooks(e);
@@ -849,7 +562,7 @@ impl<'a> Normaliser<'a> {
             let public = self.port_number(elb.ports.public, &join(&epath, "ports.public"));
             let cport = self.port_number(elb.ports.container, &join(&epath, "ports.container"));
             if let Some(c) = cport
-                && !exposed(c)
+                && !task.exposes(c)
                 && !self.locs.dropped_under(&ports_path)
             {
                 self.err(
@@ -1005,7 +718,7 @@ impl<'a> Normaliser<'a> {
                 Some(c) => {
                     let c = self.port_number(c, &join(&rpath, "container_port"));
                     if let Some(c) = c
-                        && !exposed(c)
+                        && !task.exposes(c)
                         && !self.locs.dropped_under(&ports_path)
                     {
                         self.err(
@@ -1018,10 +731,10 @@ impl<'a> Normaliser<'a> {
                     c
                 }
                 None => {
-                    if first_container_port.is_none() && !self.locs.dropped_under(&ports_path) {
+                    if task.first_port.is_none() && !self.locs.dropped_under(&ports_path) {
                         self.err_key(&rpath, "`routing` needs a container port: set `routing.container_port` or `ports`");
                     }
-                    first_container_port
+                    task.first_port
                 }
             };
             let health_check =
@@ -1059,36 +772,10 @@ impl<'a> Normaliser<'a> {
             }
         }
 
-        let gpus = s.gpus.and_then(|g| u32::try_from(g).ok());
-        let task_definition = TaskDefinitionSpec {
-            family: format!("{}-{name}", self.cluster),
-            network_mode: net.mode_name().to_string(),
-            requires_compatibilities: vec![net.launch_type.as_aws().to_string()],
-            cpu: task_cpu,
-            memory: task_memory,
-            task_role_arn: s.task_role_arn.clone(),
-            execution_role_arn: s.task_execution_role_arn.clone(),
-            volumes,
-            placement_constraints: placement.task_constraints,
-            container: ContainerSpec {
-                name: name.to_string(),
-                image: s.image.trim().to_string(),
-                memory: container_memory,
-                cpu: container_cpu,
-                privileged: s.privileged.unwrap_or(false),
-                environment,
-                secrets,
-                port_mappings,
-                mount_points,
-                log_configuration,
-                health_check,
-                gpus,
-            },
-        };
         let spec = ServiceSpec {
             name: name.to_string(),
             kind,
-            task_definition,
+            task_definition: task.spec,
             desired_count: count.desired,
             initial_count: count.initial,
             launch_type: net.launch_type,
@@ -1105,41 +792,6 @@ impl<'a> Normaliser<'a> {
             adopt: s.adopt.unwrap_or(false),
         };
         (spec, own_lb)
-    }
-
-    fn container_health_check(
-        &mut self,
-        h: &RawHealthcheck,
-        path: &str,
-    ) -> Option<ContainerHealthCheck> {
-        let cpath = join(path, "command");
-        let command = match &h.command {
-            RawCommand::Shell(s) => vec!["CMD-SHELL".to_string(), s.clone()],
-            RawCommand::Args(a) => a.clone(),
-        };
-        match command.first().map(String::as_str) {
-            None => self.err(&cpath, "the health check command must not be empty"),
-            Some("CMD" | "CMD-SHELL" | "NONE") => {}
-            Some(other) => self.err(
-                &cpath,
-                format!("a health check command starts with `CMD` or `CMD-SHELL`, found `{other}`; or write the command as one string"),
-            ),
-        }
-        if command.len() == 1 && command[0] != "NONE" {
-            self.err(&cpath, "the health check command has nothing to run");
-        }
-        let mut field = |v: Option<i64>, default: i64, lo: i64, hi: i64, name: &str| -> i32 {
-            let v = v.unwrap_or(default);
-            self.in_range(v, lo, hi, &join(path, name), name);
-            v.clamp(lo, hi) as i32
-        };
-        Some(ContainerHealthCheck {
-            interval: field(h.interval, 30, 5, 300, "interval"),
-            timeout: field(h.timeout, 5, 2, 60, "timeout"),
-            retries: field(h.retries, 3, 1, 10, "retries"),
-            start_period: field(h.start_period, 0, 0, 300, "start_period"),
-            command,
-        })
     }
 
     fn target_health_check(
@@ -1289,39 +941,6 @@ fn protocol(p: Option<RawProtocol>) -> Protocol {
     }
 }
 
-/// Merges a logging block onto an inherited configuration (see
-/// [`Normaliser::merge_logging`]). `Err` when options come without any driver.
-pub(crate) fn merge_logging(
-    base: Option<LogConfiguration>,
-    over: Option<&RawLogging>,
-) -> Result<Option<LogConfiguration>, String> {
-    let Some(over) = over else { return Ok(base) };
-    let options: BTreeMap<String, String> = over
-        .options
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.0.clone()))
-        .collect();
-    match (base, &over.log_driver) {
-        (Some(b), Some(driver)) if *driver != b.driver => Ok(Some(LogConfiguration {
-            driver: driver.clone(),
-            options,
-        })),
-        (Some(mut b), _) => {
-            b.options.extend(options);
-            Ok(Some(b))
-        }
-        (None, Some(driver)) => Ok(Some(LogConfiguration {
-            driver: driver.clone(),
-            options,
-        })),
-        (None, None) if options.is_empty() => Ok(None),
-        (None, None) => {
-            Err("logging `options` need a `log_driver` (none is inherited)".to_string())
-        }
-    }
-}
-
 /// Whether `url` is an absolute http(s) URL with a host.
 fn is_http_url(url: &str) -> bool {
     let rest = url
@@ -1336,67 +955,6 @@ fn is_http_url(url: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn raw_logging(driver: Option<&str>, opts: &[(&str, &str)]) -> RawLogging {
-        RawLogging {
-            log_driver: driver.map(str::to_string),
-            options: Some(
-                opts.iter()
-                    .map(|(k, v)| (k.to_string(), ScalarText(v.to_string())))
-                    .collect(),
-            ),
-        }
-    }
-
-    fn cfg(driver: &str, opts: &[(&str, &str)]) -> LogConfiguration {
-        LogConfiguration {
-            driver: driver.to_string(),
-            options: opts
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        }
-    }
-
-    #[test]
-    fn logging_same_driver_merges_service_wins() {
-        let base = cfg(
-            "awslogs",
-            &[("awslogs-group", "/ecs/a"), ("awslogs-region", "eu-west-1")],
-        );
-        let over = raw_logging(Some("awslogs"), &[("awslogs-group", "/ecs/b")]);
-        let got = merge_logging(Some(base.clone()), Some(&over)).unwrap();
-        assert_eq!(
-            got,
-            Some(cfg(
-                "awslogs",
-                &[("awslogs-group", "/ecs/b"), ("awslogs-region", "eu-west-1")]
-            ))
-        );
-        // No driver at service level means the inherited one.
-        let over = raw_logging(None, &[("awslogs-stream-prefix", "web")]);
-        let got = merge_logging(Some(base), Some(&over)).unwrap().unwrap();
-        assert_eq!(got.driver, "awslogs");
-        assert_eq!(got.options.len(), 3);
-    }
-
-    #[test]
-    fn logging_other_driver_replaces_without_leaking_options() {
-        let base = cfg("awslogs", &[("awslogs-group", "/ecs/a")]);
-        let over = raw_logging(Some("syslog"), &[("syslog-address", "udp://10.0.0.1:514")]);
-        let got = merge_logging(Some(base), Some(&over)).unwrap();
-        assert_eq!(
-            got,
-            Some(cfg("syslog", &[("syslog-address", "udp://10.0.0.1:514")]))
-        );
-    }
-
-    #[test]
-    fn logging_options_without_any_driver_is_an_error() {
-        let over = raw_logging(None, &[("a", "b")]);
-        assert!(merge_logging(None, Some(&over)).is_err());
-        assert_eq!(merge_logging(None, None), Ok(None));
-    }
 
     const NAMING: &str = "
 vpc:
