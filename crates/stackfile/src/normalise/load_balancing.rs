@@ -52,6 +52,103 @@ impl Vpc {
 }
 
 impl Normaliser<'_> {
+    /// The shared `load_balancers:`, added to `out` when they can be placed; returns
+    /// them by key as `routing` sees them.
+    pub(super) fn shared_load_balancers(
+        &mut self,
+        vpc: &Vpc,
+        out: &mut BTreeMap<String, LoadBalancerSpec>,
+    ) -> BTreeMap<String, SharedLb> {
+        let mut shared = BTreeMap::new();
+        let Some(lbs) = &self.raw.load_balancers else {
+            return shared;
+        };
+        for (key, lb) in lbs {
+            let path = join("load_balancers", key);
+            let (aws_name, derived) = match &lb.name {
+                Some(n) => (n.clone(), false),
+                None => (format!("{}-{key}", self.cluster), true),
+            };
+            let name_path = if derived {
+                path.clone()
+            } else {
+                join(&path, "name")
+            };
+            self.register_aws_name(
+                NameKind::LoadBalancer,
+                &aws_name,
+                &name_path,
+                !derived || self.check_names,
+                if derived {
+                    "; set `name` or use a shorter key"
+                } else {
+                    ""
+                },
+            );
+            let placed =
+                self.check_placement(vpc, lb.kind, &join(&path, "type"), "a load balancer");
+            let listeners_path = join(&path, "listeners");
+            if lb.listeners.is_empty() && !self.locs.dropped_under(&listeners_path) {
+                self.err(
+                    &listeners_path,
+                    "a load balancer needs at least one listener",
+                );
+            }
+            let mut listeners = BTreeMap::new();
+            let mut ports = Names::default();
+            for (i, l) in lb.listeners.iter().enumerate() {
+                let lpath = self.locs.item(&listeners_path, i);
+                let port_path = join(&lpath, "port");
+                let Some(port) = self.port_number(l.port, &port_path) else {
+                    continue;
+                };
+                let protocol = protocol(l.protocol);
+                let certificates = self.listener_certificates(
+                    protocol,
+                    &l.certificates,
+                    &lpath,
+                    &join(&lpath, "protocol"),
+                );
+                if let Err(dup) = ports.claim(NameKind::ListenerPort, &port.to_string(), &port_path)
+                {
+                    self.duplicate(dup);
+                    continue;
+                }
+                listeners.insert(
+                    port,
+                    ListenerSpec {
+                        port,
+                        protocol,
+                        certificates,
+                        default_action: DefaultAction::FixedResponse { status_code: 404 },
+                    },
+                );
+            }
+            let (scheme, subnets, sgs, _) = vpc.placement(lb.kind);
+            shared.insert(
+                key.clone(),
+                SharedLb {
+                    aws_name: aws_name.clone(),
+                    listeners: listeners.keys().copied().collect(),
+                },
+            );
+            if placed {
+                out.insert(
+                    aws_name.clone(),
+                    LoadBalancerSpec {
+                        name: aws_name,
+                        scheme,
+                        subnets: subnets.to_vec(),
+                        security_groups: sgs.to_vec(),
+                        listeners,
+                        service: None,
+                    },
+                );
+            }
+        }
+        shared
+    }
+
     /// A service's load balancing: its own ALB (`elb`) or a rule on a shared one
     /// (`routing`), with the target group either way; a one-off task has neither.
     pub(super) fn load_balancing(
@@ -377,6 +474,55 @@ impl Normaliser<'_> {
         }
     }
 
+    /// Reports every service whose rule priority collides with another's on the same
+    /// listener, naming the others.
+    pub(super) fn priority_collisions(&mut self, rules: &[RuleUse]) {
+        let mut groups: BTreeMap<(&str, u16, u32), Vec<&RuleUse>> = BTreeMap::new();
+        for r in rules {
+            groups
+                .entry((r.lb_key.as_str(), r.listener, r.priority))
+                .or_default()
+                .push(r);
+        }
+        for ((lb, listener, priority), users) in groups {
+            if users.len() < 2 {
+                continue;
+            }
+            for u in &users {
+                let others: Vec<String> = users
+                    .iter()
+                    .filter(|o| o.service != u.service)
+                    .map(|o| format!("`{}`", o.service))
+                    .collect();
+                self.err(
+                    &u.path,
+                    format!(
+                        "priority {priority} on listener {listener} of load balancer `{lb}` is also used by service {}",
+                        others.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Claims an AWS load balancer or target group name for `path`. With `check`, the
+    /// name's characters and length are checked first, `hint` saying how to fix them.
+    fn register_aws_name(
+        &mut self,
+        kind: NameKind,
+        name: &str,
+        path: &str,
+        check: bool,
+        hint: &str,
+    ) {
+        if check && let Err(msg) = check_elb_name(name) {
+            self.err(path, format!("{} {msg}{hint}", kind.noun()));
+        }
+        if let Err(dup) = self.aws_names.claim(kind, name, path) {
+            self.duplicate(dup);
+        }
+    }
+
     /// Checks that an ALB can be placed, reporting at `path` when not.
     fn check_placement(&mut self, vpc: &Vpc, kind: RawLbType, path: &str, what: &str) -> bool {
         if self.locs.dropped_under("vpc") {
@@ -401,24 +547,7 @@ impl Normaliser<'_> {
         true
     }
 
-    /// Claims an AWS load balancer or target group name for `path`. With `check`, the
-    /// name's characters and length are checked first, `hint` saying how to fix them.
-    fn register_aws_name(
-        &mut self,
-        kind: NameKind,
-        name: &str,
-        path: &str,
-        check: bool,
-        hint: &str,
-    ) {
-        if check && let Err(msg) = check_elb_name(name) {
-            self.err(path, format!("{} {msg}{hint}", kind.noun()));
-        }
-        if let Err(dup) = self.aws_names.claim(kind, name, path) {
-            self.duplicate(dup);
-        }
-    }
-
+    /// A listener's certificate ARNs, sorted: HTTPS needs one, HTTP takes none.
     fn listener_certificates(
         &mut self,
         protocol: Protocol,
@@ -454,103 +583,7 @@ impl Normaliser<'_> {
         list
     }
 
-    /// The shared `load_balancers:`, added to `out` when they can be placed; returns
-    /// them by key as `routing` sees them.
-    pub(super) fn shared_load_balancers(
-        &mut self,
-        vpc: &Vpc,
-        out: &mut BTreeMap<String, LoadBalancerSpec>,
-    ) -> BTreeMap<String, SharedLb> {
-        let mut shared = BTreeMap::new();
-        let Some(lbs) = &self.raw.load_balancers else {
-            return shared;
-        };
-        for (key, lb) in lbs {
-            let path = join("load_balancers", key);
-            let (aws_name, derived) = match &lb.name {
-                Some(n) => (n.clone(), false),
-                None => (format!("{}-{key}", self.cluster), true),
-            };
-            let name_path = if derived {
-                path.clone()
-            } else {
-                join(&path, "name")
-            };
-            self.register_aws_name(
-                NameKind::LoadBalancer,
-                &aws_name,
-                &name_path,
-                !derived || self.check_names,
-                if derived {
-                    "; set `name` or use a shorter key"
-                } else {
-                    ""
-                },
-            );
-            let placed =
-                self.check_placement(vpc, lb.kind, &join(&path, "type"), "a load balancer");
-            let listeners_path = join(&path, "listeners");
-            if lb.listeners.is_empty() && !self.locs.dropped_under(&listeners_path) {
-                self.err(
-                    &listeners_path,
-                    "a load balancer needs at least one listener",
-                );
-            }
-            let mut listeners = BTreeMap::new();
-            let mut ports = Names::default();
-            for (i, l) in lb.listeners.iter().enumerate() {
-                let lpath = self.locs.item(&listeners_path, i);
-                let port_path = join(&lpath, "port");
-                let Some(port) = self.port_number(l.port, &port_path) else {
-                    continue;
-                };
-                let protocol = protocol(l.protocol);
-                let certificates = self.listener_certificates(
-                    protocol,
-                    &l.certificates,
-                    &lpath,
-                    &join(&lpath, "protocol"),
-                );
-                if let Err(dup) = ports.claim(NameKind::ListenerPort, &port.to_string(), &port_path)
-                {
-                    self.duplicate(dup);
-                    continue;
-                }
-                listeners.insert(
-                    port,
-                    ListenerSpec {
-                        port,
-                        protocol,
-                        certificates,
-                        default_action: DefaultAction::FixedResponse { status_code: 404 },
-                    },
-                );
-            }
-            let (scheme, subnets, sgs, _) = vpc.placement(lb.kind);
-            shared.insert(
-                key.clone(),
-                SharedLb {
-                    aws_name: aws_name.clone(),
-                    listeners: listeners.keys().copied().collect(),
-                },
-            );
-            if placed {
-                out.insert(
-                    aws_name.clone(),
-                    LoadBalancerSpec {
-                        name: aws_name,
-                        scheme,
-                        subnets: subnets.to_vec(),
-                        security_groups: sgs.to_vec(),
-                        listeners,
-                        service: None,
-                    },
-                );
-            }
-        }
-        shared
-    }
-
+    /// The target group health check of `elb` or `routing`, ELBv2's defaults filled in.
     fn target_health_check(
         &mut self,
         h: Option<&RawTargetHealthcheck>,
@@ -627,6 +660,7 @@ impl Normaliser<'_> {
         }
     }
 
+    /// A Route53 alias to `load_balancer`; `None` when the zone or the name is empty.
     fn dns_record(&mut self, d: &RawDns, path: &str, load_balancer: &str) -> Option<DnsRecordSpec> {
         let zone_id = d
             .hosted_zone_id
@@ -657,37 +691,6 @@ impl Normaliser<'_> {
             name,
             load_balancer: load_balancer.to_string(),
         })
-    }
-
-    /// Reports every service whose rule priority collides with another's on the same
-    /// listener, naming the others.
-    pub(super) fn priority_collisions(&mut self, rules: &[RuleUse]) {
-        let mut groups: BTreeMap<(&str, u16, u32), Vec<&RuleUse>> = BTreeMap::new();
-        for r in rules {
-            groups
-                .entry((r.lb_key.as_str(), r.listener, r.priority))
-                .or_default()
-                .push(r);
-        }
-        for ((lb, listener, priority), users) in groups {
-            if users.len() < 2 {
-                continue;
-            }
-            for u in &users {
-                let others: Vec<String> = users
-                    .iter()
-                    .filter(|o| o.service != u.service)
-                    .map(|o| format!("`{}`", o.service))
-                    .collect();
-                self.err(
-                    &u.path,
-                    format!(
-                        "priority {priority} on listener {listener} of load balancer `{lb}` is also used by service {}",
-                        others.join(", ")
-                    ),
-                );
-            }
-        }
     }
 }
 

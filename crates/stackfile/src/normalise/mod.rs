@@ -1,5 +1,25 @@
 //! The semantic pass: checks the rules that span fields and turns the raw stackfile into
 //! the normalised [`Desired`] state, collecting every error on the way.
+//!
+//! [`Normaliser`] holds the error reporting and the state shared across services. Each
+//! section of a service is lowered by its own module into its part of the spec, and
+//! [`Normaliser::service`] assembles the [`ServiceSpec`] from those parts.
+//!
+//! # Layout
+//! - `names`: the name registry (which name is defined where) and duplicate errors.
+//! - `network`: `vpc`, launch type and network mode -> [`NetworkSpec`], target type.
+//! - `placement`: placement strategy and constraints.
+//! - `container`: ports, CPU and memory, environment and secrets, volumes, logging and
+//!   the container health check -> [`TaskDefinitionSpec`].
+//! - `deployment`: deployment settings, hooks, desired count.
+//! - `load_balancing`: shared `load_balancers:`, `elb:`, `routing:`, certificates,
+//!   target groups and their health checks, Route53 `dns`, rule priorities.
+//! - `discovery`: the `service_discovery` namespace and `dns_discovery`.
+//!
+//! The sections share the types defined here ([`Entry`], [`Stack`], ...). A section
+//! that needs another's result takes it as an argument (`container` takes the
+//! `network::Network`, `load_balancing` the `container::TaskDefinition`), so the
+//! modules depend on each other one way only; this module only calls them.
 
 mod container;
 mod deployment;
@@ -16,7 +36,7 @@ use self::names::{Duplicate, NameKind, Names};
 use crate::diagnostic::Diagnostic;
 use crate::model::*;
 use crate::raw::*;
-use crate::validate::*;
+use crate::validate::check_ecs_name;
 use crate::walk::{Locations, join};
 
 /// Stands in for the cluster name when only validating: names are computed with it, but
@@ -52,7 +72,9 @@ pub(crate) fn normalise(
 
 /// A shared load balancer as services see it.
 struct SharedLb {
+    /// Its AWS name, which rules and DNS aliases refer to.
     aws_name: String,
+    /// Its listener ports, sorted: a rule must pick one of them.
     listeners: Vec<u16>,
 }
 
@@ -118,12 +140,19 @@ impl<'s> Entry<'s> {
     }
 }
 
+/// The semantic pass over one stackfile: reports errors, and keeps what has to be
+/// checked across services.
 struct Normaliser<'a> {
+    /// Where each path is, so that every error has a line and column.
     locs: &'a Locations,
+    /// The errors found so far.
     diags: Vec<Diagnostic>,
     /// Whether the cluster name is known, so that derived AWS names can be checked.
     check_names: bool,
+    /// The cluster name (or a placeholder when only validating), which prefixes the
+    /// derived AWS names.
     cluster: String,
+    /// The stackfile as written.
     raw: &'a RawStackfile,
     /// AWS load balancer and target group names -> the path that defined each, across
     /// the whole stackfile: two services cannot share one.
@@ -135,10 +164,15 @@ struct Normaliser<'a> {
 /// The VPC as the services need it.
 #[derive(Default)]
 struct Vpc {
+    /// The VPC id; target groups, awsvpc services and the namespace need it.
     id: Option<String>,
+    /// Subnets of internet-facing load balancers, sorted.
     public_subnets: Vec<String>,
+    /// Subnets of internal load balancers and awsvpc tasks, sorted.
     private_subnets: Vec<String>,
+    /// Security groups of internet-facing load balancers, sorted.
     public_sgs: Vec<String>,
+    /// Security groups of internal load balancers and awsvpc tasks, sorted.
     private_sgs: Vec<String>,
 }
 
@@ -313,36 +347,20 @@ impl<'a> Normaliser<'a> {
         unique
     }
 
+    /// Lowers one service, section by section; also returns the ALB of its `elb:`.
     fn service(&mut self, e: &Entry, stack: &Stack) -> (ServiceSpec, Option<LoadBalancerSpec>) {
-        let (name, s, kind) = (e.name, e.raw, e.kind);
-        let p = |k: &str| e.at(k);
-        if kind == ServiceKind::Task {
-            for (field, set) in [
-                ("hooks", s.hooks.is_some()),
-                ("routing", s.routing.is_some()),
-                ("elb", s.elb.is_some()),
-                ("dns_discovery", s.dns_discovery.is_some()),
-            ] {
-                if set {
-                    self.err_key(&p(field), format!("`{field}` needs a service; a `type: task` entry only keeps a task definition"));
-                }
-            }
-        }
-
+        self.task_only_keys(e);
         let net = self.network(e, &stack.vpc);
-        let target_type = net.target_type();
         let placement = self.placement(e, net.fargate());
         let task = self.task_definition(e, &net, &stack.logging, placement.task_constraints);
-
         let deployment = self.deployment(e);
         let hooks = self.hooks(e);
         let count = self.desired_count(e);
+        let lb = self.load_balancing(e, stack, net.target_type(), &task);
         let discovery = self.discovery(e, stack);
-        let lb = self.load_balancing(e, stack, target_type, &task);
-
         let spec = ServiceSpec {
-            name: name.to_string(),
-            kind,
+            name: e.name.to_string(),
+            kind: e.kind,
             task_definition: task.spec,
             desired_count: count.desired,
             initial_count: count.initial,
@@ -357,9 +375,27 @@ impl<'a> Normaliser<'a> {
             placement_strategy: placement.strategy,
             placement_constraints: placement.service_constraints,
             hooks,
-            adopt: s.adopt.unwrap_or(false),
+            adopt: e.raw.adopt.unwrap_or(false),
         };
         (spec, lb.own_lb)
+    }
+
+    /// Reports the keys a one-off task (`type: task`) cannot have: it runs no service.
+    fn task_only_keys(&mut self, e: &Entry) {
+        if e.kind != ServiceKind::Task {
+            return;
+        }
+        let s = e.raw;
+        for (field, set) in [
+            ("hooks", s.hooks.is_some()),
+            ("routing", s.routing.is_some()),
+            ("elb", s.elb.is_some()),
+            ("dns_discovery", s.dns_discovery.is_some()),
+        ] {
+            if set {
+                self.err_key(&e.at(field), format!("`{field}` needs a service; a `type: task` entry only keeps a task definition"));
+            }
+        }
     }
 }
 
