@@ -22,7 +22,18 @@
 //! - `schema`: the generated JSON schema ([`json_schema`]).
 //! - `walk`: the located parse and the structural pass.
 //! - `validate`: field-level rules (ports, volumes, ARNs, names, durations, Fargate sizes).
-//! - `normalise`: the semantic pass and the normalisation into [`Desired`].
+//! - `normalise`: the semantic pass and the normalisation into [`Desired`]; `mod.rs`
+//!   assembles each service from one module per section:
+//!   - `normalise::names`: the name registry (AWS names, services, environment
+//!     variables, hooks, listener ports) and its "duplicate" errors.
+//!   - `normalise::network`: `vpc`, launch type, network mode.
+//!   - `normalise::placement`: placement strategy and constraints.
+//!   - `normalise::container`: the container and task definition (ports, Fargate sizes,
+//!     environment and secrets, volumes, logging, health check).
+//!   - `normalise::deployment`: deployment settings, hooks, desired count.
+//!   - `normalise::load_balancing`: shared load balancers, `elb`, `routing`,
+//!     certificates, target groups, Route53 `dns`, rule priorities.
+//!   - `normalise::discovery`: the Cloud Map namespace and `dns_discovery`.
 //! - `diagnostic`: [`Diagnostic`] and [`Diagnostics`].
 //! - `suggest`: "did you mean" suggestions.
 //! - `fixtures` (feature `fixtures`): the example stackfiles and fake ids for their
