@@ -39,6 +39,7 @@ use aws_sdk_ecs::config::{Credentials, Region};
 use aws_sdk_ecs::types as ecs;
 use aws_sdk_elasticloadbalancingv2::types as elb;
 use aws_sdk_route53::types as r53;
+pub use bosun_stackfile::fixtures::Prerequisites;
 use tokio::process::Command;
 
 /// The cluster every test applies to. Each test has an emulator of its own, so they
@@ -162,100 +163,71 @@ fn parse_exports(stdout: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The ids the example stackfiles' `${...}` placeholders stand for, created in the
-/// emulator the way `deploy/local/demo` creates them.
-#[derive(Debug, Clone)]
-pub struct Prerequisites {
-    /// `${VPC_ID}`: a VPC with DNS hostnames (Cloud Map namespaces need them).
-    pub vpc_id: String,
-    /// `${PUBLIC_SUBNET_A}`, `${PUBLIC_SUBNET_B}`: one per AZ, for internet-facing ALBs.
-    pub public_subnets: [String; 2],
-    /// `${PRIVATE_SUBNET_A}`, `${PRIVATE_SUBNET_B}`: for internal ALBs and awsvpc tasks.
-    pub private_subnets: [String; 2],
-    /// `${PUBLIC_SG}`.
-    pub public_sg: String,
-    /// `${PRIVATE_SG}`.
-    pub private_sg: String,
-    /// `${ZONE_ID}`: the hosted zone `demo.example.com`, without `/hostedzone/`.
-    pub zone_id: String,
-}
-
-impl Prerequisites {
-    async fn create(ec2: &aws_sdk_ec2::Client, route53: &aws_sdk_route53::Client) -> Self {
-        let vpc_id = ec2
-            .create_vpc()
-            .cidr_block("10.42.0.0/16")
-            .send()
-            .await
-            .expect("CreateVpc")
-            .vpc()
-            .and_then(|v| v.vpc_id())
-            .expect("the new VPC has an id")
-            .to_owned();
-        ec2.modify_vpc_attribute()
-            .vpc_id(&vpc_id)
-            .enable_dns_hostnames(aws_sdk_ec2::types::AttributeBooleanValue::builder().value(true).build())
-            .send()
-            .await
-            .expect("ModifyVpcAttribute");
-        let subnet = |cidr: &'static str, az: &'static str| {
-            let vpc_id = vpc_id.clone();
-            async move {
-                ec2.create_subnet()
-                    .vpc_id(vpc_id)
-                    .cidr_block(cidr)
-                    .availability_zone(az)
-                    .send()
-                    .await
-                    .expect("CreateSubnet")
-                    .subnet()
-                    .and_then(|s| s.subnet_id())
-                    .expect("the new subnet has an id")
-                    .to_owned()
-            }
-        };
-        let public_subnets = [subnet("10.42.0.0/24", "us-east-1a").await, subnet("10.42.1.0/24", "us-east-1b").await];
-        let private_subnets = [subnet("10.42.10.0/24", "us-east-1a").await, subnet("10.42.11.0/24", "us-east-1b").await];
-        let sg = |name: &'static str| {
-            let vpc_id = vpc_id.clone();
-            async move {
-                ec2.create_security_group()
-                    .vpc_id(vpc_id)
-                    .group_name(name)
-                    .description(name)
-                    .send()
-                    .await
-                    .expect("CreateSecurityGroup")
-                    .group_id()
-                    .expect("the new security group has an id")
-                    .to_owned()
-            }
-        };
-        let public_sg = sg("bosun-test-public").await;
-        let private_sg = sg("bosun-test-private").await;
-        let zone = route53
-            .create_hosted_zone()
-            .name("demo.example.com")
-            .caller_reference("bosun-tests")
-            .send()
-            .await
-            .expect("CreateHostedZone");
-        let zone_id = zone.hosted_zone().map(|z| z.id()).expect("the new zone has an id").trim_start_matches("/hostedzone/").to_owned();
-        Prerequisites { vpc_id, public_subnets, private_subnets, public_sg, private_sg, zone_id }
-    }
-
-    fn placeholders(&self) -> [(&'static str, &str); 8] {
-        [
-            ("${VPC_ID}", &self.vpc_id),
-            ("${PUBLIC_SUBNET_A}", &self.public_subnets[0]),
-            ("${PUBLIC_SUBNET_B}", &self.public_subnets[1]),
-            ("${PRIVATE_SUBNET_A}", &self.private_subnets[0]),
-            ("${PRIVATE_SUBNET_B}", &self.private_subnets[1]),
-            ("${PUBLIC_SG}", &self.public_sg),
-            ("${PRIVATE_SG}", &self.private_sg),
-            ("${ZONE_ID}", &self.zone_id),
-        ]
-    }
+/// Creates what the example stackfiles' `${...}` placeholders stand for in the
+/// emulator, the way `deploy/local/demo` creates them: a VPC with DNS hostnames (Cloud
+/// Map namespaces need them), public and private subnets in two zones, a security group
+/// of each kind, and the hosted zone `demo.example.com`.
+async fn create_prerequisites(ec2: &aws_sdk_ec2::Client, route53: &aws_sdk_route53::Client) -> Prerequisites {
+    let vpc_id = ec2
+        .create_vpc()
+        .cidr_block("10.42.0.0/16")
+        .send()
+        .await
+        .expect("CreateVpc")
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .expect("the new VPC has an id")
+        .to_owned();
+    ec2.modify_vpc_attribute()
+        .vpc_id(&vpc_id)
+        .enable_dns_hostnames(aws_sdk_ec2::types::AttributeBooleanValue::builder().value(true).build())
+        .send()
+        .await
+        .expect("ModifyVpcAttribute");
+    let subnet = |cidr: &'static str, az: &'static str| {
+        let vpc_id = vpc_id.clone();
+        async move {
+            ec2.create_subnet()
+                .vpc_id(vpc_id)
+                .cidr_block(cidr)
+                .availability_zone(az)
+                .send()
+                .await
+                .expect("CreateSubnet")
+                .subnet()
+                .and_then(|s| s.subnet_id())
+                .expect("the new subnet has an id")
+                .to_owned()
+        }
+    };
+    let public_subnets = [subnet("10.42.0.0/24", "us-east-1a").await, subnet("10.42.1.0/24", "us-east-1b").await];
+    let private_subnets = [subnet("10.42.10.0/24", "us-east-1a").await, subnet("10.42.11.0/24", "us-east-1b").await];
+    let sg = |name: &'static str| {
+        let vpc_id = vpc_id.clone();
+        async move {
+            ec2.create_security_group()
+                .vpc_id(vpc_id)
+                .group_name(name)
+                .description(name)
+                .send()
+                .await
+                .expect("CreateSecurityGroup")
+                .group_id()
+                .expect("the new security group has an id")
+                .to_owned()
+        }
+    };
+    let public_sg = sg("bosun-test-public").await;
+    let private_sg = sg("bosun-test-private").await;
+    let zone = route53
+        .create_hosted_zone()
+        .name("demo.example.com")
+        .caller_reference("bosun-tests")
+        .send()
+        .await
+        .expect("CreateHostedZone");
+    let zone_id = zone.hosted_zone().map(|z| z.id()).expect("the new zone has an id").trim_start_matches("/hostedzone/").to_owned();
+    Prerequisites { vpc_id, public_subnets, private_subnets, public_sg, private_sg, zone_id }
 }
 
 /// A stackfile template: YAML with the `${...}` placeholders of `stackfiles/*.yml`,
@@ -451,7 +423,7 @@ impl Env {
             .await;
         let ec2 = aws_sdk_ec2::Client::new(&sdk);
         let route53 = aws_sdk_route53::Client::new(&sdk);
-        let prereqs = Prerequisites::create(&ec2, &route53).await;
+        let prereqs = create_prerequisites(&ec2, &route53).await;
         let work = tempfile::Builder::new().prefix("bosun-test-").tempdir().expect("create a temporary work dir");
         std::fs::write(work.path().join(EMPTY_AWS_CONFIG), "").expect("write an empty AWS config");
         Env {
@@ -508,10 +480,7 @@ impl Env {
 
     /// Fill in the placeholders and write the stackfile; returns its path.
     pub fn write(&self, stackfile: &Stackfile) -> PathBuf {
-        let mut text = stackfile.template.clone();
-        for (placeholder, value) in self.prereqs.placeholders() {
-            text = text.replace(placeholder, value);
-        }
+        let text = self.prereqs.fill(&stackfile.template);
         let unfilled = text.lines().find(|l| !l.trim_start().starts_with('#') && l.contains("${"));
         assert!(unfilled.is_none(), "unknown placeholder in {}: {unfilled:?}", stackfile.name);
         let n = self.written.fetch_add(1, Ordering::Relaxed);
