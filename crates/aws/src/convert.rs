@@ -24,6 +24,24 @@ pub(crate) fn built<T>(r: Result<T, BuildError>) -> Result<T, ApplyFailure> {
     r.map_err(ApplyFailure::Request)
 }
 
+/// A CreateTargetGroup or ModifyTargetGroup request with every field of a health
+/// check set (the two requests share these setters); the mirror of
+/// [`target_group_from_aws`].
+macro_rules! with_health_check {
+    ($req:expr, $h:expr) => {{
+        let h: &bosun_stackfile::TargetHealthCheck = $h;
+        $req.health_check_protocol($crate::convert::protocol_to_aws(h.protocol))
+            .health_check_port(&h.port)
+            .health_check_path(&h.path)
+            .health_check_interval_seconds(h.interval_seconds)
+            .health_check_timeout_seconds(h.timeout_seconds)
+            .healthy_threshold_count(h.healthy_threshold)
+            .unhealthy_threshold_count(h.unhealthy_threshold)
+            .matcher(aws_sdk_elasticloadbalancingv2::types::Matcher::builder().http_code(&h.matcher).build())
+    }};
+}
+pub(crate) use with_health_check;
+
 /// ECS tags from ownership plus extra pairs.
 pub(crate) fn ecs_tags(owner: &Owner, extra: &[(&str, &str)]) -> Vec<ecs::Tag> {
     owner

@@ -2,10 +2,11 @@
 //! (which finds the changed fields), the renderer (which names them), the simulator and
 //! the AWS adapter (which act on them).
 //!
-//! A field's [`name`](ServiceField::name) is what plan text and plan JSON show, and
-//! what the plan hash covers. Matching on these enums is exhaustive: a field added here
-//! does not compile until every consumer handles it, where a misspelt string would
-//! have silently dropped an update.
+//! A field's name (its `Display`) is what plan text and plan JSON show, and what the
+//! plan hash covers. Matching on these enums is exhaustive: a field added here does not
+//! compile until every consumer handles it, where a misspelt string would have
+//! silently dropped an update. Target-group fields are named by the spec itself, as
+//! apply sends a target group whole.
 
 use std::fmt;
 
@@ -89,40 +90,39 @@ impl ServiceField {
     }
 }
 
-fields! {
-    /// A field of a target group.
-    TargetGroupField => Field::TargetGroup {
-        /// The port targets receive traffic on; cannot change in place.
-        Port => "port",
-        /// The protocol to the targets; cannot change in place.
-        Protocol => "protocol",
-        /// The VPC of the targets; cannot change in place.
-        VpcId => "vpc_id",
-        /// `ip` or `instance`; cannot change in place.
-        TargetType => "target_type",
-        /// The health check's protocol.
-        HealthCheckProtocol => "health_check.protocol",
-        /// The health check's port.
-        HealthCheckPort => "health_check.port",
-        /// The health check's path.
-        HealthCheckPath => "health_check.path",
-        /// Seconds between health checks.
-        HealthCheckInterval => "health_check.interval_seconds",
-        /// Seconds before a health check times out.
-        HealthCheckTimeout => "health_check.timeout_seconds",
-        /// Successes before a target is healthy.
-        HealthyThreshold => "health_check.healthy_threshold",
-        /// Failures before a target is unhealthy.
-        UnhealthyThreshold => "health_check.unhealthy_threshold",
-        /// The HTTP codes that count as healthy.
-        Matcher => "health_check.matcher",
-    }
+/// A field of a target group, named by the spec itself
+/// ([`TargetGroupSpec::fixed_fields`](bosun_stackfile::TargetGroupSpec::fixed_fields),
+/// [`TargetHealthCheck::fields`](bosun_stackfile::TargetHealthCheck::fields)): a field
+/// added to the spec is compared and shown without a change here or in the planner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TargetGroupField {
+    /// A field ELBv2 fixes at creation (`port`, `protocol`, `vpc_id`, `target_type`):
+    /// a change is a conflict, not an update.
+    Fixed(&'static str),
+    /// A field of the health check, which ModifyTargetGroup changes
+    /// (`health_check.<field>`).
+    HealthCheck(&'static str),
 }
 
 impl TargetGroupField {
     /// Whether ELBv2 cannot change the field of an existing target group.
     pub const fn is_immutable(self) -> bool {
-        matches!(self, Self::Port | Self::Protocol | Self::VpcId | Self::TargetType)
+        matches!(self, Self::Fixed(_))
+    }
+}
+
+impl fmt::Display for TargetGroupField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Fixed(name) => f.write_str(name),
+            Self::HealthCheck(name) => write!(f, "health_check.{name}"),
+        }
+    }
+}
+
+impl From<TargetGroupField> for Field {
+    fn from(f: TargetGroupField) -> Self {
+        Field::TargetGroup(f)
     }
 }
 
@@ -209,20 +209,6 @@ pub enum Field {
 }
 
 impl Field {
-    /// The name shown in plan text and JSON.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Field::Service(f) => f.name(),
-            Field::TargetGroup(f) => f.name(),
-            Field::LoadBalancer(f) => f.name(),
-            Field::Listener(f) => f.name(),
-            Field::Rule(f) => f.name(),
-            Field::Record(f) => f.name(),
-            Field::Discovery(f) => f.name(),
-            Field::Hook(f) => f.name(),
-            Field::TaskDefinition(f) => f.name(),
-        }
-    }
 
     /// The service field, when this is one.
     pub const fn as_service(self) -> Option<ServiceField> {
@@ -235,20 +221,30 @@ impl Field {
 
 impl fmt::Display for Field {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        match self {
+            Field::Service(x) => x.fmt(f),
+            Field::TargetGroup(x) => x.fmt(f),
+            Field::LoadBalancer(x) => x.fmt(f),
+            Field::Listener(x) => x.fmt(f),
+            Field::Rule(x) => x.fmt(f),
+            Field::Record(x) => x.fmt(f),
+            Field::Discovery(x) => x.fmt(f),
+            Field::Hook(x) => x.fmt(f),
+            Field::TaskDefinition(x) => x.fmt(f),
+        }
     }
 }
 
 /// A field equals its name, so tests and callers can write `field == "desired_count"`.
 impl PartialEq<&str> for Field {
     fn eq(&self, name: &&str) -> bool {
-        self.name() == *name
+        self.to_string() == *name
     }
 }
 
 impl Serialize for Field {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
+        s.collect_str(self)
     }
 }
 
@@ -260,7 +256,7 @@ mod tests {
     fn fields_serialise_as_their_names() {
         let fields = [
             Field::from(ServiceField::CircuitBreaker),
-            TargetGroupField::HealthCheckInterval.into(),
+            TargetGroupField::HealthCheck("interval_seconds").into(),
             TaskDefinitionField::Image.into(),
         ];
         assert_eq!(

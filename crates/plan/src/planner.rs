@@ -8,8 +8,8 @@ use bosun_stackfile::{
 };
 
 use crate::fields::{
-    DiscoveryField, HookField, ListenerField, LoadBalancerField, RecordField, RuleField, ServiceField, TargetGroupField,
-    TaskDefinitionField,
+    DiscoveryField, Field, HookField, ListenerField, LoadBalancerField, RecordField, RuleField, ServiceField,
+    TargetGroupField, TaskDefinitionField,
 };
 use crate::observed::{Observed, ObservedService, Owner, RecordKey, ServiceLoadBalancer};
 use crate::render::{render_task_definition, unified_diff};
@@ -190,7 +190,9 @@ impl Planner<'_> {
                 claim @ (Claim::Owned | Claim::Adopt) => {
                     let live = live.expect("claimed resources are live");
                     let adopt = matches!(claim, Claim::Adopt);
-                    let immutable = target_group_immutable_changes(&live.spec, tg);
+                    let (immutable, fields): (Vec<FieldChange>, Vec<FieldChange>) = target_group_changes(&live.spec, tg)
+                        .into_iter()
+                        .partition(|c| matches!(c.field, Field::TargetGroup(f) if f.is_immutable()));
                     if !immutable.is_empty() {
                         // Port, protocol, VPC and target type cannot change in place.
                         // Replacing a target group that a service and listener use
@@ -200,13 +202,12 @@ impl Planner<'_> {
                             &tg.name,
                             format!(
                                 "{} cannot change in place; delete service {} (or rename the load balancer) and apply again",
-                                immutable.iter().map(|f| f.field.name()).collect::<Vec<_>>().join(", "),
+                                immutable.iter().map(|f| f.field.to_string()).collect::<Vec<_>>().join(", "),
                                 svc.name
                             ),
                         );
                         continue;
                     }
-                    let fields = health_check_changes(&live.spec, tg);
                     if !fields.is_empty() || adopt {
                         let change = self.out.push(
                             Kind::TargetGroup,
@@ -659,44 +660,36 @@ fn describe_action(a: &DefaultAction) -> String {
     }
 }
 
-fn target_group_immutable_changes(live: &TargetGroupSpec, want: &TargetGroupSpec) -> Vec<FieldChange> {
-    let mut f = Vec::new();
-    if live.port != want.port {
-        f.push(FieldChange::new(TargetGroupField::Port, live.port, want.port));
+/// The fields of a target group that differ, by the spec's own field lists.
+fn target_group_changes(live: &TargetGroupSpec, want: &TargetGroupSpec) -> Vec<FieldChange> {
+    if live == want {
+        return Vec::new();
     }
-    if live.protocol != want.protocol {
-        f.push(FieldChange::new(TargetGroupField::Protocol, live.protocol.as_aws(), want.protocol.as_aws()));
-    }
-    if live.vpc_id != want.vpc_id {
-        f.push(FieldChange::new(TargetGroupField::VpcId, &live.vpc_id, &want.vpc_id));
-    }
-    if live.target_type != want.target_type {
-        f.push(FieldChange::new(TargetGroupField::TargetType, live.target_type.as_aws(), want.target_type.as_aws()));
-    }
+    let mut f = field_changes(|v| live.fixed_fields(v), |v| want.fixed_fields(v), TargetGroupField::Fixed);
+    let (l, w) = (&live.health_check, &want.health_check);
+    f.extend(field_changes(|v| l.fields(v), |v| w.fields(v), TargetGroupField::HealthCheck));
     f
 }
 
-fn health_check_changes(live: &TargetGroupSpec, want: &TargetGroupSpec) -> Vec<FieldChange> {
-    let (l, w) = (&live.health_check, &want.health_check);
-    let mut f = Vec::new();
-    macro_rules! cmp {
-        ($field:ident, $name:ident) => {
-            if l.$field != w.$field {
-                f.push(FieldChange::new(TargetGroupField::$name, &l.$field, &w.$field));
-            }
-        };
-    }
-    if l.protocol != w.protocol {
-        f.push(FieldChange::new(TargetGroupField::HealthCheckProtocol, l.protocol.as_aws(), w.protocol.as_aws()));
-    }
-    cmp!(port, HealthCheckPort);
-    cmp!(path, HealthCheckPath);
-    cmp!(interval_seconds, HealthCheckInterval);
-    cmp!(timeout_seconds, HealthCheckTimeout);
-    cmp!(healthy_threshold, HealthyThreshold);
-    cmp!(unhealthy_threshold, UnhealthyThreshold);
-    cmp!(matcher, Matcher);
-    f
+/// The fields whose values differ between two visits of the same spec type.
+fn field_changes(
+    live: impl FnOnce(&mut dyn FnMut(&'static str, String)),
+    want: impl FnOnce(&mut dyn FnMut(&'static str, String)),
+    field: impl Fn(&'static str) -> TargetGroupField,
+) -> Vec<FieldChange> {
+    let mut before = Vec::new();
+    live(&mut |name, value| before.push((name, value)));
+    let mut changes = Vec::new();
+    let mut i = 0;
+    want(&mut |name, value| {
+        let (live_name, live_value) = &before[i];
+        debug_assert_eq!(*live_name, name, "both sides visit the same fields in the same order");
+        if *live_value != value {
+            changes.push(FieldChange::new(field(name), live_value, value));
+        }
+        i += 1;
+    });
+    changes
 }
 
 /// Service fields other than the task definition that differ.

@@ -172,6 +172,21 @@ pub struct TargetGroupSpec {
     pub health_check: TargetHealthCheck,
 }
 
+impl TargetGroupSpec {
+    /// Visits each field that ELBv2 fixes when it creates a target group, by name,
+    /// with its value as plan text shows it. The destructuring is exhaustive: a field
+    /// added to the spec does not compile until it is listed here or under
+    /// [`TargetHealthCheck::fields`], and the planner then compares it with no change
+    /// of its own.
+    pub fn fixed_fields(&self, visit: &mut dyn FnMut(&'static str, String)) {
+        let TargetGroupSpec { name: _, protocol, port, vpc_id, target_type, health_check: _ } = self;
+        visit("port", port.to_string());
+        visit("protocol", protocol.as_aws().to_owned());
+        visit("vpc_id", vpc_id.clone());
+        visit("target_type", target_type.as_aws().to_owned());
+    }
+}
+
 /// Target type of a target group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -211,6 +226,31 @@ pub struct TargetHealthCheck {
     pub unhealthy_threshold: i32,
     /// HTTP codes that count as healthy, e.g. `200` or `200-399`.
     pub matcher: String,
+}
+
+impl TargetHealthCheck {
+    /// Visits each field, which ModifyTargetGroup can change, by name, with its value
+    /// as plan text shows it (exhaustive, as [`TargetGroupSpec::fixed_fields`]).
+    pub fn fields(&self, visit: &mut dyn FnMut(&'static str, String)) {
+        let TargetHealthCheck {
+            protocol,
+            port,
+            path,
+            interval_seconds,
+            timeout_seconds,
+            healthy_threshold,
+            unhealthy_threshold,
+            matcher,
+        } = self;
+        visit("protocol", protocol.as_aws().to_owned());
+        visit("port", port.clone());
+        visit("path", path.clone());
+        visit("interval_seconds", interval_seconds.to_string());
+        visit("timeout_seconds", timeout_seconds.to_string());
+        visit("healthy_threshold", healthy_threshold.to_string());
+        visit("unhealthy_threshold", unhealthy_threshold.to_string());
+        visit("matcher", matcher.clone());
+    }
 }
 
 /// A listener rule that routes a host and/or path to a service's target group.

@@ -6,12 +6,11 @@ use bosun_stackfile::{DefaultAction, ListenerSpec, LoadBalancerSpec, RuleSpec, T
 
 use super::context::{Ctx, LoadBalancerRef};
 use crate::Clients;
-use crate::convert::{elb_tags, protocol_to_aws};
+use crate::convert::{elb_tags, protocol_to_aws, with_health_check};
 use crate::error::{ApplyFailure, AwsError};
 
 pub(super) async fn create_target_group(ctx: &Ctx<'_>, service: &str, spec: &TargetGroupSpec, res: &str) -> Result<(), ApplyFailure> {
-    let h = &spec.health_check;
-    let out = ctx
+    let req = ctx
         .c
         .elb
         .create_target_group()
@@ -20,15 +19,8 @@ pub(super) async fn create_target_group(ctx: &Ctx<'_>, service: &str, spec: &Tar
         .port(i32::from(spec.port))
         .vpc_id(&spec.vpc_id)
         .target_type(elb::TargetTypeEnum::from(spec.target_type.as_aws()))
-        .health_check_protocol(protocol_to_aws(h.protocol))
-        .health_check_port(&h.port)
-        .health_check_path(&h.path)
-        .health_check_interval_seconds(h.interval_seconds)
-        .health_check_timeout_seconds(h.timeout_seconds)
-        .healthy_threshold_count(h.healthy_threshold)
-        .unhealthy_threshold_count(h.unhealthy_threshold)
-        .matcher(elb::Matcher::builder().http_code(&h.matcher).build())
-        .set_tags(Some(elb_tags(&Owner::bosun(ctx.cluster(), Some(service)))))
+        .set_tags(Some(elb_tags(&Owner::bosun(ctx.cluster(), Some(service)))));
+    let out = with_health_check!(req, &spec.health_check)
         .send()
         .await
         .map_err(|e| AwsError::elb("CreateTargetGroup", res, e))?;
@@ -45,19 +37,8 @@ pub(super) async fn modify_target_group(
     adopt_service: Option<&str>,
     res: &str,
 ) -> Result<(), ApplyFailure> {
-    let h = &spec.health_check;
-    ctx.c
-        .elb
-        .modify_target_group()
-        .target_group_arn(arn)
-        .health_check_protocol(protocol_to_aws(h.protocol))
-        .health_check_port(&h.port)
-        .health_check_path(&h.path)
-        .health_check_interval_seconds(h.interval_seconds)
-        .health_check_timeout_seconds(h.timeout_seconds)
-        .healthy_threshold_count(h.healthy_threshold)
-        .unhealthy_threshold_count(h.unhealthy_threshold)
-        .matcher(elb::Matcher::builder().http_code(&h.matcher).build())
+    let req = ctx.c.elb.modify_target_group().target_group_arn(arn);
+    with_health_check!(req, &spec.health_check)
         .send()
         .await
         .map_err(|e| AwsError::elb("ModifyTargetGroup", res, e))?;
