@@ -16,6 +16,7 @@
 //! - [`error`]: the JSON error body.
 //! - [`names`]: cluster, service and job id checks.
 //! - [`routes`]: the handlers.
+//! - [`write`]: the write path: store then enqueue, and the read-modify-write.
 //! - [`telemetry`]: access log and metrics.
 //! - [`openapi`]: the OpenAPI document, generated from the handlers.
 
@@ -27,6 +28,7 @@ pub mod names;
 pub mod openapi;
 pub mod routes;
 pub mod telemetry;
+pub mod write;
 
 use std::collections::HashMap;
 use std::future::Future;

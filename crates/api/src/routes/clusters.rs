@@ -6,21 +6,15 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use bosun_aws::store::{Condition, Version};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{Accepted, JobRequest, Names, current, enqueue, no_cluster, store_and_enqueue};
+use super::{Content, Names};
 use crate::auth::{ADMIN, Auth, DEPLOYER, VIEWER};
 use crate::body::{self, Body};
 use crate::error::{ApiError, ErrorBody};
 use crate::names::check_name;
-
-/// `{"content": [...]}`, nysa's list envelope.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Content<T> {
-    /// The items.
-    pub content: Vec<T>,
-}
+use crate::write::{Accepted, JobRequest, current, enqueue, no_cluster, store_and_enqueue};
 
 /// List the clusters that have a stackfile.
 #[utoipa::path(get, path = "/api/v1/clusters", tag = "clusters", security(("bearer" = [])),

@@ -77,7 +77,7 @@ pub async fn current(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let json = wants_json(&q, &headers)?;
-    let current = super::current(&state, &names.cluster).await?;
+    let current = crate::write::current(&state, &names.cluster).await?;
     preview(&state, &names.cluster, &current.text, json).await
 }
 

@@ -14,11 +14,11 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::clusters::Content;
-use super::{Accepted, JobRequest, Names, current, enqueue, read_modify_write};
+use super::{Content, Names};
 use crate::auth::{Auth, DEPLOYER, VIEWER};
 use crate::body::{self, Body};
 use crate::error::{ApiError, ErrorBody};
+use crate::write::{Accepted, JobRequest, current, enqueue, read_modify_write};
 
 /// Tags the tags endpoint returns.
 const TAGS_LIMIT: usize = 10;
