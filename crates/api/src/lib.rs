@@ -15,10 +15,10 @@
 //!   stackfile version, so an unchanged stackfile is not parsed on every request.
 //! - [`error`]: the JSON error body.
 //! - [`names`]: cluster, service and job id checks.
-//! - [`routes`]: the handlers.
+//! - [`routes`]: the handlers, one module (and `router()`) per resource.
 //! - [`write`]: the write path: store then enqueue, and the read-modify-write.
 //! - [`telemetry`]: access log and metrics.
-//! - [`openapi`]: the OpenAPI document, generated from the handlers.
+//! - [`openapi`]: the OpenAPI document, generated from the handlers, and its route.
 
 pub mod auth;
 pub mod body;
@@ -40,7 +40,7 @@ use axum::Router;
 use bosun_aws::Clients;
 use bosun_aws::queue::Queue;
 use bosun_aws::store::Store;
-use http::{HeaderValue, Method, header};
+use http::{HeaderValue, Method, StatusCode, header};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use auth::{Role, Tokens};
@@ -124,10 +124,25 @@ pub async fn connect(clients: Clients, config: &ApiConfig) -> anyhow::Result<Sta
     Ok(Arc::new(AppState::new(clients, store, queue, config.tokens.clone())))
 }
 
-/// The application: routes, body limit, CORS (only when origins are configured), and
-/// the telemetry middleware.
+/// The application: each resource's routes, the 404 and 405 answers, CORS (only when
+/// origins are configured), and the telemetry middleware.
 pub fn app(state: State, cors_origins: &[String]) -> anyhow::Result<Router> {
-    let mut router = routes::router()
+    let mut router = Router::new()
+        .merge(routes::clusters::router())
+        .merge(routes::services::router())
+        .merge(routes::plan::router())
+        .merge(routes::jobs::router())
+        .merge(routes::ops::router())
+        .merge(openapi::router())
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        // After the merges: it applies to the routes there are.
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method",
+            )
+        })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             telemetry::observe_request,

@@ -1,9 +1,10 @@
 //! Clusters and their stackfiles: list, create, read, replace, deploy, history,
 //! rollback, status.
 
-use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use bosun_aws::store::{Condition, Version};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Deserialize;
@@ -15,6 +16,20 @@ use crate::body::{self, Body};
 use crate::error::{ApiError, ErrorBody};
 use crate::names::check_name;
 use crate::write::{Accepted, JobRequest, current, enqueue, no_cluster, store_and_enqueue};
+
+/// The cluster routes.
+pub fn router() -> Router<crate::State> {
+    Router::new()
+        .route("/api/v1/clusters", get(list).post(create))
+        .route(
+            "/api/v1/clusters/{cluster}/config",
+            get(get_config).put(put_config),
+        )
+        .route("/api/v1/clusters/{cluster}/deploy", post(deploy))
+        .route("/api/v1/clusters/{cluster}/history", get(history))
+        .route("/api/v1/clusters/{cluster}/rollback", post(rollback))
+        .route("/api/v1/clusters/{cluster}/status", get(status))
+}
 
 /// List the clusters that have a stackfile.
 #[utoipa::path(get, path = "/api/v1/clusters", tag = "clusters", security(("bearer" = [])),

@@ -7,62 +7,13 @@ pub mod ops;
 pub mod plan;
 pub mod services;
 
-use axum::Router;
 use axum::extract::{FromRequestParts, Path};
-use axum::routing::{get, post, put};
 use http::request::Parts;
-use http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
 use crate::names::check_name;
-
-/// Every route.
-pub fn router() -> Router<crate::State> {
-    Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(ops::openapi))
-        .route(
-            "/api/v1/clusters",
-            get(clusters::list).post(clusters::create),
-        )
-        .route(
-            "/api/v1/clusters/{cluster}/config",
-            get(clusters::get_config).put(clusters::put_config),
-        )
-        .route("/api/v1/clusters/{cluster}/deploy", post(clusters::deploy))
-        .route("/api/v1/clusters/{cluster}/history", get(clusters::history))
-        .route(
-            "/api/v1/clusters/{cluster}/rollback",
-            post(clusters::rollback),
-        )
-        .route("/api/v1/clusters/{cluster}/status", get(clusters::status))
-        .route(
-            "/api/v1/clusters/{cluster}/plan",
-            get(plan::current).post(plan::candidate),
-        )
-        .route("/api/v1/clusters/{cluster}/services", get(services::list))
-        .route(
-            "/api/v1/clusters/{cluster}/services/{service}",
-            put(services::update).delete(services::remove),
-        )
-        .route(
-            "/api/v1/clusters/{cluster}/services/{service}/tags",
-            get(services::tags),
-        )
-        .route("/api/v1/jobs/{id}", get(jobs::get))
-        .fallback(|| async { ApiError::not_found("no such endpoint") })
-        .method_not_allowed_fallback(|| async {
-            ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "this endpoint does not take that method",
-            )
-        })
-}
 
 /// The names in a route's path, checked: `{cluster}` and, where present, `{service}`.
 #[derive(Debug, Clone)]

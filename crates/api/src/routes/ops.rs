@@ -1,16 +1,24 @@
-//! Operations endpoints; no token needed: liveness, readiness, metrics, the OpenAPI
-//! document.
+//! Operations endpoints; no token needed: liveness, readiness, metrics. (The OpenAPI
+//! document, also open, is served by [`crate::openapi`].)
 
 use std::time::Duration;
 
-use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
 use http::{StatusCode, header};
-use utoipa::OpenApi as _;
 
 /// How long a readiness check waits for S3 and SQS.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The operations routes.
+pub fn router() -> Router<crate::State> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+}
 
 /// Liveness: the process serves requests.
 #[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Object)))]
@@ -46,10 +54,4 @@ pub async fn readyz(State(state): State<crate::State>) -> Response {
 pub async fn metrics() -> Response {
     let text = crate::telemetry::render().unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
-}
-
-/// This API's OpenAPI 3.1 document.
-#[utoipa::path(get, path = "/openapi.json", tag = "ops", responses((status = 200, body = Object)))]
-pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(crate::openapi::ApiDoc::openapi())
 }

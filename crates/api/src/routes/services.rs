@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Json, Router};
 use bosun_aws::ecr::{ImageTag, ecr_repository, recent_tags};
 use bosun_aws::live::{LiveService, live_services};
 use bosun_stackfile::document::{EditError, ServiceEdit, remove_service, set_service};
@@ -19,6 +20,20 @@ use crate::auth::{Auth, DEPLOYER, VIEWER};
 use crate::body::{self, Body};
 use crate::error::{ApiError, ErrorBody};
 use crate::write::{Accepted, JobRequest, current, enqueue, read_modify_write};
+
+/// The service routes.
+pub fn router() -> Router<crate::State> {
+    Router::new()
+        .route("/api/v1/clusters/{cluster}/services", get(list))
+        .route(
+            "/api/v1/clusters/{cluster}/services/{service}",
+            put(update).delete(remove),
+        )
+        .route(
+            "/api/v1/clusters/{cluster}/services/{service}/tags",
+            get(tags),
+        )
+}
 
 /// Tags the tags endpoint returns.
 const TAGS_LIMIT: usize = 10;
