@@ -77,11 +77,13 @@ pub(crate) async fn enqueue(
         record.updated_at = now_rfc3339();
         // Best effort: the 503 below tells the caller either way.
         let _ = state.store.put_job(&record).await;
-        return Err(ApiError::new(
+        return Err(ApiError::internal(
             StatusCode::SERVICE_UNAVAILABLE,
             "enqueue_failed",
+            Some("the stackfile version is stored, but its job could not be queued (POST .../deploy queues it again)"),
             format!(
-                "stackfile version {version_id} is stored, but its job could not be queued: {e}; POST .../deploy to retry"
+                "stackfile version {version_id} of cluster {} is stored, but job {} could not be queued: {e}",
+                req.cluster, job.job_id
             ),
         ));
     }

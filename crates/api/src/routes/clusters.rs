@@ -113,7 +113,7 @@ pub async fn get_config(
         ([(header::CONTENT_TYPE, "application/yaml")], current.text).into_response()
     } else {
         let json = state.derived.json(&names.cluster, &current.text).map_err(|d| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "corrupt_record", format!("the stored stackfile does not parse: {d}"))
+            ApiError::corrupt(format_args!("the stored stackfile of cluster {} does not parse: {d}", names.cluster))
         })?;
         ([(header::CONTENT_TYPE, "application/json")], json).into_response()
     };

@@ -59,11 +59,9 @@ pub struct ServiceView {
 async fn desired(state: &crate::State, cluster: &str) -> Result<Arc<Desired>, ApiError> {
     let current = current(state, cluster).await?;
     state.derived.desired(cluster, &current.text).map_err(|d| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "corrupt_record",
-            format!("the stored stackfile no longer validates: {d}"),
-        )
+        ApiError::corrupt(format_args!(
+            "the stored stackfile of cluster {cluster} no longer validates: {d}"
+        ))
     })
 }
 
@@ -176,11 +174,9 @@ fn edit_error(cluster: &str, e: EditError) -> ApiError {
             "cannot_edit",
             e.to_string(),
         ),
-        EditError::Parse(d) => ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "corrupt_record",
-            format!("the stored stackfile does not parse: {d}"),
-        ),
+        EditError::Parse(d) => ApiError::corrupt(format_args!(
+            "the stored stackfile of cluster {cluster} does not parse: {d}"
+        )),
     }
 }
 
