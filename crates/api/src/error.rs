@@ -130,7 +130,12 @@ impl ApiError {
     /// A stored record (a stackfile, a job record, a status) that cannot be read:
     /// 500 `corrupt_record`; `cause` says which and why.
     pub fn corrupt(cause: impl fmt::Display) -> Self {
-        Self::internal(StatusCode::INTERNAL_SERVER_ERROR, "corrupt_record", None, cause)
+        Self::internal(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "corrupt_record",
+            None,
+            cause,
+        )
     }
 }
 
@@ -190,7 +195,13 @@ mod tests {
     use super::*;
 
     async fn body_of(e: ApiError) -> serde_json::Value {
-        let bytes = e.into_response().into_body().collect().await.unwrap().to_bytes();
+        let bytes = e
+            .into_response()
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes();
         serde_json::from_slice(&bytes).unwrap()
     }
 
@@ -198,7 +209,10 @@ mod tests {
     async fn a_4xx_says_what_to_fix_and_has_no_request_id() {
         let resp = ApiError::not_found("no job x").into_response();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        assert_eq!(&bytes[..], br#"{"error":"not_found","message":"no job x","details":[]}"#);
+        assert_eq!(
+            &bytes[..],
+            br#"{"error":"not_found","message":"no job x","details":[]}"#
+        );
     }
 
     #[tokio::test]
@@ -207,7 +221,9 @@ mod tests {
         let e = ApiError::internal(
             StatusCode::SERVICE_UNAVAILABLE,
             "enqueue_failed",
-            Some("the stackfile version is stored, but its job could not be queued (POST .../deploy queues it again)"),
+            Some(
+                "the stackfile version is stored, but its job could not be queued (POST .../deploy queues it again)",
+            ),
             "SendMessage on queue https://sqs.example/1234/jobs.fifo failed",
         );
         assert_eq!(
@@ -223,9 +239,18 @@ mod tests {
 
     #[tokio::test]
     async fn a_5xx_made_with_new_keeps_its_text_for_the_log() {
-        let e = ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "corrupt_record", "jobs/x.json holds invalid JSON");
+        let e = ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "corrupt_record",
+            "jobs/x.json holds invalid JSON",
+        );
         let body = body_of(e).await;
         assert_eq!(body["message"], SOMETHING_WENT_WRONG);
-        assert!(body["request_id"].as_str().is_some_and(|id| uuid::Uuid::try_parse(id).is_ok()), "{body}");
+        assert!(
+            body["request_id"]
+                .as_str()
+                .is_some_and(|id| uuid::Uuid::try_parse(id).is_ok()),
+            "{body}"
+        );
     }
 }
