@@ -46,6 +46,9 @@ use bosun_aws::store::Store;
 use http::{HeaderValue, Method, StatusCode, header};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+#[cfg(test)]
+mod tests;
+
 pub use auth::{Role, Tokens};
 pub use error::ApiError;
 
