@@ -82,8 +82,10 @@ pub(crate) async fn enqueue(
             "enqueue_failed",
             Some("the stackfile version is stored, but its job could not be queued (POST .../deploy queues it again)"),
             format!(
-                "stackfile version {version_id} of cluster {} is stored, but job {} could not be queued: {e}",
-                req.cluster, job.job_id
+                "stackfile version {version_id} of cluster {} is stored, but job {} could not be sent to {}: {e}",
+                req.cluster,
+                job.job_id,
+                state.queue.url()
             ),
         ));
     }
