@@ -14,7 +14,7 @@
 //! - [`body`]: body limits, encodings and content types.
 //! - [`derived`]: the JSON rendering and desired state of each cluster's last
 //!   stackfile version, so an unchanged stackfile is not parsed on every request.
-//! - [`error`]: the JSON error body.
+//! - [`error`]: the JSON error body; a 5xx logs its cause instead of sending it.
 //! - [`names`]: cluster, service and job id checks.
 //! - [`routes`]: the handlers, one module (and `router()`) per resource.
 //! - [`write`]: the write path: store then enqueue, and the read-modify-write.
