@@ -1,12 +1,13 @@
 //! The HTTP API (`bosun serve api`) against the emulator: every endpoint's statuses and
 //! bodies, nysa's request and response shapes, concurrency (no lost updates, If-Match),
 //! the auth matrix, bad input that writes nothing, history and rollback, ECR tags, and
-//! readiness. The end state is checked in S3 and SQS through the SDK.
+//! readiness, and request ids with what a 5xx shows and logs. The end state is checked
+//! in S3 and SQS through the SDK.
 
 use std::collections::BTreeSet;
 
 use bosun_tests::Env;
-use bosun_tests::api::{ApiServer, BUCKET};
+use bosun_tests::api::{ApiServer, BUCKET, QUEUE};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -548,4 +549,88 @@ async fn readyz_fails_when_the_emulator_stops() {
     assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
     // Liveness does not depend on AWS.
     assert_eq!(api.request(Method::GET, "/healthz", None).send().await.unwrap().status(), 200);
+}
+
+/// The log lines (waiting up to 5 s for them: stderr is read as it comes) that contain
+/// every one of `needles`.
+async fn logged(api: &ApiServer, needles: &[&str]) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let lines: Vec<String> = api.logs().into_iter().filter(|l| needles.iter().all(|n| l.contains(n))).collect();
+        if !lines.is_empty() || std::time::Instant::now() > deadline {
+            return lines;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// A 5xx body: exactly `error` (this code), a `message` that says something went
+/// wrong, empty `details`, and the `request_id` of the response's header.
+fn assert_server_error(body: &Value, code: &str, request_id: &str) {
+    assert_eq!(body["error"], code, "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| m.starts_with("something went wrong")), "{body}");
+    assert_eq!(body["details"], json!([]), "{body}");
+    assert_eq!(body["request_id"], request_id, "{body}");
+    assert_eq!(body.as_object().map(|o| o.len()), Some(4), "{body}");
+}
+
+async fn request_id_and_json(resp: reqwest::Response) -> (String, StatusCode, Value) {
+    let id = resp.headers().get("x-request-id").expect("every response has an x-request-id").to_str().unwrap().to_owned();
+    let (status, body) = json_of(resp).await;
+    (id, status, body)
+}
+
+/// Every response has its own request id; a 5xx body says only that something went
+/// wrong, with that id, and the server logs the cause (which names keys, queues and
+/// AWS's error) under the same id.
+#[tokio::test]
+async fn server_errors_give_a_request_id_and_log_their_cause_under_it() {
+    let env = Env::start().await;
+    let api = ApiServer::start(&env).await;
+    assert_eq!(create(&api, "oops", json!(STACKFILE)).await.0, StatusCode::CREATED);
+
+    // Ids are the server's own, and on the access line.
+    let forged = "00000000-0000-7000-8000-000000000000";
+    let (id, s, _) =
+        request_id_and_json(api.request(Method::GET, "/api/v1/clusters", Some(&api.viewer)).header("x-request-id", forged).send().await.unwrap()).await;
+    assert_eq!(s, 200);
+    assert_ne!(id, forged);
+    assert_eq!(logged(&api, &["bosun::access", &format!("request_id={id}"), "status=200"]).await.len(), 1);
+    let (other, s, body) = request_id_and_json(api.request(Method::GET, "/api/v1/clusters/a.b/config", Some(&api.viewer)).send().await.unwrap()).await;
+    assert_eq!(s, 400);
+    assert_ne!(other, id);
+    assert_error(&body, "invalid_name");
+
+    // A job record that is not JSON: 500 corrupt_record, and the key only in the log.
+    let job = "01234567-89ab-7def-8123-456789abcdef";
+    let key = format!("jobs/{job}.json");
+    api.s3.put_object().bucket(BUCKET).key(&key).body(b"{not json".to_vec().into()).send().await.unwrap();
+    let (id, s, body) = request_id_and_json(api.request(Method::GET, &format!("/api/v1/jobs/{job}"), Some(&api.viewer)).send().await.unwrap()).await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_server_error(&body, "corrupt_record", &id);
+    assert!(!body.to_string().contains("jobs/"), "{body}");
+    let causes = logged(&api, &["ERROR", "request failed", &format!("request_id={id}")]).await;
+    assert_eq!(causes.len(), 1, "{:#?}", api.logs());
+    assert!(causes[0].contains(&key), "{causes:#?}");
+
+    // The queue gone: the edit is stored but its job cannot be queued: 503
+    // enqueue_failed, which says what to do and nothing of the queue.
+    api.sqs.delete_queue().queue_url(&api.queue_url).send().await.unwrap();
+    let resp = api.request(Method::PUT, "/api/v1/clusters/oops/services/web", Some(&api.deployer)).json(&json!({"image_tag": "1.28"})).send().await.unwrap();
+    let (id, s, body) = request_id_and_json(resp).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert_server_error(&body, "enqueue_failed", &id);
+    assert!(body["message"].as_str().unwrap().contains("POST .../deploy"), "{body}");
+    assert!(!body.to_string().contains(QUEUE) && !body.to_string().contains("127.0.0.1"), "{body}");
+    assert!(config_yaml(&api, "oops").await.0.contains("nginx:1.28"), "the version is stored");
+    let causes = logged(&api, &["ERROR", "request failed", &format!("request_id={id}")]).await;
+    assert_eq!(causes.len(), 1, "{:#?}", api.logs());
+    assert!(causes[0].contains(QUEUE) && causes[0].contains("enqueue_failed"), "{causes:#?}");
+
+    // Readiness: which check failed, not why; the cause is in the log.
+    let (id, s, body) = request_id_and_json(api.request(Method::GET, "/readyz", None).send().await.unwrap()).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body, json!({"status": "not_ready", "checks": {"s3": "ok", "sqs": "error"}, "request_id": id}));
+    let causes = logged(&api, &["readiness check failed", &format!("request_id={id}")]).await;
+    assert!(causes.len() == 1 && causes[0].contains(QUEUE), "{causes:#?}");
 }

@@ -1,9 +1,10 @@
 //! The bosun HTTP API: each cluster's stackfile in a versioned S3 bucket, a reconcile
 //! job on an SQS FIFO queue for every change, and nysa's endpoints under `/api/v1`.
 //!
-//! Every request passes the same middleware ([`telemetry`]): the bearer token is
-//! resolved once, the request is timed (and the part of it spent waiting on AWS), one
-//! structured access-log line is written, and Prometheus metrics are counted.
+//! Every request passes the same middleware ([`telemetry`]): it gets an id, returned in
+//! `x-request-id`; the bearer token is resolved once, the request is timed (and the
+//! part of it spent waiting on AWS), one structured access-log line is written, and
+//! Prometheus metrics are counted.
 //! Handlers check, in order: the caller's role, the names in the path, the body (size,
 //! encoding, syntax), the stackfile (with the engine's validator). Only then do they
 //! write: a rejected request never writes to S3 nor sends to SQS.
@@ -13,11 +14,13 @@
 //! - [`body`]: body limits, encodings and content types.
 //! - [`derived`]: the JSON rendering and desired state of each cluster's last
 //!   stackfile version, so an unchanged stackfile is not parsed on every request.
-//! - [`error`]: the JSON error body.
+//! - [`error`]: the JSON error body; a 5xx logs its cause instead of sending it.
 //! - [`names`]: cluster, service and job id checks.
-//! - [`routes`]: the handlers.
-//! - [`telemetry`]: access log and metrics.
-//! - [`openapi`]: the OpenAPI document, generated from the handlers.
+//! - [`routes`]: the handlers, one module (and `router()`) per resource.
+//! - [`write`]: the write path: store then enqueue, and the read-modify-write.
+//! - [`telemetry`]: access log, request ids and metrics.
+//! - [`request_id`]: each request's id, which its 5xx's logged cause carries.
+//! - [`openapi`]: the OpenAPI document, generated from the handlers, and its route.
 
 pub mod auth;
 pub mod body;
@@ -25,8 +28,10 @@ pub mod derived;
 pub mod error;
 pub mod names;
 pub mod openapi;
+pub mod request_id;
 pub mod routes;
 pub mod telemetry;
+pub mod write;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -38,8 +43,11 @@ use axum::Router;
 use bosun_aws::Clients;
 use bosun_aws::queue::Queue;
 use bosun_aws::store::Store;
-use http::{HeaderValue, Method, header};
+use http::{HeaderValue, Method, StatusCode, header};
 use tower_http::cors::{AllowOrigin, CorsLayer};
+
+#[cfg(test)]
+mod tests;
 
 pub use auth::{Role, Tokens};
 pub use error::ApiError;
@@ -122,34 +130,59 @@ pub async fn connect(clients: Clients, config: &ApiConfig) -> anyhow::Result<Sta
     Ok(Arc::new(AppState::new(clients, store, queue, config.tokens.clone())))
 }
 
-/// The application: routes, body limit, CORS (only when origins are configured), and
-/// the telemetry middleware.
+/// The application: each resource's routes, the 404 and 405 answers, CORS (only when
+/// origins are configured), and the telemetry middleware around all of it.
 pub fn app(state: State, cors_origins: &[String]) -> anyhow::Result<Router> {
-    let mut router = routes::router()
+    let mut router = Router::new()
+        .merge(routes::clusters::router())
+        .merge(routes::services::router())
+        .merge(routes::plan::router())
+        .merge(routes::jobs::router())
+        .merge(routes::ops::router())
+        .merge(openapi::router())
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        // After the merges: it applies to the routes there are.
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method",
+            )
+        });
+    if let Some(cors) = cors(cors_origins)? {
+        // Inside the telemetry middleware, so the preflights CORS answers itself get a
+        // request id and an access line too.
+        router = router.layer(cors);
+    }
+    Ok(router
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             telemetry::observe_request,
         ))
-        .with_state(state);
-    if !cors_origins.is_empty() {
-        let origins = cors_origins
-            .iter()
-            .map(|o| HeaderValue::from_str(o).with_context(|| format!("invalid CORS origin {o:?}")))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        router = router.layer(
-            CorsLayer::new()
-                .allow_origin(AllowOrigin::list(origins))
-                .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
-                .allow_headers([
-                    header::AUTHORIZATION,
-                    header::CONTENT_TYPE,
-                    header::IF_MATCH,
-                    header::ACCEPT,
-                ])
-                .expose_headers([header::ETAG]),
-        );
+        .with_state(state))
+}
+
+/// The CORS layer for these origins; `None` (CORS off) when there are none.
+fn cors(origins: &[String]) -> anyhow::Result<Option<CorsLayer>> {
+    if origins.is_empty() {
+        return Ok(None);
     }
-    Ok(router)
+    let origins = origins
+        .iter()
+        .map(|o| HeaderValue::from_str(o).with_context(|| format!("invalid CORS origin {o:?}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::IF_MATCH,
+                header::ACCEPT,
+            ])
+            .expose_headers([header::ETAG]),
+    ))
 }
 
 /// Serve until `shutdown` resolves, then finish the requests in flight.

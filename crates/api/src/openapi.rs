@@ -1,9 +1,22 @@
-//! The OpenAPI document, generated from the handlers' annotations.
+//! The OpenAPI document, generated from the handlers' annotations, and its route.
 
+use axum::routing::get;
+use axum::{Json, Router};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{clusters, jobs, ops, plan, services};
+
+/// The route of the document; like the other operations routes, it needs no token.
+pub fn router() -> Router<crate::State> {
+    Router::new().route("/openapi.json", get(openapi))
+}
+
+/// This API's OpenAPI 3.1 document.
+#[utoipa::path(get, path = "/openapi.json", tag = "ops", responses((status = 200, body = Object)))]
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
 
 /// The document served at `/openapi.json`.
 #[derive(OpenApi)]
@@ -15,7 +28,7 @@ use crate::routes::{clusters, jobs, ops, plan, services};
         services::list, services::tags, services::update, services::remove,
         plan::current, plan::candidate,
         jobs::get,
-        ops::healthz, ops::readyz, ops::metrics, ops::openapi,
+        ops::healthz, ops::readyz, ops::metrics, openapi,
     ),
     modifiers(&Bearer)
 )]

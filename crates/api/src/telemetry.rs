@@ -1,4 +1,7 @@
-//! Access log and Prometheus metrics, from one middleware around every route.
+//! Access log, request ids and Prometheus metrics, from one middleware around every
+//! route. Each request gets a new id ([`RequestId`]), which the handlers' 5xx causes
+//! are logged under, its access line carries and its response returns in
+//! `x-request-id`.
 //!
 //! Metrics (`GET /metrics`):
 //! - `bosun_http_requests_total{method,route,status}`;
@@ -28,6 +31,7 @@ use bosun_aws::AwsTime;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::auth::Authenticated;
+use crate::request_id::{self, RequestId};
 
 static RECORDER: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -72,13 +76,16 @@ pub fn render() -> Option<String> {
     RECORDER.get().map(PrometheusHandle::render)
 }
 
-/// Resolve the caller, time the request and its AWS calls, log one line, count it.
+/// Give the request an id, resolve the caller, time the request and its AWS calls,
+/// log one line, count it.
 pub async fn observe_request(
     State(state): State<crate::State>,
     mut req: Request,
     next: Next,
 ) -> Response {
     let start = Instant::now();
+    // Made here whatever the request says: an id a client chose could forge log lines.
+    let id = RequestId::new();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let route = req
@@ -93,7 +100,11 @@ pub async fn observe_request(
 
     let aws = AwsTime::default();
     let wait = std::sync::Arc::new(std::sync::Mutex::new(Duration::ZERO));
-    let resp = WAIT.scope(wait.clone(), aws.scope(next.run(req))).await;
+    let mut resp = id
+        .scope(WAIT.scope(wait.clone(), aws.scope(next.run(req))))
+        .await;
+    resp.headers_mut()
+        .insert(request_id::HEADER, id.header_value());
 
     let took = start.elapsed();
     let in_aws = aws.elapsed();
@@ -119,6 +130,7 @@ pub async fn observe_request(
         aws_ms = %format_args!("{:.3}", in_aws.as_secs_f64() * 1e3),
         wait_ms = %format_args!("{:.3}", waited.as_secs_f64() * 1e3),
         caller = %who,
+        request_id = %id,
         "request"
     );
     resp

@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
 use bosun_plan::observed::ObservedTaskDefinition;
 
 use crate::stats::{CallStats, CountingInterceptor};
@@ -43,8 +44,28 @@ impl Clients {
     /// Build the clients from a loaded SDK configuration (region, credentials and
     /// `AWS_ENDPOINT_URL` come from the standard chain).
     pub fn new(config: &SdkConfig) -> Self {
+        Self::with_retry(
+            config,
+            RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS),
+        )
+    }
+
+    /// Clients of the AWS API at `endpoint_url`, with fixed credentials and region and
+    /// no retries, so that a call that cannot connect fails at once: for tests of what
+    /// callers make of an AWS that does not answer (a closed port).
+    pub fn unretried(endpoint_url: &str) -> Self {
+        let credentials = Credentials::new("test", "test", None, None, "static");
+        let config = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(endpoint_url)
+            .credentials_provider(SharedCredentialsProvider::new(credentials))
+            .build();
+        Self::with_retry(&config, RetryConfig::disabled())
+    }
+
+    fn with_retry(config: &SdkConfig, retry: RetryConfig) -> Self {
         let stats = CallStats::default();
-        let retry = RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS);
         macro_rules! client {
             ($krate:ident) => {{
                 let conf = $krate::config::Builder::from(config)

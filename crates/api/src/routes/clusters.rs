@@ -1,25 +1,34 @@
 //! Clusters and their stackfiles: list, create, read, replace, deploy, history,
 //! rollback, status.
 
-use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use bosun_aws::store::{Condition, Version};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{Accepted, JobRequest, Names, current, enqueue, no_cluster, store_and_enqueue};
+use super::{Content, Names};
 use crate::auth::{ADMIN, Auth, DEPLOYER, VIEWER};
 use crate::body::{self, Body};
 use crate::error::{ApiError, ErrorBody};
 use crate::names::check_name;
+use crate::write::{Accepted, JobRequest, current, enqueue, no_cluster, store_and_enqueue};
 
-/// `{"content": [...]}`, nysa's list envelope.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Content<T> {
-    /// The items.
-    pub content: Vec<T>,
+/// The cluster routes.
+pub fn router() -> Router<crate::State> {
+    Router::new()
+        .route("/api/v1/clusters", get(list).post(create))
+        .route(
+            "/api/v1/clusters/{cluster}/config",
+            get(get_config).put(put_config),
+        )
+        .route("/api/v1/clusters/{cluster}/deploy", post(deploy))
+        .route("/api/v1/clusters/{cluster}/history", get(history))
+        .route("/api/v1/clusters/{cluster}/rollback", post(rollback))
+        .route("/api/v1/clusters/{cluster}/status", get(status))
 }
 
 /// List the clusters that have a stackfile.
@@ -104,7 +113,7 @@ pub async fn get_config(
         ([(header::CONTENT_TYPE, "application/yaml")], current.text).into_response()
     } else {
         let json = state.derived.json(&names.cluster, &current.text).map_err(|d| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "corrupt_record", format!("the stored stackfile does not parse: {d}"))
+            ApiError::corrupt(format_args!("the stored stackfile of cluster {} does not parse: {d}", names.cluster))
         })?;
         ([(header::CONTENT_TYPE, "application/json")], json).into_response()
     };

@@ -1,13 +1,19 @@
 //! Job records.
 
-use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
+use axum::routing;
+use axum::{Json, Router};
 use bosun_aws::jobs::JobRecord;
 
 use crate::auth::{Auth, VIEWER};
 use crate::error::{ApiError, ErrorBody};
 use crate::names::check_job_id;
+
+/// The job routes.
+pub fn router() -> Router<crate::State> {
+    Router::new().route("/api/v1/jobs/{id}", routing::get(get))
+}
 
 /// A job record: queued, running, succeeded, rolled_back, failed or superseded, with the
 /// reconcile's result once the scheduler has written it.

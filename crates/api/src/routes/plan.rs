@@ -1,8 +1,10 @@
 //! Plan previews: the current stackfile, or a candidate body, against live AWS.
 //! Nothing is stored or applied.
 
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use bosun_plan::{Policy, render_json, render_text};
 use http::{HeaderMap, HeaderValue, header};
 use serde::Deserialize;
@@ -12,6 +14,14 @@ use super::Names;
 use crate::auth::{Auth, VIEWER};
 use crate::body::{self, Body};
 use crate::error::{ApiError, ErrorBody};
+
+/// The plan routes.
+pub fn router() -> Router<crate::State> {
+    Router::new().route(
+        "/api/v1/clusters/{cluster}/plan",
+        get(current).post(candidate),
+    )
+}
 
 /// Query of the plan endpoints.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -77,7 +87,7 @@ pub async fn current(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let json = wants_json(&q, &headers)?;
-    let current = super::current(&state, &names.cluster).await?;
+    let current = crate::write::current(&state, &names.cluster).await?;
     preview(&state, &names.cluster, &current.text, json).await
 }
 

@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Json, Router};
 use bosun_aws::ecr::{ImageTag, ecr_repository, recent_tags};
 use bosun_aws::live::{LiveService, live_services};
 use bosun_stackfile::document::{EditError, ServiceEdit, remove_service, set_service};
@@ -14,11 +15,25 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::clusters::Content;
-use super::{Accepted, JobRequest, Names, current, enqueue, read_modify_write};
+use super::{Content, Names};
 use crate::auth::{Auth, DEPLOYER, VIEWER};
 use crate::body::{self, Body};
 use crate::error::{ApiError, ErrorBody};
+use crate::write::{Accepted, JobRequest, current, enqueue, read_modify_write};
+
+/// The service routes.
+pub fn router() -> Router<crate::State> {
+    Router::new()
+        .route("/api/v1/clusters/{cluster}/services", get(list))
+        .route(
+            "/api/v1/clusters/{cluster}/services/{service}",
+            put(update).delete(remove),
+        )
+        .route(
+            "/api/v1/clusters/{cluster}/services/{service}/tags",
+            get(tags),
+        )
+}
 
 /// Tags the tags endpoint returns.
 const TAGS_LIMIT: usize = 10;
@@ -44,11 +59,9 @@ pub struct ServiceView {
 async fn desired(state: &crate::State, cluster: &str) -> Result<Arc<Desired>, ApiError> {
     let current = current(state, cluster).await?;
     state.derived.desired(cluster, &current.text).map_err(|d| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "corrupt_record",
-            format!("the stored stackfile no longer validates: {d}"),
-        )
+        ApiError::corrupt(format_args!(
+            "the stored stackfile of cluster {cluster} no longer validates: {d}"
+        ))
     })
 }
 
@@ -161,11 +174,9 @@ fn edit_error(cluster: &str, e: EditError) -> ApiError {
             "cannot_edit",
             e.to_string(),
         ),
-        EditError::Parse(d) => ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "corrupt_record",
-            format!("the stored stackfile does not parse: {d}"),
-        ),
+        EditError::Parse(d) => ApiError::corrupt(format_args!(
+            "the stored stackfile of cluster {cluster} does not parse: {d}"
+        )),
     }
 }
 
