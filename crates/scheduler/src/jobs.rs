@@ -33,7 +33,7 @@ use tracing::{Instrument as _, debug, error, info, info_span, warn};
 
 use crate::Ctx;
 use crate::notify::{Event, EventKind};
-use crate::reconcile::{self, Outcome, ReconcileError};
+use crate::reconcile::{self, Outcome, ReconcileError, StoreOp};
 use crate::status::{ClusterStatus, LastJob};
 
 /// Receive jobs while there are free slots, until `stop`.
@@ -178,7 +178,7 @@ async fn run_job(ctx: &Ctx, job: &JobMessage, msg: &Received, abort: &Cancellati
         // The API writes the record before it sends; a missing one is recreated.
         Ok(None) => JobRecord::queued(job.clone()),
         Err(e) => {
-            let err = ReconcileError { message: format!("could not read the job record: {e}"), permanent: false };
+            let err = ReconcileError::Store { doing: StoreOp::ReadJobRecord, source: e };
             attempt_failed(ctx, msg, None, &err, &Notifications::default()).await;
             return;
         }
@@ -197,7 +197,7 @@ async fn run_job(ctx: &Ctx, job: &JobMessage, msg: &Received, abort: &Cancellati
     let mut lease = match beating(ctx, Some(&msg.receipt), None, abort, acquire(ctx, &job.cluster, &job.job_id)).await {
         Ok(Ok(lease)) => lease,
         Ok(Err(e)) => {
-            let err = ReconcileError { message: format!("could not take the cluster lease: {e}"), permanent: false };
+            let err = ReconcileError::Lease(e);
             attempt_failed(ctx, msg, Some(&mut record), &err, &Notifications::default()).await;
             return;
         }
@@ -224,8 +224,7 @@ async fn run_job(ctx: &Ctx, job: &JobMessage, msg: &Received, abort: &Cancellati
         Err(Interrupted::LeaseLost) => {
             // Whoever holds the lease now reconciles the cluster; this message comes
             // back after its visibility timeout and is handled again from the start.
-            let err = ReconcileError { message: "the cluster lease was lost mid-reconcile".into(), permanent: false };
-            attempt_failed(ctx, msg, Some(&mut record), &err, &Notifications::default()).await;
+            attempt_failed(ctx, msg, Some(&mut record), &ReconcileError::LeaseLost, &Notifications::default()).await;
         }
     }
 }
@@ -242,8 +241,8 @@ async fn attempt(
         .store
         .current_version(&job.cluster)
         .await
-        .map_err(|e| (ReconcileError { message: format!("could not read the current stackfile version: {e}"), permanent: false }, no_sinks()))?
-        .ok_or_else(|| (ReconcileError { message: format!("cluster {} has no stackfile", job.cluster), permanent: true }, no_sinks()))?;
+        .map_err(|e| (ReconcileError::Store { doing: StoreOp::ReadCurrentVersion, source: e.into() }, no_sinks()))?
+        .ok_or_else(|| (ReconcileError::NoStackfile { cluster: job.cluster.clone() }, no_sinks()))?;
 
     let version = if current == job.stackfile_version {
         current
@@ -288,11 +287,10 @@ async fn attempt(
 
 /// The job for `version` that has run or will run, if there is one.
 async fn newer_job(ctx: &Ctx, cluster: &str, version: &str) -> Result<Option<String>, ReconcileError> {
-    let transient = |e: bosun_aws::store::StoreError| ReconcileError { message: format!("could not look up the current version's job: {e}"), permanent: false };
-    let Some(id) = ctx.store.version_job(cluster, version).await.map_err(transient)? else {
+    let Some(id) = ctx.store.version_job(cluster, version).await.map_err(ReconcileError::store(StoreOp::FindVersionJob))? else {
         return Ok(None);
     };
-    let record = ctx.store.get_job(&id).await.map_err(transient)?;
+    let record = ctx.store.get_job(&id).await.map_err(ReconcileError::store(StoreOp::FindVersionJob))?;
     Ok(record.filter(JobRecord::ran_or_will_run).map(|_| id))
 }
 
@@ -353,7 +351,7 @@ async fn put_record(ctx: &Ctx, record: &JobRecord) -> Result<(), ReconcileError>
     ctx.store
         .put_job(record)
         .await
-        .map_err(|e| ReconcileError { message: format!("could not write the job record: {e}"), permanent: false })
+        .map_err(ReconcileError::s3(StoreOp::WriteJobRecord))
 }
 
 /// The attempt could not run to its end: retry later through the queue, or, on the
@@ -378,7 +376,7 @@ async fn attempt_failed(
             record.attempts = record.attempts.max(n);
             let mut status_doc = ClusterStatus::load(&ctx.store, &record.job.cluster).await;
             let version = record.job.stackfile_version.clone();
-            status_doc.last_job = Some(LastJob::from_record(record, &err.message, &version));
+            status_doc.last_job = Some(LastJob::from_record(record, &err.to_string(), &version));
             if let Err(e) = status_doc.save(&ctx.store).await {
                 warn!(error = %e, "could not write the cluster status");
             }
@@ -394,7 +392,7 @@ async fn attempt_failed(
         }
         return;
     }
-    let delay = retry_delay(n, err.permanent, ctx.config.visibility);
+    let delay = retry_delay(n, err.is_permanent(), ctx.config.visibility);
     warn!(attempt = n, of = limit, retry_in = ?delay, error = %err, "attempt failed; the job will be retried");
     if let Some(record) = record {
         record.status = JobStatus::Queued;

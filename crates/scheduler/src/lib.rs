@@ -12,7 +12,7 @@
 //!
 //! # Layout
 //! - [`jobs`]: receiving jobs, heartbeats, stale and poison jobs, job records.
-//! - [`reconcile`]: one reconcile: load, observe, plan, apply, wait.
+//! - [`reconcile`]: one reconcile: load, observe, plan, apply, wait; `ReconcileError`.
 //! - [`resync`]: the periodic drift check (`drift: heal|report`).
 //! - [`notify`]: Slack and generic webhooks, off the reconcile path.
 //! - [`status`]: the cluster status document.
