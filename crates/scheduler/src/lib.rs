@@ -11,12 +11,15 @@
 //! duplicating anything.
 //!
 //! # Layout
-//! - [`jobs`]: receiving jobs, heartbeats, stale and poison jobs, job records.
+//! - [`jobs`]: receiving jobs, heartbeats, stale and poison jobs, job records, and the
+//!   `error_policy` that decides retries.
 //! - [`reconcile`]: one reconcile: load, observe, plan, apply, wait; `ReconcileError`.
+//! - [`backoff`]: capped exponential backoff with jitter.
 //! - [`resync`]: the periodic drift check (`drift: heal|report`).
 //! - [`notify`]: Slack and generic webhooks, off the reconcile path.
 //! - [`status`]: the cluster status document.
 
+pub mod backoff;
 pub mod jobs;
 pub mod notify;
 pub mod reconcile;

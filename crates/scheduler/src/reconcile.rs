@@ -39,8 +39,9 @@ pub struct Outcome {
     pub result: Value,
 }
 
-/// Why a reconcile could not run to its end. It is retried through the queue; the
-/// permanent ones at once, so that the job reaches the dead-letter queue quickly.
+/// Why a reconcile could not run to its end. It is retried through the queue (see
+/// `jobs::error_policy`); the permanent ones at once, so that the job reaches the
+/// dead-letter queue quickly.
 ///
 /// The texts are written into job records, the cluster status and notifications, which
 /// clients read: they are part of the API.
