@@ -33,6 +33,7 @@ use tracing::{Instrument as _, debug, error, info, info_span, warn};
 
 use crate::Ctx;
 use crate::backoff;
+use crate::heartbeat::{Beat, Interrupted, heartbeat};
 use crate::notify::{Event, EventKind};
 use crate::reconcile::{self, Outcome, ReconcileError, StoreOp};
 use crate::status::{ClusterStatus, LastJob};
@@ -112,48 +113,45 @@ async fn handle(ctx: Arc<Ctx>, msg: Received, _permit: OwnedSemaphorePermit, abo
     run_job(&ctx, &job, &msg, &abort).instrument(span).await;
 }
 
-/// Why work under a heartbeat stopped early.
-#[derive(Debug)]
-pub(crate) enum Interrupted {
-    /// Another scheduler took the lease over: stop changing the cluster.
-    LeaseLost,
-    /// The grace period after a shutdown signal is over.
-    Aborted,
-}
-
 /// Run `work`, extending the message's visibility and renewing the lease (when given)
 /// on every heartbeat.
 pub(crate) async fn beating<F: Future>(
     ctx: &Ctx,
     receipt: Option<&str>,
-    mut lease: Option<&mut Lease>,
+    lease: Option<&mut Lease>,
     abort: &CancellationToken,
     work: F,
 ) -> Result<F::Output, Interrupted> {
-    let period = ctx.config.heartbeat;
-    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tokio::pin!(work);
-    loop {
-        tokio::select! {
-            out = &mut work => return Ok(out),
-            () = abort.cancelled() => return Err(Interrupted::Aborted),
-            _ = tick.tick() => {
-                if let Some(receipt) = receipt
-                    && let Err(e) = ctx.queue.set_visibility(receipt, ctx.config.visibility).await
-                {
-                    warn!(error = %e, "could not extend the job's visibility");
-                }
-                if let Some(lease) = lease.as_deref_mut() {
-                    match ctx.store.renew_lease(lease).await {
-                        Ok(()) => {}
-                        Err(LeaseError::Lost(_)) => {
-                            error!("the cluster lease was taken over by another scheduler; stopping this reconcile");
-                            return Err(Interrupted::LeaseLost);
-                        }
-                        Err(e) => warn!(error = %e, "could not renew the cluster lease; retrying on the next heartbeat"),
-                    }
-                }
+    heartbeat(ctx.config.heartbeat, abort, work, &mut Renewal { ctx, receipt, lease }).await
+}
+
+/// A job's heartbeat: extend its message's visibility, renew the cluster lease.
+struct Renewal<'a> {
+    ctx: &'a Ctx,
+    /// The message to keep hidden; `None` for a drift check, which has none.
+    receipt: Option<&'a str>,
+    /// The lease to renew; `None` while the lease is still being taken.
+    lease: Option<&'a mut Lease>,
+}
+
+impl Beat for Renewal<'_> {
+    async fn beat(&mut self) -> bool {
+        let ctx = self.ctx;
+        if let Some(receipt) = self.receipt
+            && let Err(e) = ctx.queue.set_visibility(receipt, ctx.config.visibility).await
+        {
+            warn!(error = %e, "could not extend the job's visibility");
+        }
+        let Some(lease) = self.lease.as_deref_mut() else { return true };
+        match ctx.store.renew_lease(lease).await {
+            Ok(()) => true,
+            Err(LeaseError::Lost(_)) => {
+                error!("the cluster lease was taken over by another scheduler; stopping this reconcile");
+                false
+            }
+            Err(e) => {
+                warn!(error = %e, "could not renew the cluster lease; retrying on the next heartbeat");
+                true
             }
         }
     }

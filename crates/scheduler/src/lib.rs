@@ -15,11 +15,13 @@
 //!   `error_policy` that decides retries.
 //! - [`reconcile`]: one reconcile: load, observe, plan, apply, wait; `ReconcileError`.
 //! - [`backoff`]: capped exponential backoff with jitter.
+//! - [`heartbeat`]: the heartbeat's timing, apart from what a beat does.
 //! - [`resync`]: the periodic drift check (`drift: heal|report`).
 //! - [`notify`]: Slack and generic webhooks, off the reconcile path.
 //! - [`status`]: the cluster status document.
 
 pub mod backoff;
+pub mod heartbeat;
 pub mod jobs;
 pub mod notify;
 pub mod reconcile;
