@@ -325,6 +325,7 @@ async fn converge_timed(
 
 /// An apply that stopped: an error to retry when observing and planning again can get
 /// past it, otherwise the outcome (failed, or rolled back).
+#[allow(clippy::result_large_err, reason = "one error per reconcile at most; its AwsError is what makes it large")]
 fn apply_stopped(e: ApplyError, changes: Vec<String>, mut result: Value) -> Result<Outcome, ReconcileError> {
     let status = match &e.failure {
         ApplyFailure::Aws(aws) if aws.is_retryable() => return Err(ReconcileError::ApplyStopped { source: e }),
