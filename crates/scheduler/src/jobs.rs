@@ -32,8 +32,10 @@ use tokio_util::task::TaskTracker;
 use tracing::{Instrument as _, debug, error, info, info_span, warn};
 
 use crate::Ctx;
+use crate::backoff;
+use crate::heartbeat::{Beat, Interrupted, heartbeat};
 use crate::notify::{Event, EventKind};
-use crate::reconcile::{self, Outcome, ReconcileError};
+use crate::reconcile::{self, Outcome, ReconcileError, StoreOp};
 use crate::status::{ClusterStatus, LastJob};
 
 /// Receive jobs while there are free slots, until `stop`.
@@ -44,7 +46,8 @@ pub(crate) async fn receive_loop(
     stop: CancellationToken,
     abort: CancellationToken,
 ) {
-    let mut backoff = Duration::from_millis(500);
+    // Failed receives in a row, for the backoff.
+    let mut failures: u32 = 0;
     loop {
         let first = tokio::select! {
             p = slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
@@ -62,7 +65,7 @@ pub(crate) async fn receive_loop(
         // handed out to it until their visibility times out.
         match ctx.queue.receive(max, ctx.config.receive_wait, ctx.config.visibility).await {
             Ok(messages) => {
-                backoff = Duration::from_millis(500);
+                failures = 0;
                 if stop.is_cancelled() {
                     for m in &messages {
                         info!(message_id = %m.message_id, "shutting down: handing a just-received job back");
@@ -76,17 +79,24 @@ pub(crate) async fn receive_loop(
                 }
             }
             Err(e) => {
+                failures = failures.saturating_add(1);
+                let backoff = receive_backoff(failures, rand::random());
                 warn!(error = %e, retry_in = ?backoff, "could not receive jobs");
                 drop(permits);
                 tokio::select! {
                     () = tokio::time::sleep(backoff) => {}
                     () = stop.cancelled() => break,
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(30));
             }
         }
     }
     debug!("receiver stopped");
+}
+
+/// The wait after the `failures`-th failed receive in a row: 0.5 s doubling to 30 s,
+/// with `jitter` in `[0, 1)`.
+fn receive_backoff(failures: u32, jitter: f64) -> Duration {
+    backoff::jittered(backoff::exponential(Duration::from_millis(500), failures, Duration::from_secs(30)), jitter)
 }
 
 async fn handle(ctx: Arc<Ctx>, msg: Received, _permit: OwnedSemaphorePermit, abort: CancellationToken) {
@@ -103,48 +113,45 @@ async fn handle(ctx: Arc<Ctx>, msg: Received, _permit: OwnedSemaphorePermit, abo
     run_job(&ctx, &job, &msg, &abort).instrument(span).await;
 }
 
-/// Why work under a heartbeat stopped early.
-#[derive(Debug)]
-pub(crate) enum Interrupted {
-    /// Another scheduler took the lease over: stop changing the cluster.
-    LeaseLost,
-    /// The grace period after a shutdown signal is over.
-    Aborted,
-}
-
 /// Run `work`, extending the message's visibility and renewing the lease (when given)
 /// on every heartbeat.
 pub(crate) async fn beating<F: Future>(
     ctx: &Ctx,
     receipt: Option<&str>,
-    mut lease: Option<&mut Lease>,
+    lease: Option<&mut Lease>,
     abort: &CancellationToken,
     work: F,
 ) -> Result<F::Output, Interrupted> {
-    let period = ctx.config.heartbeat;
-    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tokio::pin!(work);
-    loop {
-        tokio::select! {
-            out = &mut work => return Ok(out),
-            () = abort.cancelled() => return Err(Interrupted::Aborted),
-            _ = tick.tick() => {
-                if let Some(receipt) = receipt
-                    && let Err(e) = ctx.queue.set_visibility(receipt, ctx.config.visibility).await
-                {
-                    warn!(error = %e, "could not extend the job's visibility");
-                }
-                if let Some(lease) = lease.as_deref_mut() {
-                    match ctx.store.renew_lease(lease).await {
-                        Ok(()) => {}
-                        Err(LeaseError::Lost(_)) => {
-                            error!("the cluster lease was taken over by another scheduler; stopping this reconcile");
-                            return Err(Interrupted::LeaseLost);
-                        }
-                        Err(e) => warn!(error = %e, "could not renew the cluster lease; retrying on the next heartbeat"),
-                    }
-                }
+    heartbeat(ctx.config.heartbeat, abort, work, &mut Renewal { ctx, receipt, lease }).await
+}
+
+/// A job's heartbeat: extend its message's visibility, renew the cluster lease.
+struct Renewal<'a> {
+    ctx: &'a Ctx,
+    /// The message to keep hidden; `None` for a drift check, which has none.
+    receipt: Option<&'a str>,
+    /// The lease to renew; `None` while the lease is still being taken.
+    lease: Option<&'a mut Lease>,
+}
+
+impl Beat for Renewal<'_> {
+    async fn beat(&mut self) -> bool {
+        let ctx = self.ctx;
+        if let Some(receipt) = self.receipt
+            && let Err(e) = ctx.queue.set_visibility(receipt, ctx.config.visibility).await
+        {
+            warn!(error = %e, "could not extend the job's visibility");
+        }
+        let Some(lease) = self.lease.as_deref_mut() else { return true };
+        match ctx.store.renew_lease(lease).await {
+            Ok(()) => true,
+            Err(LeaseError::Lost(_)) => {
+                error!("the cluster lease was taken over by another scheduler; stopping this reconcile");
+                false
+            }
+            Err(e) => {
+                warn!(error = %e, "could not renew the cluster lease; retrying on the next heartbeat");
+                true
             }
         }
     }
@@ -178,7 +185,7 @@ async fn run_job(ctx: &Ctx, job: &JobMessage, msg: &Received, abort: &Cancellati
         // The API writes the record before it sends; a missing one is recreated.
         Ok(None) => JobRecord::queued(job.clone()),
         Err(e) => {
-            let err = ReconcileError { message: format!("could not read the job record: {e}"), permanent: false };
+            let err = ReconcileError::Store { doing: StoreOp::ReadJobRecord, source: e };
             attempt_failed(ctx, msg, None, &err, &Notifications::default()).await;
             return;
         }
@@ -197,7 +204,7 @@ async fn run_job(ctx: &Ctx, job: &JobMessage, msg: &Received, abort: &Cancellati
     let mut lease = match beating(ctx, Some(&msg.receipt), None, abort, acquire(ctx, &job.cluster, &job.job_id)).await {
         Ok(Ok(lease)) => lease,
         Ok(Err(e)) => {
-            let err = ReconcileError { message: format!("could not take the cluster lease: {e}"), permanent: false };
+            let err = ReconcileError::Lease(e);
             attempt_failed(ctx, msg, Some(&mut record), &err, &Notifications::default()).await;
             return;
         }
@@ -224,8 +231,7 @@ async fn run_job(ctx: &Ctx, job: &JobMessage, msg: &Received, abort: &Cancellati
         Err(Interrupted::LeaseLost) => {
             // Whoever holds the lease now reconciles the cluster; this message comes
             // back after its visibility timeout and is handled again from the start.
-            let err = ReconcileError { message: "the cluster lease was lost mid-reconcile".into(), permanent: false };
-            attempt_failed(ctx, msg, Some(&mut record), &err, &Notifications::default()).await;
+            attempt_failed(ctx, msg, Some(&mut record), &ReconcileError::LeaseLost, &Notifications::default()).await;
         }
     }
 }
@@ -242,8 +248,8 @@ async fn attempt(
         .store
         .current_version(&job.cluster)
         .await
-        .map_err(|e| (ReconcileError { message: format!("could not read the current stackfile version: {e}"), permanent: false }, no_sinks()))?
-        .ok_or_else(|| (ReconcileError { message: format!("cluster {} has no stackfile", job.cluster), permanent: true }, no_sinks()))?;
+        .map_err(|e| (ReconcileError::Store { doing: StoreOp::ReadCurrentVersion, source: e.into() }, no_sinks()))?
+        .ok_or_else(|| (ReconcileError::NoStackfile { cluster: job.cluster.clone() }, no_sinks()))?;
 
     let version = if current == job.stackfile_version {
         current
@@ -288,11 +294,10 @@ async fn attempt(
 
 /// The job for `version` that has run or will run, if there is one.
 async fn newer_job(ctx: &Ctx, cluster: &str, version: &str) -> Result<Option<String>, ReconcileError> {
-    let transient = |e: bosun_aws::store::StoreError| ReconcileError { message: format!("could not look up the current version's job: {e}"), permanent: false };
-    let Some(id) = ctx.store.version_job(cluster, version).await.map_err(transient)? else {
+    let Some(id) = ctx.store.version_job(cluster, version).await.map_err(ReconcileError::store(StoreOp::FindVersionJob))? else {
         return Ok(None);
     };
-    let record = ctx.store.get_job(&id).await.map_err(transient)?;
+    let record = ctx.store.get_job(&id).await.map_err(ReconcileError::store(StoreOp::FindVersionJob))?;
     Ok(record.filter(JobRecord::ran_or_will_run).map(|_| id))
 }
 
@@ -353,7 +358,7 @@ async fn put_record(ctx: &Ctx, record: &JobRecord) -> Result<(), ReconcileError>
     ctx.store
         .put_job(record)
         .await
-        .map_err(|e| ReconcileError { message: format!("could not write the job record: {e}"), permanent: false })
+        .map_err(ReconcileError::s3(StoreOp::WriteJobRecord))
 }
 
 /// The attempt could not run to its end: retry later through the queue, or, on the
@@ -368,33 +373,10 @@ async fn attempt_failed(
 ) {
     let limit = ctx.max_receive.unwrap_or(MAX_RECEIVE_COUNT);
     let n = msg.receive_count;
-    if n >= limit {
-        error!(attempts = n, error = %err, "giving up on the job: recording it failed");
-        if let Some(record) = record {
-            record.status = JobStatus::Failed;
-            record.error = Some(format!("gave up after {n} attempt(s): {err}"));
-            record.finished_at = Some(now_rfc3339());
-            record.updated_at = now_rfc3339();
-            record.attempts = record.attempts.max(n);
-            let mut status_doc = ClusterStatus::load(&ctx.store, &record.job.cluster).await;
-            let version = record.job.stackfile_version.clone();
-            status_doc.last_job = Some(LastJob::from_record(record, &err.message, &version));
-            if let Err(e) = status_doc.save(&ctx.store).await {
-                warn!(error = %e, "could not write the cluster status");
-            }
-            let _ = put_record(ctx, record).await;
-            metrics::counter!("bosun_jobs_total", "status" => "failed").increment(1);
-            ctx.notifier.send(event(record, EventKind::Failed, format!("gave up after {n} attempt(s): {err}"), vec![], &version), sinks);
-        }
-        if ctx.max_receive.is_some() {
-            // Visible at once: the queue's next receive moves it to the dead-letter queue.
-            let _ = ctx.queue.set_visibility(&msg.receipt, Duration::ZERO).await;
-        } else {
-            delete(ctx, msg).await;
-        }
-        return;
-    }
-    let delay = retry_delay(n, err.permanent, ctx.config.visibility);
+    let delay = match error_policy(err, n, limit, ctx.config.visibility, rand::random()) {
+        Action::Retry(delay) => delay,
+        Action::GiveUp => return give_up(ctx, msg, record, err, sinks).await,
+    };
     warn!(attempt = n, of = limit, retry_in = ?delay, error = %err, "attempt failed; the job will be retried");
     if let Some(record) = record {
         record.status = JobStatus::Queued;
@@ -405,6 +387,61 @@ async fn attempt_failed(
     let _ = ctx.queue.set_visibility(&msg.receipt, delay).await;
 }
 
+/// The last attempt the queue allows failed: record `failed` and announce it, then let
+/// the message go to the dead-letter queue (or delete it, when there is none).
+async fn give_up(ctx: &Ctx, msg: &Received, record: Option<&mut JobRecord>, err: &ReconcileError, sinks: &Notifications) {
+    let n = msg.receive_count;
+    error!(attempts = n, error = %err, "giving up on the job: recording it failed");
+    if let Some(record) = record {
+        record.status = JobStatus::Failed;
+        record.error = Some(format!("gave up after {n} attempt(s): {err}"));
+        record.finished_at = Some(now_rfc3339());
+        record.updated_at = now_rfc3339();
+        record.attempts = record.attempts.max(n);
+        let mut status_doc = ClusterStatus::load(&ctx.store, &record.job.cluster).await;
+        let version = record.job.stackfile_version.clone();
+        status_doc.last_job = Some(LastJob::from_record(record, &err.to_string(), &version));
+        if let Err(e) = status_doc.save(&ctx.store).await {
+            warn!(error = %e, "could not write the cluster status");
+        }
+        let _ = put_record(ctx, record).await;
+        metrics::counter!("bosun_jobs_total", "status" => "failed").increment(1);
+        ctx.notifier.send(event(record, EventKind::Failed, format!("gave up after {n} attempt(s): {err}"), vec![], &version), sinks);
+    }
+    if ctx.max_receive.is_some() {
+        // Visible at once: the queue's next receive moves it to the dead-letter queue.
+        let _ = ctx.queue.set_visibility(&msg.receipt, Duration::ZERO).await;
+    } else {
+        delete(ctx, msg).await;
+    }
+}
+
+/// What to do with a job's message after an attempt failed: [`error_policy`]'s answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Action {
+    /// Make the message visible again after this long (whole seconds, as SQS takes
+    /// it): the queue then hands the job out again.
+    Retry(Duration),
+    /// Record the job `failed`: this was the last receive the queue allows.
+    GiveUp,
+}
+
+/// What a failed attempt leads to (kube-runtime's `error_policy`). `attempt` is the
+/// message's receive count and `limit` the queue's `maxReceiveCount`: the last allowed
+/// receive gives up. Otherwise the job is retried after [`retry_delay`] (permanent
+/// errors: at once) spread by `jitter` (in `[0, 1)`, `rand::random()`) over its upper
+/// half. SQS visibility is whole seconds, so the base is taken in whole seconds and the
+/// jittered delay rounded to the nearest second: it lies in `[base / 2, base]`, never
+/// above `cap` (the visibility timeout), and grows with the attempt in expectation.
+pub(crate) fn error_policy(err: &ReconcileError, attempt: u32, limit: u32, cap: Duration, jitter: f64) -> Action {
+    if attempt >= limit {
+        return Action::GiveUp;
+    }
+    let base = Duration::from_secs(retry_delay(attempt, err.is_permanent(), cap).as_secs());
+    let jittered = backoff::jittered(base, jitter);
+    Action::Retry(Duration::from_secs((jittered + Duration::from_millis(500)).as_secs()))
+}
+
 /// How long a failed attempt waits before the queue hands the job out again.
 /// Permanent errors come back at once, so the job reaches the dead-letter queue
 /// quickly; others back off 2, 4, 8, 16 s ... capped at `cap` (the visibility timeout).
@@ -412,7 +449,7 @@ fn retry_delay(attempt: u32, permanent: bool, cap: Duration) -> Duration {
     if permanent {
         return Duration::ZERO;
     }
-    (Duration::from_secs(2) * 2u32.saturating_pow(attempt.saturating_sub(1).min(10))).min(cap)
+    backoff::exponential(Duration::from_secs(2), attempt, cap)
 }
 
 /// Shutdown grace is over: put the job back in the queue for another scheduler.
@@ -452,5 +489,96 @@ mod tests {
         assert_eq!(delays, [2, 4, 8, 16, 32, 60, 60]);
         assert_eq!(retry_delay(3, true, cap), Duration::ZERO);
         assert_eq!(retry_delay(u32::MAX, false, cap), cap);
+    }
+
+    const CAP: Duration = Duration::from_secs(60);
+    const LIMIT: u32 = 5;
+
+    /// Jitter values from 0 to just under 1.
+    fn jitters() -> impl Iterator<Item = f64> {
+        (0..100).map(|i| f64::from(i) / 100.0).chain([0.999_999])
+    }
+
+    fn transient() -> ReconcileError {
+        ReconcileError::LeaseLost
+    }
+
+    fn delay(action: Action) -> Duration {
+        match action {
+            Action::Retry(d) => d,
+            Action::GiveUp => panic!("gave up"),
+        }
+    }
+
+    #[test]
+    fn the_last_receive_the_queue_allows_gives_up_whatever_the_error() {
+        assert_eq!(error_policy(&transient(), LIMIT, LIMIT, CAP, 0.5), Action::GiveUp);
+        assert_eq!(error_policy(&transient(), LIMIT + 3, LIMIT, CAP, 0.5), Action::GiveUp);
+        let permanent = ReconcileError::NoStackfile { cluster: "prod".into() };
+        assert_eq!(error_policy(&permanent, LIMIT, LIMIT, CAP, 0.5), Action::GiveUp);
+        assert!(matches!(error_policy(&transient(), LIMIT - 1, LIMIT, CAP, 0.5), Action::Retry(_)));
+    }
+
+    #[test]
+    fn permanent_errors_are_retried_at_once() {
+        let permanent = ReconcileError::NoStackfile { cluster: "prod".into() };
+        assert!(permanent.is_permanent());
+        for attempt in 1..LIMIT {
+            for jitter in jitters() {
+                assert_eq!(error_policy(&permanent, attempt, LIMIT, CAP, jitter), Action::Retry(Duration::ZERO));
+            }
+        }
+    }
+
+    #[test]
+    fn jittered_delays_are_whole_seconds_between_half_the_base_and_the_base() {
+        for cap in [CAP, Duration::from_millis(2500), Duration::from_secs(7)] {
+            for attempt in 1..=12 {
+                let base = retry_delay(attempt, false, cap).as_secs();
+                for jitter in jitters() {
+                    let d = delay(error_policy(&transient(), attempt, u32::MAX, cap, jitter));
+                    assert_eq!(d.subsec_nanos(), 0, "whole seconds: {d:?}");
+                    assert!(d <= cap, "attempt {attempt}, jitter {jitter}: {d:?} over the cap {cap:?}");
+                    assert!(d.as_secs() <= base && 2 * d.as_secs() >= base, "attempt {attempt}, jitter {jitter}: {d:?}, base {base} s");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn jitter_spreads_each_delay_over_the_upper_half_of_its_base() {
+        // Attempt 4: base 16 s.
+        let at = |jitter| delay(error_policy(&transient(), 4, LIMIT + 10, CAP, jitter)).as_secs();
+        assert_eq!(at(0.0), 8);
+        assert_eq!(at(0.5), 12);
+        assert_eq!(at(0.999_999), 16);
+        // Rounded to the nearest second: base 2 s gives 1 s or 2 s.
+        let first = |jitter| delay(error_policy(&transient(), 1, LIMIT, CAP, jitter)).as_secs();
+        assert_eq!((first(0.0), first(0.49), first(0.5), first(0.99)), (1, 1, 2, 2));
+    }
+
+    #[test]
+    fn the_expected_delay_grows_with_the_attempt_up_to_the_cap() {
+        let mean = |attempt| {
+            let delays: Vec<f64> =
+                jitters().map(|j| delay(error_policy(&transient(), attempt, u32::MAX, CAP, j)).as_secs_f64()).collect();
+            delays.iter().sum::<f64>() / delays.len() as f64
+        };
+        let means: Vec<f64> = (1..=10).map(mean).collect();
+        assert!(means.windows(2).all(|w| w[0] <= w[1]), "{means:?}");
+        assert!(means[0] < means[4] && means[4] < means[9], "{means:?}");
+        // About three quarters of the base, well under the cap at the cap.
+        assert!((44.0..=46.0).contains(&means[9]), "{means:?}");
+    }
+
+    #[test]
+    fn a_failing_receive_backs_off_from_half_a_second_to_thirty_with_jitter() {
+        let ms = |failures, jitter| receive_backoff(failures, jitter).as_millis();
+        assert_eq!((ms(1, 0.0), ms(1, 0.999_999)), (250, 499));
+        assert_eq!((ms(2, 0.0), ms(3, 0.0), ms(4, 0.0)), (500, 1000, 2000));
+        for failures in [7, 8, 50, u32::MAX] {
+            assert_eq!(ms(failures, 0.0), 15_000);
+            assert!(ms(failures, 0.999_999) <= 30_000);
+        }
     }
 }

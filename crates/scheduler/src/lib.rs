@@ -11,16 +11,23 @@
 //! duplicating anything.
 //!
 //! # Layout
-//! - [`jobs`]: receiving jobs, heartbeats, stale and poison jobs, job records.
-//! - [`reconcile`]: one reconcile: load, observe, plan, apply, wait.
+//! - [`jobs`]: receiving jobs, heartbeats, stale and poison jobs, job records, and the
+//!   `error_policy` that decides retries.
+//! - [`reconcile`]: one reconcile: load, observe, plan, apply, wait; `ReconcileError`.
+//! - [`backoff`]: capped exponential backoff with jitter.
+//! - [`heartbeat`]: the heartbeat's timing, apart from what a beat does.
+//! - [`shutdown`]: the grace period and the hand-back at the end of a shutdown.
 //! - [`resync`]: the periodic drift check (`drift: heal|report`).
 //! - [`notify`]: Slack and generic webhooks, off the reconcile path.
 //! - [`status`]: the cluster status document.
 
+pub mod backoff;
+pub mod heartbeat;
 pub mod jobs;
 pub mod notify;
 pub mod reconcile;
 pub mod resync;
+pub mod shutdown;
 pub mod status;
 
 use std::collections::HashMap;
@@ -180,6 +187,10 @@ pub async fn connect(clients: Clients, config: SchedulerConfig) -> anyhow::Resul
     }))
 }
 
+/// How long jobs still running at the end of the grace period have to hand themselves
+/// back: a few S3 and SQS calls per job.
+const HAND_BACK_WITHIN: Duration = Duration::from_secs(15);
+
 /// Run until `shutdown` resolves: consume jobs, and check for drift on a timer. Then
 /// stop receiving, let in-flight reconciles finish for up to the grace period, hand
 /// the jobs of those still running back to the queue, and return.
@@ -214,15 +225,7 @@ pub async fn run(ctx: Arc<Ctx>, shutdown: impl Future<Output = ()> + Send + 'sta
     if let Some(r) = resyncer {
         let _ = r.await;
     }
-    tracker.close();
-    if tokio::time::timeout(ctx.config.grace_period, tracker.wait()).await.is_err() {
-        warn!("grace period over: handing the jobs still running back to the queue");
-        abort.cancel();
-        // Handing back is a few S3 and SQS calls per job.
-        if tokio::time::timeout(Duration::from_secs(15), tracker.wait()).await.is_err() {
-            warn!("some jobs could not be handed back in time; they reappear when their visibility times out");
-        }
-    }
+    shutdown::drain(&tracker, &abort, ctx.config.grace_period, HAND_BACK_WITHIN).await;
     // Outcomes of the last jobs are worth a moment.
     ctx.notifier.flush(Duration::from_secs(5)).await;
     info!("scheduler stopped");

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use bosun_aws::progress::{Progress, ProgressEvent};
 use bosun_aws::jobs::JobStatus;
 use bosun_aws::rollout::{Watch, wait_rollouts};
-use bosun_aws::{ApplyFailure, ApplyOptions, AwsTime, RolloutOutcome};
+use bosun_aws::lease::LeaseError;
+use bosun_aws::store::StoreError;
+use bosun_aws::{ApplyError, ApplyFailure, ApplyOptions, AwsError, AwsTime, RolloutOutcome};
 use bosun_plan::{Observed, Plan, Policy};
 use bosun_stackfile::Desired;
 use serde_json::{Value, json};
@@ -37,25 +39,173 @@ pub struct Outcome {
     pub result: Value,
 }
 
-/// Why a reconcile could not run to its end. It is retried.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
-pub struct ReconcileError {
-    /// What went wrong.
-    pub message: String,
-    /// Whether a retry cannot help (an unreadable stored stackfile): retried at once,
-    /// so that the job reaches the dead-letter queue quickly.
-    pub permanent: bool,
+/// Why a reconcile could not run to its end. It is retried through the queue (see
+/// `jobs::error_policy`); the permanent ones at once, so that the job reaches the
+/// dead-letter queue quickly.
+///
+/// The texts are written into job records, the cluster status and notifications, which
+/// clients read: they are part of the API.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// The cluster has no stackfile at all (it was deleted since the job was queued).
+    #[error("cluster {cluster} has no stackfile")]
+    NoStackfile {
+        /// The cluster.
+        cluster: String,
+    },
+    /// The job's stackfile version does not exist (nor could it: a malformed id).
+    #[error("cluster {cluster} has no stackfile version {version}")]
+    NoSuchVersion {
+        /// The cluster.
+        cluster: String,
+        /// The version asked for.
+        version: String,
+    },
+    /// The stored stackfile does not validate: someone wrote the bucket past the API.
+    /// Only locations are kept, since a diagnostic's message may quote a value from the
+    /// stackfile.
+    #[error("stored stackfile version {version} is not valid ({errors} error(s){})", first_at(.first))]
+    InvalidStackfile {
+        /// The version.
+        version: String,
+        /// How many errors validation found.
+        errors: usize,
+        /// Where the first one is, if validation found any.
+        first: Option<Location>,
+    },
+    /// An S3 call of the store failed.
+    #[error("{}", store_text(.doing, .source))]
+    Store {
+        /// What was being done.
+        doing: StoreOp,
+        /// The failure.
+        #[source]
+        source: StoreError,
+    },
+    /// The live state of the cluster could not be read or followed.
+    #[error("{doing} of cluster {cluster}: {source}")]
+    Live {
+        /// What was being done.
+        doing: LiveOp,
+        /// The cluster.
+        cluster: String,
+        /// The failed AWS call.
+        #[source]
+        source: AwsError,
+    },
+    /// An apply stopped part-way in a way that observing and planning again can get
+    /// past: a retryable AWS failure, or a prerequisite that vanished.
+    #[error("{source}: {} ({})", .source.failure, half_done(&.source.completed))]
+    ApplyStopped {
+        /// Why it stopped, and what it had already changed.
+        #[source]
+        source: ApplyError,
+    },
+    /// The cluster's lease could not be taken (S3 failed).
+    #[error("could not take the cluster lease: {0}")]
+    Lease(#[source] LeaseError),
+    /// Another scheduler took the lease over while this one reconciled.
+    #[error("the cluster lease was lost mid-reconcile")]
+    LeaseLost,
 }
 
 impl ReconcileError {
-    fn transient(message: impl Into<String>) -> Self {
-        Self { message: message.into(), permanent: false }
+    /// Whether retrying cannot help: the stackfile is missing or does not validate,
+    /// and only a new stackfile version changes that.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, Self::NoStackfile { .. } | Self::NoSuchVersion { .. } | Self::InvalidStackfile { .. })
     }
 
-    fn permanent(message: impl Into<String>) -> Self {
-        Self { message: message.into(), permanent: true }
+    /// A store failure while doing `doing`.
+    pub(crate) fn store(doing: StoreOp) -> impl FnOnce(StoreError) -> Self {
+        move |source| Self::Store { doing, source }
     }
+
+    /// A store failure of an S3 call that returns a plain [`AwsError`].
+    pub(crate) fn s3(doing: StoreOp) -> impl FnOnce(AwsError) -> Self {
+        move |source| Self::Store { doing, source: source.into() }
+    }
+}
+
+/// Where in a stackfile an error is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// 1-based line (0: not located in the document).
+    pub line: usize,
+    /// 1-based column (0: not located in the document).
+    pub column: usize,
+    /// The field path; may be empty.
+    pub path: String,
+}
+
+/// `; first at line 4, column 1 (services[0].x)`, or nothing.
+fn first_at(first: &Option<Location>) -> String {
+    let Some(Location { line, column, path }) = first else {
+        return String::new();
+    };
+    let at = format!("; first at line {line}, column {column}");
+    if path.is_empty() { at } else { format!("{at} ({path})") }
+}
+
+/// What a store call was doing when it failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreOp {
+    /// Reading the job record.
+    ReadJobRecord,
+    /// Writing the job record.
+    WriteJobRecord,
+    /// Finding the current stackfile version.
+    ReadCurrentVersion,
+    /// Finding the job queued for the current version.
+    FindVersionJob,
+    /// Reading a stackfile version.
+    ReadStackfile {
+        /// The version.
+        version: String,
+    },
+    /// Writing the cluster status in a drift check.
+    WriteDriftStatus,
+    /// Writing the record of a drift-healing job.
+    WriteDriftJobRecord,
+}
+
+/// `<what was being done>: <failure>`. The drift check's writes show the failure alone,
+/// as their log lines always have.
+fn store_text(doing: &StoreOp, source: &StoreError) -> String {
+    match doing {
+        StoreOp::ReadJobRecord => format!("could not read the job record: {source}"),
+        StoreOp::WriteJobRecord => format!("could not write the job record: {source}"),
+        StoreOp::ReadCurrentVersion => format!("could not read the current stackfile version: {source}"),
+        StoreOp::FindVersionJob => format!("could not look up the current version's job: {source}"),
+        StoreOp::ReadStackfile { version } => format!("could not read stackfile version {version}: {source}"),
+        StoreOp::WriteDriftStatus | StoreOp::WriteDriftJobRecord => source.to_string(),
+    }
+}
+
+/// What a read of the live state was doing when it failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveOp {
+    /// Observing the cluster for a plan.
+    Observe,
+    /// Finding the rollouts an earlier attempt started.
+    ReadRollouts,
+    /// Waiting for those rollouts.
+    FollowRollouts,
+}
+
+impl std::fmt::Display for LiveOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Observe => "could not read the live state",
+            Self::ReadRollouts => "could not read the rollouts",
+            Self::FollowRollouts => "could not follow the rollouts",
+        })
+    }
+}
+
+/// `nothing was changed`, or `already changed: <changes>`.
+fn half_done(completed: &[String]) -> String {
+    if completed.is_empty() { "nothing was changed".to_owned() } else { format!("already changed: {}", completed.join(", ")) }
 }
 
 /// Read and validate a cluster's stackfile at `version`.
@@ -64,28 +214,21 @@ pub async fn load(ctx: &Ctx, cluster: &str, version: &str) -> Result<Desired, Re
         .store
         .get_stackfile(cluster, Some(version))
         .await
-        .map_err(|e| ReconcileError::transient(format!("could not read stackfile version {version}: {e}")))?
-        .ok_or_else(|| {
-            ReconcileError::permanent(format!("cluster {cluster} has no stackfile version {version}"))
-        })?;
-    bosun_stackfile::load(&stored.text, cluster).map_err(|diags| {
-        // Locations only: a diagnostic's message may quote a value from the stackfile.
-        let first = diags.0.first().map(|d| {
-            let at = format!("; first at line {}, column {}", d.line, d.column);
-            if d.path.is_empty() { at } else { format!("{at} ({})", d.path) }
-        });
-        ReconcileError::permanent(format!(
-            "stored stackfile version {version} is not valid ({} error(s){})",
-            diags.0.len(),
-            first.unwrap_or_default()
-        ))
+        .map_err(ReconcileError::s3(StoreOp::ReadStackfile { version: version.to_owned() }))?
+        .ok_or_else(|| ReconcileError::NoSuchVersion { cluster: cluster.to_owned(), version: version.to_owned() })?;
+    bosun_stackfile::load(&stored.text, cluster).map_err(|diags| ReconcileError::InvalidStackfile {
+        version: version.to_owned(),
+        errors: diags.0.len(),
+        first: diags.0.first().map(|d| Location { line: d.line, column: d.column, path: d.path.clone() }),
     })
 }
 
 /// Observe the cluster and plan against `desired`.
 pub async fn plan(ctx: &Ctx, desired: &Desired, policy: &Policy) -> Result<(Observed, Plan), ReconcileError> {
-    let observed = bosun_aws::observe(&ctx.clients, desired).await.map_err(|e| {
-        ReconcileError::transient(format!("could not read the live state of cluster {}: {e}", desired.cluster))
+    let observed = bosun_aws::observe(&ctx.clients, desired).await.map_err(|source| ReconcileError::Live {
+        doing: LiveOp::Observe,
+        cluster: desired.cluster.clone(),
+        source,
     })?;
     let plan = bosun_plan::plan(desired, &observed, policy);
     Ok((observed, plan))
@@ -174,39 +317,35 @@ async fn converge_timed(
     result["timings_ms"]["apply"] = json!((started.elapsed() - planned).as_millis());
     result["timings_ms"]["total"] = json!(started.elapsed().as_millis());
 
-    let report = match applied {
-        Ok(report) => report,
-        Err(e) => {
-            let message = format!("{e}: {}", e.failure);
-            let half_done = if e.completed.is_empty() {
-                "nothing was changed".to_owned()
-            } else {
-                format!("already changed: {}", e.completed.join(", "))
-            };
-            result["completed"] = json!(e.completed);
-            let status = match &e.failure {
-                ApplyFailure::Aws(aws) if aws.is_retryable() => {
-                    return Err(ReconcileError::transient(format!("{message} ({half_done})")));
-                }
-                // The live state changed under the plan: observing again fixes it.
-                ApplyFailure::MissingPrerequisite { .. } => {
-                    return Err(ReconcileError::transient(format!("{message} ({half_done})")));
-                }
-                ApplyFailure::Rollout { service, outcome } => {
-                    result["rollouts"] = json!({ service: outcome });
-                    match outcome {
-                        RolloutOutcome::RolledBack { .. } => JobStatus::RolledBack,
-                        _ => JobStatus::Failed,
-                    }
-                }
-                ApplyFailure::Aws(_) | ApplyFailure::Hook { .. } | ApplyFailure::Conflict { .. } | ApplyFailure::Request(_) => {
-                    JobStatus::Failed
-                }
-            };
-            return Ok(Outcome { status, error: Some(format!("{message} ({half_done})")), summary: message, changes, result });
+    match applied {
+        Ok(report) => Ok(rollout_outcome(report.rollouts, summary, changes, result)),
+        Err(e) => apply_stopped(e, changes, result),
+    }
+}
+
+/// An apply that stopped: an error to retry when observing and planning again can get
+/// past it, otherwise the outcome (failed, or rolled back).
+#[allow(clippy::result_large_err, reason = "one error per reconcile at most; its AwsError is what makes it large")]
+fn apply_stopped(e: ApplyError, changes: Vec<String>, mut result: Value) -> Result<Outcome, ReconcileError> {
+    let status = match &e.failure {
+        ApplyFailure::Aws(aws) if aws.is_retryable() => return Err(ReconcileError::ApplyStopped { source: e }),
+        // The live state changed under the plan: observing again fixes it.
+        ApplyFailure::MissingPrerequisite { .. } => return Err(ReconcileError::ApplyStopped { source: e }),
+        ApplyFailure::Rollout { service, outcome } => {
+            result["rollouts"] = json!({ service: outcome });
+            match outcome {
+                RolloutOutcome::RolledBack { .. } => JobStatus::RolledBack,
+                _ => JobStatus::Failed,
+            }
+        }
+        ApplyFailure::Aws(_) | ApplyFailure::Hook { .. } | ApplyFailure::Conflict { .. } | ApplyFailure::Request(_) => {
+            JobStatus::Failed
         }
     };
-    Ok(rollout_outcome(report.rollouts, summary, changes, result))
+    let message = format!("{e}: {}", e.failure);
+    let error = format!("{message} ({})", half_done(&e.completed));
+    result["completed"] = json!(e.completed);
+    Ok(Outcome { status, error: Some(error), summary: message, changes, result })
 }
 
 /// The outcome of a reconcile whose rollouts ended as `rollouts`.
@@ -235,8 +374,8 @@ fn rollout_outcome(
 
 /// Wait for the rollouts of the stackfile's services that are still in progress.
 async fn resume_rollouts(ctx: &Ctx, desired: &Desired) -> Result<BTreeMap<String, RolloutOutcome>, ReconcileError> {
-    let live = bosun_aws::live::live_services(&ctx.clients, &desired.cluster).await.map_err(|e| {
-        ReconcileError::transient(format!("could not read the rollouts of cluster {}: {e}", desired.cluster))
+    let live = bosun_aws::live::live_services(&ctx.clients, &desired.cluster).await.map_err(|source| {
+        ReconcileError::Live { doing: LiveOp::ReadRollouts, cluster: desired.cluster.clone(), source }
     })?;
     let watches: Vec<Watch> = desired
         .services
@@ -257,7 +396,7 @@ async fn resume_rollouts(ctx: &Ctx, desired: &Desired) -> Result<BTreeMap<String
     info!(rollouts = watches.len(), "waiting for rollouts an earlier attempt started");
     wait_rollouts(&ctx.clients, &desired.cluster, watches, ctx.config.poll_interval, Duration::ZERO, &Recorder::default())
         .await
-        .map_err(|e| ReconcileError::transient(format!("could not follow the rollouts of cluster {}: {e}", desired.cluster)))
+        .map_err(|source| ReconcileError::Live { doing: LiveOp::FollowRollouts, cluster: desired.cluster.clone(), source })
 }
 
 fn failed_rollouts(rollouts: &BTreeMap<String, RolloutOutcome>, rolled_back: bool) -> Vec<String> {
@@ -317,5 +456,119 @@ impl Progress for Recorder {
                 info!(service, outcome = %outcome, "rollout ended");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    fn stale() -> StoreError {
+        StoreError::PreconditionFailed
+    }
+
+    #[test]
+    fn error_texts_are_the_ones_job_records_have_always_shown() {
+        let cases: Vec<(ReconcileError, &str)> = vec![
+            (ReconcileError::NoStackfile { cluster: "prod".into() }, "cluster prod has no stackfile"),
+            (
+                ReconcileError::NoSuchVersion { cluster: "prod".into(), version: "v9".into() },
+                "cluster prod has no stackfile version v9",
+            ),
+            (
+                ReconcileError::InvalidStackfile {
+                    version: "v2".into(),
+                    errors: 1,
+                    first: Some(Location { line: 4, column: 1, path: String::new() }),
+                },
+                "stored stackfile version v2 is not valid (1 error(s); first at line 4, column 1)",
+            ),
+            (
+                ReconcileError::InvalidStackfile {
+                    version: "v2".into(),
+                    errors: 3,
+                    first: Some(Location { line: 2, column: 7, path: "services[0].web.image".into() }),
+                },
+                "stored stackfile version v2 is not valid (3 error(s); first at line 2, column 7 (services[0].web.image))",
+            ),
+            (
+                ReconcileError::InvalidStackfile { version: "v2".into(), errors: 0, first: None },
+                "stored stackfile version v2 is not valid (0 error(s))",
+            ),
+            (
+                ReconcileError::store(StoreOp::ReadJobRecord)(stale()),
+                "could not read the job record: the stored object changed or already exists",
+            ),
+            (
+                ReconcileError::store(StoreOp::WriteJobRecord)(stale()),
+                "could not write the job record: the stored object changed or already exists",
+            ),
+            (
+                ReconcileError::store(StoreOp::ReadCurrentVersion)(stale()),
+                "could not read the current stackfile version: the stored object changed or already exists",
+            ),
+            (
+                ReconcileError::store(StoreOp::FindVersionJob)(stale()),
+                "could not look up the current version's job: the stored object changed or already exists",
+            ),
+            (
+                ReconcileError::store(StoreOp::ReadStackfile { version: "v3".into() })(stale()),
+                "could not read stackfile version v3: the stored object changed or already exists",
+            ),
+            (ReconcileError::store(StoreOp::WriteDriftStatus)(stale()), "the stored object changed or already exists"),
+            (ReconcileError::store(StoreOp::WriteDriftJobRecord)(stale()), "the stored object changed or already exists"),
+            (
+                ReconcileError::ApplyStopped {
+                    source: ApplyError {
+                        failure: ApplyFailure::MissingPrerequisite { what: "target group demo-web-lb".into() },
+                        completed: vec![],
+                    },
+                },
+                "apply stopped before changing anything: target group demo-web-lb does not exist; run plan again (nothing was changed)",
+            ),
+            (
+                ReconcileError::ApplyStopped {
+                    source: ApplyError {
+                        failure: ApplyFailure::MissingPrerequisite { what: "target group demo-web-lb".into() },
+                        completed: vec!["create service web".into(), "update service api".into()],
+                    },
+                },
+                "apply stopped part-way: target group demo-web-lb does not exist; run plan again \
+                 (already changed: create service web, update service api)",
+            ),
+            (
+                ReconcileError::Lease(LeaseError::Lost("prod".into())),
+                "could not take the cluster lease: the lease on cluster prod was lost to another scheduler",
+            ),
+            (ReconcileError::LeaseLost, "the cluster lease was lost mid-reconcile"),
+        ];
+        for (err, text) in cases {
+            assert_eq!(err.to_string(), text, "{err:?}");
+        }
+    }
+
+    #[test]
+    fn only_stackfile_errors_are_permanent() {
+        assert!(ReconcileError::NoStackfile { cluster: "prod".into() }.is_permanent());
+        assert!(ReconcileError::NoSuchVersion { cluster: "prod".into(), version: "v9".into() }.is_permanent());
+        assert!(ReconcileError::InvalidStackfile { version: "v2".into(), errors: 1, first: None }.is_permanent());
+        assert!(!ReconcileError::store(StoreOp::ReadStackfile { version: "v2".into() })(stale()).is_permanent());
+        assert!(!ReconcileError::Lease(LeaseError::Lost("prod".into())).is_permanent());
+        assert!(!ReconcileError::LeaseLost.is_permanent());
+        let stopped = ApplyError { failure: ApplyFailure::MissingPrerequisite { what: "x".into() }, completed: vec![] };
+        assert!(!ReconcileError::ApplyStopped { source: stopped }.is_permanent());
+    }
+
+    #[test]
+    fn causes_are_kept_as_sources() {
+        let err = ReconcileError::store(StoreOp::ReadJobRecord)(stale());
+        assert!(err.source().and_then(|s| s.downcast_ref::<StoreError>()).is_some());
+        let err = ReconcileError::Lease(LeaseError::Lost("prod".into()));
+        assert!(err.source().and_then(|s| s.downcast_ref::<LeaseError>()).is_some());
+        let stopped = ApplyError { failure: ApplyFailure::MissingPrerequisite { what: "x".into() }, completed: vec![] };
+        let err = ReconcileError::ApplyStopped { source: stopped };
+        assert!(err.source().and_then(|s| s.downcast_ref::<ApplyError>()).is_some());
     }
 }

@@ -26,7 +26,7 @@ use tracing::{Instrument as _, debug, info, info_span, warn};
 use crate::Ctx;
 use crate::jobs::{beating, record_outcome, release};
 use crate::notify::{Event, EventKind};
-use crate::reconcile::{self, ReconcileError, change_lines};
+use crate::reconcile::{self, ReconcileError, StoreOp, change_lines};
 use crate::status::{ClusterStatus, Drift};
 
 /// Check every cluster each `every`, until `stop`.
@@ -94,7 +94,7 @@ async fn drift_check(ctx: &Ctx, cluster: &str) -> Result<(), ReconcileError> {
         .store
         .current_version(cluster)
         .await
-        .map_err(|e| ReconcileError { message: format!("could not read the current stackfile version: {e}"), permanent: false })?
+        .map_err(ReconcileError::s3(StoreOp::ReadCurrentVersion))?
     else {
         return Ok(());
     };
@@ -105,7 +105,7 @@ async fn drift_check(ctx: &Ctx, cluster: &str) -> Result<(), ReconcileError> {
     if plan.is_empty() {
         if status.drift.take().is_some() {
             info!("no drift any more");
-            status.save(&ctx.store).await.map_err(|e| ReconcileError { message: e.to_string(), permanent: false })?;
+            status.save(&ctx.store).await.map_err(ReconcileError::s3(StoreOp::WriteDriftStatus))?;
         }
         return Ok(());
     }
@@ -150,7 +150,7 @@ async fn drift_check(ctx: &Ctx, cluster: &str) -> Result<(), ReconcileError> {
     if action != "healed" {
         if !known {
             status.drift = Some(drift);
-            status.save(&ctx.store).await.map_err(|e| ReconcileError { message: e.to_string(), permanent: false })?;
+            status.save(&ctx.store).await.map_err(ReconcileError::s3(StoreOp::WriteDriftStatus))?;
         }
         return Ok(());
     }
@@ -161,18 +161,18 @@ async fn drift_check(ctx: &Ctx, cluster: &str) -> Result<(), ReconcileError> {
     record.attempts = 1;
     record.started_at = Some(now_rfc3339());
     record.scheduler = Some(ctx.holder.clone());
-    ctx.store.put_job(&record).await.map_err(|e| ReconcileError { message: e.to_string(), permanent: false })?;
+    ctx.store.put_job(&record).await.map_err(ReconcileError::s3(StoreOp::WriteDriftJobRecord))?;
     drift.job_id = Some(record.job.job_id.clone());
     status.drift = Some(drift);
-    status.save(&ctx.store).await.map_err(|e| ReconcileError { message: e.to_string(), permanent: false })?;
+    status.save(&ctx.store).await.map_err(ReconcileError::s3(StoreOp::WriteDriftStatus))?;
 
     let outcome = match reconcile::converge(ctx, &desired, &policy).await {
         Ok(outcome) => outcome,
         // No queue retries this job: the next interval checks again.
         Err(e) => reconcile::Outcome {
             status: JobStatus::Failed,
-            error: Some(e.message.clone()),
-            summary: e.message,
+            error: Some(e.to_string()),
+            summary: e.to_string(),
             changes: vec![],
             result: serde_json::json!({}),
         },
