@@ -75,7 +75,8 @@ impl ApiServer {
             lines.push(field("line:"));
         }
         let tokens_file = env.work_dir().join("tokens");
-        std::fs::write(&tokens_file, format!("# role sha256 name\n{}\n", lines.join("\n"))).expect("write the tokens file");
+        std::fs::write(&tokens_file, format!("# role sha256 name\n{}\n", lines.join("\n")))
+            .expect("write the tokens file");
 
         let mut cmd = env.server(serve);
         cmd.args(["--listen", "127.0.0.1:0", "--bucket", BUCKET, "--queue", QUEUE, "--tokens-file"]).arg(&tokens_file);
@@ -97,13 +98,27 @@ impl ApiServer {
         });
         let addr = tokio::time::timeout(START_LIMIT, addr_rx)
             .await
-            .unwrap_or_else(|_| panic!("bosun serve api printed no address within {START_LIMIT:?}: {:?}", logs.lock().unwrap()))
+            .unwrap_or_else(|_| {
+                panic!("bosun serve api printed no address within {START_LIMIT:?}: {:?}", logs.lock().unwrap())
+            })
             .ok()
             .flatten()
             .unwrap_or_else(|| panic!("bosun serve api exited before listening: {:?}", logs.lock().unwrap()));
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).no_proxy().build().expect("build an HTTP client");
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .no_proxy()
+            .build()
+            .expect("build an HTTP client");
         let sqs = aws_sdk_sqs::Client::new(&env.sdk);
-        let queue_url = sqs.get_queue_url().queue_name(QUEUE).send().await.expect("the queue exists").queue_url().unwrap_or_default().to_owned();
+        let queue_url = sqs
+            .get_queue_url()
+            .queue_name(QUEUE)
+            .send()
+            .await
+            .expect("the queue exists")
+            .queue_url()
+            .unwrap_or_default()
+            .to_owned();
         let [admin, deployer, viewer] = <[String; 3]>::try_from(tokens).expect("three tokens");
         ApiServer {
             child,
@@ -113,7 +128,9 @@ impl ApiServer {
             viewer,
             http,
             logs,
-            s3: aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&env.sdk).force_path_style(true).build()),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&env.sdk).force_path_style(true).build(),
+            ),
             sqs,
             ecr: aws_sdk_ecr::Client::new(&env.sdk),
             queue_url,
@@ -138,7 +155,10 @@ impl ApiServer {
     pub async fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().expect("the server is running");
         let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
-        tokio::time::timeout(Duration::from_secs(60), self.child.wait()).await.expect("exits within 60s of SIGTERM").expect("wait")
+        tokio::time::timeout(Duration::from_secs(60), self.child.wait())
+            .await
+            .expect("exits within 60s of SIGTERM")
+            .expect("wait")
     }
 
     /// The server's PID.
@@ -164,7 +184,11 @@ impl ApiServer {
 
     /// `GET /api/v1/jobs/{id}`.
     pub async fn job(&self, id: &str) -> serde_json::Value {
-        let resp = self.request(reqwest::Method::GET, &format!("/api/v1/jobs/{id}"), Some(&self.viewer)).send().await.expect("GET job");
+        let resp = self
+            .request(reqwest::Method::GET, &format!("/api/v1/jobs/{id}"), Some(&self.viewer))
+            .send()
+            .await
+            .expect("GET job");
         assert_eq!(resp.status(), 200, "GET job {id}");
         resp.json().await.expect("a JSON body")
     }
@@ -241,7 +265,8 @@ impl ApiServer {
                 break;
             }
             for m in got.messages() {
-                let mut v: serde_json::Value = serde_json::from_str(m.body().unwrap_or_default()).expect("job messages are JSON");
+                let mut v: serde_json::Value =
+                    serde_json::from_str(m.body().unwrap_or_default()).expect("job messages are JSON");
                 let group = m
                     .attributes()
                     .and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId))

@@ -120,7 +120,8 @@ impl Emulator {
     async fn start() -> Self {
         let mut failures = Vec::new();
         for _ in 0..3 {
-            let state_dir = tempfile::Builder::new().prefix("bosun-emulator-").tempdir().expect("create a temporary state dir");
+            let state_dir =
+                tempfile::Builder::new().prefix("bosun-emulator-").tempdir().expect("create a temporary state dir");
             let port = free_port();
             let mut cmd = Command::from(Self::command(state_dir.path(), port, "start"));
             let out = cmd.kill_on_drop(true).output().await.expect("run deploy/local/emulator start");
@@ -144,7 +145,9 @@ impl Drop for Emulator {
     fn drop(&mut self) {
         match Self::command(self.state_dir.path(), self.port, "stop").output() {
             Ok(out) if out.status.success() => {}
-            Ok(out) => eprintln!("emulator stop on port {} failed: {}", self.port, String::from_utf8_lossy(&out.stderr)),
+            Ok(out) => {
+                eprintln!("emulator stop on port {} failed: {}", self.port, String::from_utf8_lossy(&out.stderr))
+            }
             Err(err) => eprintln!("emulator stop on port {} could not run: {err}", self.port),
         }
     }
@@ -226,7 +229,12 @@ async fn create_prerequisites(ec2: &aws_sdk_ec2::Client, route53: &aws_sdk_route
         .send()
         .await
         .expect("CreateHostedZone");
-    let zone_id = zone.hosted_zone().map(|z| z.id()).expect("the new zone has an id").trim_start_matches("/hostedzone/").to_owned();
+    let zone_id = zone
+        .hosted_zone()
+        .map(|z| z.id())
+        .expect("the new zone has an id")
+        .trim_start_matches("/hostedzone/")
+        .to_owned();
     Prerequisites { vpc_id, public_subnets, private_subnets, public_sg, private_sg, zone_id }
 }
 
@@ -296,7 +304,14 @@ pub struct Run {
 
 impl fmt::Display for Run {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`bosun {}` exited {}\n--- stdout\n{}--- stderr\n{}", self.args.join(" "), self.code, self.stdout, self.stderr)
+        write!(
+            f,
+            "`bosun {}` exited {}\n--- stdout\n{}--- stderr\n{}",
+            self.args.join(" "),
+            self.code,
+            self.stdout,
+            self.stderr
+        )
     }
 }
 
@@ -321,7 +336,10 @@ impl Run {
     /// Fail the test if any line of stdout starts with `prefix` (after indentation).
     #[track_caller]
     pub fn expect_no_line_starting(&self, prefix: &str) -> &Self {
-        assert!(!self.stdout.lines().any(|l| l.trim_start().starts_with(prefix)), "unexpected line `{prefix}...` in stdout of {self}");
+        assert!(
+            !self.stdout.lines().any(|l| l.trim_start().starts_with(prefix)),
+            "unexpected line `{prefix}...` in stdout of {self}"
+        );
         self
     }
 
@@ -335,7 +353,8 @@ impl Run {
     /// The `--stats` block of stderr.
     #[track_caller]
     pub fn stats(&self) -> Stats {
-        Stats::parse(&self.stderr).unwrap_or_else(|| panic!("no `aws calls:` statistics in stderr (was --stats passed?): {self}"))
+        Stats::parse(&self.stderr)
+            .unwrap_or_else(|| panic!("no `aws calls:` statistics in stderr (was --stats passed?): {self}"))
     }
 
     /// The `plan hash: <hex>` line of a plan.
@@ -414,7 +433,13 @@ impl Env {
     /// Start an emulator of this test's own and create the prerequisites.
     pub async fn start() -> Self {
         let emulator = Emulator::start().await;
-        let var = |k: &str| emulator.vars.get(k).cloned().unwrap_or_else(|| panic!("emulator start printed no {k}: {:?}", emulator.vars));
+        let var = |k: &str| {
+            emulator
+                .vars
+                .get(k)
+                .cloned()
+                .unwrap_or_else(|| panic!("emulator start printed no {k}: {:?}", emulator.vars))
+        };
         let sdk = aws_config::defaults(BehaviorVersion::latest())
             .endpoint_url(var("AWS_ENDPOINT_URL"))
             .region(Region::new(var("AWS_REGION")))
@@ -474,7 +499,9 @@ impl Env {
 
     /// Stop the emulator now (it is also stopped on drop).
     pub fn stop_emulator(&self) {
-        let out = Emulator::command(self.emulator.state_dir.path(), self.emulator.port, "stop").output().expect("run emulator stop");
+        let out = Emulator::command(self.emulator.state_dir.path(), self.emulator.port, "stop")
+            .output()
+            .expect("run emulator stop");
         assert!(out.status.success(), "emulator stop failed: {}", String::from_utf8_lossy(&out.stderr));
     }
 
@@ -517,7 +544,14 @@ impl Env {
             .env("AWS_CONFIG_FILE", &empty_config)
             .env("AWS_SHARED_CREDENTIALS_FILE", &empty_config)
             .env("AWS_EC2_METADATA_DISABLED", "true");
-        for k in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_ECS", "BOSUN_CLUSTER", "BOSUN_POLL_INTERVAL", "BOSUN_LOG"] {
+        for k in [
+            "AWS_PROFILE",
+            "AWS_SESSION_TOKEN",
+            "AWS_ENDPOINT_URL_ECS",
+            "BOSUN_CLUSTER",
+            "BOSUN_POLL_INTERVAL",
+            "BOSUN_LOG",
+        ] {
             cmd.env_remove(k);
         }
         // The environment `emulator start` printed: AWS_ENDPOINT_URL, region, keys.
@@ -548,8 +582,19 @@ impl Env {
     pub async fn apply(&self, stackfile: &Stackfile, extra: &[&str]) -> Run {
         let path = self.write(stackfile);
         let path = path.to_str().expect("temporary paths are UTF-8");
-        let mut args =
-            vec!["apply", "--cluster", CLUSTER, "-f", path, "--auto-approve", "--poll-interval", "200ms", "--timeout", "60s", "--stats"];
+        let mut args = vec![
+            "apply",
+            "--cluster",
+            CLUSTER,
+            "-f",
+            path,
+            "--auto-approve",
+            "--poll-interval",
+            "200ms",
+            "--timeout",
+            "60s",
+            "--stats",
+        ];
         args.extend_from_slice(extra);
         self.bosun(&args).await
     }
@@ -564,7 +609,8 @@ impl Env {
     /// Require that a plan of the stackfile is empty and an apply makes no AWS change.
     pub async fn assert_converged(&self, stackfile: &Stackfile) {
         let plan = self.plan(stackfile, &[]).await;
-        plan.expect_code(0).expect_lines(&[&format!("cluster {CLUSTER}: no changes; live state matches the stackfile.")]);
+        plan.expect_code(0)
+            .expect_lines(&[&format!("cluster {CLUSTER}: no changes; live state matches the stackfile.")]);
         let apply = self.apply(stackfile, &[]).await;
         apply.expect_code(0);
         assert_eq!(apply.stats().mutating, 0, "a converged apply made mutating calls: {apply}");
@@ -633,14 +679,22 @@ impl Env {
     pub async fn load_balancers(&self) -> Vec<elb::LoadBalancer> {
         let out = self.elb.describe_load_balancers().send().await.expect("DescribeLoadBalancers");
         let prefix = format!("{CLUSTER}-");
-        out.load_balancers().iter().filter(|l| l.load_balancer_name().is_some_and(|n| n.starts_with(&prefix))).cloned().collect()
+        out.load_balancers()
+            .iter()
+            .filter(|l| l.load_balancer_name().is_some_and(|n| n.starts_with(&prefix)))
+            .cloned()
+            .collect()
     }
 
     /// Target groups whose names start with `<cluster>-`.
     pub async fn target_groups(&self) -> Vec<elb::TargetGroup> {
         let out = self.elb.describe_target_groups().send().await.expect("DescribeTargetGroups");
         let prefix = format!("{CLUSTER}-");
-        out.target_groups().iter().filter(|t| t.target_group_name().is_some_and(|n| n.starts_with(&prefix))).cloned().collect()
+        out.target_groups()
+            .iter()
+            .filter(|t| t.target_group_name().is_some_and(|n| n.starts_with(&prefix)))
+            .cloned()
+            .collect()
     }
 
     /// Tags of an ELBv2 resource.
@@ -685,7 +739,9 @@ impl Env {
             .ecs
             .register_task_definition()
             .family(family)
-            .container_definitions(ecs::ContainerDefinition::builder().name(name).image(image).memory(128).essential(true).build())
+            .container_definitions(
+                ecs::ContainerDefinition::builder().name(name).image(image).memory(128).essential(true).build(),
+            )
             .send()
             .await
             .expect("RegisterTaskDefinition");
@@ -747,7 +803,10 @@ mod tests {
 
     #[test]
     fn removes_one_service_block() {
-        let sf = Stackfile::from_text("x.yml", "services:\n  - a:\n      image: a\n\n  - b:\n      image: b\n  - c:\n      image: c\nprune: true\n");
+        let sf = Stackfile::from_text(
+            "x.yml",
+            "services:\n  - a:\n      image: a\n\n  - b:\n      image: b\n  - c:\n      image: c\nprune: true\n",
+        );
         let text = sf.without_service("b").text().to_owned();
         assert_eq!(text, "services:\n  - a:\n      image: a\n\n  - c:\n      image: c\nprune: true\n");
         assert!(!sf.without_service("c").text().contains("image: c"));

@@ -12,8 +12,8 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::Child;
 
-use crate::api::{BUCKET, QUEUE};
 use crate::Env;
+use crate::api::{BUCKET, QUEUE};
 
 /// How long a scheduler may take to log that it started.
 const START_LIMIT: Duration = Duration::from_secs(30);
@@ -67,7 +67,11 @@ impl Scheduler {
             if let Some(line) = self.logs().into_iter().find(|l| l.contains(text)) {
                 return line;
             }
-            assert!(tokio::time::Instant::now() < deadline, "no log line with {text:?} within {limit:?}:\n{}", self.logs().join("\n"));
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no log line with {text:?} within {limit:?}:\n{}",
+                self.logs().join("\n")
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -162,13 +166,22 @@ impl Sink {
     }
 
     /// Wait until a body satisfies `pred` (or `limit` passes: the test fails).
-    pub async fn wait_for(&self, what: &str, limit: Duration, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    pub async fn wait_for(
+        &self,
+        what: &str,
+        limit: Duration,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
             if let Some(b) = self.bodies().into_iter().find(|b| pred(b)) {
                 return b;
             }
-            assert!(tokio::time::Instant::now() < deadline, "the sink got no {what} within {limit:?}: {:#?}", self.bodies());
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the sink got no {what} within {limit:?}: {:#?}",
+                self.bodies()
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

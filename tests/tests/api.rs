@@ -37,8 +37,14 @@ fn assert_error(body: &Value, code: &str) {
 }
 
 async fn create(api: &ApiServer, name: &str, config: Value) -> (StatusCode, Value) {
-    json_of(api.request(Method::POST, "/api/v1/clusters", Some(&api.admin)).json(&json!({"name": name, "config": config})).send().await.unwrap())
-        .await
+    json_of(
+        api.request(Method::POST, "/api/v1/clusters", Some(&api.admin))
+            .json(&json!({"name": name, "config": config}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
 }
 
 async fn config_yaml(api: &ApiServer, cluster: &str) -> (String, String) {
@@ -133,27 +139,43 @@ async fn every_endpoint_answers_with_its_documented_status_and_body() {
     let (yaml, _) = config_yaml(&api, "demo").await;
     assert_eq!(yaml, "services:\n  - web:\n      image: nginx:1.28\n      desired_count: 3\n");
     // ... and the stale ETag now gets 412.
-    let (s, body) =
-        json_of(api.request(Method::PUT, "/api/v1/clusters/demo/config", d).header("if-match", &etag).body(new).send().await.unwrap()).await;
+    let (s, body) = json_of(
+        api.request(Method::PUT, "/api/v1/clusters/demo/config", d)
+            .header("if-match", &etag)
+            .body(new)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(s, StatusCode::PRECONDITION_FAILED);
     assert_error(&body, "precondition_failed");
 
     // An invalid stackfile: 400 with every error, located.
     let bad = "services:\n  - web:\n      imag: nginx\n      ports: [70000]\n";
     let (s, body) = json_of(
-        api.request(Method::PUT, "/api/v1/clusters/demo/config", d).header("content-type", "application/yaml").body(bad).send().await.unwrap(),
+        api.request(Method::PUT, "/api/v1/clusters/demo/config", d)
+            .header("content-type", "application/yaml")
+            .body(bad)
+            .send()
+            .await
+            .unwrap(),
     )
     .await;
     assert_eq!(s, 400);
     assert_error(&body, "invalid_stackfile");
     let details = body["details"].as_array().unwrap();
     assert!(details.len() >= 2, "{body}");
-    assert!(details.iter().any(|e| e["path"] == "services[0].web.imag" && e["line"] == 3 && e["column"] == 7), "{body}");
+    assert!(
+        details.iter().any(|e| e["path"] == "services[0].web.imag" && e["line"] == 3 && e["column"] == 7),
+        "{body}"
+    );
 
     // Deploy re-queues the current version.
     let (s, body) = json_of(api.request(Method::POST, "/api/v1/clusters/demo/deploy", d).send().await.unwrap()).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{body}");
-    let (_, job) = json_of(api.request(Method::GET, body["status_url"].as_str().unwrap(), v).send().await.unwrap()).await;
+    let (_, job) =
+        json_of(api.request(Method::GET, body["status_url"].as_str().unwrap(), v).send().await.unwrap()).await;
     assert_eq!((job["reason"].as_str(), job["status"].as_str()), (Some("deploy"), Some("queued")));
 
     // Services: desired image, tag and count, and the live state (none yet: nothing applied).
@@ -170,7 +192,8 @@ async fn every_endpoint_answers_with_its_documented_status_and_body() {
     assert!(resp.headers().contains_key("x-bosun-plan-hash"));
     let text = resp.text().await.unwrap();
     assert!(text.contains("+ service web") && text.contains("+ task definition demo-web"), "{text}");
-    let (s, plan) = json_of(api.request(Method::GET, "/api/v1/clusters/demo/plan?format=json", v).send().await.unwrap()).await;
+    let (s, plan) =
+        json_of(api.request(Method::GET, "/api/v1/clusters/demo/plan?format=json", v).send().await.unwrap()).await;
     assert_eq!(s, 200);
     assert!(plan.to_string().contains("demo-web"), "{plan}");
     let resp = api
@@ -210,14 +233,23 @@ async fn every_endpoint_answers_with_its_documented_status_and_body() {
 
     // Metrics: requests by route and status, latency histograms, AWS calls.
     let metrics = api.request(Method::GET, "/metrics", None).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains(r#"bosun_http_requests_total{method="PUT",route="/api/v1/clusters/{cluster}/config",status="412"} 1"#), "{metrics}");
+    assert!(
+        metrics.contains(
+            r#"bosun_http_requests_total{method="PUT",route="/api/v1/clusters/{cluster}/config",status="412"} 1"#
+        ),
+        "{metrics}"
+    );
     assert!(metrics.contains("bosun_http_request_duration_seconds_bucket{"), "{metrics}");
     assert!(metrics.contains("bosun_http_request_overhead_seconds_bucket{"), "{metrics}");
     assert!(metrics.contains(r#"bosun_aws_calls_total{service="S3",operation="PutObject"}"#), "{metrics}");
 
     // One access-log line per request, and never a token.
     let logs = api.logs();
-    assert!(logs.iter().any(|l| l.contains("bosun::access") && l.contains("status=412") && l.contains("caller=deployer-bot")), "{logs:#?}");
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("bosun::access") && l.contains("status=412") && l.contains("caller=deployer-bot")),
+        "{logs:#?}"
+    );
     for token in [&api.admin, &api.deployer, &api.viewer] {
         assert!(!logs.iter().any(|l| l.contains(token.as_str())), "a token was logged");
     }
@@ -236,7 +268,8 @@ async fn nysa_request_and_response_shapes_are_kept() {
     let config = json!({"services": [{"web": {"image": "nginx:1.27", "desired_count": 2}}, {"worker": {"image": "busybox:1.36"}}]});
     let (s, _) = create(&api, "staging", config).await;
     assert_eq!(s, StatusCode::CREATED);
-    let (s, body) = json_of(api.request(Method::GET, "/api/v1/clusters", Some(&api.viewer)).send().await.unwrap()).await;
+    let (s, body) =
+        json_of(api.request(Method::GET, "/api/v1/clusters", Some(&api.viewer)).send().await.unwrap()).await;
     assert_eq!((s, &body), (StatusCode::OK, &json!({"content": ["staging"]})));
     assert!(body["content"].is_array());
 
@@ -253,7 +286,9 @@ async fn nysa_request_and_response_shapes_are_kept() {
     for key in ["message", "job_id", "status_url"] {
         assert!(body[key].is_string(), "{key}: {body}");
     }
-    let (s, cfg) = json_of(api.request(Method::GET, "/api/v1/clusters/staging/config", Some(&api.viewer)).send().await.unwrap()).await;
+    let (s, cfg) =
+        json_of(api.request(Method::GET, "/api/v1/clusters/staging/config", Some(&api.viewer)).send().await.unwrap())
+            .await;
     assert_eq!(s, 200);
     assert_eq!(cfg["services"][0]["web"], json!({"image": "nginx:1.28", "desired_count": 0}));
 
@@ -269,13 +304,23 @@ async fn nysa_request_and_response_shapes_are_kept() {
     assert_eq!(s, StatusCode::ACCEPTED);
 
     // DELETE removes the service from the stackfile and queues a job that deletes it.
-    let (s, body) =
-        json_of(api.request(Method::DELETE, "/api/v1/clusters/staging/services/worker", Some(&api.deployer)).send().await.unwrap()).await;
+    let (s, body) = json_of(
+        api.request(Method::DELETE, "/api/v1/clusters/staging/services/worker", Some(&api.deployer))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(s, StatusCode::ACCEPTED, "{body}");
-    let (_, job) = json_of(api.request(Method::GET, body["status_url"].as_str().unwrap(), Some(&api.viewer)).send().await.unwrap()).await;
+    let (_, job) = json_of(
+        api.request(Method::GET, body["status_url"].as_str().unwrap(), Some(&api.viewer)).send().await.unwrap(),
+    )
+    .await;
     assert_eq!(job["reason"], "service_deleted");
     assert_eq!(job["delete_services"], json!(["worker"]));
-    let (_, cfg) = json_of(api.request(Method::GET, "/api/v1/clusters/staging/config", Some(&api.viewer)).send().await.unwrap()).await;
+    let (_, cfg) =
+        json_of(api.request(Method::GET, "/api/v1/clusters/staging/config", Some(&api.viewer)).send().await.unwrap())
+            .await;
     assert_eq!(cfg, json!({"services": [{"web": {"image": "nginx:1.29"}}]}));
 }
 
@@ -301,7 +346,9 @@ async fn twenty_concurrent_service_updates_all_land() {
         assert_eq!(s, StatusCode::ACCEPTED, "svc-{i:02}: {body}");
     }
 
-    let (_, cfg) = json_of(api.request(Method::GET, "/api/v1/clusters/busy/config", Some(&api.viewer)).send().await.unwrap()).await;
+    let (_, cfg) =
+        json_of(api.request(Method::GET, "/api/v1/clusters/busy/config", Some(&api.viewer)).send().await.unwrap())
+            .await;
     let services = cfg["services"].as_array().unwrap();
     assert_eq!(services.len(), 20);
     for (i, s) in services.iter().enumerate() {
@@ -373,7 +420,13 @@ async fn auth_matrix_every_role_against_every_endpoint() {
     for (method, path, needed) in MATRIX {
         for (who, token) in &callers {
             // Empty JSON bodies: authorization is decided before the body is read.
-            let resp = api.request(method.clone(), path, *token).header("content-type", "application/json").body("{}").send().await.unwrap();
+            let resp = api
+                .request(method.clone(), path, *token)
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
             let status = resp.status().as_u16();
             let expected_denial = match *who {
                 "none" | "unknown" => Some(401),
@@ -408,24 +461,78 @@ async fn rejected_requests_leave_s3_and_sqs_unchanged() {
     let big = format!("services:\n  - web:\n      image: nginx:1\n# {}\n", "x".repeat(2 << 20));
     let cases: Vec<(Method, &str, &str, Vec<u8>, u16)> = vec![
         (Method::PUT, "/api/v1/clusters/safe/config", "application/json", b"{\"services\": [".to_vec(), 400),
-        (Method::PUT, "/api/v1/clusters/safe/config", "application/yaml", b"services: [\n  - web: {image: \n".to_vec(), 400),
-        (Method::PUT, "/api/v1/clusters/safe/config", "application/yaml", b"services:\n  - web:\n      image: 1\n      memory: lots\n".to_vec(), 400),
+        (
+            Method::PUT,
+            "/api/v1/clusters/safe/config",
+            "application/yaml",
+            b"services: [\n  - web: {image: \n".to_vec(),
+            400,
+        ),
+        (
+            Method::PUT,
+            "/api/v1/clusters/safe/config",
+            "application/yaml",
+            b"services:\n  - web:\n      image: 1\n      memory: lots\n".to_vec(),
+            400,
+        ),
         (Method::PUT, "/api/v1/clusters/safe/config", "application/yaml", big.clone().into_bytes(), 413),
-        (Method::PUT, "/api/v1/clusters/safe/config", "application/yaml", b"services:\n  - web:\n      image: \xff\xfe\n".to_vec(), 400),
+        (
+            Method::PUT,
+            "/api/v1/clusters/safe/config",
+            "application/yaml",
+            b"services:\n  - web:\n      image: \xff\xfe\n".to_vec(),
+            400,
+        ),
         (Method::PUT, "/api/v1/clusters/safe/config", "application/xml", b"<services/>".to_vec(), 415),
         (Method::PUT, "/api/v1/clusters/safe/services/web", "application/json", b"{\"image_tag\": ".to_vec(), 400),
-        (Method::PUT, "/api/v1/clusters/safe/services/web", "application/json", b"{\"image_tag\": \"../../x\"}".to_vec(), 400),
-        (Method::PUT, "/api/v1/clusters/safe/services/web", "application/json", b"{\"desired_count\": -1}".to_vec(), 400),
+        (
+            Method::PUT,
+            "/api/v1/clusters/safe/services/web",
+            "application/json",
+            b"{\"image_tag\": \"../../x\"}".to_vec(),
+            400,
+        ),
+        (
+            Method::PUT,
+            "/api/v1/clusters/safe/services/web",
+            "application/json",
+            b"{\"desired_count\": -1}".to_vec(),
+            400,
+        ),
         (Method::PUT, "/api/v1/clusters/safe/services/web", "application/json", b"{\"colour\": \"red\"}".to_vec(), 400),
-        (Method::PUT, "/api/v1/clusters/safe/services/nope", "application/json", b"{\"image_tag\": \"2\"}".to_vec(), 404),
+        (
+            Method::PUT,
+            "/api/v1/clusters/safe/services/nope",
+            "application/json",
+            b"{\"image_tag\": \"2\"}".to_vec(),
+            404,
+        ),
         (Method::DELETE, "/api/v1/clusters/safe/services/nope", "application/json", Vec::new(), 404),
         (Method::PUT, "/api/v1/clusters/..%2F..%2Fjobs/config", "application/yaml", STACKFILE.as_bytes().to_vec(), 400),
-        (Method::PUT, "/api/v1/clusters/safe%2F..%2Fother/config", "application/yaml", STACKFILE.as_bytes().to_vec(), 400),
+        (
+            Method::PUT,
+            "/api/v1/clusters/safe%2F..%2Fother/config",
+            "application/yaml",
+            STACKFILE.as_bytes().to_vec(),
+            400,
+        ),
         (Method::PUT, "/api/v1/clusters/%FF%FE/config", "application/yaml", STACKFILE.as_bytes().to_vec(), 400),
-        (Method::PUT, "/api/v1/clusters/safe/services/..%2Fweb", "application/json", b"{\"image_tag\": \"2\"}".to_vec(), 400),
+        (
+            Method::PUT,
+            "/api/v1/clusters/safe/services/..%2Fweb",
+            "application/json",
+            b"{\"image_tag\": \"2\"}".to_vec(),
+            400,
+        ),
         (Method::POST, "/api/v1/clusters", "application/json", big.into_bytes(), 413),
         (Method::POST, "/api/v1/clusters", "application/json", b"{\"name\": \"../x\", \"config\": {}}".to_vec(), 400),
-        (Method::POST, "/api/v1/clusters/safe/rollback", "application/json", b"{\"version_id\": \"no-such-version\"}".to_vec(), 404),
+        (
+            Method::POST,
+            "/api/v1/clusters/safe/rollback",
+            "application/json",
+            b"{\"version_id\": \"no-such-version\"}".to_vec(),
+            404,
+        ),
         (Method::POST, "/api/v1/clusters/safe/plan", "application/json", b"[1, 2".to_vec(), 400),
     ];
     for (method, path, ct, body, status) in cases {
@@ -439,8 +546,12 @@ async fn rejected_requests_leave_s3_and_sqs_unchanged() {
     assert_eq!(config_yaml(&api, "safe").await.0, yaml_before);
     let listing = api.s3.list_objects_v2().bucket(BUCKET).send().await.unwrap();
     // Besides the creation's job record and version index, only the stackfile.
-    let keys: Vec<&str> =
-        listing.contents().iter().filter_map(|o| o.key()).filter(|k| !k.starts_with("jobs/") && !k.starts_with("clusters/safe/versions/")).collect();
+    let keys: Vec<&str> = listing
+        .contents()
+        .iter()
+        .filter_map(|o| o.key())
+        .filter(|k| !k.starts_with("jobs/") && !k.starts_with("clusters/safe/versions/"))
+        .collect();
     assert_eq!(keys, ["clusters/safe/stackfile.yaml"]);
 }
 
@@ -459,7 +570,9 @@ async fn history_and_rollback_round_trip() {
             .unwrap();
         assert_eq!(resp.status(), 202);
     }
-    let (s, body) = json_of(api.request(Method::GET, "/api/v1/clusters/hist/history", Some(&api.viewer)).send().await.unwrap()).await;
+    let (s, body) =
+        json_of(api.request(Method::GET, "/api/v1/clusters/hist/history", Some(&api.viewer)).send().await.unwrap())
+            .await;
     assert_eq!(s, 200);
     let versions = body["content"].as_array().unwrap();
     assert_eq!(versions.len(), 3, "{body}");
@@ -473,15 +586,24 @@ async fn history_and_rollback_round_trip() {
     // Roll back to the first version: it becomes the current one, comments and all.
     let first = versions[2]["version_id"].as_str().unwrap();
     let (s, body) = json_of(
-        api.request(Method::POST, "/api/v1/clusters/hist/rollback", Some(&api.deployer)).json(&json!({"version_id": first})).send().await.unwrap(),
+        api.request(Method::POST, "/api/v1/clusters/hist/rollback", Some(&api.deployer))
+            .json(&json!({"version_id": first}))
+            .send()
+            .await
+            .unwrap(),
     )
     .await;
     assert_eq!(s, StatusCode::ACCEPTED, "{body}");
     assert_eq!(config_yaml(&api, "hist").await.0, STACKFILE);
-    let (_, job) = json_of(api.request(Method::GET, body["status_url"].as_str().unwrap(), Some(&api.viewer)).send().await.unwrap()).await;
+    let (_, job) = json_of(
+        api.request(Method::GET, body["status_url"].as_str().unwrap(), Some(&api.viewer)).send().await.unwrap(),
+    )
+    .await;
     assert_eq!(job["reason"], "rollback");
     assert_eq!(job["stackfile_version"], body["version_id"]);
-    let (_, body) = json_of(api.request(Method::GET, "/api/v1/clusters/hist/history", Some(&api.viewer)).send().await.unwrap()).await;
+    let (_, body) =
+        json_of(api.request(Method::GET, "/api/v1/clusters/hist/history", Some(&api.viewer)).send().await.unwrap())
+            .await;
     let versions = body["content"].as_array().unwrap();
     assert_eq!(versions.len(), 4);
     assert_eq!(versions[0]["message"], format!("rollback to {first}"));
@@ -502,18 +624,28 @@ async fn tags_endpoint_lists_the_ten_newest_ecr_tags() {
             "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 100 + i, "digest": format!("sha256:{:064x}", i + 1)},
             "layers": []
         });
-        api.ecr.put_image().repository_name("team/web").image_manifest(manifest.to_string()).image_tag(format!("1.{i}")).send().await.unwrap();
+        api.ecr
+            .put_image()
+            .repository_name("team/web")
+            .image_manifest(manifest.to_string())
+            .image_tag(format!("1.{i}"))
+            .send()
+            .await
+            .unwrap();
         // Push times have one-second resolution in the emulator, as in ECR's API.
         tokio::time::sleep(std::time::Duration::from_millis(1050)).await;
     }
     let text = format!("services:\n  - web:\n      image: {uri}:1.3\n");
     assert_eq!(create(&api, "ecr", json!(text)).await.0, StatusCode::CREATED);
-    let (s, body) =
-        json_of(api.request(Method::GET, "/api/v1/clusters/ecr/services/web/tags", Some(&api.viewer)).send().await.unwrap()).await;
+    let (s, body) = json_of(
+        api.request(Method::GET, "/api/v1/clusters/ecr/services/web/tags", Some(&api.viewer)).send().await.unwrap(),
+    )
+    .await;
     assert_eq!(s, 200, "{body}");
     let tags: Vec<&str> = body["content"].as_array().unwrap().iter().map(|t| t["tag"].as_str().unwrap()).collect();
     assert_eq!(tags, ["1.11", "1.10", "1.9", "1.8", "1.7", "1.6", "1.5", "1.4", "1.3", "1.2"]);
-    let times: Vec<&str> = body["content"].as_array().unwrap().iter().map(|t| t["pushed_at"].as_str().unwrap()).collect();
+    let times: Vec<&str> =
+        body["content"].as_array().unwrap().iter().map(|t| t["pushed_at"].as_str().unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] > w[1]), "{times:?}");
 
     // Not in ECR: 422.
@@ -527,8 +659,10 @@ async fn tags_endpoint_lists_the_ten_newest_ecr_tags() {
     )
     .await;
     assert_eq!(s, 202);
-    let (s, body) =
-        json_of(api.request(Method::GET, "/api/v1/clusters/ecr/services/web/tags", Some(&api.viewer)).send().await.unwrap()).await;
+    let (s, body) = json_of(
+        api.request(Method::GET, "/api/v1/clusters/ecr/services/web/tags", Some(&api.viewer)).send().await.unwrap(),
+    )
+    .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_error(&body, "not_ecr");
 }
@@ -575,7 +709,8 @@ fn assert_server_error(body: &Value, code: &str, request_id: &str) {
 }
 
 async fn request_id_and_json(resp: reqwest::Response) -> (String, StatusCode, Value) {
-    let id = resp.headers().get("x-request-id").expect("every response has an x-request-id").to_str().unwrap().to_owned();
+    let id =
+        resp.headers().get("x-request-id").expect("every response has an x-request-id").to_str().unwrap().to_owned();
     let (status, body) = json_of(resp).await;
     (id, status, body)
 }
@@ -591,12 +726,21 @@ async fn server_errors_give_a_request_id_and_log_their_cause_under_it() {
 
     // Ids are the server's own, and on the access line.
     let forged = "00000000-0000-7000-8000-000000000000";
-    let (id, s, _) =
-        request_id_and_json(api.request(Method::GET, "/api/v1/clusters", Some(&api.viewer)).header("x-request-id", forged).send().await.unwrap()).await;
+    let (id, s, _) = request_id_and_json(
+        api.request(Method::GET, "/api/v1/clusters", Some(&api.viewer))
+            .header("x-request-id", forged)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(s, 200);
     assert_ne!(id, forged);
     assert_eq!(logged(&api, &["bosun::access", &format!("request_id={id}"), "status=200"]).await.len(), 1);
-    let (other, s, body) = request_id_and_json(api.request(Method::GET, "/api/v1/clusters/a.b/config", Some(&api.viewer)).send().await.unwrap()).await;
+    let (other, s, body) = request_id_and_json(
+        api.request(Method::GET, "/api/v1/clusters/a.b/config", Some(&api.viewer)).send().await.unwrap(),
+    )
+    .await;
     assert_eq!(s, 400);
     assert_ne!(other, id);
     assert_error(&body, "invalid_name");
@@ -605,7 +749,10 @@ async fn server_errors_give_a_request_id_and_log_their_cause_under_it() {
     let job = "01234567-89ab-7def-8123-456789abcdef";
     let key = format!("jobs/{job}.json");
     api.s3.put_object().bucket(BUCKET).key(&key).body(b"{not json".to_vec().into()).send().await.unwrap();
-    let (id, s, body) = request_id_and_json(api.request(Method::GET, &format!("/api/v1/jobs/{job}"), Some(&api.viewer)).send().await.unwrap()).await;
+    let (id, s, body) = request_id_and_json(
+        api.request(Method::GET, &format!("/api/v1/jobs/{job}"), Some(&api.viewer)).send().await.unwrap(),
+    )
+    .await;
     assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
     assert_server_error(&body, "corrupt_record", &id);
     assert!(!body.to_string().contains("jobs/"), "{body}");
@@ -616,7 +763,12 @@ async fn server_errors_give_a_request_id_and_log_their_cause_under_it() {
     // The queue gone: the edit is stored but its job cannot be queued: 503
     // enqueue_failed, which says what to do and nothing of the queue.
     api.sqs.delete_queue().queue_url(&api.queue_url).send().await.unwrap();
-    let resp = api.request(Method::PUT, "/api/v1/clusters/oops/services/web", Some(&api.deployer)).json(&json!({"image_tag": "1.28"})).send().await.unwrap();
+    let resp = api
+        .request(Method::PUT, "/api/v1/clusters/oops/services/web", Some(&api.deployer))
+        .json(&json!({"image_tag": "1.28"}))
+        .send()
+        .await
+        .unwrap();
     let (id, s, body) = request_id_and_json(resp).await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
     assert_server_error(&body, "enqueue_failed", &id);

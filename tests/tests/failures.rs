@@ -35,9 +35,13 @@ async fn a_failing_image_is_rolled_back_by_the_circuit_breaker() {
 async fn a_failing_pre_deploy_hook_stops_the_service_change() {
     let env = Env::start().await;
     let hooks = Stackfile::example("hooks.yml");
-    let failing_hook = |sf: &Stackfile| sf.replace(r#"command: ["python", "-c", "print('migrating')"]"#, r#"command: ["sh", "-c", "exit 3"]"#);
+    let failing_hook = |sf: &Stackfile| {
+        sf.replace(r#"command: ["python", "-c", "print('migrating')"]"#, r#"command: ["sh", "-c", "exit 3"]"#)
+    };
     let expect_hook_failure = |run: &Run| {
-        run.expect_code(1).expect_stderr("pre-deploy hook migrate of service app failed").expect_stderr("exited with code 3");
+        run.expect_code(1)
+            .expect_stderr("pre-deploy hook migrate of service app failed")
+            .expect_stderr("exited with code 3");
         assert_eq!(run.stats().calls("UpdateService") + run.stats().calls("CreateService"), 0, "{run}");
     };
 
@@ -118,7 +122,9 @@ async fn an_invalid_stackfile_is_rejected_with_every_error_and_no_aws_change() {
         run.expect_code(1);
         let diagnostics = diagnostics(run, path);
         assert!(diagnostics.len() >= 3, "every error is reported: {run}");
-        for field in ["services[0].web.desired_count", "services[1].users.dns_discovery.ttl", "services[2].mailer.replicas"] {
+        for field in
+            ["services[0].web.desired_count", "services[1].users.dns_discovery.ttl", "services[2].mailer.replicas"]
+        {
             assert!(diagnostics.iter().any(|(_, _, p, _)| p == field), "no diagnostic for {field}: {run}");
         }
     }

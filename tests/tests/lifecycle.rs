@@ -72,7 +72,11 @@ async fn creates_the_demo_stack_from_nothing() {
             "service {name} records the revision it runs"
         );
         let primary = svc.deployments().iter().find(|d| d.status() == Some("PRIMARY")).expect("a primary deployment");
-        assert_eq!(primary.rollout_state(), Some(&aws_sdk_ecs::types::DeploymentRolloutState::Completed), "rollout of {name}");
+        assert_eq!(
+            primary.rollout_state(),
+            Some(&aws_sdk_ecs::types::DeploymentRolloutState::Completed),
+            "rollout of {name}"
+        );
     }
 
     // One ALB, target group and listener for the one ALB service, all bosun's.
@@ -96,9 +100,14 @@ async fn creates_the_demo_stack_from_nothing() {
     assert_eq!(listeners.listeners().len(), 1, "one listener: {listeners:?}");
     let listener = &listeners.listeners()[0];
     assert_eq!(listener.port(), Some(80));
-    assert_eq!(listener.default_actions().first().and_then(|a| a.target_group_arn()), Some(tg_arn), "listener forwards to the target group");
+    assert_eq!(
+        listener.default_actions().first().and_then(|a| a.target_group_arn()),
+        Some(tg_arn),
+        "listener forwards to the target group"
+    );
     let web = env.service("web").await;
-    let attached: Vec<_> = web.load_balancers().iter().map(|l| (l.target_group_arn(), l.container_name(), l.container_port())).collect();
+    let attached: Vec<_> =
+        web.load_balancers().iter().map(|l| (l.target_group_arn(), l.container_name(), l.container_port())).collect();
     assert_eq!(attached, vec![(Some(tg_arn), Some("web"), Some(8080))], "web is attached to its target group");
 
     // The alias record points at the ALB, with bosun's ownership TXT beside it.
@@ -106,7 +115,8 @@ async fn creates_the_demo_stack_from_nothing() {
     let alias = records.iter().find(|r| r.r#type() == &aws_sdk_route53::types::RrType::A).expect("an A record");
     let alias_target = alias.alias_target().expect("an alias").dns_name().trim_end_matches('.').to_ascii_lowercase();
     assert_eq!(alias_target, lb.dns_name().expect("dns name").trim_end_matches('.').to_ascii_lowercase());
-    let txt = records.iter().find(|r| r.r#type() == &aws_sdk_route53::types::RrType::Txt).expect("a TXT ownership record");
+    let txt =
+        records.iter().find(|r| r.r#type() == &aws_sdk_route53::types::RrType::Txt).expect("a TXT ownership record");
     let txt_values: Vec<&str> = txt.resource_records().iter().map(|r| r.value()).collect();
     assert_eq!(txt_values, vec!["\"bosun:managed-by=bosun,bosun:cluster=demo,bosun:service=web\""]);
 
@@ -131,7 +141,11 @@ async fn a_second_apply_changes_nothing_and_reads_little() {
     let stats = apply.stats();
     assert_eq!(stats.mutating, 0, "{apply}");
     assert!(stats.reads <= 15, "a no-op apply of demo.yml should need at most 15 reads, made {}: {apply}", stats.reads);
-    assert_eq!(stats.calls("DescribeTaskDefinition"), 0, "the spec-hash tags make task definitions unnecessary: {apply}");
+    assert_eq!(
+        stats.calls("DescribeTaskDefinition"),
+        0,
+        "the spec-hash tags make task definitions unnecessary: {apply}"
+    );
     assert!(stats.calls("DescribeServices") >= 1, "the per-operation counts are parsed: {apply}");
 }
 
@@ -163,17 +177,27 @@ async fn an_image_bump_registers_a_revision_for_that_service_only() {
     let (plan, apply) = change_converges(
         &env,
         &bumped,
-        &["~ task definition demo-web", "~ service web", "    image: public.ecr.aws/nginx/nginx:1.27 -> public.ecr.aws/nginx/nginx:1.28"],
+        &[
+            "~ task definition demo-web",
+            "~ service web",
+            "    image: public.ecr.aws/nginx/nginx:1.27 -> public.ecr.aws/nginx/nginx:1.28",
+        ],
     )
     .await;
-    for other in ["~ service users", "~ service mailer", "~ task definition demo-users", "~ task definition demo-mailer"] {
+    for other in
+        ["~ service users", "~ service mailer", "~ task definition demo-users", "~ task definition demo-mailer"]
+    {
         plan.expect_no_line_starting(other);
     }
     assert_eq!(apply.stats().calls("RegisterTaskDefinition"), 1, "{apply}");
 
     let after = running_revisions(&env).await;
     assert_eq!(after["web"], "demo-web:2");
-    assert_eq!((&after["users"], &after["mailer"]), (&before["users"], &before["mailer"]), "the other services keep their revisions");
+    assert_eq!(
+        (&after["users"], &after["mailer"]),
+        (&before["users"], &before["mailer"]),
+        "the other services keep their revisions"
+    );
     let image = env.task_definition(&after["web"]).await.container_definitions()[0].image().map(str::to_owned);
     assert_eq!(image.as_deref(), Some("public.ecr.aws/nginx/nginx:1.28"));
     for (family, count) in [("demo-web", 2), ("demo-users", 1), ("demo-mailer", 1)] {
@@ -203,13 +227,20 @@ async fn an_environment_change_deploys_a_new_revision_without_showing_values() {
     plan.expect_code(2).expect_lines(&["~ task definition demo-web", "~ service web"]);
     for marker in ["-", "+"] {
         let diff_line = format!("{marker}  env USERS_URL: (sha256:");
-        assert!(plan.stdout.lines().any(|l| l.trim_start().starts_with(&diff_line)), "no `{diff_line}...` diff line: {plan}");
+        assert!(
+            plan.stdout.lines().any(|l| l.trim_start().starts_with(&diff_line)),
+            "no `{diff_line}...` diff line: {plan}"
+        );
     }
     assert!(!plan.stdout.contains("users.demo.sd"), "environment values never appear in a plan: {plan}");
 
     change_converges(&env, &changed, &[]).await;
     let td = env.task_definition(&env.running_revision("web").await).await;
-    let url = td.container_definitions()[0].environment().iter().find(|kv| kv.name() == Some("USERS_URL")).and_then(|kv| kv.value());
+    let url = td.container_definitions()[0]
+        .environment()
+        .iter()
+        .find(|kv| kv.name() == Some("USERS_URL"))
+        .and_then(|kv| kv.value());
     assert_eq!(url, Some("http://users.demo.sd:9191"));
 }
 
@@ -218,7 +249,8 @@ async fn a_health_check_path_change_modifies_the_target_group_in_place() {
     let env = demo_env().await;
     let tg_before = env.target_groups().await[0].target_group_arn().map(str::to_owned);
     let changed = demo().replace("path: /\n", "path: /healthz\n");
-    let (plan, _) = change_converges(&env, &changed, &["~ target group demo-web-lb", "    health_check.path: / -> /healthz"]).await;
+    let (plan, _) =
+        change_converges(&env, &changed, &["~ target group demo-web-lb", "    health_check.path: / -> /healthz"]).await;
     plan.expect_no_line_starting("~ service").expect_no_line_starting("~ task definition");
 
     let tgs = env.target_groups().await;
@@ -239,7 +271,10 @@ async fn a_renamed_record_is_created_and_the_old_one_stays_an_orphan_until_prune
     let lb_dns = env.load_balancers().await[0].dns_name().expect("dns name").to_ascii_lowercase();
     for name in ["app.demo.example.com.", "www.demo.example.com."] {
         let records = env.records(name).await;
-        let alias = records.iter().find_map(|r| r.alias_target()).map(|a| a.dns_name().trim_end_matches('.').to_ascii_lowercase());
+        let alias = records
+            .iter()
+            .find_map(|r| r.alias_target())
+            .map(|a| a.dns_name().trim_end_matches('.').to_ascii_lowercase());
         assert_eq!(alias.as_deref(), Some(lb_dns.as_str()), "{name} aliases the ALB: {records:?}");
     }
     env.plan(&renamed, &[]).await.expect_code(0).expect_lines(&[&old_orphan]);
@@ -263,6 +298,10 @@ async fn a_cloud_map_ttl_change_updates_the_registry_in_place() {
 
     let id = env.discovery_services().await["users"].id().expect("an id").to_owned();
     let svc = env.discovery.get_service().id(id).send().await.expect("GetService");
-    let ttls: Vec<i64> = svc.service().and_then(|s| s.dns_config()).map(|d| d.dns_records().iter().map(|r| r.ttl()).collect()).unwrap_or_default();
+    let ttls: Vec<i64> = svc
+        .service()
+        .and_then(|s| s.dns_config())
+        .map(|d| d.dns_records().iter().map(|r| r.ttl()).collect())
+        .unwrap_or_default();
     assert_eq!(ttls, vec![60]);
 }

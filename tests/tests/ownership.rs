@@ -91,7 +91,10 @@ async fn resources_bosun_does_not_own_are_never_touched() {
     assert_eq!(legacy.task_definition(), legacy_before.task_definition());
     assert!(legacy.tags().is_empty(), "no tags were added: {:?}", legacy.tags());
     let tgs = env.target_groups().await;
-    assert!(tgs.iter().any(|t| t.target_group_arn() == Some(foreign_tg_arn.as_str())), "the foreign target group is kept");
+    assert!(
+        tgs.iter().any(|t| t.target_group_arn() == Some(foreign_tg_arn.as_str())),
+        "the foreign target group is kept"
+    );
     assert!(env.elb_tags(&foreign_tg_arn).await.is_empty(), "and not tagged");
 }
 
@@ -140,12 +143,22 @@ async fn a_deleted_hosted_zone_of_a_removed_service_does_not_break_planning() {
             .build()
             .expect("a change")
     });
-    let batch = aws_sdk_route53::types::ChangeBatch::builder().set_changes(Some(deletes.collect())).build().expect("a batch");
-    env.route53.change_resource_record_sets().hosted_zone_id(&env.prereqs.zone_id).change_batch(batch).send().await.expect("delete records");
+    let batch =
+        aws_sdk_route53::types::ChangeBatch::builder().set_changes(Some(deletes.collect())).build().expect("a batch");
+    env.route53
+        .change_resource_record_sets()
+        .hosted_zone_id(&env.prereqs.zone_id)
+        .change_batch(batch)
+        .send()
+        .await
+        .expect("delete records");
     env.route53.delete_hosted_zone().id(&env.prereqs.zone_id).send().await.expect("DeleteHostedZone");
 
     let without_web = demo().without_service("web");
-    env.plan(&without_web, &[]).await.expect_code(0).expect_lines(&["  ? service web", "  ? load balancer demo-web-lb"]);
+    env.plan(&without_web, &[])
+        .await
+        .expect_code(0)
+        .expect_lines(&["  ? service web", "  ? load balancer demo-web-lb"]);
     env.apply(&without_web, &["--prune", "true"]).await.expect_code(0);
     assert!(env.load_balancers().await.is_empty());
     assert!(!is_active(&env, "web").await);

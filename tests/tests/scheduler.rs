@@ -106,18 +106,23 @@ async fn a_put_converges_the_cluster_and_the_job_record_says_succeeded() {
     let job = put_service(&api, CLUSTER, "web", json!({ "image_tag": "1.28" })).await;
     let record = api.wait_job(&job, JOB_LIMIT).await;
     assert_eq!(record["status"], "succeeded", "{record:#}");
-    assert_eq!(record["result"]["plan"]["summary"], json!({"create": 0, "update": 2, "replace": 0, "delete": 0, "run": 0}), "{record:#}");
+    assert_eq!(
+        record["result"]["plan"]["summary"],
+        json!({"create": 0, "update": 2, "replace": 0, "delete": 0, "run": 0}),
+        "{record:#}"
+    );
     let after = env.running_revision("web").await;
     assert_ne!(before, after);
     assert_eq!(image_of(&env.task_definition(&after).await), "public.ecr.aws/nginx/nginx:1.28");
 
     // Slack heard about both jobs, start and end.
     for id in [&job] {
-        slack.wait_for("a succeeded message", Duration::from_secs(10), |b| {
-            let t = b["text"].as_str().unwrap_or_default();
-            t.starts_with(":white_check_mark: bosun: cluster *demo* converged") && t.contains(id.as_str())
-        })
-        .await;
+        slack
+            .wait_for("a succeeded message", Duration::from_secs(10), |b| {
+                let t = b["text"].as_str().unwrap_or_default();
+                t.starts_with(":white_check_mark: bosun: cluster *demo* converged") && t.contains(id.as_str())
+            })
+            .await;
     }
     assert!(slack.bodies().iter().any(|b| b["text"].as_str().unwrap_or_default().contains("reconcile started")));
     // Nothing from the stackfile's environment leaks into notifications.
@@ -152,7 +157,9 @@ async fn a_circuit_breaker_rollback_is_recorded_and_announced_to_slack() {
 
     let message = slack
         .wait_for("a rolled-back message", Duration::from_secs(10), |b| {
-            b["text"].as_str().is_some_and(|t| t.starts_with(":rewind: bosun: cluster *demo* rolled back") && t.contains(&job))
+            b["text"]
+                .as_str()
+                .is_some_and(|t| t.starts_with(":rewind: bosun: cluster *demo* rolled back") && t.contains(&job))
         })
         .await;
     assert!(message["text"].as_str().unwrap().contains("service web: rolled back by the circuit breaker"), "{message}");
@@ -194,7 +201,13 @@ async fn kill_9_mid_reconcile_then_a_restart_completes_the_job_without_duplicate
     let types: Vec<&str> = records.iter().map(|r| r.r#type().as_str()).collect();
     assert_eq!(types, ["A", "TXT"], "one alias and one ownership record");
     assert_eq!(env.discovery_services().await.len(), 1);
-    let listeners = env.elb.describe_listeners().load_balancer_arn(env.load_balancers().await[0].load_balancer_arn().unwrap()).send().await.unwrap();
+    let listeners = env
+        .elb
+        .describe_listeners()
+        .load_balancer_arn(env.load_balancers().await[0].load_balancer_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(listeners.listeners().len(), 1, "one listener");
     env.emulator_config(json!({ "rollout_describes": 2, "rollout_seconds": 2 })).await;
     env.assert_converged(&demo()).await;
@@ -270,7 +283,10 @@ async fn slack_down_the_deploy_still_succeeds_and_the_failed_delivery_is_logged(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let port = dead.rsplit(':').next().unwrap().trim_end_matches("/hook");
-    assert!(api.logs().iter().all(|l| !l.contains(&dead) && !l.contains(&format!(":{port}"))), "the webhook URL was logged");
+    assert!(
+        api.logs().iter().all(|l| !l.contains(&dead) && !l.contains(&format!(":{port}"))),
+        "the webhook URL was logged"
+    );
 }
 
 /// `[started_at, finished_at]` of each job that ran.
@@ -283,7 +299,11 @@ async fn two_schedulers_and_ten_clusters_with_bursts_converge_with_no_overlappin
     let env = Env::start().await;
     let api = api_only(&env).await;
     let clusters: Vec<String> = (0..10).map(|i| format!("team-{i}")).collect();
-    let stack = |tag: &str| format!("services:\n  - api:\n      image: busybox:{tag}\n      desired_count: 1\n  - worker:\n      image: busybox:1.36\n");
+    let stack = |tag: &str| {
+        format!(
+            "services:\n  - api:\n      image: busybox:{tag}\n      desired_count: 1\n  - worker:\n      image: busybox:1.36\n"
+        )
+    };
     let a = Scheduler::start(&env, FAST).await;
     let b = Scheduler::start(&env, FAST).await;
 
@@ -300,13 +320,10 @@ async fn two_schedulers_and_ten_clusters_with_bursts_converge_with_no_overlappin
             api.wait_job(ids.last().unwrap(), JOB_LIMIT).await;
         }
         let bumps = futures::future::join_all(
-            clusters
-                .iter()
-                .flat_map(|c| (1..=3).map(move |n| (c.clone(), format!("1.{burst}{n}"))))
-                .map(|(c, tag)| {
-                    let api = &api;
-                    async move { (c.clone(), put_service(api, &c, "api", json!({ "image_tag": tag })).await) }
-                }),
+            clusters.iter().flat_map(|c| (1..=3).map(move |n| (c.clone(), format!("1.{burst}{n}")))).map(|(c, tag)| {
+                let api = &api;
+                async move { (c.clone(), put_service(api, &c, "api", json!({ "image_tag": tag })).await) }
+            }),
         )
         .await;
         for (c, job) in bumps {
@@ -353,14 +370,7 @@ async fn two_schedulers_and_ten_clusters_with_bursts_converge_with_no_overlappin
             assert!(end <= start, "{cluster}: job {first} (ended {end}) overlaps job {second} (started {start})");
         }
         // Live: the image of the last bump, through the SDK.
-        let svc = env
-            .ecs
-            .describe_services()
-            .cluster(cluster)
-            .services("api")
-            .send()
-            .await
-            .unwrap();
+        let svc = env.ecs.describe_services().cluster(cluster).services("api").send().await.unwrap();
         let td = svc.services()[0].task_definition().unwrap().to_owned();
         assert_eq!(image_of(&env.task_definition(&td).await), wanted, "{cluster}");
     }
@@ -389,7 +399,9 @@ async fn drift_is_healed_under_heal_and_only_reported_under_report() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let event = hook
-        .wait_for("a drift event", Duration::from_secs(10), |b| b["event"] == "drift_detected" && b["cluster"] == CLUSTER)
+        .wait_for("a drift event", Duration::from_secs(10), |b| {
+            b["event"] == "drift_detected" && b["cluster"] == CLUSTER
+        })
         .await;
     assert!(event["summary"].as_str().unwrap().ends_with("healing now"), "{event}");
     assert_eq!(event["changes"], json!(["update service web"]), "{event}");
@@ -397,7 +409,11 @@ async fn drift_is_healed_under_heal_and_only_reported_under_report() {
     assert_eq!(status["drift"]["action"], "healed", "{status:#}");
     let healer = status["drift"]["job_id"].as_str().unwrap().to_owned();
     let record = api.wait_job(&healer, JOB_LIMIT).await;
-    assert_eq!((record["status"].as_str(), record["reason"].as_str()), (Some("succeeded"), Some("drift")), "{record:#}");
+    assert_eq!(
+        (record["status"].as_str(), record["reason"].as_str()),
+        (Some("succeeded"), Some("drift")),
+        "{record:#}"
+    );
 
     // `drift: report`: the next drift is recorded and announced, and left alone.
     let report = format!("drift: report\n{}", text(&env, &demo()));
@@ -406,7 +422,8 @@ async fn drift_is_healed_under_heal_and_only_reported_under_report() {
     scale(5).await.expect("scale web out of band");
     let event = hook
         .wait_for("a reported drift", Duration::from_secs(30), |b| {
-            b["event"] == "drift_detected" && b["summary"].as_str().is_some_and(|s| s.ends_with("reported only (drift: report)"))
+            b["event"] == "drift_detected"
+                && b["summary"].as_str().is_some_and(|s| s.ends_with("reported only (drift: report)"))
         })
         .await;
     assert_eq!(event["changes"], json!(["update service web"]), "{event}");
@@ -415,7 +432,8 @@ async fn drift_is_healed_under_heal_and_only_reported_under_report() {
     // Two more intervals: still 5, and the drift was announced once.
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(env.service("web").await.desired_count(), 5);
-    let reported = hook.bodies().iter().filter(|b| b["summary"].as_str().is_some_and(|s| s.contains("reported only"))).count();
+    let reported =
+        hook.bodies().iter().filter(|b| b["summary"].as_str().is_some_and(|s| s.contains("reported only"))).count();
     assert_eq!(reported, 1);
 }
 

@@ -83,9 +83,7 @@ pub struct Tokens {
 
 impl fmt::Debug for Tokens {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Tokens")
-            .field("count", &self.entries.len())
-            .finish_non_exhaustive()
+        f.debug_struct("Tokens").field("count", &self.entries.len()).finish_non_exhaustive()
     }
 }
 
@@ -101,11 +99,7 @@ impl Tokens {
             }
             let fields: Vec<&str> = line.split_whitespace().collect();
             let [role, hash, name] = fields[..] else {
-                errors.push(format!(
-                    "{}: expected `ROLE SHA256HEX NAME`, found {} field(s)",
-                    i + 1,
-                    fields.len()
-                ));
+                errors.push(format!("{}: expected `ROLE SHA256HEX NAME`, found {} field(s)", i + 1, fields.len()));
                 continue;
             };
             let role = match role.parse::<Role>() {
@@ -117,23 +111,12 @@ impl Tokens {
             };
             let mut bytes = [0u8; 32];
             if hex::decode_to_slice(hash, &mut bytes).is_err() {
-                errors.push(format!(
-                    "{}: the second field must be the 64 hex digits of the token's SHA-256",
-                    i + 1
-                ));
+                errors.push(format!("{}: the second field must be the 64 hex digits of the token's SHA-256", i + 1));
                 continue;
             }
-            entries.push(Entry {
-                role,
-                hash: bytes,
-                name: name.to_owned(),
-            });
+            entries.push(Entry { role, hash: bytes, name: name.to_owned() });
         }
-        if errors.is_empty() {
-            Ok(Self { entries })
-        } else {
-            Err(errors)
-        }
+        if errors.is_empty() { Ok(Self { entries }) } else { Err(errors) }
     }
 
     /// Number of tokens.
@@ -155,10 +138,7 @@ impl Tokens {
                 found = Some(e);
             }
         }
-        found.map(|e| Caller {
-            name: e.name.clone(),
-            role: e.role,
-        })
+        found.map(|e| Caller { name: e.name.clone(), role: e.role })
     }
 
     /// The caller of a request with an `Authorization: Bearer TOKEN` header, if any.
@@ -177,10 +157,7 @@ pub fn new_token(role: Role, name: &str) -> (String, String) {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = format!("bosun_{}", hex::encode(bytes));
-    let line = format!(
-        "{role} {} {name}",
-        hex::encode(Sha256::digest(token.as_bytes()))
-    );
+    let line = format!("{role} {} {name}", hex::encode(Sha256::digest(token.as_bytes())));
     (token, line)
 }
 
@@ -205,26 +182,19 @@ impl<S: Send + Sync, const MIN: u8> FromRequestParts<S> for Auth<MIN> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let caller = parts
-            .extensions
-            .get::<Authenticated>()
-            .and_then(|a| a.0.clone())
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthorized",
-                    "a valid bearer token is required (Authorization: Bearer TOKEN)",
-                )
-            })?;
+        let caller = parts.extensions.get::<Authenticated>().and_then(|a| a.0.clone()).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "a valid bearer token is required (Authorization: Bearer TOKEN)",
+            )
+        })?;
         let needed = Role::ALL[usize::from(MIN)];
         if caller.role < needed {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
-                format!(
-                    "this needs the {needed} role; token {} has {}",
-                    caller.name, caller.role
-                ),
+                format!("this needs the {needed} role; token {} has {}", caller.name, caller.role),
             ));
         }
         Ok(Self(caller))
@@ -242,26 +212,14 @@ mod tests {
         let file = format!("# tokens\n\n{admin_line}\n  {viewer_line}  \n");
         let tokens = Tokens::parse(&file).unwrap();
         assert_eq!(tokens.len(), 2);
-        assert_eq!(
-            tokens.authenticate(&admin),
-            Some(Caller {
-                name: "root".into(),
-                role: Role::Admin
-            })
-        );
+        assert_eq!(tokens.authenticate(&admin), Some(Caller { name: "root".into(), role: Role::Admin }));
         assert_eq!(tokens.authenticate(&viewer).unwrap().role, Role::Viewer);
         assert_eq!(tokens.authenticate("bosun_nope"), None);
         assert_eq!(tokens.authenticate(""), None);
         let mut h = HeaderMap::new();
-        h.insert(
-            header::AUTHORIZATION,
-            format!("Bearer {viewer}").parse().unwrap(),
-        );
+        h.insert(header::AUTHORIZATION, format!("Bearer {viewer}").parse().unwrap());
         assert_eq!(tokens.from_headers(&h).unwrap().name, "dash");
-        h.insert(
-            header::AUTHORIZATION,
-            format!("Basic {viewer}").parse().unwrap(),
-        );
+        h.insert(header::AUTHORIZATION, format!("Basic {viewer}").parse().unwrap());
         assert_eq!(tokens.from_headers(&h), None);
     }
 

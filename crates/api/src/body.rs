@@ -3,8 +3,8 @@
 
 use axum::extract::{FromRequest, Request};
 use bytes::{Bytes, BytesMut};
-use http_body_util::BodyExt as _;
 use http::{HeaderMap, StatusCode, header};
+use http_body_util::BodyExt as _;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -25,8 +25,18 @@ impl<S: Send + Sync> FromRequest<S> for Body {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let too_large = || ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the body is larger than {MAX_BODY} bytes"));
-        let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+        let too_large = || {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the body is larger than {MAX_BODY} bytes"),
+            )
+        };
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
         if declared.is_some_and(|n| n > DRAIN_LIMIT) {
             return Err(too_large());
         }
@@ -34,7 +44,8 @@ impl<S: Send + Sync> FromRequest<S> for Body {
         let mut buf = BytesMut::with_capacity(declared.unwrap_or(0).min(MAX_BODY));
         let mut total = 0usize;
         while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| ApiError::bad_request("unreadable_body", format!("could not read the body: {e}")))?;
+            let frame =
+                frame.map_err(|e| ApiError::bad_request("unreadable_body", format!("could not read the body: {e}")))?;
             let Ok(data) = frame.into_data() else { continue };
             total += data.len();
             if total <= MAX_BODY {
@@ -58,35 +69,23 @@ pub enum Syntax {
 
 fn media_type(headers: &HeaderMap) -> Option<String> {
     let v = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
-    Some(
-        v.split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase(),
-    )
+    Some(v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
 }
 
 /// The syntax of a body from its `Content-Type`; a body without one is JSON when it
 /// starts with `{`, otherwise YAML (JSON is YAML as well).
 pub fn syntax(headers: &HeaderMap, text: &str) -> Result<Syntax, ApiError> {
     match media_type(headers).as_deref() {
-        None => Ok(if text.trim_start().starts_with('{') {
-            Syntax::Json
-        } else {
-            Syntax::Yaml
-        }),
+        None => Ok(if text.trim_start().starts_with('{') { Syntax::Json } else { Syntax::Yaml }),
         Some("application/json") => Ok(Syntax::Json),
         Some(t) if t.ends_with("+json") => Ok(Syntax::Json),
-        Some(
-            "application/yaml" | "application/x-yaml" | "text/yaml" | "text/x-yaml" | "text/plain",
-        ) => Ok(Syntax::Yaml),
+        Some("application/yaml" | "application/x-yaml" | "text/yaml" | "text/x-yaml" | "text/plain") => {
+            Ok(Syntax::Yaml)
+        }
         Some(other) => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
-            format!(
-                "content type {other:?} is not accepted: send application/json or application/yaml"
-            ),
+            format!("content type {other:?} is not accepted: send application/json or application/yaml"),
         )),
     }
 }
@@ -96,10 +95,7 @@ pub fn utf8(body: &Bytes) -> Result<&str, ApiError> {
     std::str::from_utf8(body).map_err(|e| {
         ApiError::bad_request(
             "invalid_encoding",
-            format!(
-                "the body is not UTF-8 (invalid byte at offset {})",
-                e.valid_up_to()
-            ),
+            format!("the body is not UTF-8 (invalid byte at offset {})", e.valid_up_to()),
         )
     })
 }
@@ -120,13 +116,8 @@ pub fn json<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T,
 
 /// 400 for JSON that does not parse, with its position.
 pub fn malformed_json(e: &serde_json::Error) -> ApiError {
-    ApiError::bad_request(
-        "malformed_body",
-        format!("the body is not valid JSON for this endpoint: {e}"),
-    )
-    .with_details(vec![
-        serde_json::json!({ "line": e.line(), "column": e.column(), "message": e.to_string() }),
-    ])
+    ApiError::bad_request("malformed_body", format!("the body is not valid JSON for this endpoint: {e}"))
+        .with_details(vec![serde_json::json!({ "line": e.line(), "column": e.column(), "message": e.to_string() })])
 }
 
 /// A stackfile body as YAML text to validate and store. A JSON body becomes block
@@ -137,17 +128,13 @@ pub fn stackfile(headers: &HeaderMap, body: &Bytes) -> Result<String, ApiError> 
     match syntax(headers, text)? {
         Syntax::Yaml => Ok(text.to_owned()),
         Syntax::Json => {
-            let value: serde_json::Value =
-                serde_json::from_str(text).map_err(|e| malformed_json(&e))?;
+            let value: serde_json::Value = serde_json::from_str(text).map_err(|e| malformed_json(&e))?;
             match value {
                 serde_json::Value::Object(mut m) if m.len() == 1 && m.contains_key("config") => {
                     config_value(m.remove("config").expect("checked above"))
                 }
                 serde_json::Value::Object(_) => yaml_of(text),
-                _ => Err(ApiError::bad_request(
-                    "malformed_body",
-                    "the stackfile must be a JSON object",
-                )),
+                _ => Err(ApiError::bad_request("malformed_body", "the stackfile must be a JSON object")),
             }
         }
     }
@@ -168,7 +155,11 @@ pub fn config_value(config: serde_json::Value) -> Result<String, ApiError> {
 fn yaml_of(json: &str) -> Result<String, ApiError> {
     bosun_stackfile::document::json_to_yaml(json).map_err(|d| {
         ApiError::bad_request("malformed_body", d.0.first().map(|d| d.message.clone()).unwrap_or_default())
-            .with_details(d.0.iter().map(|d| serde_json::json!({ "line": d.line, "column": d.column, "message": d.message })).collect())
+            .with_details(
+                d.0.iter()
+                    .map(|d| serde_json::json!({ "line": d.line, "column": d.column, "message": d.message }))
+                    .collect(),
+            )
     })
 }
 
@@ -186,25 +177,11 @@ mod tests {
 
     #[test]
     fn syntax_follows_content_type() {
-        assert_eq!(
-            syntax(&headers(Some("application/json; charset=utf-8")), "x").unwrap(),
-            Syntax::Json
-        );
-        assert_eq!(
-            syntax(&headers(Some("application/yaml")), "{}").unwrap(),
-            Syntax::Yaml
-        );
-        assert_eq!(
-            syntax(&headers(None), "  {\"a\": 1}").unwrap(),
-            Syntax::Json
-        );
+        assert_eq!(syntax(&headers(Some("application/json; charset=utf-8")), "x").unwrap(), Syntax::Json);
+        assert_eq!(syntax(&headers(Some("application/yaml")), "{}").unwrap(), Syntax::Yaml);
+        assert_eq!(syntax(&headers(None), "  {\"a\": 1}").unwrap(), Syntax::Json);
         assert_eq!(syntax(&headers(None), "a: 1").unwrap(), Syntax::Yaml);
-        assert_eq!(
-            syntax(&headers(Some("application/xml")), "x")
-                .unwrap_err()
-                .status,
-            415
-        );
+        assert_eq!(syntax(&headers(Some("application/xml")), "x").unwrap_err().status, 415);
     }
 
     #[test]
@@ -212,29 +189,10 @@ mod tests {
         let h = headers(Some("application/json"));
         let yaml = stackfile(&h, &Bytes::from_static(br#"{"config": {"services": []}}"#)).unwrap();
         assert_eq!(yaml, "services: []\n");
-        let yaml = stackfile(
-            &h,
-            &Bytes::from_static(br#"{"services": [{"web": {"image": "nginx:1"}}]}"#),
-        )
-        .unwrap();
+        let yaml = stackfile(&h, &Bytes::from_static(br#"{"services": [{"web": {"image": "nginx:1"}}]}"#)).unwrap();
         assert_eq!(yaml, "services:\n  - web:\n      image: nginx:1\n");
-        assert_eq!(
-            stackfile(&h, &Bytes::from_static(b"{\"services\": "))
-                .unwrap_err()
-                .code,
-            "malformed_body"
-        );
-        assert_eq!(
-            stackfile(&h, &Bytes::from_static(b"[]"))
-                .unwrap_err()
-                .status,
-            400
-        );
-        assert_eq!(
-            stackfile(&h, &Bytes::from_static(b"{\"a\": \"\xff\"}"))
-                .unwrap_err()
-                .code,
-            "invalid_encoding"
-        );
+        assert_eq!(stackfile(&h, &Bytes::from_static(b"{\"services\": ")).unwrap_err().code, "malformed_body");
+        assert_eq!(stackfile(&h, &Bytes::from_static(b"[]")).unwrap_err().status, 400);
+        assert_eq!(stackfile(&h, &Bytes::from_static(b"{\"a\": \"\xff\"}")).unwrap_err().code, "invalid_encoding");
     }
 }

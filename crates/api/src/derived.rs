@@ -37,18 +37,11 @@ impl Derived {
     /// The entry of `cluster` for `text`: the current one when its text is `text`, else
     /// a new, empty one that replaces it.
     fn entry(&self, cluster: &str, text: &str) -> Arc<Entry> {
-        let mut entries = self
-            .entries
-            .lock()
-            .expect("the entry map is never poisoned");
+        let mut entries = self.entries.lock().expect("the entry map is never poisoned");
         match entries.get(cluster) {
             Some(e) if e.text == text => e.clone(),
             _ => {
-                let e = Arc::new(Entry {
-                    text: text.to_owned(),
-                    json: OnceLock::new(),
-                    desired: OnceLock::new(),
-                });
+                let e = Arc::new(Entry { text: text.to_owned(), json: OnceLock::new(), desired: OnceLock::new() });
                 entries.insert(cluster.to_owned(), e.clone());
                 e
             }
@@ -101,10 +94,7 @@ mod tests {
         assert_eq!(d.json("prod", ONE).unwrap().as_ptr(), first.as_ptr());
         // A new version replaces it; another cluster has its own entry.
         let second = d.json("prod", TWO).unwrap();
-        assert_eq!(
-            second,
-            bosun_stackfile::document::to_json_text(TWO).unwrap()
-        );
+        assert_eq!(second, bosun_stackfile::document::to_json_text(TWO).unwrap());
         assert_eq!(d.json("dev", ONE).unwrap(), first);
         assert_eq!(d.json("prod", ONE).unwrap(), first);
     }

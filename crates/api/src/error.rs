@@ -19,8 +19,7 @@ use utoipa::ToSchema;
 use crate::request_id::RequestId;
 
 /// The message of a 5xx without advice for the caller.
-const SOMETHING_WENT_WRONG: &str =
-    "something went wrong on the server; its log has the cause under this request_id";
+const SOMETHING_WENT_WRONG: &str = "something went wrong on the server; its log has the cause under this request_id";
 
 /// An error response.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,13 +57,7 @@ pub struct ErrorBody {
 impl ApiError {
     /// An error with no details.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            details: Vec::new(),
-            cause: None,
-        }
+        Self { status, code, message: message.into(), details: Vec::new(), cause: None }
     }
 
     /// A failure on the server's side (a 5xx `status`). The body says only that
@@ -79,14 +72,11 @@ impl ApiError {
         debug_assert!(status.is_server_error(), "{status} is not a server error");
         let message = match advice {
             None => SOMETHING_WENT_WRONG.to_owned(),
-            Some(advice) => format!(
-                "something went wrong on the server: {advice}; its log has the cause under this request_id"
-            ),
+            Some(advice) => {
+                format!("something went wrong on the server: {advice}; its log has the cause under this request_id")
+            }
         };
-        Self {
-            cause: Some(cause.to_string()),
-            ..Self::new(status, code, message)
-        }
+        Self { cause: Some(cause.to_string()), ..Self::new(status, code, message) }
     }
 
     /// Attach details.
@@ -114,10 +104,7 @@ impl ApiError {
             .collect();
         Self::bad_request(
             "invalid_stackfile",
-            format!(
-                "the stackfile is invalid ({} error(s)); nothing was stored",
-                diags.0.len()
-            ),
+            format!("the stackfile is invalid ({} error(s)); nothing was stored", diags.0.len()),
         )
         .with_details(details)
     }
@@ -130,12 +117,7 @@ impl ApiError {
     /// A stored record (a stackfile, a job record, a status) that cannot be read:
     /// 500 `corrupt_record`; `cause` says which and why.
     pub fn corrupt(cause: impl fmt::Display) -> Self {
-        Self::internal(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "corrupt_record",
-            None,
-            cause,
-        )
+        Self::internal(StatusCode::INTERNAL_SERVER_ERROR, "corrupt_record", None, cause)
     }
 }
 
@@ -173,16 +155,10 @@ impl IntoResponse for ApiError {
         } else {
             (self.message, None)
         };
-        let body = ErrorBody {
-            error: self.code.to_owned(),
-            message,
-            details: self.details,
-            request_id,
-        };
+        let body = ErrorBody { error: self.code.to_owned(), message, details: self.details, request_id };
         let mut resp = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         resp
     }
@@ -195,13 +171,7 @@ mod tests {
     use super::*;
 
     async fn body_of(e: ApiError) -> serde_json::Value {
-        let bytes = e
-            .into_response()
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes();
+        let bytes = e.into_response().into_body().collect().await.unwrap().to_bytes();
         serde_json::from_slice(&bytes).unwrap()
     }
 
@@ -209,10 +179,7 @@ mod tests {
     async fn a_4xx_says_what_to_fix_and_has_no_request_id() {
         let resp = ApiError::not_found("no job x").into_response();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        assert_eq!(
-            &bytes[..],
-            br#"{"error":"not_found","message":"no job x","details":[]}"#
-        );
+        assert_eq!(&bytes[..], br#"{"error":"not_found","message":"no job x","details":[]}"#);
     }
 
     #[tokio::test]
@@ -221,9 +188,7 @@ mod tests {
         let e = ApiError::internal(
             StatusCode::SERVICE_UNAVAILABLE,
             "enqueue_failed",
-            Some(
-                "the stackfile version is stored, but its job could not be queued (POST .../deploy queues it again)",
-            ),
+            Some("the stackfile version is stored, but its job could not be queued (POST .../deploy queues it again)"),
             "SendMessage on queue https://sqs.example/1234/jobs.fifo failed",
         );
         assert_eq!(
@@ -239,18 +204,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_5xx_made_with_new_keeps_its_text_for_the_log() {
-        let e = ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "corrupt_record",
-            "jobs/x.json holds invalid JSON",
-        );
+        let e = ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "corrupt_record", "jobs/x.json holds invalid JSON");
         let body = body_of(e).await;
         assert_eq!(body["message"], SOMETHING_WENT_WRONG);
-        assert!(
-            body["request_id"]
-                .as_str()
-                .is_some_and(|id| uuid::Uuid::try_parse(id).is_ok()),
-            "{body}"
-        );
+        assert!(body["request_id"].as_str().is_some_and(|id| uuid::Uuid::try_parse(id).is_ok()), "{body}");
     }
 }

@@ -113,20 +113,13 @@ pub struct ApiConfig {
 /// Connect to the bucket and queue, checking that both exist.
 pub async fn connect(clients: Clients, config: &ApiConfig) -> anyhow::Result<State> {
     let store = Store::new(clients.s3.clone(), &config.bucket);
-    store.ping().await.with_context(|| {
-        format!(
-            "bucket {} is not reachable (run `bosun init` to create it)",
-            config.bucket
-        )
-    })?;
+    store
+        .ping()
+        .await
+        .with_context(|| format!("bucket {} is not reachable (run `bosun init` to create it)", config.bucket))?;
     let queue = Queue::resolve(clients.sqs.clone(), &config.queue)
         .await
-        .with_context(|| {
-            format!(
-                "queue {} is not reachable (run `bosun init` to create it)",
-                config.queue
-            )
-        })?;
+        .with_context(|| format!("queue {} is not reachable (run `bosun init` to create it)", config.queue))?;
     Ok(Arc::new(AppState::new(clients, store, queue, config.tokens.clone())))
 }
 
@@ -154,12 +147,7 @@ pub fn app(state: State, cors_origins: &[String]) -> anyhow::Result<Router> {
         // request id and an access line too.
         router = router.layer(cors);
     }
-    Ok(router
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            telemetry::observe_request,
-        ))
-        .with_state(state))
+    Ok(router.layer(axum::middleware::from_fn_with_state(state.clone(), telemetry::observe_request)).with_state(state))
 }
 
 /// The CORS layer for these origins; `None` (CORS off) when there are none.
@@ -175,21 +163,13 @@ fn cors(origins: &[String]) -> anyhow::Result<Option<CorsLayer>> {
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins))
             .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
-            .allow_headers([
-                header::AUTHORIZATION,
-                header::CONTENT_TYPE,
-                header::IF_MATCH,
-                header::ACCEPT,
-            ])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_MATCH, header::ACCEPT])
             .expose_headers([header::ETAG]),
     ))
 }
 
 /// Serve until `shutdown` resolves, then finish the requests in flight.
-pub async fn serve(
-    config: ApiConfig,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+pub async fn serve(config: ApiConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     serve_with(Clients::from_env().await, config, shutdown).await
 }
 
@@ -207,10 +187,7 @@ pub async fn serve_with(
         .with_context(|| format!("could not listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, bucket = %config.bucket, queue = %config.queue, tokens = config.tokens.len(), "listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("the HTTP server failed")?;
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("the HTTP server failed")?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -7,17 +7,13 @@ use crate::error::ApiError;
 pub fn check_name(kind: &str, name: &str) -> Result<(), ApiError> {
     let ok = !name.is_empty()
         && name.len() <= 255
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok {
         Ok(())
     } else {
         Err(ApiError::bad_request(
             "invalid_name",
-            format!(
-                "{kind} name {name:?} is invalid: use 1-255 letters, digits, hyphens and underscores"
-            ),
+            format!("{kind} name {name:?} is invalid: use 1-255 letters, digits, hyphens and underscores"),
         ))
     }
 }
@@ -26,10 +22,7 @@ pub fn check_name(kind: &str, name: &str) -> Result<(), ApiError> {
 pub fn check_job_id(id: &str) -> Result<(), ApiError> {
     match uuid::Uuid::try_parse(id) {
         Ok(u) if u.hyphenated().to_string() == id => Ok(()),
-        _ => Err(ApiError::bad_request(
-            "invalid_job_id",
-            format!("{id:?} is not a job id (a UUID)"),
-        )),
+        _ => Err(ApiError::bad_request("invalid_job_id", format!("{id:?} is not a job id (a UUID)"))),
     }
 }
 
@@ -42,17 +35,7 @@ mod tests {
         for ok in ["prod", "a", "web_api-2", &"x".repeat(255)] {
             assert!(check_name("cluster", ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "",
-            "..",
-            "../x",
-            "a/b",
-            "a b",
-            "ü",
-            "a%2Fb",
-            &"x".repeat(256),
-            "a.b",
-        ] {
+        for bad in ["", "..", "../x", "a/b", "a b", "ü", "a%2Fb", &"x".repeat(256), "a.b"] {
             assert_eq!(check_name("cluster", bad).unwrap_err().status, 400, "{bad}");
         }
     }

@@ -64,14 +64,7 @@ mod tests {
         ] {
             assert!(paths.contains_key(p), "{p} missing");
         }
-        assert!(
-            paths["/api/v1/clusters/{cluster}/config"]
-                .get("put")
-                .is_some()
-        );
-        assert_eq!(
-            doc["components"]["securitySchemes"]["bearer"]["scheme"],
-            "bearer"
-        );
+        assert!(paths["/api/v1/clusters/{cluster}/config"].get("put").is_some());
+        assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
     }
 }

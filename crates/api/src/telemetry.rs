@@ -45,10 +45,8 @@ pub fn add_wait(d: Duration) {
 }
 
 /// Latency buckets, in seconds: 100 µs to 10 s.
-const BUCKETS: &[f64] = &[
-    0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-    10.0,
-];
+const BUCKETS: &[f64] =
+    &[0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 /// Install the process-wide Prometheus recorder (once; later calls return the same).
 pub fn install_recorder() -> &'static PrometheusHandle {
@@ -78,33 +76,21 @@ pub fn render() -> Option<String> {
 
 /// Give the request an id, resolve the caller, time the request and its AWS calls,
 /// log one line, count it.
-pub async fn observe_request(
-    State(state): State<crate::State>,
-    mut req: Request,
-    next: Next,
-) -> Response {
+pub async fn observe_request(State(state): State<crate::State>, mut req: Request, next: Next) -> Response {
     let start = Instant::now();
     // Made here whatever the request says: an id a client chose could forge log lines.
     let id = RequestId::new();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let caller = state.tokens.from_headers(req.headers());
-    let who = caller
-        .as_ref()
-        .map_or_else(|| "-".to_owned(), |c| c.name.clone());
+    let who = caller.as_ref().map_or_else(|| "-".to_owned(), |c| c.name.clone());
     req.extensions_mut().insert(Authenticated(caller));
 
     let aws = AwsTime::default();
     let wait = std::sync::Arc::new(std::sync::Mutex::new(Duration::ZERO));
-    let mut resp = id
-        .scope(WAIT.scope(wait.clone(), aws.scope(next.run(req))))
-        .await;
-    resp.headers_mut()
-        .insert(request_id::HEADER, id.header_value());
+    let mut resp = id.scope(WAIT.scope(wait.clone(), aws.scope(next.run(req)))).await;
+    resp.headers_mut().insert(request_id::HEADER, id.header_value());
 
     let took = start.elapsed();
     let in_aws = aws.elapsed();
@@ -115,8 +101,7 @@ pub async fn observe_request(
     metrics::counter!("bosun_http_requests_total", "method" => method.to_string(), "route" => route.clone(), "status" => status.to_string())
         .increment(1);
     metrics::histogram!("bosun_http_request_duration_seconds", &labels).record(took.as_secs_f64());
-    metrics::histogram!("bosun_http_request_overhead_seconds", &labels)
-        .record(overhead.as_secs_f64());
+    metrics::histogram!("bosun_http_request_overhead_seconds", &labels).record(overhead.as_secs_f64());
     if !waited.is_zero() {
         metrics::histogram!("bosun_http_request_wait_seconds", &labels).record(waited.as_secs_f64());
     }

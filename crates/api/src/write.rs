@@ -65,10 +65,8 @@ pub(crate) async fn enqueue(
     let mut record = JobRecord::queued(job.clone());
     // The version's job index lets the scheduler tell a stale job (one for an older
     // version, with a job for the current one queued) from the only job of a version.
-    let (put, index) = tokio::join!(
-        state.store.put_job(&record),
-        state.store.put_version_job(req.cluster, version_id, &job.job_id)
-    );
+    let (put, index) =
+        tokio::join!(state.store.put_job(&record), state.store.put_version_job(req.cluster, version_id, &job.job_id));
     put?;
     index?;
     if let Err(e) = state.queue.send(&job).await {
@@ -106,24 +104,12 @@ pub(crate) async fn store_and_enqueue(
     condition: Option<&Condition>,
     headers: &HeaderMap,
 ) -> Result<Queued, ApiError> {
-    let meta = WriteMeta {
-        author: req.caller.name.clone(),
-        message: change_message(headers),
-    };
-    let written = state
-        .store
-        .put_stackfile(req.cluster, text, condition, &meta)
-        .await?;
+    let meta = WriteMeta { author: req.caller.name.clone(), message: change_message(headers) };
+    let written = state.store.put_stackfile(req.cluster, text, condition, &meta).await?;
     state.derived.wrote(req.cluster, text, desired);
-    let message = format!(
-        "stackfile of cluster {} stored; reconcile queued",
-        req.cluster
-    );
+    let message = format!("stackfile of cluster {} stored; reconcile queued", req.cluster);
     let body = enqueue(state, req, &written.version_id, message).await?;
-    Ok(Queued {
-        body,
-        etag: Some(written.etag),
-    })
+    Ok(Queued { body, etag: Some(written.etag) })
 }
 
 /// The `X-Bosun-Message` header: why a change was made; kept with the version.
@@ -147,10 +133,7 @@ pub(crate) async fn read_modify_write(
     headers: &HeaderMap,
     edit: &(dyn Fn(&str) -> Result<String, ApiError> + Send + Sync),
 ) -> Result<Written, ApiError> {
-    let meta = WriteMeta {
-        author: caller.name.clone(),
-        message: change_message(headers),
-    };
+    let meta = WriteMeta { author: caller.name.clone(), message: change_message(headers) };
     // Writers in this process take turns per cluster, so they never make each other
     // retry; the conditional write still fences writers in other replicas.
     let queued = Instant::now();
@@ -161,31 +144,13 @@ pub(crate) async fn read_modify_write(
         let current = current(state, cluster).await?;
         let text = edit(&current.text)?;
         if text == current.text {
-            return Ok(Written {
-                version_id: current.version_id,
-                etag: current.etag,
-                changed: false,
-            });
+            return Ok(Written { version_id: current.version_id, etag: current.etag, changed: false });
         }
-        let desired = bosun_stackfile::load(&text, cluster)
-            .map_err(|d| ApiError::invalid_stackfile(&d))?;
-        match state
-            .store
-            .put_stackfile(
-                cluster,
-                &text,
-                Some(&Condition::Matches(current.etag)),
-                &meta,
-            )
-            .await
-        {
+        let desired = bosun_stackfile::load(&text, cluster).map_err(|d| ApiError::invalid_stackfile(&d))?;
+        match state.store.put_stackfile(cluster, &text, Some(&Condition::Matches(current.etag)), &meta).await {
             Ok(w) => {
                 state.derived.wrote(cluster, &text, desired);
-                return Ok(Written {
-                    version_id: w.version_id,
-                    etag: w.etag,
-                    changed: true,
-                });
+                return Ok(Written { version_id: w.version_id, etag: w.etag, changed: true });
             }
             Err(StoreError::PreconditionFailed) => {
                 // Another writer won; back off a little (with jitter) and read again.
@@ -202,9 +167,7 @@ pub(crate) async fn read_modify_write(
     Err(ApiError::new(
         StatusCode::CONFLICT,
         "too_much_contention",
-        format!(
-            "the stackfile of cluster {cluster} kept changing during {RMW_ATTEMPTS} attempts; retry"
-        ),
+        format!("the stackfile of cluster {cluster} kept changing during {RMW_ATTEMPTS} attempts; retry"),
     ))
 }
 
@@ -218,11 +181,7 @@ pub(crate) struct Written {
 /// The current stackfile of a cluster; 404 when there is none. The first step of
 /// every write, and of the reads that need the cluster to exist.
 pub(crate) async fn current(state: &crate::State, cluster: &str) -> Result<Stackfile, ApiError> {
-    state
-        .store
-        .get_stackfile(cluster, None)
-        .await?
-        .ok_or_else(|| no_cluster(cluster))
+    state.store.get_stackfile(cluster, None).await?.ok_or_else(|| no_cluster(cluster))
 }
 
 /// 404 for a cluster without a stackfile.

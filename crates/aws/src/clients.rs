@@ -44,10 +44,7 @@ impl Clients {
     /// Build the clients from a loaded SDK configuration (region, credentials and
     /// `AWS_ENDPOINT_URL` come from the standard chain).
     pub fn new(config: &SdkConfig) -> Self {
-        Self::with_retry(
-            config,
-            RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS),
-        )
+        Self::with_retry(config, RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
     }
 
     /// Clients of the AWS API at `endpoint_url`, with fixed credentials and region and
@@ -97,9 +94,7 @@ impl Clients {
 
     /// Load the standard AWS configuration from the environment and build clients.
     pub async fn from_env() -> Self {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
         Self::new(&config)
     }
 }

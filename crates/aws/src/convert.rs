@@ -11,9 +11,9 @@ use aws_sdk_elasticloadbalancingv2::types as elb;
 use aws_smithy_types::error::operation::BuildError;
 use bosun_plan::Owner;
 use bosun_stackfile::{
-    ContainerHealthCheck, ContainerSpec, DefaultAction, LogConfiguration, MountPoint, NetworkSpec,
-    PlacementConstraint, PlacementStrategy, PortMapping, Protocol, TargetGroupSpec, TargetHealthCheck, TargetType,
-    TaskDefinitionSpec, VolumeSpec,
+    ContainerHealthCheck, ContainerSpec, DefaultAction, LogConfiguration, MountPoint, NetworkSpec, PlacementConstraint,
+    PlacementStrategy, PortMapping, Protocol, TargetGroupSpec, TargetHealthCheck, TargetType, TaskDefinitionSpec,
+    VolumeSpec,
 };
 
 use crate::error::ApplyFailure;
@@ -279,7 +279,11 @@ pub(crate) fn network_to_aws(n: &NetworkSpec) -> Result<ecs::NetworkConfiguratio
             ecs::AwsVpcConfiguration::builder()
                 .set_subnets(Some(n.subnets.clone()))
                 .set_security_groups(Some(n.security_groups.clone()))
-                .assign_public_ip(if n.assign_public_ip { ecs::AssignPublicIp::Enabled } else { ecs::AssignPublicIp::Disabled })
+                .assign_public_ip(if n.assign_public_ip {
+                    ecs::AssignPublicIp::Enabled
+                } else {
+                    ecs::AssignPublicIp::Disabled
+                })
                 .build(),
         )?)
         .build())
@@ -320,12 +324,17 @@ pub(crate) fn placement_constraint_from_aws(kind: Option<&str>, expression: Opti
 /// A service's placement strategy, as the stackfile has it.
 pub(crate) fn placement_strategy_from_aws(p: &[ecs::PlacementStrategy]) -> Vec<PlacementStrategy> {
     p.iter()
-        .map(|p| PlacementStrategy { kind: p.r#type().map_or("", |t| t.as_str()).to_owned(), field: p.field().map(str::to_owned) })
+        .map(|p| PlacementStrategy {
+            kind: p.r#type().map_or("", |t| t.as_str()).to_owned(),
+            field: p.field().map(str::to_owned),
+        })
         .collect()
 }
 
 /// A task definition's placement constraints, for RegisterTaskDefinition.
-pub(crate) fn task_placement_constraints_to_aws(p: &[PlacementConstraint]) -> Vec<ecs::TaskDefinitionPlacementConstraint> {
+pub(crate) fn task_placement_constraints_to_aws(
+    p: &[PlacementConstraint],
+) -> Vec<ecs::TaskDefinitionPlacementConstraint> {
     p.iter()
         .map(|c| {
             ecs::TaskDefinitionPlacementConstraint::builder()

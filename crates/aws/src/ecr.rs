@@ -43,10 +43,7 @@ pub fn ecr_repository(image: &str) -> Option<EcrRepository> {
         Some((name, tag)) if !tag.contains('/') => name,
         _ => path,
     };
-    Some(EcrRepository {
-        registry_id: registry_id.to_owned(),
-        name: name.to_owned(),
-    })
+    Some(EcrRepository { registry_id: registry_id.to_owned(), name: name.to_owned() })
 }
 
 /// The `limit` most recently pushed tags of a repository, newest first. An image with
@@ -70,16 +67,12 @@ pub async fn recent_tags(
         .send()
         .try_collect()
         .await
-        .map_err(|e| {
-            AwsError::ecr("DescribeImages", format!("repository {}", repo.name), e)
-        })?;
+        .map_err(|e| AwsError::ecr("DescribeImages", format!("repository {}", repo.name), e))?;
     let mut tags: Vec<(Option<SystemTime>, ImageTag)> = pages
         .iter()
         .flat_map(|p| p.image_details())
         .flat_map(|d| {
-            let pushed = d
-                .image_pushed_at()
-                .and_then(|t| SystemTime::try_from(*t).ok());
+            let pushed = d.image_pushed_at().and_then(|t| SystemTime::try_from(*t).ok());
             d.image_tags().iter().map(move |t| {
                 (
                     pushed,
@@ -103,17 +96,9 @@ mod tests {
 
     #[test]
     fn parses_ecr_images() {
-        let r =
-            ecr_repository("123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/web:1.4.2").unwrap();
-        assert_eq!(
-            r,
-            EcrRepository {
-                registry_id: "123456789012".into(),
-                name: "team/web".into()
-            }
-        );
-        let r =
-            ecr_repository("123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:abc").unwrap();
+        let r = ecr_repository("123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/web:1.4.2").unwrap();
+        assert_eq!(r, EcrRepository { registry_id: "123456789012".into(), name: "team/web".into() });
+        let r = ecr_repository("123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:abc").unwrap();
         assert_eq!(r.name, "web");
         let r = ecr_repository("123456789012.dkr.ecr.us-east-1.amazonaws.com/web").unwrap();
         assert_eq!(r.name, "web");

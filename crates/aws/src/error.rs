@@ -38,13 +38,25 @@ impl ErrorKind {
     /// The kind of an error the service does not model, by its code and HTTP status.
     fn from_code(code: &str, status: Option<u16>) -> Self {
         match code {
-            "Throttling" | "ThrottlingException" | "ThrottledException" | "RequestThrottled" | "RequestThrottledException"
-            | "Throttled" | "RequestLimitExceeded" | "TooManyRequestsException" | "PriorRequestNotComplete" | "SlowDown" => {
-                ErrorKind::Throttled
+            "Throttling"
+            | "ThrottlingException"
+            | "ThrottledException"
+            | "RequestThrottled"
+            | "RequestThrottledException"
+            | "Throttled"
+            | "RequestLimitExceeded"
+            | "TooManyRequestsException"
+            | "PriorRequestNotComplete"
+            | "SlowDown" => ErrorKind::Throttled,
+            "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthorizationError" => {
+                ErrorKind::AccessDenied
             }
-            "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthorizationError" => ErrorKind::AccessDenied,
-            "NoSuchKey" | "NoSuchVersion" | "NoSuchBucket" | "NotFound" | "ResourceNotFoundException" => ErrorKind::NotFound,
-            "PreconditionFailed" | "ConditionalRequestConflict" | "ConflictException" | "OperationAborted" => ErrorKind::Conflict,
+            "NoSuchKey" | "NoSuchVersion" | "NoSuchBucket" | "NotFound" | "ResourceNotFoundException" => {
+                ErrorKind::NotFound
+            }
+            "PreconditionFailed" | "ConditionalRequestConflict" | "ConflictException" | "OperationAborted" => {
+                ErrorKind::Conflict
+            }
             _ => match status {
                 Some(404) => ErrorKind::NotFound,
                 Some(409 | 412) => ErrorKind::Conflict,
@@ -76,7 +88,9 @@ impl ServiceError for aws_sdk_ecs::Error {
             | E::TargetNotFoundException(_)
             | E::ResourceNotFoundException(_) => Some(ErrorKind::NotFound),
             E::AccessDeniedException(_) => Some(ErrorKind::AccessDenied),
-            E::ConflictException(_) | E::ResourceInUseException(_) | E::UpdateInProgressException(_) => Some(ErrorKind::Conflict),
+            E::ConflictException(_) | E::ResourceInUseException(_) | E::UpdateInProgressException(_) => {
+                Some(ErrorKind::Conflict)
+            }
             _ => None,
         }
     }
@@ -119,12 +133,14 @@ impl ServiceError for aws_sdk_servicediscovery::Error {
     fn modelled_kind(&self) -> Option<ErrorKind> {
         use aws_sdk_servicediscovery::Error as E;
         match self {
-            E::NamespaceNotFound(_) | E::ServiceNotFound(_) | E::OperationNotFound(_) | E::ResourceNotFoundException(_) => {
-                Some(ErrorKind::NotFound)
-            }
-            E::NamespaceAlreadyExists(_) | E::ServiceAlreadyExists(_) | E::ResourceInUse(_) | E::DuplicateRequest(_) => {
-                Some(ErrorKind::Conflict)
-            }
+            E::NamespaceNotFound(_)
+            | E::ServiceNotFound(_)
+            | E::OperationNotFound(_)
+            | E::ResourceNotFoundException(_) => Some(ErrorKind::NotFound),
+            E::NamespaceAlreadyExists(_)
+            | E::ServiceAlreadyExists(_)
+            | E::ResourceInUse(_)
+            | E::DuplicateRequest(_) => Some(ErrorKind::Conflict),
             E::RequestLimitExceeded(_) => Some(ErrorKind::Throttled),
             _ => None,
         }
@@ -262,7 +278,9 @@ impl AwsError {
                 let kind = service.modelled_kind().unwrap_or_else(|| ErrorKind::from_code(&code, status));
                 fail(kind, &code, message, false, Box::new(service))
             }
-            SdkError::TimeoutError(_) => fail(ErrorKind::Other, "Timeout", "the request timed out".into(), true, Box::new(err)),
+            SdkError::TimeoutError(_) => {
+                fail(ErrorKind::Other, "Timeout", "the request timed out".into(), true, Box::new(err))
+            }
             SdkError::DispatchFailure(_) => {
                 let message = DisplayErrorContext(&err).to_string();
                 fail(ErrorKind::Other, "DispatchFailure", message, true, Box::new(err))
@@ -277,7 +295,11 @@ impl AwsError {
 
     /// A request that could not be built (a bug: the adapter left out a required
     /// field).
-    pub(crate) fn build(operation: &'static str, resource: impl Into<String>, err: aws_smithy_types::error::operation::BuildError) -> Self {
+    pub(crate) fn build(
+        operation: &'static str,
+        resource: impl Into<String>,
+        err: aws_smithy_types::error::operation::BuildError,
+    ) -> Self {
         Self {
             resource: resource.into(),
             operation,
@@ -291,7 +313,11 @@ impl AwsError {
     }
 
     /// The body of a response could not be read to its end.
-    pub(crate) fn read_body(operation: &'static str, resource: impl Into<String>, err: impl StdError + Send + Sync + 'static) -> Self {
+    pub(crate) fn read_body(
+        operation: &'static str,
+        resource: impl Into<String>,
+        err: impl StdError + Send + Sync + 'static,
+    ) -> Self {
         Self {
             resource: resource.into(),
             operation,
@@ -306,7 +332,13 @@ impl AwsError {
 
     /// A call bosun refuses to make, or an operation AWS reported as failed after it
     /// accepted it; `transient` when trying again later may succeed.
-    pub(crate) fn failed(operation: &'static str, resource: impl Into<String>, code: &'static str, message: impl Into<String>, transient: bool) -> Self {
+    pub(crate) fn failed(
+        operation: &'static str,
+        resource: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+        transient: bool,
+    ) -> Self {
         Self {
             resource: resource.into(),
             operation,
@@ -444,21 +476,33 @@ mod tests {
         use aws_sdk_ecs::operation::describe_services::DescribeServicesError;
         use aws_sdk_ecs::types::error::ClusterNotFoundException;
         let err = DescribeServicesError::ClusterNotFoundException(
-            ClusterNotFoundException::builder().message("Cluster not found.").meta(ErrorMetadata::builder().code("ClusterNotFoundException").message("Cluster not found.").build()).build(),
+            ClusterNotFoundException::builder()
+                .message("Cluster not found.")
+                .meta(ErrorMetadata::builder().code("ClusterNotFoundException").message("Cluster not found.").build())
+                .build(),
         );
         let e = AwsError::ecs("DescribeServices", "cluster demo", service_error(err, 400));
         assert_eq!(e.kind(), ErrorKind::NotFound);
         assert!(!e.is_retryable());
-        assert_eq!(e.to_string(), "DescribeServices on cluster demo failed: ClusterNotFoundException: Cluster not found.");
+        assert_eq!(
+            e.to_string(),
+            "DescribeServices on cluster demo failed: ClusterNotFoundException: Cluster not found."
+        );
         // The SDK's error is the source, for callers that need more.
         let source = e.source().expect("the SDK error is the source");
-        assert!(source.downcast_ref::<aws_sdk_ecs::Error>().is_some_and(|s| matches!(s, aws_sdk_ecs::Error::ClusterNotFoundException(_))));
+        assert!(
+            source
+                .downcast_ref::<aws_sdk_ecs::Error>()
+                .is_some_and(|s| matches!(s, aws_sdk_ecs::Error::ClusterNotFoundException(_)))
+        );
     }
 
     #[test]
     fn unmodelled_errors_are_sorted_by_their_code() {
         use aws_sdk_s3::operation::put_object::PutObjectError;
-        let throttled = PutObjectError::generic(ErrorMetadata::builder().code("SlowDown").message("Please reduce your request rate.").build());
+        let throttled = PutObjectError::generic(
+            ErrorMetadata::builder().code("SlowDown").message("Please reduce your request rate.").build(),
+        );
         let e = AwsError::s3("PutObject", "s3://b/k", service_error(throttled, 503));
         assert_eq!(e.kind(), ErrorKind::Throttled);
         assert!(e.is_throttling() && e.is_retryable());
@@ -470,7 +514,10 @@ mod tests {
 
         use aws_sdk_ecs::operation::create_service::CreateServiceError;
         let denied = CreateServiceError::generic(ErrorMetadata::builder().code("AccessDeniedException").build());
-        assert_eq!(AwsError::ecs("CreateService", "service web", service_error(denied, 400)).kind(), ErrorKind::AccessDenied);
+        assert_eq!(
+            AwsError::ecs("CreateService", "service web", service_error(denied, 400)).kind(),
+            ErrorKind::AccessDenied
+        );
         let bad = CreateServiceError::generic(ErrorMetadata::builder().code("InvalidParameterException").build());
         let e = AwsError::ecs("CreateService", "service web", service_error(bad, 400));
         assert_eq!(e.kind(), ErrorKind::Other);

@@ -153,17 +153,7 @@ mod tests {
         let v = serde_json::to_value(&m).unwrap();
         let mut keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
         keys.sort();
-        assert_eq!(
-            keys,
-            [
-                "cluster",
-                "created_at",
-                "job_id",
-                "reason",
-                "requested_by",
-                "stackfile_version"
-            ]
-        );
+        assert_eq!(keys, ["cluster", "created_at", "job_id", "reason", "requested_by", "stackfile_version"]);
         assert!(m.created_at.ends_with('Z'), "{}", m.created_at);
     }
 

@@ -68,9 +68,7 @@ fn key(cluster: &str) -> String {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn expiry(ttl: Duration) -> u64 {
@@ -91,9 +89,7 @@ impl Store {
         let current: Option<(Stored, String)> = self.get_json_tagged(&key).await?;
         let condition = match &current {
             None => Condition::Absent,
-            Some((s, etag)) if s.holder == holder || s.expires_at_ms <= now_ms() => {
-                Condition::Matches(etag.clone())
-            }
+            Some((s, etag)) if s.holder == holder || s.expires_at_ms <= now_ms() => Condition::Matches(etag.clone()),
             Some((s, _)) => {
                 return Err(LeaseError::Held {
                     cluster: cluster.to_owned(),
@@ -103,11 +99,7 @@ impl Store {
                 });
             }
         };
-        let stored = Stored {
-            holder: holder.to_owned(),
-            purpose: purpose.to_owned(),
-            expires_at_ms: expiry(ttl),
-        };
+        let stored = Stored { holder: holder.to_owned(), purpose: purpose.to_owned(), expires_at_ms: expiry(ttl) };
         match self.put_json_if(&key, body(&stored), &condition).await {
             Ok(etag) => Ok(Lease { cluster: cluster.to_owned(), etag, stored, ttl }),
             // Someone else created or took it between our read and our write.
@@ -125,10 +117,7 @@ impl Store {
     /// another scheduler took it over: the caller must stop changing the cluster.
     pub async fn renew_lease(&self, lease: &mut Lease) -> Result<(), LeaseError> {
         let stored = Stored { expires_at_ms: expiry(lease.ttl), ..lease.stored.clone() };
-        match self
-            .put_json_if(&key(&lease.cluster), body(&stored), &Condition::Matches(lease.etag.clone()))
-            .await
-        {
+        match self.put_json_if(&key(&lease.cluster), body(&stored), &Condition::Matches(lease.etag.clone())).await {
             Ok(etag) => {
                 lease.etag = etag;
                 lease.stored = stored;
@@ -143,10 +132,7 @@ impl Store {
     /// expire. Writes an expired lease, conditional on still holding it.
     pub async fn release_lease(&self, lease: Lease) -> Result<(), LeaseError> {
         let stored = Stored { expires_at_ms: 0, ..lease.stored };
-        match self
-            .put_json_if(&key(&lease.cluster), body(&stored), &Condition::Matches(lease.etag))
-            .await
-        {
+        match self.put_json_if(&key(&lease.cluster), body(&stored), &Condition::Matches(lease.etag)).await {
             Ok(_) => Ok(()),
             Err(StoreError::PreconditionFailed) => Err(LeaseError::Lost(lease.cluster)),
             Err(e) => Err(e.into()),

@@ -150,7 +150,8 @@ async fn observe_ecs(c: &Clients, desired: &Desired) -> Result<EcsPart, AwsError
         match (d.kind, services.get(&d.name)) {
             (ServiceKind::Task, _) | (ServiceKind::Service, None) => unseen.push(family.clone()),
             (ServiceKind::Service, Some(s)) => {
-                if s.spec_hash.as_deref() != Some(spec_hash(&d.task_definition).as_str()) || !s.runs_deployed_revision() {
+                if s.spec_hash.as_deref() != Some(spec_hash(&d.task_definition).as_str()) || !s.runs_deployed_revision()
+                {
                     running.push(family.clone());
                     changed.push((family, s));
                 }
@@ -188,21 +189,22 @@ async fn list_services(c: &Clients, cluster: &str) -> Result<Vec<String>, AwsErr
 
 /// Services of `cluster` by name or ARN, with tags, in concurrent batches.
 async fn describe_services(c: &Clients, cluster: &str, services: Vec<String>) -> Result<Vec<ecs::Service>, AwsError> {
-    let batches: Vec<Vec<ecs::Service>> = stream::iter(services.chunks(DESCRIBE_SERVICES_BATCH).map(<[String]>::to_vec))
-        .map(|batch| async move {
-            c.ecs
-                .describe_services()
-                .cluster(cluster)
-                .set_services(Some(batch))
-                .include(ecs::ServiceField::Tags)
-                .send()
-                .await
-                .map(|o| o.services().to_vec())
-                .map_err(|e| AwsError::ecs("DescribeServices", format!("cluster {cluster}"), e))
-        })
-        .buffer_unordered(READ_CONCURRENCY)
-        .try_collect()
-        .await?;
+    let batches: Vec<Vec<ecs::Service>> =
+        stream::iter(services.chunks(DESCRIBE_SERVICES_BATCH).map(<[String]>::to_vec))
+            .map(|batch| async move {
+                c.ecs
+                    .describe_services()
+                    .cluster(cluster)
+                    .set_services(Some(batch))
+                    .include(ecs::ServiceField::Tags)
+                    .send()
+                    .await
+                    .map(|o| o.services().to_vec())
+                    .map_err(|e| AwsError::ecs("DescribeServices", format!("cluster {cluster}"), e))
+            })
+            .buffer_unordered(READ_CONCURRENCY)
+            .try_collect()
+            .await?;
     Ok(batches.into_iter().flatten().collect())
 }
 
@@ -272,7 +274,8 @@ pub(crate) async fn describe_task_definition(c: &Clients, arn: String) -> Result
         .send()
         .await
         .map_err(|e| AwsError::ecs("DescribeTaskDefinition", format!("task definition {arn}"), e))?;
-    let td = out.task_definition().map(td_from_aws).unwrap_or_else(|| td_from_aws(&ecs::TaskDefinition::builder().build()));
+    let td =
+        out.task_definition().map(td_from_aws).unwrap_or_else(|| td_from_aws(&ecs::TaskDefinition::builder().build()));
     let full_arn = out.task_definition().and_then(|t| t.task_definition_arn()).unwrap_or(&arn).to_owned();
     let observed = ObservedTaskDefinition {
         arn: full_arn.clone(),
@@ -298,7 +301,11 @@ pub(crate) async fn latest_revision(c: &Clients, family: &str) -> Result<Option<
         .await
         .map_err(|e| AwsError::ecs("ListTaskDefinitions", format!("task definition family {family}"), e))?;
     // familyPrefix matches `family*`; only an exact family counts.
-    let Some(arn) = out.task_definition_arns().iter().find(|a| a.rsplit_once('/').is_some_and(|(_, fr)| fr.rsplit_once(':').is_some_and(|(f, _)| f == family))) else {
+    let Some(arn) = out
+        .task_definition_arns()
+        .iter()
+        .find(|a| a.rsplit_once('/').is_some_and(|(_, fr)| fr.rsplit_once(':').is_some_and(|(f, _)| f == family)))
+    else {
         return Ok(None);
     };
     describe_task_definition(c, arn.clone()).await.map(Some)
@@ -324,8 +331,15 @@ async fn latest_revisions(
     Ok(from_running.into_iter().chain(from_unseen).flatten().map(|t| (t.spec.family.clone(), t)).collect())
 }
 
-async fn describe_latest_revisions(c: &Clients, families: Vec<String>) -> Result<Vec<Option<ObservedTaskDefinition>>, AwsError> {
-    stream::iter(families).map(|f| async move { describe_latest(c, &f).await }).buffer_unordered(READ_CONCURRENCY).try_collect().await
+async fn describe_latest_revisions(
+    c: &Clients,
+    families: Vec<String>,
+) -> Result<Vec<Option<ObservedTaskDefinition>>, AwsError> {
+    stream::iter(families)
+        .map(|f| async move { describe_latest(c, &f).await })
+        .buffer_unordered(READ_CONCURRENCY)
+        .try_collect()
+        .await
 }
 
 /// Which of `families` have an ACTIVE revision.
@@ -354,10 +368,19 @@ async fn active_families(c: &Clients, mut families: Vec<String>) -> Result<Vec<S
 /// The latest ACTIVE revision of a family, read by family name (ECS resolves a bare
 /// family to it). Cached by its full ARN only, since the latest revision can change.
 async fn describe_latest(c: &Clients, family: &str) -> Result<Option<ObservedTaskDefinition>, AwsError> {
-    let out = match c.ecs.describe_task_definition().task_definition(family).include(ecs::TaskDefinitionField::Tags).send().await {
+    let out = match c
+        .ecs
+        .describe_task_definition()
+        .task_definition(family)
+        .include(ecs::TaskDefinitionField::Tags)
+        .send()
+        .await
+    {
         Ok(out) => out,
         // ECS's answer for a family without an ACTIVE revision.
-        Err(e) if matches!(e.as_service_error(), Some(DescribeTaskDefinitionError::ClientException(_))) => return Ok(None),
+        Err(e) if matches!(e.as_service_error(), Some(DescribeTaskDefinitionError::ClientException(_))) => {
+            return Ok(None);
+        }
         Err(e) => return Err(AwsError::ecs("DescribeTaskDefinition", format!("task definition family {family}"), e)),
     };
     let Some(td) = out.task_definition() else { return Ok(None) };
@@ -416,8 +439,10 @@ async fn observe_elb(c: &Clients, desired: &Desired) -> Result<ElbPart, AwsError
         .map(str::to_owned)
         .collect();
     let tags = elb_tags(c, arns).await?;
-    let owners: BTreeMap<String, Owner> =
-        tags.iter().map(|(arn, pairs)| (arn.clone(), Owner::from_tags(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))))).collect();
+    let owners: BTreeMap<String, Owner> = tags
+        .iter()
+        .map(|(arn, pairs)| (arn.clone(), Owner::from_tags(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))))
+        .collect();
     let record_zones: BTreeSet<String> = lbs
         .iter()
         .filter_map(|l| l.load_balancer_arn())
@@ -436,7 +461,10 @@ async fn observe_elb(c: &Clients, desired: &Desired) -> Result<ElbPart, AwsError
         .map(|t| {
             let arn = t.target_group_arn().unwrap_or_default().to_owned();
             let owner = owners.get(&arn).cloned().unwrap_or_default();
-            (t.target_group_name().unwrap_or_default().to_owned(), ObservedTargetGroup { spec: target_group_from_aws(t), arn, owner })
+            (
+                t.target_group_name().unwrap_or_default().to_owned(),
+                ObservedTargetGroup { spec: target_group_from_aws(t), arn, owner },
+            )
         })
         .collect();
 
@@ -446,7 +474,9 @@ async fn observe_elb(c: &Clients, desired: &Desired) -> Result<ElbPart, AwsError
     let relevant: Vec<(elb::LoadBalancer, Owner)> = lbs
         .iter()
         .map(|l| (l.clone(), owners.get(l.load_balancer_arn().unwrap_or_default()).cloned().unwrap_or_default()))
-        .filter(|(l, owner)| owner.is_owned_by(&desired.cluster) || desired_lbs.contains(l.load_balancer_name().unwrap_or_default()))
+        .filter(|(l, owner)| {
+            owner.is_owned_by(&desired.cluster) || desired_lbs.contains(l.load_balancer_name().unwrap_or_default())
+        })
         .collect();
     let tg_names = &tg_names;
     let rule_lbs = &rule_lbs;
@@ -470,7 +500,11 @@ async fn observe_elb(c: &Clients, desired: &Desired) -> Result<ElbPart, AwsError
             for lis in listeners.listeners() {
                 let port: u16 = lis.port().unwrap_or_default().try_into().unwrap_or_default();
                 let read_rules = shared_owned || rule_lbs.get(&name).is_some_and(|ports| ports.contains(&port));
-                let rules = if read_rules { Some(observe_rules(c, lis.listener_arn().unwrap_or_default(), tg_names).await?) } else { None };
+                let rules = if read_rules {
+                    Some(observe_rules(c, lis.listener_arn().unwrap_or_default(), tg_names).await?)
+                } else {
+                    None
+                };
                 let mut certificates: Vec<String> =
                     lis.certificates().iter().filter_map(|c| c.certificate_arn().map(str::to_owned)).collect();
                 certificates.sort();
@@ -486,14 +520,19 @@ async fn observe_elb(c: &Clients, desired: &Desired) -> Result<ElbPart, AwsError
                     },
                 );
             }
-            let mut subnets: Vec<String> = l.availability_zones().iter().filter_map(|z| z.subnet_id().map(str::to_owned)).collect();
+            let mut subnets: Vec<String> =
+                l.availability_zones().iter().filter_map(|z| z.subnet_id().map(str::to_owned)).collect();
             subnets.sort();
             let mut security_groups = l.security_groups().to_vec();
             security_groups.sort();
             Ok::<_, AwsError>(ObservedLoadBalancer {
                 name,
                 arn,
-                scheme: if l.scheme() == Some(&elb::LoadBalancerSchemeEnum::Internal) { Scheme::Internal } else { Scheme::InternetFacing },
+                scheme: if l.scheme() == Some(&elb::LoadBalancerSchemeEnum::Internal) {
+                    Scheme::Internal
+                } else {
+                    Scheme::InternetFacing
+                },
                 subnets,
                 security_groups,
                 dns_name: l.dns_name().unwrap_or_default().to_owned(),
@@ -508,7 +547,11 @@ async fn observe_elb(c: &Clients, desired: &Desired) -> Result<ElbPart, AwsError
     Ok((load_balancers.into_iter().map(|l| (l.name.clone(), l)).collect(), target_groups, record_zones))
 }
 
-async fn observe_rules(c: &Clients, listener_arn: &str, tg_names: &BTreeMap<String, String>) -> Result<BTreeMap<u32, ObservedRule>, AwsError> {
+async fn observe_rules(
+    c: &Clients,
+    listener_arn: &str,
+    tg_names: &BTreeMap<String, String>,
+) -> Result<BTreeMap<u32, ObservedRule>, AwsError> {
     let mut rules = Vec::new();
     let mut marker = None;
     loop {
@@ -537,10 +580,14 @@ async fn observe_rules(c: &Clients, listener_arn: &str, tg_names: &BTreeMap<Stri
             for cond in r.conditions() {
                 match cond.field() {
                     Some("host-header") => hosts.extend(
-                        cond.host_header_config().map(|h| h.values().to_vec()).unwrap_or_else(|| cond.values().to_vec()),
+                        cond.host_header_config()
+                            .map(|h| h.values().to_vec())
+                            .unwrap_or_else(|| cond.values().to_vec()),
                     ),
                     Some("path-pattern") => paths.extend(
-                        cond.path_pattern_config().map(|h| h.values().to_vec()).unwrap_or_else(|| cond.values().to_vec()),
+                        cond.path_pattern_config()
+                            .map(|h| h.values().to_vec())
+                            .unwrap_or_else(|| cond.values().to_vec()),
                     ),
                     _ => {}
                 }
@@ -551,10 +598,22 @@ async fn observe_rules(c: &Clients, listener_arn: &str, tg_names: &BTreeMap<Stri
             paths.dedup();
             let target_group = match default_action_from_aws(r.actions(), tg_names) {
                 bosun_stackfile::DefaultAction::Forward { target_group } => target_group,
-                bosun_stackfile::DefaultAction::FixedResponse { status_code } => format!("fixed-response {status_code}"),
+                bosun_stackfile::DefaultAction::FixedResponse { status_code } => {
+                    format!("fixed-response {status_code}")
+                }
             };
             let arn = r.rule_arn()?.to_owned();
-            Some((priority, ObservedRule { owner: owners.get(&arn).cloned().unwrap_or_default(), arn, priority, hosts, paths, target_group }))
+            Some((
+                priority,
+                ObservedRule {
+                    owner: owners.get(&arn).cloned().unwrap_or_default(),
+                    arn,
+                    priority,
+                    hosts,
+                    paths,
+                    target_group,
+                },
+            ))
         })
         .collect())
 }
@@ -619,11 +678,16 @@ async fn observe_records(
                     // since; it has no records left to find.
                     Err(e)
                         if !desired_zones.contains(zone)
-                            && matches!(e.as_service_error(), Some(ListResourceRecordSetsError::NoSuchHostedZone(_))) =>
+                            && matches!(
+                                e.as_service_error(),
+                                Some(ListResourceRecordSetsError::NoSuchHostedZone(_))
+                            ) =>
                     {
                         return Ok(Vec::new());
                     }
-                    Err(e) => return Err(AwsError::route53("ListResourceRecordSets", format!("hosted zone {zone}"), e)),
+                    Err(e) => {
+                        return Err(AwsError::route53("ListResourceRecordSets", format!("hosted zone {zone}"), e));
+                    }
                 };
                 sets.extend(out.resource_record_sets().iter().cloned());
                 if !out.is_truncated() {
@@ -649,7 +713,9 @@ async fn observe_records(
                     .map(|s| {
                         let name = s.name().to_ascii_lowercase();
                         let record = ObservedRecord {
-                            alias_dns_name: s.alias_target().map(|a| a.dns_name().trim_end_matches('.').to_ascii_lowercase()),
+                            alias_dns_name: s
+                                .alias_target()
+                                .map(|a| a.dns_name().trim_end_matches('.').to_ascii_lowercase()),
                             owner: owners.get(&name).cloned().unwrap_or_default(),
                         };
                         (RecordKey { zone_id: zone.to_owned(), name }, record)
@@ -690,13 +756,13 @@ async fn observe_discovery(c: &Clients, desired: &Desired) -> Result<DiscoveryPa
     let services: Vec<ObservedDiscoveryService> = stream::iter(summaries)
         .map(|s| async move {
             let arn = s.arn().unwrap_or_default().to_owned();
-            let tags = c
-                .discovery
-                .list_tags_for_resource()
-                .resource_arn(&arn)
-                .send()
-                .await
-                .map_err(|e| AwsError::cloud_map("ListTagsForResource", format!("discovery service {}", s.name().unwrap_or_default()), e))?;
+            let tags = c.discovery.list_tags_for_resource().resource_arn(&arn).send().await.map_err(|e| {
+                AwsError::cloud_map(
+                    "ListTagsForResource",
+                    format!("discovery service {}", s.name().unwrap_or_default()),
+                    e,
+                )
+            })?;
             Ok::<_, AwsError>(ObservedDiscoveryService {
                 id: s.id().unwrap_or_default().to_owned(),
                 arn,
@@ -726,7 +792,8 @@ pub(crate) async fn find_namespace(c: &Clients, name: &str) -> Result<Option<Obs
 /// Replace target-group ARNs in service attachments with names, now that target
 /// groups are known. Unknown ARNs stay ARNs, so they show up as a difference.
 pub(crate) fn resolve_target_groups(observed: &mut Observed) {
-    let names: BTreeMap<String, String> = observed.target_groups.iter().map(|(n, t)| (t.arn.clone(), n.clone())).collect();
+    let names: BTreeMap<String, String> =
+        observed.target_groups.iter().map(|(n, t)| (t.arn.clone(), n.clone())).collect();
     for s in observed.services.values_mut() {
         for l in &mut s.load_balancers {
             if let Some(n) = names.get(&l.target_group) {

@@ -88,7 +88,9 @@ impl std::fmt::Display for RolloutOutcome {
             RolloutOutcome::Succeeded => write!(f, "succeeded"),
             RolloutOutcome::RolledBack { reason } => write!(f, "rolled back by the circuit breaker: {reason}"),
             RolloutOutcome::Failed { reason } => write!(f, "failed: {reason}"),
-            RolloutOutcome::TimedOut { after } => write!(f, "timed out after {}s (the deployment may still finish)", after.as_secs()),
+            RolloutOutcome::TimedOut { after } => {
+                write!(f, "timed out after {}s (the deployment may still finish)", after.as_secs())
+            }
         }
     }
 }

@@ -94,12 +94,7 @@ pub struct Received {
 impl Queue {
     /// Long-poll for up to `max` (1-10) messages, waiting at most `wait` (0-20 s), and
     /// keep what arrives invisible to other consumers for `visibility`.
-    pub async fn receive(
-        &self,
-        max: i32,
-        wait: Duration,
-        visibility: Duration,
-    ) -> Result<Vec<Received>, AwsError> {
+    pub async fn receive(&self, max: i32, wait: Duration, visibility: Duration) -> Result<Vec<Received>, AwsError> {
         let out = self
             .sqs
             .receive_message()
@@ -138,9 +133,7 @@ impl Queue {
             .send()
             .await
             .map(drop)
-            .map_err(|e| {
-                AwsError::sqs("ChangeMessageVisibility", format!("queue {}", self.url), e)
-            })
+            .map_err(|e| AwsError::sqs("ChangeMessageVisibility", format!("queue {}", self.url), e))
     }
 
     /// Delete a handled message.
@@ -166,8 +159,7 @@ impl Queue {
             .send()
             .await
             .map_err(|e| AwsError::sqs("GetQueueAttributes", format!("queue {}", self.url), e))?;
-        let Some(policy) = out.attributes().and_then(|a| a.get(&QueueAttributeName::RedrivePolicy))
-        else {
+        let Some(policy) = out.attributes().and_then(|a| a.get(&QueueAttributeName::RedrivePolicy)) else {
             return Ok(None);
         };
         let policy: serde_json::Value = serde_json::from_str(policy).unwrap_or_default();
@@ -197,9 +189,7 @@ async fn queue_url(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, AwsE
 
 /// The dead-letter queue of a FIFO job queue: `jobs.fifo` -> `jobs-dlq.fifo`.
 pub fn dead_letter_queue_name(queue: &str) -> Option<String> {
-    queue
-        .strip_suffix(".fifo")
-        .map(|base| format!("{base}-dlq.fifo"))
+    queue.strip_suffix(".fifo").map(|base| format!("{base}-dlq.fifo"))
 }
 
 /// What `bosun init` found or made.
@@ -270,10 +260,7 @@ pub async fn init(
     lines.push(format!("{how:<8} queue {dlq} (dead letters)"));
     sqs.set_queue_attributes()
         .queue_url(&dlq_url)
-        .attributes(
-            QueueAttributeName::MessageRetentionPeriod,
-            DLQ_RETENTION_SECS.to_string(),
-        )
+        .attributes(QueueAttributeName::MessageRetentionPeriod, DLQ_RETENTION_SECS.to_string())
         .send()
         .await
         .map_err(|e| AwsError::sqs("SetQueueAttributes", format!("queue {dlq}"), e))?;
@@ -291,32 +278,21 @@ pub async fn init(
 
     let (queue_url, how) = ensure_fifo_queue(sqs, queue).await?;
     lines.push(format!("{how:<8} queue {queue}"));
-    let redrive = serde_json::json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT.to_string() });
+    let redrive =
+        serde_json::json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT.to_string() });
     sqs.set_queue_attributes()
         .queue_url(&queue_url)
-        .attributes(
-            QueueAttributeName::VisibilityTimeout,
-            VISIBILITY_TIMEOUT_SECS.to_string(),
-        )
+        .attributes(QueueAttributeName::VisibilityTimeout, VISIBILITY_TIMEOUT_SECS.to_string())
         .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
         .send()
         .await
         .map_err(|e| AwsError::sqs("SetQueueAttributes", format!("queue {queue}"), e))?;
-    lines.push(format!(
-        "set      queue {queue} redrive: {dlq} after {MAX_RECEIVE_COUNT} receives"
-    ));
-    Ok(InitReport {
-        lines,
-        queue_url,
-        dlq_url,
-    })
+    lines.push(format!("set      queue {queue} redrive: {dlq} after {MAX_RECEIVE_COUNT} receives"));
+    Ok(InitReport { lines, queue_url, dlq_url })
 }
 
 /// Create a FIFO queue unless it exists; returns its URL and `created` or `exists`.
-async fn ensure_fifo_queue(
-    sqs: &aws_sdk_sqs::Client,
-    name: &str,
-) -> Result<(String, &'static str), AwsError> {
+async fn ensure_fifo_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<(String, &'static str), AwsError> {
     if let Ok(url) = queue_url(sqs, name).await {
         return Ok((url, "exists"));
     }
@@ -337,10 +313,7 @@ mod tests {
 
     #[test]
     fn dead_letter_queue_names() {
-        assert_eq!(
-            dead_letter_queue_name("bosun-jobs.fifo").as_deref(),
-            Some("bosun-jobs-dlq.fifo")
-        );
+        assert_eq!(dead_letter_queue_name("bosun-jobs.fifo").as_deref(), Some("bosun-jobs-dlq.fifo"));
         assert_eq!(dead_letter_queue_name("bosun-jobs"), None);
     }
 }

@@ -8,8 +8,8 @@ use aws_sdk_ecs::types as ecs;
 use tokio::time::Instant;
 
 use crate::Clients;
-use crate::progress::{Progress, ProgressEvent, RolloutOutcome};
 use crate::error::AwsError;
+use crate::progress::{Progress, ProgressEvent, RolloutOutcome};
 
 /// A deployment to follow.
 #[derive(Debug, Clone)]
@@ -65,7 +65,10 @@ pub async fn wait_rollouts(
                 for ev in svc.events().iter().rev() {
                     let id = ev.id().unwrap_or_default().to_owned();
                     if seen_events.insert(id) && !is_history(ev, since_epoch_secs) {
-                        progress.event(ProgressEvent::ServiceEvent { service: &name, message: ev.message().unwrap_or_default() });
+                        progress.event(ProgressEvent::ServiceEvent {
+                            service: &name,
+                            message: ev.message().unwrap_or_default(),
+                        });
                     }
                 }
                 let outcome = classify(svc, watch);
@@ -105,11 +108,17 @@ fn classify(svc: &ecs::Service, watch: &Watch) -> Option<RolloutOutcome> {
     let ours = svc.deployments().iter().find(|d| d.id() == Some(watch.deployment_id.as_str()));
     match ours {
         Some(d) => match d.rollout_state() {
-            Some(ecs::DeploymentRolloutState::Completed) if d.status() == Some("PRIMARY") => Some(RolloutOutcome::Succeeded),
+            Some(ecs::DeploymentRolloutState::Completed) if d.status() == Some("PRIMARY") => {
+                Some(RolloutOutcome::Succeeded)
+            }
             Some(ecs::DeploymentRolloutState::Failed) => {
                 let reason = d.rollout_state_reason().unwrap_or("deployment failed").to_owned();
                 let rolled_back = primary.is_some_and(|p| p.id() != d.id());
-                Some(if rolled_back { RolloutOutcome::RolledBack { reason } } else { RolloutOutcome::Failed { reason } })
+                Some(if rolled_back {
+                    RolloutOutcome::RolledBack { reason }
+                } else {
+                    RolloutOutcome::Failed { reason }
+                })
             }
             _ => None,
         },
@@ -144,7 +153,13 @@ pub enum TaskEnd {
 }
 
 /// Wait until a task stops.
-pub async fn wait_task(c: &Clients, cluster: &str, task_arn: &str, timeout: Duration, poll: Duration) -> Result<TaskEnd, AwsError> {
+pub async fn wait_task(
+    c: &Clients,
+    cluster: &str,
+    task_arn: &str,
+    timeout: Duration,
+    poll: Duration,
+) -> Result<TaskEnd, AwsError> {
     let start = Instant::now();
     loop {
         let out = c

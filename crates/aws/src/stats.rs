@@ -20,8 +20,7 @@ use std::time::{Duration, Instant};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
-    FinalizerInterceptorContextRef,
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -63,28 +62,18 @@ impl CallStats {
 
     /// Total read and mutating calls.
     pub fn totals(&self) -> (u64, u64) {
-        self.snapshot().iter().fold((0, 0), |(r, m), c| {
-            if c.mutating {
-                (r, m + c.calls)
-            } else {
-                (r + c.calls, m)
-            }
-        })
+        self.snapshot().iter().fold((0, 0), |(r, m), c| if c.mutating { (r, m + c.calls) } else { (r + c.calls, m) })
     }
 
     fn record(&self, service: &str, operation: &str) {
         let mut counts = self.counts.lock().expect("stats lock is never poisoned");
-        *counts
-            .entry((service.to_owned(), operation.to_owned()))
-            .or_default() += 1;
+        *counts.entry((service.to_owned(), operation.to_owned())).or_default() += 1;
     }
 }
 
 /// Whether an AWS operation name is a write. Reads are Describe/List/Get.
 pub fn is_mutating(operation: &str) -> bool {
-    !["Describe", "List", "Get"]
-        .iter()
-        .any(|p| operation.starts_with(p))
+    !["Describe", "List", "Get"].iter().any(|p| operation.starts_with(p))
 }
 
 tokio::task_local! {

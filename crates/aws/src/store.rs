@@ -135,10 +135,7 @@ fn job_key(id: &str) -> String {
 impl Store {
     /// The store in `bucket`.
     pub fn new(s3: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
-        Self {
-            s3,
-            bucket: bucket.into(),
-        }
+        Self { s3, bucket: bucket.into() }
     }
 
     /// The bucket name.
@@ -169,9 +166,7 @@ impl Store {
             .send()
             .try_collect()
             .await
-            .map_err(|e| {
-                AwsError::s3("ListObjectsV2", format!("bucket {}", self.bucket), e)
-            })?;
+            .map_err(|e| AwsError::s3("ListObjectsV2", format!("bucket {}", self.bucket), e))?;
         let mut names: Vec<String> = pages
             .iter()
             .flat_map(|p| p.common_prefixes())
@@ -185,11 +180,7 @@ impl Store {
 
     /// A cluster's stackfile: the current version, or the given one. `None` when
     /// there is no such cluster or version (nor could there be: a malformed version id).
-    pub async fn get_stackfile(
-        &self,
-        cluster: &str,
-        version_id: Option<&str>,
-    ) -> Result<Option<Stackfile>, AwsError> {
+    pub async fn get_stackfile(&self, cluster: &str, version_id: Option<&str>) -> Result<Option<Stackfile>, AwsError> {
         let key = stackfile_key(cluster);
         let out = self
             .s3
@@ -211,7 +202,9 @@ impl Store {
         let etag = out.e_tag().unwrap_or_default().to_owned();
         let version = out.version_id().unwrap_or("null").to_owned();
         let meta = out.metadata().cloned().unwrap_or_default();
-        let bytes = reading_body(out.body.collect()).await.map_err(|e| AwsError::read_body("GetObject", format!("s3://{}/{key}", self.bucket), e))?;
+        let bytes = reading_body(out.body.collect())
+            .await
+            .map_err(|e| AwsError::read_body("GetObject", format!("s3://{}/{key}", self.bucket), e))?;
         Ok(Some(Stackfile {
             text: String::from_utf8_lossy(&bytes.into_bytes()).into_owned(),
             etag,
@@ -247,10 +240,7 @@ impl Store {
             Some(Condition::Matches(etag)) => req.if_match(etag),
             None => req,
         };
-        let out = req
-            .send()
-            .await
-            .map_err(|e| AwsError::s3("PutObject", format!("s3://{}/{key}", self.bucket), e));
+        let out = req.send().await.map_err(|e| AwsError::s3("PutObject", format!("s3://{}/{key}", self.bucket), e));
         match out {
             Ok(out) => Ok(Written {
                 etag: out.e_tag().unwrap_or_default().to_owned(),
@@ -279,12 +269,7 @@ impl Store {
                 .send()
                 .await
                 .map_err(|e| AwsError::s3("ListObjectVersions", res.clone(), e))?;
-            versions.extend(
-                page.versions()
-                    .iter()
-                    .filter(|v| v.key() == Some(key.as_str()))
-                    .cloned(),
-            );
+            versions.extend(page.versions().iter().filter(|v| v.key() == Some(key.as_str())).cloned());
             if versions.len() >= HISTORY_LIMIT || !page.is_truncated().unwrap_or(false) {
                 break;
             }
@@ -338,23 +323,13 @@ impl Store {
     }
 
     /// Note `job_id` as the latest job queued for a stackfile version.
-    pub async fn put_version_job(
-        &self,
-        cluster: &str,
-        version_id: &str,
-        job_id: &str,
-    ) -> Result<(), AwsError> {
-        let body = serde_json::to_vec(&serde_json::json!({ "job_id": job_id }))
-            .expect("JSON values always serialise");
+    pub async fn put_version_job(&self, cluster: &str, version_id: &str, job_id: &str) -> Result<(), AwsError> {
+        let body = serde_json::to_vec(&serde_json::json!({ "job_id": job_id })).expect("JSON values always serialise");
         self.put_json(&version_job_key(cluster, version_id), body).await
     }
 
     /// The latest job queued for a stackfile version, if any.
-    pub async fn version_job(
-        &self,
-        cluster: &str,
-        version_id: &str,
-    ) -> Result<Option<String>, StoreError> {
+    pub async fn version_job(&self, cluster: &str, version_id: &str) -> Result<Option<String>, StoreError> {
         #[derive(serde::Deserialize)]
         struct Entry {
             job_id: String,
@@ -380,11 +355,7 @@ impl Store {
     }
 
     /// Write a cluster's last reconcile result.
-    pub async fn put_status(
-        &self,
-        cluster: &str,
-        status: &serde_json::Value,
-    ) -> Result<(), AwsError> {
+    pub async fn put_status(&self, cluster: &str, status: &serde_json::Value) -> Result<(), AwsError> {
         let body = serde_json::to_vec(status).expect("JSON values always serialise");
         self.put_json(&status_key(cluster), body).await
     }
@@ -411,11 +382,7 @@ impl Store {
             Ok(out) => Ok(out.e_tag().unwrap_or_default().to_owned()),
             Err(e) => {
                 let e = AwsError::s3("PutObject", format!("s3://{}/{key}", self.bucket), e);
-                if is_precondition_failure(&e) {
-                    Err(StoreError::PreconditionFailed)
-                } else {
-                    Err(e.into())
-                }
+                if is_precondition_failure(&e) { Err(StoreError::PreconditionFailed) } else { Err(e.into()) }
             }
         }
     }
@@ -435,9 +402,8 @@ impl Store {
         };
         let etag = out.e_tag().unwrap_or_default().to_owned();
         let bytes = reading_body(out.body.collect()).await.map_err(|e| AwsError::read_body("GetObject", res, e))?;
-        let value = serde_json::from_slice(&bytes.into_bytes()).map_err(|source| {
-            StoreError::Corrupt { key: key.to_owned(), source }
-        })?;
+        let value = serde_json::from_slice(&bytes.into_bytes())
+            .map_err(|source| StoreError::Corrupt { key: key.to_owned(), source })?;
         Ok(Some((value, etag)))
     }
 
@@ -454,10 +420,7 @@ impl Store {
             .map_err(|e| AwsError::s3("PutObject", format!("s3://{}/{key}", self.bucket), e))
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(
-        &self,
-        key: &str,
-    ) -> Result<Option<T>, StoreError> {
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
         Ok(self.get_json_tagged(key).await?.map(|(value, _etag)| value))
     }
 }
@@ -492,9 +455,7 @@ fn decode_meta(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%'
-            && let Some(b) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            && let Some(b) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
         {
             out.push(b);
             i += 3;
@@ -512,12 +473,7 @@ mod tests {
 
     #[test]
     fn metadata_round_trips_any_text() {
-        for s in [
-            "plain",
-            "bump to 1.4.2 (ticket #12)",
-            "déployé 100% ✓",
-            "tab\tand\nnewline",
-        ] {
+        for s in ["plain", "bump to 1.4.2 (ticket #12)", "déployé 100% ✓", "tab\tand\nnewline"] {
             let e = encode_meta(s);
             assert!(e.bytes().all(|b| (0x20..0x7f).contains(&b)), "{e}");
             assert_eq!(decode_meta(&e), s);

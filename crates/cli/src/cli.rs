@@ -280,8 +280,7 @@ pub struct ApplyArgs {
 
 /// Parse durations like `90s`, `10m`, `1h30m`, `500ms`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s)
-        .map_err(|e| format!("{e} (write durations like 90s, 10m or 1h30m)"))
+    humantime::parse_duration(s).map_err(|e| format!("{e} (write durations like 90s, 10m or 1h30m)"))
 }
 
 #[cfg(test)]
@@ -297,14 +296,41 @@ mod tests {
 
     #[test]
     fn serve_takes_both_servers_flags_or_one_servers_subcommand() {
-        let both = Cli::try_parse_from(["bosun", "serve", "--bucket", "b", "--queue", "q.fifo", "--tokens-file", "t", "--concurrency", "2"]).unwrap();
+        let both = Cli::try_parse_from([
+            "bosun",
+            "serve",
+            "--bucket",
+            "b",
+            "--queue",
+            "q.fifo",
+            "--tokens-file",
+            "t",
+            "--concurrency",
+            "2",
+        ])
+        .unwrap();
         let Command::Serve { server: None, both } = both.command else { panic!("not serve") };
         assert_eq!((both.state.bucket(), both.worker.concurrency), ("b", 2));
 
-        let api = Cli::try_parse_from(["bosun", "serve", "api", "--bucket", "b", "--queue", "q.fifo", "--tokens-file", "t"]).unwrap();
+        let api =
+            Cli::try_parse_from(["bosun", "serve", "api", "--bucket", "b", "--queue", "q.fifo", "--tokens-file", "t"])
+                .unwrap();
         assert!(matches!(api.command, Command::Serve { server: Some(Server::Api(_)), .. }));
-        let scheduler = Cli::try_parse_from(["bosun", "serve", "scheduler", "--bucket", "b", "--queue", "q.fifo", "--resync-interval", "0"]).unwrap();
-        let Command::Serve { server: Some(Server::Scheduler(s)), .. } = scheduler.command else { panic!("not serve scheduler") };
+        let scheduler = Cli::try_parse_from([
+            "bosun",
+            "serve",
+            "scheduler",
+            "--bucket",
+            "b",
+            "--queue",
+            "q.fifo",
+            "--resync-interval",
+            "0",
+        ])
+        .unwrap();
+        let Command::Serve { server: Some(Server::Scheduler(s)), .. } = scheduler.command else {
+            panic!("not serve scheduler")
+        };
         assert_eq!(s.worker.resync_interval, Duration::ZERO);
 
         // The scheduler alone needs no tokens file; the API and `serve` do.

@@ -14,8 +14,7 @@ use bosun_stackfile::Desired;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{
-    ApplyArgs, Cli, Command, Format, HttpArgs, PlanArgs, Server, ServeArgs, StateArgs, Target,
-    TokenCommand, WorkerArgs,
+    ApplyArgs, Cli, Command, Format, HttpArgs, PlanArgs, ServeArgs, Server, StateArgs, Target, TokenCommand, WorkerArgs,
 };
 use crate::output::{EXIT_CHANGES, Failure, TerminalProgress, print_stats};
 
@@ -24,8 +23,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Validate { files } => validate(&files),
         Command::Schema => {
-            let schema = serde_json::to_string_pretty(&bosun_stackfile::json_schema())
-                .map_err(Failure::internal)?;
+            let schema = serde_json::to_string_pretty(&bosun_stackfile::json_schema()).map_err(Failure::internal)?;
             println!("{schema}");
             Ok(ExitCode::SUCCESS)
         }
@@ -40,9 +38,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             }
         }
         Command::Init { bucket, queue } => init(&bucket, &queue).await,
-        Command::Token {
-            command: TokenCommand::New { role, name },
-        } => token_new(&role, &name),
+        Command::Token { command: TokenCommand::New { role, name } } => token_new(&role, &name),
     }
 }
 
@@ -57,10 +53,7 @@ fn api_config(state: &StateArgs, http: HttpArgs) -> Result<bosun_api::ApiConfig,
             .hint("each line is `ROLE SHA256HEX NAME`; `bosun token new --role ROLE --name NAME` prints one")
     })?;
     if tokens.is_empty() {
-        eprintln!(
-            "warning: {} has no tokens: every /api/v1 request will get 401",
-            tokens_file.display()
-        );
+        eprintln!("warning: {} has no tokens: every /api/v1 request will get 401", tokens_file.display());
     }
     Ok(bosun_api::ApiConfig {
         listen: http.listen,
@@ -82,7 +75,10 @@ fn scheduler_config(state: &StateArgs, w: WorkerArgs) -> Result<bosun_scheduler:
     config.rollout_timeout = w.rollout_timeout;
     config.grace_period = w.grace_period;
     config.apply_concurrency = w.apply_concurrency;
-    config.sinks = bosun_scheduler::Sinks { slack: w.slack_webhook.filter(|u| !u.is_empty()), webhook: w.webhook.filter(|u| !u.is_empty()) };
+    config.sinks = bosun_scheduler::Sinks {
+        slack: w.slack_webhook.filter(|u| !u.is_empty()),
+        webhook: w.webhook.filter(|u| !u.is_empty()),
+    };
     config.check().map_err(Failure::user)?;
     Ok(config)
 }
@@ -150,14 +146,13 @@ async fn signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -169,27 +164,13 @@ async fn signal() {
 
 async fn init(bucket: &str, queue: &str) -> Result<ExitCode, Failure> {
     if bosun_aws::queue::dead_letter_queue_name(queue).is_none() {
-        return Err(
-            Failure::user(anyhow::anyhow!("queue {queue:?} is not a FIFO queue name")).hint(
-                format!("FIFO queue names end in `.fifo`, e.g. --queue {queue}.fifo"),
-            ),
-        );
+        return Err(Failure::user(anyhow::anyhow!("queue {queue:?} is not a FIFO queue name"))
+            .hint(format!("FIFO queue names end in `.fifo`, e.g. --queue {queue}.fifo")));
     }
     let clients = Clients::from_env().await;
-    let report = bosun_aws::queue::init(
-        &clients.s3,
-        &clients.sqs,
-        clients.region.as_deref(),
-        bucket,
-        queue,
-    )
-    .await
-    .map_err(|e| {
-        aws_failure(
-            anyhow::Error::new(e).context("could not set up the bucket and queues"),
-            false,
-        )
-    })?;
+    let report = bosun_aws::queue::init(&clients.s3, &clients.sqs, clients.region.as_deref(), bucket, queue)
+        .await
+        .map_err(|e| aws_failure(anyhow::Error::new(e).context("could not set up the bucket and queues"), false))?;
     for line in &report.lines {
         println!("{line}");
     }
@@ -198,20 +179,14 @@ async fn init(bucket: &str, queue: &str) -> Result<ExitCode, Failure> {
 }
 
 fn token_new(role: &str, name: &str) -> Result<ExitCode, Failure> {
-    let role: bosun_api::Role = role
-        .parse()
-        .map_err(|e: String| Failure::user(anyhow::anyhow!(e)))?;
+    let role: bosun_api::Role = role.parse().map_err(|e: String| Failure::user(anyhow::anyhow!(e)))?;
     if name.is_empty() || name.chars().any(char::is_whitespace) {
-        return Err(Failure::user(anyhow::anyhow!(
-            "token name {name:?} must be non-empty and have no spaces"
-        )));
+        return Err(Failure::user(anyhow::anyhow!("token name {name:?} must be non-empty and have no spaces")));
     }
     let (token, line) = bosun_api::auth::new_token(role, name);
     println!("token: {token}");
     println!("line:  {line}");
-    eprintln!(
-        "add the line to the tokens file; the token itself is not stored anywhere, so keep it now"
-    );
+    eprintln!("add the line to the tokens file; the token itself is not stored anywhere, so keep it now");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -238,23 +213,13 @@ fn validate(files: &[std::path::PathBuf]) -> Result<ExitCode, Failure> {
 }
 
 fn read(file: &Path) -> Result<String, Failure> {
-    std::fs::read_to_string(file)
-        .with_context(|| format!("could not read {}", file.display()))
-        .map_err(Failure::user)
+    std::fs::read_to_string(file).with_context(|| format!("could not read {}", file.display())).map_err(Failure::user)
 }
 
 fn print_diagnostics(file: &Path, diags: &bosun_stackfile::Diagnostics) {
     let mut err = std::io::stderr().lock();
     for d in &diags.0 {
-        let _ = writeln!(
-            err,
-            "{}:{}:{}: {}: {}",
-            file.display(),
-            d.line,
-            d.column,
-            d.path,
-            d.message
-        );
+        let _ = writeln!(err, "{}:{}:{}: {}: {}", file.display(), d.line, d.column, d.path, d.message);
     }
 }
 
@@ -264,15 +229,8 @@ fn load(target: &Target) -> Result<Desired, Failure> {
     let mut desired = bosun_stackfile::load(&source, &target.cluster).map_err(|diags| {
         print_diagnostics(&target.file, &diags);
         Failure {
-            error: anyhow::anyhow!(
-                "{} is not a valid stackfile ({} error(s))",
-                target.file.display(),
-                diags.0.len()
-            ),
-            hint: Some(format!(
-                "run `bosun validate {}` after fixing the errors above",
-                target.file.display()
-            )),
+            error: anyhow::anyhow!("{} is not a valid stackfile ({} error(s))", target.file.display(), diags.0.len()),
+            hint: Some(format!("run `bosun validate {}` after fixing the errors above", target.file.display())),
             internal: false,
             printed: false,
         }
@@ -288,10 +246,7 @@ async fn observe_and_plan(target: &Target) -> Result<(Clients, Desired, Observed
     let clients = Clients::from_env().await;
     let observed = bosun_aws::observe(&clients, &desired).await.map_err(|e| {
         aws_failure(
-            anyhow::Error::new(e).context(format!(
-                "could not read the live state of cluster {}",
-                desired.cluster
-            )),
+            anyhow::Error::new(e).context(format!("could not read the live state of cluster {}", desired.cluster)),
             false,
         )
     })?;
@@ -308,12 +263,7 @@ fn aws_failure(error: anyhow::Error, retryable: bool) -> Failure {
     // An AWS error we could not recover from is not the stackfile author's fault, but
     // neither is it a bug in bosun: keep it a user-level (exit 1) failure unless AWS
     // itself failed.
-    Failure {
-        error,
-        hint: Some(hint.into()),
-        internal: retryable,
-        printed: false,
-    }
+    Failure { error, hint: Some(hint.into()), internal: retryable, printed: false }
 }
 
 async fn plan(args: PlanArgs) -> Result<ExitCode, Failure> {
@@ -388,7 +338,9 @@ async fn apply_plan(
             format!("already changed: {}", e.completed.join(", "))
         };
         let hint = match &e.failure {
-            ApplyFailure::Hook { .. } => format!("{completed}; services were not changed after the failed hook. Fix the hook and apply again"),
+            ApplyFailure::Hook { .. } => {
+                format!("{completed}; services were not changed after the failed hook. Fix the hook and apply again")
+            }
             _ => format!("{completed}; fix the cause and apply again: bosun picks up where it stopped"),
         };
         Failure { error: anyhow::Error::new(e), hint: Some(hint), internal: retryable, printed: false }
@@ -397,46 +349,31 @@ async fn apply_plan(
     for service in &report.not_waited {
         eprintln!("  {service}: rollout started; not waiting (--no-wait)");
     }
-    let failed: Vec<String> = report
-        .rollouts
-        .iter()
-        .filter(|(_, o)| !o.is_success())
-        .map(|(s, o)| format!("service {s}: {o}"))
-        .collect();
+    let failed: Vec<String> =
+        report.rollouts.iter().filter(|(_, o)| !o.is_success()).map(|(s, o)| format!("service {s}: {o}")).collect();
     if failed.is_empty() {
-        eprintln!(
-            "applied {} change(s) to cluster {}",
-            report.completed.len(),
-            desired.cluster
-        );
+        eprintln!("applied {} change(s) to cluster {}", report.completed.len(), desired.cluster);
         Ok(ExitCode::SUCCESS)
     } else {
-        Err(Failure::user(anyhow::anyhow!(
-            "{} rollout(s) did not succeed: {}",
-            failed.len(),
-            failed.join("; ")
-        ))
-        .hint("look at the service events above; fix the image or configuration and apply again"))
+        Err(Failure::user(anyhow::anyhow!("{} rollout(s) did not succeed: {}", failed.len(), failed.join("; ")))
+            .hint("look at the service events above; fix the image or configuration and apply again"))
     }
 }
 
 fn confirm(cluster: &str) -> Result<(), Failure> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
-        return Err(Failure::user(anyhow::anyhow!("refusing to apply: stdin is not a terminal, so nobody can confirm"))
-            .hint("review the plan, then run again with --auto-approve (and --plan-hash to pin what you reviewed)"));
+        return Err(Failure::user(anyhow::anyhow!(
+            "refusing to apply: stdin is not a terminal, so nobody can confirm"
+        ))
+        .hint("review the plan, then run again with --auto-approve (and --plan-hash to pin what you reviewed)"));
     }
     eprint!("apply these changes to cluster {cluster}? only 'yes' is accepted: ");
     let mut answer = String::new();
-    stdin
-        .lock()
-        .read_line(&mut answer)
-        .map_err(Failure::internal)?;
+    stdin.lock().read_line(&mut answer).map_err(Failure::internal)?;
     if answer.trim() == "yes" {
         Ok(())
     } else {
-        Err(Failure::user(anyhow::anyhow!(
-            "apply cancelled; nothing was changed"
-        )))
+        Err(Failure::user(anyhow::anyhow!("apply cancelled; nothing was changed")))
     }
 }

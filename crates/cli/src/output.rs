@@ -6,8 +6,8 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Mutex;
 
-use bosun_aws::{AwsError, CallStats};
 use bosun_aws::progress::{Progress, ProgressEvent};
+use bosun_aws::{AwsError, CallStats};
 
 /// Exit code of a user error.
 pub const EXIT_USER: u8 = 1;

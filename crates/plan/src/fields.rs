@@ -209,7 +209,6 @@ pub enum Field {
 }
 
 impl Field {
-
     /// The service field, when this is one.
     pub const fn as_service(self) -> Option<ServiceField> {
         match self {

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use bosun_stackfile::{
-    DefaultAction, NetworkSpec, PlacementConstraint, PlacementStrategy, Protocol, Scheme,
-    TargetGroupSpec, TaskDefinitionSpec,
+    DefaultAction, NetworkSpec, PlacementConstraint, PlacementStrategy, Protocol, Scheme, TargetGroupSpec,
+    TaskDefinitionSpec,
 };
 use serde::{Deserialize, Serialize};
 

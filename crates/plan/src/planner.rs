@@ -3,8 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use bosun_stackfile::{
-    DefaultAction, Desired, LoadBalancerSpec, RuleSpec, ServiceKind, ServiceSpec, TargetGroupSpec,
-    spec_hash,
+    DefaultAction, Desired, LoadBalancerSpec, RuleSpec, ServiceKind, ServiceSpec, TargetGroupSpec, spec_hash,
 };
 
 use crate::fields::{
@@ -13,9 +12,7 @@ use crate::fields::{
 };
 use crate::observed::{Observed, ObservedService, Owner, RecordKey, ServiceLoadBalancer};
 use crate::render::{render_task_definition, unified_diff};
-use crate::types::{
-    Action, Change, Conflict, FieldChange, HookPhase, Kind, Orphan, Plan, Policy, Resource, Step,
-};
+use crate::types::{Action, Change, Conflict, FieldChange, HookPhase, Kind, Orphan, Plan, Policy, Resource, Step};
 
 /// Compute the changes that make `observed` match `desired`.
 ///
@@ -44,7 +41,14 @@ struct Output {
 }
 
 impl Output {
-    fn push(&mut self, kind: Kind, name: impl Into<String>, action: Action, service: Option<&str>, step: Step) -> &mut Change {
+    fn push(
+        &mut self,
+        kind: Kind,
+        name: impl Into<String>,
+        action: Action,
+        service: Option<&str>,
+        step: Step,
+    ) -> &mut Change {
         self.changes.push(Change {
             resource: Resource { kind, name: name.into() },
             action,
@@ -72,7 +76,13 @@ impl Output {
         self.orphans.sort();
         self.conflicts.sort();
         let hash = Plan::compute_hash(cluster, &self.changes, &self.conflicts);
-        Plan { cluster: cluster.to_owned(), changes: self.changes, orphans: self.orphans, conflicts: self.conflicts, hash }
+        Plan {
+            cluster: cluster.to_owned(),
+            changes: self.changes,
+            orphans: self.orphans,
+            conflicts: self.conflicts,
+            hash,
+        }
     }
 }
 
@@ -111,13 +121,22 @@ impl Planner<'_> {
                 "{what} exists and is not managed by bosun for cluster {}; set `adopt: true` on service {s} to take it over",
                 self.cluster
             ),
-            None => format!("{what} exists and is not managed by bosun for cluster {}; rename it or remove it", self.cluster),
+            None => format!(
+                "{what} exists and is not managed by bosun for cluster {}; rename it or remove it",
+                self.cluster
+            ),
         }
     }
 
     fn cluster(&mut self) {
         if self.observed.cluster.is_none() {
-            self.out.push(Kind::Cluster, self.cluster, Action::Create, None, Step::CreateCluster { name: self.cluster.to_owned() });
+            self.out.push(
+                Kind::Cluster,
+                self.cluster,
+                Action::Create,
+                None,
+                Step::CreateCluster { name: self.cluster.to_owned() },
+            );
         }
     }
 
@@ -138,7 +157,11 @@ impl Planner<'_> {
                         &disco.name,
                         Action::Create,
                         Some(&svc.name),
-                        Step::CreateDiscoveryService { service: svc.name.clone(), namespace: ns.name.clone(), spec: disco.clone() },
+                        Step::CreateDiscoveryService {
+                            service: svc.name.clone(),
+                            namespace: ns.name.clone(),
+                            spec: disco.clone(),
+                        },
                     );
                 }
                 Claim::Foreign => {
@@ -190,9 +213,10 @@ impl Planner<'_> {
                 claim @ (Claim::Owned | Claim::Adopt) => {
                     let live = live.expect("claimed resources are live");
                     let adopt = matches!(claim, Claim::Adopt);
-                    let (immutable, fields): (Vec<FieldChange>, Vec<FieldChange>) = target_group_changes(&live.spec, tg)
-                        .into_iter()
-                        .partition(|c| matches!(c.field, Field::TargetGroup(f) if f.is_immutable()));
+                    let (immutable, fields): (Vec<FieldChange>, Vec<FieldChange>) =
+                        target_group_changes(&live.spec, tg)
+                            .into_iter()
+                            .partition(|c| matches!(c.field, Field::TargetGroup(f) if f.is_immutable()));
                     if !immutable.is_empty() {
                         // Port, protocol, VPC and target type cannot change in place.
                         // Replacing a target group that a service and listener use
@@ -233,9 +257,13 @@ impl Planner<'_> {
             let live = self.observed.load_balancers.get(&lb.name);
             match self.claim(live.map(|l| &l.owner), adopt) {
                 Claim::Absent => {
-                    self.out.push(Kind::LoadBalancer, &lb.name, Action::Create, lb.service.as_deref(), Step::CreateLoadBalancer {
-                        spec: lb.clone(),
-                    });
+                    self.out.push(
+                        Kind::LoadBalancer,
+                        &lb.name,
+                        Action::Create,
+                        lb.service.as_deref(),
+                        Step::CreateLoadBalancer { spec: lb.clone() },
+                    );
                     for listener in lb.listeners.values() {
                         self.out.push(
                             Kind::Listener,
@@ -266,7 +294,11 @@ impl Planner<'_> {
                     }
                     let mut fields = Vec::new();
                     if live.subnets != lb.subnets {
-                        fields.push(FieldChange::new(LoadBalancerField::Subnets, live.subnets.join(","), lb.subnets.join(",")));
+                        fields.push(FieldChange::new(
+                            LoadBalancerField::Subnets,
+                            live.subnets.join(","),
+                            lb.subnets.join(","),
+                        ));
                     }
                     if live.security_groups != lb.security_groups {
                         fields.push(FieldChange::new(
@@ -297,18 +329,29 @@ impl Planner<'_> {
             let name = listener_name(&lb.name, listener.port);
             match live.listeners.get(&listener.port) {
                 None => {
-                    self.out.push(Kind::Listener, name, Action::Create, lb.service.as_deref(), Step::CreateListener {
-                        load_balancer: lb.name.clone(),
-                        spec: listener.clone(),
-                    });
+                    self.out.push(
+                        Kind::Listener,
+                        name,
+                        Action::Create,
+                        lb.service.as_deref(),
+                        Step::CreateListener { load_balancer: lb.name.clone(), spec: listener.clone() },
+                    );
                 }
                 Some(l) => {
                     let mut fields = Vec::new();
                     if l.protocol != listener.protocol {
-                        fields.push(FieldChange::new(ListenerField::Protocol, l.protocol.as_aws(), listener.protocol.as_aws()));
+                        fields.push(FieldChange::new(
+                            ListenerField::Protocol,
+                            l.protocol.as_aws(),
+                            listener.protocol.as_aws(),
+                        ));
                     }
                     if l.certificates != listener.certificates {
-                        fields.push(FieldChange::new(ListenerField::Certificates, l.certificates.join(","), listener.certificates.join(",")));
+                        fields.push(FieldChange::new(
+                            ListenerField::Certificates,
+                            l.certificates.join(","),
+                            listener.certificates.join(","),
+                        ));
                     }
                     if l.default_action != listener.default_action {
                         fields.push(FieldChange::new(
@@ -318,10 +361,13 @@ impl Planner<'_> {
                         ));
                     }
                     if !fields.is_empty() {
-                        let change = self.out.push(Kind::Listener, name, Action::Update, lb.service.as_deref(), Step::ModifyListener {
-                            arn: l.arn.clone(),
-                            spec: listener.clone(),
-                        });
+                        let change = self.out.push(
+                            Kind::Listener,
+                            name,
+                            Action::Update,
+                            lb.service.as_deref(),
+                            Step::ModifyListener { arn: l.arn.clone(), spec: listener.clone() },
+                        );
                         change.fields = fields;
                     }
                 }
@@ -342,13 +388,17 @@ impl Planner<'_> {
                 let live = live_listener.and_then(|l| l.rules.as_ref()).and_then(|r| r.get(&rule.priority));
                 match self.claim(live.map(|l| &l.owner), svc.adopt) {
                     Claim::Absent => {
-                        self.out.push(Kind::Rule, name, Action::Create, Some(&svc.name), Step::CreateRule {
-                            service: svc.name.clone(),
-                            spec: rule.clone(),
-                        });
+                        self.out.push(
+                            Kind::Rule,
+                            name,
+                            Action::Create,
+                            Some(&svc.name),
+                            Step::CreateRule { service: svc.name.clone(), spec: rule.clone() },
+                        );
                     }
                     Claim::Foreign => {
-                        let reason = self.foreign_reason(&format!("rule with priority {}", rule.priority), Some(&svc.name));
+                        let reason =
+                            self.foreign_reason(&format!("rule with priority {}", rule.priority), Some(&svc.name));
                         self.out.conflict(Kind::Rule, name, reason);
                     }
                     claim @ (Claim::Owned | Claim::Adopt) => {
@@ -361,7 +411,11 @@ impl Planner<'_> {
                             fields.push(FieldChange::new(RuleField::Paths, live.paths.join(","), rule.paths.join(",")));
                         }
                         if live.target_group != rule.target_group {
-                            fields.push(FieldChange::new(RuleField::TargetGroup, &live.target_group, &rule.target_group));
+                            fields.push(FieldChange::new(
+                                RuleField::TargetGroup,
+                                &live.target_group,
+                                &rule.target_group,
+                            ));
                         }
                         let adopt = matches!(claim, Claim::Adopt);
                         if !fields.is_empty() || adopt {
@@ -370,7 +424,11 @@ impl Planner<'_> {
                                 name,
                                 if adopt { Action::Adopt } else { Action::Update },
                                 Some(&svc.name),
-                                Step::ModifyRule { arn: live.arn.clone(), service: svc.name.clone(), spec: rule.clone() },
+                                Step::ModifyRule {
+                                    arn: live.arn.clone(),
+                                    service: svc.name.clone(),
+                                    spec: rule.clone(),
+                                },
                             );
                             change.fields = fields;
                         }
@@ -404,8 +462,10 @@ impl Planner<'_> {
                 }
                 claim @ (Claim::Owned | Claim::Adopt) => {
                     let live = live.expect("claimed resources are live");
-                    let target = self.observed.load_balancers.get(&dns.load_balancer).map(|lb| lb.dns_name.to_ascii_lowercase());
-                    let stale = lb_created.contains(&dns.load_balancer) || target.is_none() || live.alias_dns_name != target;
+                    let target =
+                        self.observed.load_balancers.get(&dns.load_balancer).map(|lb| lb.dns_name.to_ascii_lowercase());
+                    let stale =
+                        lb_created.contains(&dns.load_balancer) || target.is_none() || live.alias_dns_name != target;
                     let adopt = matches!(claim, Claim::Adopt);
                     if stale || adopt {
                         let mut fields = Vec::new();
@@ -422,10 +482,13 @@ impl Planner<'_> {
             }
         }
         for (display, action, svc, dns, fields) in planned {
-            let change = self.out.push(Kind::Record, display, action, Some(&svc.name), Step::UpsertRecord {
-                service: svc.name.clone(),
-                spec: dns.clone(),
-            });
+            let change = self.out.push(
+                Kind::Record,
+                display,
+                action,
+                Some(&svc.name),
+                Step::UpsertRecord { service: svc.name.clone(), spec: dns.clone() },
+            );
             change.fields = fields;
         }
     }
@@ -448,11 +511,13 @@ impl Planner<'_> {
             return;
         }
         let action = if live.is_some() { Action::Update } else { Action::Create };
-        let change = self.out.push(Kind::TaskDefinition, &td.family, action, Some(&svc.name), Step::RegisterTaskDefinition {
-            service: svc.name.clone(),
-            spec: td.clone(),
-            spec_hash: hash,
-        });
+        let change = self.out.push(
+            Kind::TaskDefinition,
+            &td.family,
+            action,
+            Some(&svc.name),
+            Step::RegisterTaskDefinition { service: svc.name.clone(), spec: td.clone(), spec_hash: hash },
+        );
         change.diff = live.map(|l| unified_diff(&render_task_definition(&l.spec), &render_task_definition(td), &l.arn));
     }
 
@@ -468,17 +533,30 @@ impl Planner<'_> {
                 return;
             }
             (Claim::Absent, _) | (_, None) => {
-                self.out.push(Kind::TaskDefinition, family, Action::Create, Some(&svc.name), Step::RegisterTaskDefinition {
-                    service: svc.name.clone(),
-                    spec: svc.task_definition.clone(),
-                    spec_hash: hash.clone(),
-                });
+                self.out.push(
+                    Kind::TaskDefinition,
+                    family,
+                    Action::Create,
+                    Some(&svc.name),
+                    Step::RegisterTaskDefinition {
+                        service: svc.name.clone(),
+                        spec: svc.task_definition.clone(),
+                        spec_hash: hash.clone(),
+                    },
+                );
                 self.hooks(svc, HookPhase::Pre);
-                let change = self.out.push(Kind::Service, &svc.name, Action::Create, Some(&svc.name), Step::CreateService {
-                    spec: Box::new(svc.clone()),
-                    spec_hash: hash,
-                });
-                change.fields.push(FieldChange::new(TaskDefinitionField::Image, "", &svc.task_definition.container.image));
+                let change = self.out.push(
+                    Kind::Service,
+                    &svc.name,
+                    Action::Create,
+                    Some(&svc.name),
+                    Step::CreateService { spec: Box::new(svc.clone()), spec_hash: hash },
+                );
+                change.fields.push(FieldChange::new(
+                    TaskDefinitionField::Image,
+                    "",
+                    &svc.task_definition.container.image,
+                ));
                 self.hooks(svc, HookPhase::Post);
                 return;
             }
@@ -503,14 +581,24 @@ impl Planner<'_> {
 
         let mut fields = Vec::new();
         if new_td {
-            let td_change = self.out.push(Kind::TaskDefinition, family, Action::Update, Some(&svc.name), Step::RegisterTaskDefinition {
-                service: svc.name.clone(),
-                spec: svc.task_definition.clone(),
-                spec_hash: hash.clone(),
-            });
+            let td_change = self.out.push(
+                Kind::TaskDefinition,
+                family,
+                Action::Update,
+                Some(&svc.name),
+                Step::RegisterTaskDefinition {
+                    service: svc.name.clone(),
+                    spec: svc.task_definition.clone(),
+                    spec_hash: hash.clone(),
+                },
+            );
             let live_td = self.observed.task_definitions.get(&live.task_definition_arn);
             td_change.diff = live_td.map(|l| {
-                unified_diff(&render_task_definition(&l.spec), &render_task_definition(&svc.task_definition), live.running_family_revision())
+                unified_diff(
+                    &render_task_definition(&l.spec),
+                    &render_task_definition(&svc.task_definition),
+                    live.running_family_revision(),
+                )
             });
             let before = match (&live.spec_hash, live.runs_deployed_revision()) {
                 (Some(h), true) => format!("{} (spec {h})", live.running_family_revision()),
@@ -520,7 +608,11 @@ impl Planner<'_> {
             if let Some(live_td) = live_td
                 && live_td.spec.container.image != svc.task_definition.container.image
             {
-                fields.push(FieldChange::new(TaskDefinitionField::Image, &live_td.spec.container.image, &svc.task_definition.container.image));
+                fields.push(FieldChange::new(
+                    TaskDefinitionField::Image,
+                    &live_td.spec.container.image,
+                    &svc.task_definition.container.image,
+                ));
             }
         }
         fields.extend(service_field_changes(live, svc, self.observed));
@@ -551,12 +643,18 @@ impl Planner<'_> {
         // Hooks of one service run in the order written; the name carries the index
         // so the stable sort keeps that order.
         for (i, hook) in hooks.iter().enumerate() {
-            let change = self.out.push(kind, format!("{}/{i:02}-{}", svc.name, hook.name), Action::Run, Some(&svc.name), Step::RunHook {
-                service: svc.name.clone(),
-                phase,
-                hook: hook.clone(),
-                family: svc.task_definition.family.clone(),
-            });
+            let change = self.out.push(
+                kind,
+                format!("{}/{i:02}-{}", svc.name, hook.name),
+                Action::Run,
+                Some(&svc.name),
+                Step::RunHook {
+                    service: svc.name.clone(),
+                    phase,
+                    hook: hook.clone(),
+                    family: svc.task_definition.family.clone(),
+                },
+            );
             // JSON keeps the argument boundaries that a space-joined command would lose.
             let command = serde_json::to_string(&hook.command).expect("strings always serialise");
             change.fields.push(FieldChange::new(HookField::Command, "", command));
@@ -571,14 +669,24 @@ impl Planner<'_> {
 
         for (name, s) in &self.observed.services {
             if s.owner.is_owned_by(cluster) && !d.services.get(name).is_some_and(|x| x.kind == ServiceKind::Service) {
-                found.push((Kind::Service, name.clone(), Step::DeleteService { name: name.clone(), arn: s.arn.clone() }, Some(name.clone())));
+                found.push((
+                    Kind::Service,
+                    name.clone(),
+                    Step::DeleteService { name: name.clone(), arn: s.arn.clone() },
+                    Some(name.clone()),
+                ));
             }
         }
         let desired_tgs: BTreeSet<&str> =
             d.services.values().filter_map(|s| s.target_group.as_ref()).map(|t| t.name.as_str()).collect();
         for (name, tg) in &self.observed.target_groups {
             if tg.owner.is_owned_by(cluster) && !desired_tgs.contains(name.as_str()) {
-                found.push((Kind::TargetGroup, name.clone(), Step::DeleteTargetGroup { arn: tg.arn.clone() }, tg.owner.service.clone()));
+                found.push((
+                    Kind::TargetGroup,
+                    name.clone(),
+                    Step::DeleteTargetGroup { arn: tg.arn.clone() },
+                    tg.owner.service.clone(),
+                ));
             }
         }
         for (name, lb) in &self.observed.load_balancers {
@@ -586,18 +694,30 @@ impl Planner<'_> {
                 continue;
             }
             let Some(want) = d.load_balancers.get(name) else {
-                found.push((Kind::LoadBalancer, name.clone(), Step::DeleteLoadBalancer { arn: lb.arn.clone() }, lb.owner.service.clone()));
+                found.push((
+                    Kind::LoadBalancer,
+                    name.clone(),
+                    Step::DeleteLoadBalancer { arn: lb.arn.clone() },
+                    lb.owner.service.clone(),
+                ));
                 continue;
             };
             for (port, l) in &lb.listeners {
                 if !want.listeners.contains_key(port) {
-                    found.push((Kind::Listener, listener_name(name, *port), Step::DeleteListener { arn: l.arn.clone() }, lb.owner.service.clone()));
+                    found.push((
+                        Kind::Listener,
+                        listener_name(name, *port),
+                        Step::DeleteListener { arn: l.arn.clone() },
+                        lb.owner.service.clone(),
+                    ));
                     continue;
                 }
                 for (priority, r) in l.rules.iter().flatten() {
-                    let wanted = d.services.values().flat_map(|s| &s.rules).any(|w| {
-                        w.load_balancer == *name && w.listener_port == *port && w.priority == *priority
-                    });
+                    let wanted = d
+                        .services
+                        .values()
+                        .flat_map(|s| &s.rules)
+                        .any(|w| w.load_balancer == *name && w.listener_port == *port && w.priority == *priority);
                     if r.owner.is_owned_by(cluster) && !wanted {
                         found.push((
                             Kind::Rule,
@@ -625,7 +745,12 @@ impl Planner<'_> {
             d.services.values().filter_map(|s| s.discovery.as_ref()).map(|x| x.name.as_str()).collect();
         for (name, ds) in &self.observed.discovery_services {
             if ds.owner.is_owned_by(cluster) && !desired_disco.contains(name.as_str()) {
-                found.push((Kind::DiscoveryService, name.clone(), Step::DeleteDiscoveryService { id: ds.id.clone() }, ds.owner.service.clone()));
+                found.push((
+                    Kind::DiscoveryService,
+                    name.clone(),
+                    Step::DeleteDiscoveryService { id: ds.id.clone() },
+                    ds.owner.service.clone(),
+                ));
             }
         }
 
@@ -745,7 +870,10 @@ fn service_field_changes(live: &ObservedService, want: &ServiceSpec, observed: &
             if v.is_empty() {
                 return "(none)".to_owned();
             }
-            v.iter().map(|l| format!("{}->{}:{}", l.target_group, l.container_name, l.container_port)).collect::<Vec<_>>().join(",")
+            v.iter()
+                .map(|l| format!("{}->{}:{}", l.target_group, l.container_name, l.container_port))
+                .collect::<Vec<_>>()
+                .join(",")
         };
         f.push(FieldChange::new(ServiceField::LoadBalancers, show(&live_lbs), show(&want_lbs)));
     }
@@ -755,7 +883,9 @@ fn service_field_changes(live: &ObservedService, want: &ServiceSpec, observed: &
     let live_reg: Vec<String> = live
         .registries
         .iter()
-        .map(|r| observed.discovery_services.values().find(|d| &d.arn == r).map_or_else(|| r.clone(), |d| d.name.clone()))
+        .map(|r| {
+            observed.discovery_services.values().find(|d| &d.arn == r).map_or_else(|| r.clone(), |d| d.name.clone())
+        })
         .collect();
     if live_reg != want_reg {
         f.push(FieldChange::new(
@@ -768,11 +898,18 @@ fn service_field_changes(live: &ObservedService, want: &ServiceSpec, observed: &
         let show = |v: &[bosun_stackfile::PlacementStrategy]| {
             v.iter().map(|p| format!("{}:{}", p.kind, p.field.as_deref().unwrap_or(""))).collect::<Vec<_>>().join(",")
         };
-        f.push(FieldChange::new(ServiceField::PlacementStrategy, show(&live.placement_strategy), show(&want.placement_strategy)));
+        f.push(FieldChange::new(
+            ServiceField::PlacementStrategy,
+            show(&live.placement_strategy),
+            show(&want.placement_strategy),
+        ));
     }
     if live.placement_constraints != want.placement_constraints {
         let show = |v: &[bosun_stackfile::PlacementConstraint]| {
-            v.iter().map(|p| format!("{}:{}", p.kind, p.expression.as_deref().unwrap_or(""))).collect::<Vec<_>>().join(",")
+            v.iter()
+                .map(|p| format!("{}:{}", p.kind, p.expression.as_deref().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(",")
         };
         f.push(FieldChange::new(
             ServiceField::PlacementConstraints,

@@ -38,7 +38,13 @@ pub fn render_task_definition(td: &TaskDefinitionSpec) -> String {
         let _ = writeln!(s, "  port: {host}{}/{}", p.container_port, p.protocol);
     }
     for m in &c.mount_points {
-        let _ = writeln!(s, "  mount: {} -> {}{}", m.source_volume, m.container_path, if m.read_only { " (ro)" } else { "" });
+        let _ = writeln!(
+            s,
+            "  mount: {} -> {}{}",
+            m.source_volume,
+            m.container_path,
+            if m.read_only { " (ro)" } else { "" }
+        );
     }
     for (k, v) in &c.environment {
         let _ = writeln!(s, "  env {k}: {}", value_digest(v));

@@ -3,14 +3,16 @@
 //! It exists to prove idempotence as a property: `plan(d, simulate(o, plan(d, o)))` must
 //! be empty. It models only what the planner reads, and makes up ARNs.
 
-use bosun_stackfile::{Desired, ListenerSpec, LoadBalancerSpec, RuleSpec, ServiceKind, ServiceSpec, TaskDefinitionSpec};
-
-use crate::observed::{
-    Observed, ObservedCluster, ObservedDiscoveryService, ObservedListener, ObservedLoadBalancer,
-    ObservedNamespace, ObservedRecord, ObservedRule, ObservedService, ObservedTargetGroup,
-    ObservedTaskDefinition, Owner, RecordKey, ServiceLoadBalancer,
+use bosun_stackfile::{
+    Desired, ListenerSpec, LoadBalancerSpec, RuleSpec, ServiceKind, ServiceSpec, TaskDefinitionSpec,
 };
+
 use crate::fields::ServiceField;
+use crate::observed::{
+    Observed, ObservedCluster, ObservedDiscoveryService, ObservedListener, ObservedLoadBalancer, ObservedNamespace,
+    ObservedRecord, ObservedRule, ObservedService, ObservedTargetGroup, ObservedTaskDefinition, Owner, RecordKey,
+    ServiceLoadBalancer,
+};
 use crate::types::{Plan, Step};
 
 /// Apply every step of `plan` to a copy of `observed`. Hook runs change nothing.
@@ -36,7 +38,10 @@ impl Sim<'_> {
         let (o, cluster) = (&mut self.o, self.cluster);
         match step {
             Step::CreateCluster { name } => {
-                o.cluster = Some(ObservedCluster { arn: format!("arn:sim:ecs:cluster/{name}"), owner: Owner::bosun(name, None) });
+                o.cluster = Some(ObservedCluster {
+                    arn: format!("arn:sim:ecs:cluster/{name}"),
+                    owner: Owner::bosun(name, None),
+                });
             }
             Step::CreateNamespace { spec } => {
                 o.namespace = Some(ObservedNamespace { id: format!("ns-{}", spec.name), name: spec.name.clone() });
@@ -85,7 +90,9 @@ impl Sim<'_> {
             Step::DeleteLoadBalancer { arn } => o.load_balancers.retain(|_, l| &l.arn != arn),
             Step::CreateListener { load_balancer, spec } => self.create_listener(load_balancer, spec),
             Step::ModifyListener { arn, spec } => {
-                for l in o.load_balancers.values_mut().flat_map(|lb| lb.listeners.values_mut()).filter(|l| &l.arn == arn) {
+                for l in
+                    o.load_balancers.values_mut().flat_map(|lb| lb.listeners.values_mut()).filter(|l| &l.arn == arn)
+                {
                     l.protocol = spec.protocol;
                     l.certificates = spec.certificates.clone();
                     l.default_action = spec.default_action.clone();
@@ -98,7 +105,12 @@ impl Sim<'_> {
             }
             Step::CreateRule { service, spec } | Step::ModifyRule { service, spec, .. } => self.put_rule(service, spec),
             Step::DeleteRule { arn } => {
-                for rules in o.load_balancers.values_mut().flat_map(|lb| lb.listeners.values_mut()).filter_map(|l| l.rules.as_mut()) {
+                for rules in o
+                    .load_balancers
+                    .values_mut()
+                    .flat_map(|lb| lb.listeners.values_mut())
+                    .filter_map(|l| l.rules.as_mut())
+                {
                     rules.retain(|_, r| &r.arn != arn);
                 }
             }
@@ -112,10 +124,14 @@ impl Sim<'_> {
             Step::DeleteRecord { zone_id, name } => {
                 o.records.remove(&RecordKey { zone_id: zone_id.clone(), name: name.clone() });
             }
-            Step::RegisterTaskDefinition { service, spec, spec_hash } => self.register_task_definition(service, spec, spec_hash),
+            Step::RegisterTaskDefinition { service, spec, spec_hash } => {
+                self.register_task_definition(service, spec, spec_hash)
+            }
             Step::RunHook { .. } => {}
             Step::CreateService { spec, spec_hash } => self.create_service(spec, spec_hash),
-            Step::UpdateService { spec, spec_hash, fields, adopt } => self.update_service(spec, spec_hash, fields, *adopt),
+            Step::UpdateService { spec, spec_hash, fields, adopt } => {
+                self.update_service(spec, spec_hash, fields, *adopt)
+            }
             Step::DeleteService { name, .. } => {
                 o.services.remove(name);
             }
@@ -178,7 +194,8 @@ impl Sim<'_> {
 
     fn create_service(&mut self, spec: &ServiceSpec, spec_hash: &str) {
         let cluster = self.cluster;
-        let td_arn = latest_arn(&self.o, &spec.task_definition.family).expect("task definition registered before service");
+        let td_arn =
+            latest_arn(&self.o, &spec.task_definition.family).expect("task definition registered before service");
         let mut svc = ObservedService {
             name: spec.name.clone(),
             arn: format!("arn:sim:ecs:service/{}/{}", cluster, spec.name),
@@ -244,7 +261,13 @@ const ALL_SERVICE_FIELDS: [ServiceField; 9] = [
 
 /// Set one field of a simulated service to the spec's value, as ECS would store it.
 /// `td_arn` is the revision a `task_definition` update deploys.
-fn set_service_field(o: &Observed, svc: &mut ObservedService, spec: &ServiceSpec, field: ServiceField, td_arn: Option<&str>) {
+fn set_service_field(
+    o: &Observed,
+    svc: &mut ObservedService,
+    spec: &ServiceSpec,
+    field: ServiceField,
+    td_arn: Option<&str>,
+) {
     match field {
         ServiceField::TaskDefinition => {
             svc.task_definition_arn = td_arn.expect("task definition registered before service update").to_owned();
@@ -295,11 +318,19 @@ fn revision_of(arn: &str) -> u32 {
 
 fn next_revision(o: &Observed, family: &str) -> u32 {
     let from_tds = o.task_definitions.values().filter(|t| t.spec.family == family).map(|t| revision_of(&t.arn));
-    let from_services = o.services.values().filter(|s| s.running_family_revision().starts_with(&format!("{family}:"))).map(|s| revision_of(&s.task_definition_arn));
+    let from_services = o
+        .services
+        .values()
+        .filter(|s| s.running_family_revision().starts_with(&format!("{family}:")))
+        .map(|s| revision_of(&s.task_definition_arn));
     let from_tasks = o.task_families.get(family).map(|t| revision_of(&t.arn));
     from_tds.chain(from_services).chain(from_tasks).max().unwrap_or(0) + 1
 }
 
 fn latest_arn(o: &Observed, family: &str) -> Option<String> {
-    o.task_definitions.values().filter(|t| t.spec.family == family).max_by_key(|t| revision_of(&t.arn)).map(|t| t.arn.clone())
+    o.task_definitions
+        .values()
+        .filter(|t| t.spec.family == family)
+        .max_by_key(|t| revision_of(&t.arn))
+        .map(|t| t.arn.clone())
 }

@@ -101,7 +101,8 @@ mod tests {
     fn every_change_runs_once_and_in_plan_order_within_a_chain() {
         for name in EXAMPLES {
             let p = from_nothing(name);
-            let position = |c: &Change| p.changes.iter().position(|x| std::ptr::eq(x, c)).expect("a change of the plan");
+            let position =
+                |c: &Change| p.changes.iter().position(|x| std::ptr::eq(x, c)).expect("a change of the plan");
             let stages = p.stages();
             let mut seen: Vec<usize> = stages.iter().flatten().flatten().map(|c| position(c)).collect();
             seen.sort_unstable();
@@ -133,15 +134,22 @@ mod tests {
     fn pre_deploy_hooks_run_between_task_definitions_and_services_one_at_a_time() {
         let p = from_nothing("hooks.yml");
         let stages = shape(&p);
-        let at = |prefix: &str| stages.iter().position(|s| s[0][0].starts_with(prefix)).unwrap_or_else(|| panic!("{prefix}: {stages:?}"));
-        let (td, pre, svc, post) = (at("task definition"), at("pre-deploy hook"), at("service"), at("post-deploy hook"));
+        let at = |prefix: &str| {
+            stages.iter().position(|s| s[0][0].starts_with(prefix)).unwrap_or_else(|| panic!("{prefix}: {stages:?}"))
+        };
+        let (td, pre, svc, post) =
+            (at("task definition"), at("pre-deploy hook"), at("service"), at("post-deploy hook"));
         assert!(td < pre && pre < svc && svc < post, "{stages:?}");
         assert_eq!(stages[td], [["task definition demo-app"]]);
         assert_eq!(stages[svc], [["service app"]]);
 
         // Two hooks: one chain, in the order written.
         let text = fixtures::Prerequisites::fake().fill(fixtures::example("hooks.yml"));
-        let two = text.replacen("          timeout: 5m\n", "          timeout: 5m\n        - name: seed\n          command: [\"true\"]\n", 1);
+        let two = text.replacen(
+            "          timeout: 5m\n",
+            "          timeout: 5m\n        - name: seed\n          command: [\"true\"]\n",
+            1,
+        );
         let desired = bosun_stackfile::load(&two, "demo").unwrap_or_else(|d| panic!("valid: {d}"));
         let stages = shape(&plan(&desired, &Observed::default(), &Policy::from_desired(&desired)));
         let pre = stages.iter().find(|s| s[0][0].starts_with("pre-deploy hook")).expect("a pre-deploy hook stage");

@@ -1,8 +1,8 @@
 //! The plan: ordered changes, orphans and conflicts, with a stable hash.
 
 use bosun_stackfile::{
-    DiscoverySpec, DnsRecordSpec, HookSpec, ListenerSpec, LoadBalancerSpec, NamespaceSpec,
-    RuleSpec, ServiceSpec, TargetGroupSpec, TaskDefinitionSpec,
+    DiscoverySpec, DnsRecordSpec, HookSpec, ListenerSpec, LoadBalancerSpec, NamespaceSpec, RuleSpec, ServiceSpec,
+    TargetGroupSpec, TaskDefinitionSpec,
 };
 use serde::{Deserialize, Serialize};
 
@@ -171,28 +171,93 @@ pub enum HookPhase {
 // variants would add an allocation per change and buy nothing.
 #[allow(clippy::large_enum_variant)]
 pub enum Step {
-    CreateCluster { name: String },
-    CreateNamespace { spec: NamespaceSpec },
-    CreateDiscoveryService { service: String, namespace: String, spec: DiscoverySpec },
-    UpdateDiscoveryService { id: String, spec: DiscoverySpec, adopt_service: Option<String> },
-    DeleteDiscoveryService { id: String },
-    CreateTargetGroup { service: String, spec: TargetGroupSpec },
-    ModifyTargetGroup { arn: String, spec: TargetGroupSpec, adopt_service: Option<String> },
-    DeleteTargetGroup { arn: String },
-    CreateLoadBalancer { spec: LoadBalancerSpec },
-    UpdateLoadBalancer { arn: String, spec: LoadBalancerSpec },
-    DeleteLoadBalancer { arn: String },
-    CreateListener { load_balancer: String, spec: ListenerSpec },
-    ModifyListener { arn: String, spec: ListenerSpec },
-    DeleteListener { arn: String },
-    CreateRule { service: String, spec: RuleSpec },
-    ModifyRule { arn: String, service: String, spec: RuleSpec },
-    DeleteRule { arn: String },
-    UpsertRecord { service: String, spec: DnsRecordSpec },
-    DeleteRecord { zone_id: String, name: String },
-    RegisterTaskDefinition { service: String, spec: TaskDefinitionSpec, spec_hash: String },
-    RunHook { service: String, phase: HookPhase, hook: HookSpec, family: String },
-    CreateService { spec: Box<ServiceSpec>, spec_hash: String },
+    CreateCluster {
+        name: String,
+    },
+    CreateNamespace {
+        spec: NamespaceSpec,
+    },
+    CreateDiscoveryService {
+        service: String,
+        namespace: String,
+        spec: DiscoverySpec,
+    },
+    UpdateDiscoveryService {
+        id: String,
+        spec: DiscoverySpec,
+        adopt_service: Option<String>,
+    },
+    DeleteDiscoveryService {
+        id: String,
+    },
+    CreateTargetGroup {
+        service: String,
+        spec: TargetGroupSpec,
+    },
+    ModifyTargetGroup {
+        arn: String,
+        spec: TargetGroupSpec,
+        adopt_service: Option<String>,
+    },
+    DeleteTargetGroup {
+        arn: String,
+    },
+    CreateLoadBalancer {
+        spec: LoadBalancerSpec,
+    },
+    UpdateLoadBalancer {
+        arn: String,
+        spec: LoadBalancerSpec,
+    },
+    DeleteLoadBalancer {
+        arn: String,
+    },
+    CreateListener {
+        load_balancer: String,
+        spec: ListenerSpec,
+    },
+    ModifyListener {
+        arn: String,
+        spec: ListenerSpec,
+    },
+    DeleteListener {
+        arn: String,
+    },
+    CreateRule {
+        service: String,
+        spec: RuleSpec,
+    },
+    ModifyRule {
+        arn: String,
+        service: String,
+        spec: RuleSpec,
+    },
+    DeleteRule {
+        arn: String,
+    },
+    UpsertRecord {
+        service: String,
+        spec: DnsRecordSpec,
+    },
+    DeleteRecord {
+        zone_id: String,
+        name: String,
+    },
+    RegisterTaskDefinition {
+        service: String,
+        spec: TaskDefinitionSpec,
+        spec_hash: String,
+    },
+    RunHook {
+        service: String,
+        phase: HookPhase,
+        hook: HookSpec,
+        family: String,
+    },
+    CreateService {
+        spec: Box<ServiceSpec>,
+        spec_hash: String,
+    },
     UpdateService {
         spec: Box<ServiceSpec>,
         spec_hash: String,
@@ -201,7 +266,10 @@ pub enum Step {
         /// Tag the service as bosun's (adoption).
         adopt: bool,
     },
-    DeleteService { name: String, arn: String },
+    DeleteService {
+        name: String,
+        arn: String,
+    },
 }
 
 /// One planned change.

@@ -85,7 +85,8 @@ fn an_image_bump_touches_only_that_service() {
     let desired = fixtures::desired("demo.yml", "demo");
     let live = converge(&desired, &Observed::default());
     let mut bumped = desired.clone();
-    bumped.services.get_mut("users").unwrap().task_definition.container.image = "public.ecr.aws/docker/library/httpd:2.5".into();
+    bumped.services.get_mut("users").unwrap().task_definition.container.image =
+        "public.ecr.aws/docker/library/httpd:2.5".into();
     let p = plan(&bumped, &live, &Policy::default());
     assert_eq!(kinds_in_order(&p), vec![(Action::Update, Kind::TaskDefinition), (Action::Update, Kind::Service)]);
     assert!(p.changes.iter().all(|c| c.service.as_deref() == Some("users")));
@@ -143,7 +144,11 @@ fn out_of_band_changes_are_drift_and_planned_back() {
 fn a_deleted_listener_rule_is_recreated() {
     let desired = fixtures::desired("fargate.yml", "prod");
     let mut live = converge(&desired, &Observed::default());
-    let lb = live.load_balancers.values_mut().find(|lb| lb.listeners.values().any(|l| l.rules.as_ref().is_some_and(|r| !r.is_empty()))).unwrap();
+    let lb = live
+        .load_balancers
+        .values_mut()
+        .find(|lb| lb.listeners.values().any(|l| l.rules.as_ref().is_some_and(|r| !r.is_empty())))
+        .unwrap();
     let listener = lb.listeners.values_mut().find(|l| l.rules.as_ref().is_some_and(|r| !r.is_empty())).unwrap();
     let rules = listener.rules.as_mut().unwrap();
     let first = *rules.keys().next().unwrap();
@@ -312,7 +317,14 @@ fn environment_values_never_appear_in_rendered_plans() {
     let desired = fixtures::desired("demo.yml", "demo");
     let live = converge(&desired, &Observed::default());
     let mut changed = desired.clone();
-    changed.services.get_mut("mailer").unwrap().task_definition.container.environment.insert("SMTP_PASSWORD".into(), "hunter2-secret".into());
+    changed
+        .services
+        .get_mut("mailer")
+        .unwrap()
+        .task_definition
+        .container
+        .environment
+        .insert("SMTP_PASSWORD".into(), "hunter2-secret".into());
     // Give the planner the live task definition so it renders a diff.
     let mut live_with_td = live.clone();
     let svc = &live.services["mailer"];
@@ -329,11 +341,11 @@ fn environment_values_never_appear_in_rendered_plans() {
 
 fn stackfile_strategy() -> impl Strategy<Value = String> {
     let service = (
-        0u8..3,                                       // 0 worker, 1 ALB service, 2 Cloud Map service
+        0u8..3, // 0 worker, 1 ALB service, 2 Cloud Map service
         proptest::sample::select(vec!["nginx:1.27", "nginx:1.28", "httpd:2.4", "busybox:1.36"]),
-        0i32..5,                                      // desired_count
+        0i32..5, // desired_count
         proptest::collection::btree_map("[A-Z]{1,6}", "[a-z0-9]{0,8}", 0..4),
-        any::<bool>(),                                // ignore desired_count
+        any::<bool>(), // ignore desired_count
     );
     (proptest::collection::vec(service, 1..6), any::<bool>()).prop_map(|(services, prune)| {
         let mut y = String::from(

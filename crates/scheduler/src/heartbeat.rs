@@ -100,7 +100,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn work_that_ends_before_the_first_period_makes_no_beat() {
         let mut beat = Recorder::new(|_| true);
-        let out = heartbeat(PERIOD, &CancellationToken::new(), sleep(PERIOD - Duration::from_millis(1)), &mut beat).await;
+        let out =
+            heartbeat(PERIOD, &CancellationToken::new(), sleep(PERIOD - Duration::from_millis(1)), &mut beat).await;
         assert_eq!(out, Ok(()));
         assert!(beat.beats.is_empty(), "{:?}", beat.beats);
     }

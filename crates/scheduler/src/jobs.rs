@@ -278,14 +278,15 @@ async fn attempt(
 
     let desired = reconcile::load(ctx, &job.cluster, &version).await.map_err(|e| (e, no_sinks()))?;
     if record.attempts == 1 {
-        ctx.notifier.send(event(record, EventKind::Started, "reconcile started".into(), vec![], &version), &desired.notifications);
+        ctx.notifier.send(
+            event(record, EventKind::Started, "reconcile started".into(), vec![], &version),
+            &desired.notifications,
+        );
     }
     let mut policy = Policy::from_desired(&desired);
     policy.prune_services = job.delete_services.iter().cloned().collect();
     info!(version = %version, "reconciling");
-    let outcome = reconcile::converge(ctx, &desired, &policy)
-        .await
-        .map_err(|e| (e, desired.notifications.clone()))?;
+    let outcome = reconcile::converge(ctx, &desired, &policy).await.map_err(|e| (e, desired.notifications.clone()))?;
     record_outcome(ctx, record, outcome, &version, &desired.notifications)
         .await
         .map_err(|e| (e, desired.notifications.clone()))?;
@@ -294,7 +295,9 @@ async fn attempt(
 
 /// The job for `version` that has run or will run, if there is one.
 async fn newer_job(ctx: &Ctx, cluster: &str, version: &str) -> Result<Option<String>, ReconcileError> {
-    let Some(id) = ctx.store.version_job(cluster, version).await.map_err(ReconcileError::store(StoreOp::FindVersionJob))? else {
+    let Some(id) =
+        ctx.store.version_job(cluster, version).await.map_err(ReconcileError::store(StoreOp::FindVersionJob))?
+    else {
         return Ok(None);
     };
     let record = ctx.store.get_job(&id).await.map_err(ReconcileError::store(StoreOp::FindVersionJob))?;
@@ -355,10 +358,7 @@ fn event(record: &JobRecord, kind: EventKind, summary: String, changes: Vec<Stri
 }
 
 async fn put_record(ctx: &Ctx, record: &JobRecord) -> Result<(), ReconcileError> {
-    ctx.store
-        .put_job(record)
-        .await
-        .map_err(ReconcileError::s3(StoreOp::WriteJobRecord))
+    ctx.store.put_job(record).await.map_err(ReconcileError::s3(StoreOp::WriteJobRecord))
 }
 
 /// The attempt could not run to its end: retry later through the queue, or, on the
@@ -389,7 +389,13 @@ async fn attempt_failed(
 
 /// The last attempt the queue allows failed: record `failed` and announce it, then let
 /// the message go to the dead-letter queue (or delete it, when there is none).
-async fn give_up(ctx: &Ctx, msg: &Received, record: Option<&mut JobRecord>, err: &ReconcileError, sinks: &Notifications) {
+async fn give_up(
+    ctx: &Ctx,
+    msg: &Received,
+    record: Option<&mut JobRecord>,
+    err: &ReconcileError,
+    sinks: &Notifications,
+) {
     let n = msg.receive_count;
     error!(attempts = n, error = %err, "giving up on the job: recording it failed");
     if let Some(record) = record {
@@ -406,7 +412,10 @@ async fn give_up(ctx: &Ctx, msg: &Received, record: Option<&mut JobRecord>, err:
         }
         let _ = put_record(ctx, record).await;
         metrics::counter!("bosun_jobs_total", "status" => "failed").increment(1);
-        ctx.notifier.send(event(record, EventKind::Failed, format!("gave up after {n} attempt(s): {err}"), vec![], &version), sinks);
+        ctx.notifier.send(
+            event(record, EventKind::Failed, format!("gave up after {n} attempt(s): {err}"), vec![], &version),
+            sinks,
+        );
     }
     if ctx.max_receive.is_some() {
         // Visible at once: the queue's next receive moves it to the dead-letter queue.
@@ -456,7 +465,8 @@ fn retry_delay(attempt: u32, permanent: bool, cap: Duration) -> Duration {
 async fn hand_back(ctx: &Ctx, msg: &Received, record: &mut JobRecord, lease: Option<Lease>) {
     warn!("handing the job back to the queue: this scheduler is shutting down");
     record.status = JobStatus::Queued;
-    record.error = Some(format!("interrupted: scheduler {} shut down; the job was handed back to the queue", ctx.holder));
+    record.error =
+        Some(format!("interrupted: scheduler {} shut down; the job was handed back to the queue", ctx.holder));
     record.updated_at = now_rfc3339();
     let _ = put_record(ctx, record).await;
     if let Some(lease) = lease {
@@ -539,7 +549,10 @@ mod tests {
                     let d = delay(error_policy(&transient(), attempt, u32::MAX, cap, jitter));
                     assert_eq!(d.subsec_nanos(), 0, "whole seconds: {d:?}");
                     assert!(d <= cap, "attempt {attempt}, jitter {jitter}: {d:?} over the cap {cap:?}");
-                    assert!(d.as_secs() <= base && 2 * d.as_secs() >= base, "attempt {attempt}, jitter {jitter}: {d:?}, base {base} s");
+                    assert!(
+                        d.as_secs() <= base && 2 * d.as_secs() >= base,
+                        "attempt {attempt}, jitter {jitter}: {d:?}, base {base} s"
+                    );
                 }
             }
         }

@@ -113,7 +113,10 @@ impl SchedulerConfig {
             self.heartbeat,
             self.visibility
         );
-        anyhow::ensure!(self.receive_wait <= Duration::from_secs(20), "the receive wait is at most 20 s (SQS long polling)");
+        anyhow::ensure!(
+            self.receive_wait <= Duration::from_secs(20),
+            "the receive wait is at most 20 s (SQS long polling)"
+        );
         Ok(())
     }
 }
@@ -206,15 +209,17 @@ pub async fn run(ctx: Arc<Ctx>, shutdown: impl Future<Output = ()> + Send + 'sta
         "scheduler started"
     );
     let slots = Arc::new(tokio::sync::Semaphore::new(ctx.config.concurrency));
-    let receiver = tokio::spawn(jobs::receive_loop(
-        ctx.clone(),
-        slots.clone(),
-        tracker.clone(),
-        stop.clone(),
-        abort.clone(),
-    ));
+    let receiver =
+        tokio::spawn(jobs::receive_loop(ctx.clone(), slots.clone(), tracker.clone(), stop.clone(), abort.clone()));
     let resyncer = ctx.config.resync_interval.map(|every| {
-        tokio::spawn(resync::resync_loop(ctx.clone(), every, slots.clone(), tracker.clone(), stop.clone(), abort.clone()))
+        tokio::spawn(resync::resync_loop(
+            ctx.clone(),
+            every,
+            slots.clone(),
+            tracker.clone(),
+            stop.clone(),
+            abort.clone(),
+        ))
     });
 
     shutdown.await;

@@ -299,7 +299,10 @@ mod tests {
     #[test]
     fn slack_text_names_cluster_job_and_outcome_and_caps_the_list() {
         let text = event(EventKind::RolledBack, 12).slack_text();
-        assert!(text.starts_with(":rewind: bosun: cluster *prod* rolled back (job `0190`, requested by ci): 1 to update"), "{text}");
+        assert!(
+            text.starts_with(":rewind: bosun: cluster *prod* rolled back (job `0190`, requested by ci): 1 to update"),
+            "{text}"
+        );
         assert_eq!(text.matches("\n• update service").count(), 10);
         assert!(text.ends_with("\n• … and 2 more"), "{text}");
     }
@@ -320,10 +323,7 @@ mod tests {
             webhook: Some("https://w/2".into()),
         };
         let sinks = global.with_cluster(&cluster);
-        assert_eq!(
-            sinks,
-            vec![(SinkKind::Slack, "https://s/1".into()), (SinkKind::Webhook, "https://w/2".into())]
-        );
+        assert_eq!(sinks, vec![(SinkKind::Slack, "https://s/1".into()), (SinkKind::Webhook, "https://w/2".into())]);
         assert!(Sinks::default().with_cluster(&Default::default()).is_empty());
     }
 }

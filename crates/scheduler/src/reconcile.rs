@@ -11,10 +11,10 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use bosun_aws::progress::{Progress, ProgressEvent};
 use bosun_aws::jobs::JobStatus;
-use bosun_aws::rollout::{Watch, wait_rollouts};
 use bosun_aws::lease::LeaseError;
+use bosun_aws::progress::{Progress, ProgressEvent};
+use bosun_aws::rollout::{Watch, wait_rollouts};
 use bosun_aws::store::StoreError;
 use bosun_aws::{ApplyError, ApplyFailure, ApplyOptions, AwsError, AwsTime, RolloutOutcome};
 use bosun_plan::{Observed, Plan, Policy};
@@ -205,7 +205,11 @@ impl std::fmt::Display for LiveOp {
 
 /// `nothing was changed`, or `already changed: <changes>`.
 fn half_done(completed: &[String]) -> String {
-    if completed.is_empty() { "nothing was changed".to_owned() } else { format!("already changed: {}", completed.join(", ")) }
+    if completed.is_empty() {
+        "nothing was changed".to_owned()
+    } else {
+        format!("already changed: {}", completed.join(", "))
+    }
 }
 
 /// Read and validate a cluster's stackfile at `version`.
@@ -394,9 +398,20 @@ async fn resume_rollouts(ctx: &Ctx, desired: &Desired) -> Result<BTreeMap<String
         return Ok(BTreeMap::new());
     }
     info!(rollouts = watches.len(), "waiting for rollouts an earlier attempt started");
-    wait_rollouts(&ctx.clients, &desired.cluster, watches, ctx.config.poll_interval, Duration::ZERO, &Recorder::default())
-        .await
-        .map_err(|source| ReconcileError::Live { doing: LiveOp::FollowRollouts, cluster: desired.cluster.clone(), source })
+    wait_rollouts(
+        &ctx.clients,
+        &desired.cluster,
+        watches,
+        ctx.config.poll_interval,
+        Duration::ZERO,
+        &Recorder::default(),
+    )
+    .await
+    .map_err(|source| ReconcileError::Live {
+        doing: LiveOp::FollowRollouts,
+        cluster: desired.cluster.clone(),
+        source,
+    })
 }
 
 fn failed_rollouts(rollouts: &BTreeMap<String, RolloutOutcome>, rolled_back: bool) -> Vec<String> {
@@ -518,7 +533,10 @@ mod tests {
                 "could not read stackfile version v3: the stored object changed or already exists",
             ),
             (ReconcileError::store(StoreOp::WriteDriftStatus)(stale()), "the stored object changed or already exists"),
-            (ReconcileError::store(StoreOp::WriteDriftJobRecord)(stale()), "the stored object changed or already exists"),
+            (
+                ReconcileError::store(StoreOp::WriteDriftJobRecord)(stale()),
+                "the stored object changed or already exists",
+            ),
             (
                 ReconcileError::ApplyStopped {
                     source: ApplyError {

@@ -90,11 +90,8 @@ async fn check(ctx: Arc<Ctx>, cluster: String, _permit: OwnedSemaphorePermit, ab
 }
 
 async fn drift_check(ctx: &Ctx, cluster: &str) -> Result<(), ReconcileError> {
-    let Some(version) = ctx
-        .store
-        .current_version(cluster)
-        .await
-        .map_err(ReconcileError::s3(StoreOp::ReadCurrentVersion))?
+    let Some(version) =
+        ctx.store.current_version(cluster).await.map_err(ReconcileError::s3(StoreOp::ReadCurrentVersion))?
     else {
         return Ok(());
     };
@@ -111,11 +108,15 @@ async fn drift_check(ctx: &Ctx, cluster: &str) -> Result<(), ReconcileError> {
     }
 
     let changes = change_lines(&plan);
-    let held_by = status.last_job.as_ref().filter(|j| {
-        j.stackfile_version == version && matches!(j.status, JobStatus::RolledBack | JobStatus::Failed)
-    });
+    let held_by = status
+        .last_job
+        .as_ref()
+        .filter(|j| j.stackfile_version == version && matches!(j.status, JobStatus::RolledBack | JobStatus::Failed));
     let (action, note) = if let Some(last) = held_by {
-        ("held", format!("not healed: the last reconcile of this version ({}) {}", last.job_id, status_word(last.status)))
+        (
+            "held",
+            format!("not healed: the last reconcile of this version ({}) {}", last.job_id, status_word(last.status)),
+        )
     } else if !plan.conflicts.is_empty() {
         ("held", format!("not healed: {} conflict(s) with resources bosun does not own", plan.conflicts.len()))
     } else if desired.drift == DriftPolicy::Report {
@@ -125,10 +126,9 @@ async fn drift_check(ctx: &Ctx, cluster: &str) -> Result<(), ReconcileError> {
     };
     let summary = format!("{} change(s) needed to match stackfile version {version}; {note}", changes.len());
     // Announce a drift once, not on every interval while it lasts.
-    let known = status
-        .drift
-        .as_ref()
-        .is_some_and(|d| d.stackfile_version == version && d.changes == changes && d.action == action && action != "healed");
+    let known = status.drift.as_ref().is_some_and(|d| {
+        d.stackfile_version == version && d.changes == changes && d.action == action && action != "healed"
+    });
     info!(changes = changes.len(), action, "drift detected");
     if !known {
         ctx.notifier.send(
@@ -146,7 +146,13 @@ async fn drift_check(ctx: &Ctx, cluster: &str) -> Result<(), ReconcileError> {
             &desired.notifications,
         );
     }
-    let mut drift = Drift { detected_at: now_rfc3339(), stackfile_version: version.clone(), action: action.to_owned(), changes, job_id: None };
+    let mut drift = Drift {
+        detected_at: now_rfc3339(),
+        stackfile_version: version.clone(),
+        action: action.to_owned(),
+        changes,
+        job_id: None,
+    };
     if action != "healed" {
         if !known {
             status.drift = Some(drift);

@@ -42,9 +42,7 @@ impl Diagnostics {
     /// Sorts by position (then path and message, for a stable order) and drops exact
     /// duplicates, which can arise when two checks reach the same conclusion.
     pub(crate) fn from_unsorted(mut diags: Vec<Diagnostic>) -> Self {
-        diags.sort_by(|a, b| {
-            (a.line, a.column, &a.path, &a.message).cmp(&(b.line, b.column, &b.path, &b.message))
-        });
+        diags.sort_by(|a, b| (a.line, a.column, &a.path, &a.message).cmp(&(b.line, b.column, &b.path, &b.message)));
         diags.dedup();
         Diagnostics(diags)
     }

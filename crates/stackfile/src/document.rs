@@ -38,19 +38,14 @@ pub enum EditError {
     Invalid(String),
     /// The document's layout is one the splicer does not edit (flow style, multi-line
     /// scalars); the whole stackfile must be PUT instead.
-    #[error(
-        "cannot edit `{0}` in place (flow-style or multi-line YAML); PUT the whole stackfile instead"
-    )]
+    #[error("cannot edit `{0}` in place (flow-style or multi-line YAML); PUT the whole stackfile instead")]
     Layout(String),
 }
 
 fn parse(source: &str) -> Result<Node, Diagnostics> {
     // `prevent_coercion` marks quoted scalars (only plain ones may coerce).
-    let options = LoaderOptions::default()
-        .prevent_coercion(true)
-        .error_on_duplicate_keys(true);
-    marked_yaml::parse_yaml_with_options(0, source, options)
-        .map_err(|e| Diagnostics(vec![load_error(&e)]))
+    let options = LoaderOptions::default().prevent_coercion(true).error_on_duplicate_keys(true);
+    marked_yaml::parse_yaml_with_options(0, source, options).map_err(|e| Diagnostics(vec![load_error(&e)]))
 }
 
 /// The JSON view of a YAML stackfile. Plain scalars that YAML 1.2 reads as null, a
@@ -100,11 +95,9 @@ fn node_to_json(node: &Node) -> Value {
     match node {
         Node::Scalar(s) => scalar_to_json(s),
         Node::Sequence(q) => Value::Array(q.iter().map(node_to_json).collect()),
-        Node::Mapping(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| (k.as_str().to_owned(), node_to_json(v)))
-                .collect::<Map<_, _>>(),
-        ),
+        Node::Mapping(m) => {
+            Value::Object(m.iter().map(|(k, v)| (k.as_str().to_owned(), node_to_json(v))).collect::<Map<_, _>>())
+        }
     }
 }
 
@@ -124,9 +117,7 @@ fn scalar_to_json(s: &MarkedScalarNode) -> Value {
     {
         return Value::Number(i.into());
     }
-    if text
-        .bytes()
-        .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
+    if text.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
         && let Some(n) = text.parse::<f64>().ok().and_then(Number::from_f64)
         && n.to_string() == text
     {
@@ -300,23 +291,16 @@ fn push_indent(out: &mut String, n: usize) {
 /// A string as a YAML scalar: plain when it cannot read as anything else, otherwise
 /// double-quoted (JSON string escapes are valid YAML).
 fn quote(s: &str) -> String {
-    if is_safe_plain(s) {
-        s.to_owned()
-    } else {
-        serde_json::to_string(s).expect("strings always serialise")
-    }
+    if is_safe_plain(s) { s.to_owned() } else { serde_json::to_string(s).expect("strings always serialise") }
 }
 
 fn is_safe_plain(s: &str) -> bool {
-    const KEYWORDS: &[&str] = &[
-        "true", "false", "yes", "no", "on", "off", "null", "y", "n", "~",
-    ];
+    const KEYWORDS: &[&str] = &["true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"];
     let Some(first) = s.chars().next() else {
         return false;
     };
     (first.is_ascii_alphabetic() || first == '/' || first == '_')
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_./:@+=-".contains(c))
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || "_./:@+=-".contains(c))
         && !s.ends_with(':')
         && !s.contains(": ")
         && !KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(s))
@@ -333,13 +317,7 @@ impl Lines {
     fn new(source: &str) -> Self {
         let chars: Vec<char> = source.chars().collect();
         let mut starts = vec![0];
-        starts.extend(
-            chars
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| **c == '\n')
-                .map(|(i, _)| i + 1),
-        );
+        starts.extend(chars.iter().enumerate().filter(|(_, c)| **c == '\n').map(|(i, _)| i + 1));
         Self { starts, chars }
     }
 
@@ -394,13 +372,8 @@ fn locate<'n>(root: &'n Node, lines: &Lines, service: &str) -> Result<Located<'n
         Node::Scalar(_) => None,
     };
     let (key, body) = found.ok_or_else(|| EditError::NoSuchService(service.into()))?;
-    let body = body
-        .as_mapping()
-        .ok_or_else(|| EditError::Layout(service.into()))?;
-    let start = key
-        .span()
-        .start()
-        .ok_or_else(|| EditError::Layout(service.into()))?;
+    let body = body.as_mapping().ok_or_else(|| EditError::Layout(service.into()))?;
+    let start = key.span().start().ok_or_else(|| EditError::Layout(service.into()))?;
     let text = lines.line(start.line());
     let before: String = text.chars().take(start.column() - 1).collect();
     let indent = match services {
@@ -409,11 +382,7 @@ fn locate<'n>(root: &'n Node, lines: &Lines, service: &str) -> Result<Located<'n
         Node::Mapping(_) if before.trim().is_empty() => before.len(),
         _ => return Err(EditError::Layout(service.into())),
     };
-    Ok(Located {
-        line: start.line(),
-        indent,
-        body,
-    })
+    Ok(Located { line: start.line(), indent, body })
 }
 
 /// The character range of a single-line scalar value, quotes included. The loader
@@ -424,11 +393,7 @@ fn scalar_range(node: &Node, lines: &Lines, what: &str) -> Result<(usize, usize)
         return Err(layout());
     };
     let start = node.span().start().ok_or_else(layout)?.character();
-    let line_end = lines
-        .starts
-        .iter()
-        .find(|s| **s > start)
-        .map_or(lines.chars.len(), |s| s - 1);
+    let line_end = lines.starts.iter().find(|s| **s > start).map_or(lines.chars.len(), |s| s - 1);
     let text = &lines.chars[start..line_end];
     let end = match text.first() {
         Some('"') => {
@@ -471,17 +436,11 @@ pub fn set_service(source: &str, service: &str, edit: &ServiceEdit) -> Result<St
     let lines = Lines::new(source);
     let found = locate(&root, &lines, service)?;
     let mut edits = Vec::new();
-    let image_node = found
-        .body
-        .get_node("image")
-        .ok_or_else(|| EditError::Layout(format!("{service}.image")))?;
+    let image_node = found.body.get_node("image").ok_or_else(|| EditError::Layout(format!("{service}.image")))?;
     let image_range = scalar_range(image_node, &lines, &format!("{service}.image"))?;
     if let Some(tag) = &edit.image_tag {
         check_tag(tag)?;
-        let image = image_node
-            .as_scalar()
-            .map(|s| s.as_str())
-            .unwrap_or_default();
+        let image = image_node.as_scalar().map(|s| s.as_str()).unwrap_or_default();
         edits.push((image_range.0, image_range.1, quote(&with_tag(image, tag))));
     }
     if let Some(count) = edit.desired_count {
@@ -492,24 +451,14 @@ pub fn set_service(source: &str, service: &str, edit: &ServiceEdit) -> Result<St
             }
             None => {
                 // A new line after `image:`, at the indentation of its key.
-                let (key, _) = found
-                    .body
-                    .iter()
-                    .find(|(k, _)| k.as_str() == "image")
-                    .expect("image was found above");
-                let key_start = key
-                    .span()
-                    .start()
-                    .ok_or_else(|| EditError::Layout(format!("{service}.image")))?;
+                let (key, _) = found.body.iter().find(|(k, _)| k.as_str() == "image").expect("image was found above");
+                let key_start = key.span().start().ok_or_else(|| EditError::Layout(format!("{service}.image")))?;
                 let line = lines.line(key_start.line());
                 let before: String = line.chars().take(key_start.column() - 1).collect();
                 if !before.trim().is_empty() && before.trim() != "-" {
                     return Err(EditError::Layout(format!("{service}.desired_count")));
                 }
-                let at = lines
-                    .starts
-                    .get(key_start.line())
-                    .map_or(lines.chars.len(), |s| s - 1);
+                let at = lines.starts.get(key_start.line()).map_or(lines.chars.len(), |s| s - 1);
                 if at < image_range.1 {
                     return Err(EditError::Layout(format!("{service}.desired_count")));
                 }
@@ -535,24 +484,15 @@ pub fn remove_service(source: &str, service: &str) -> Result<String, EditError> 
         end += 1;
     }
     let start_char = lines.starts[found.line - 1];
-    let end_char = lines
-        .starts
-        .get(end - 1)
-        .copied()
-        .unwrap_or(lines.chars.len());
+    let end_char = lines.starts.get(end - 1).copied().unwrap_or(lines.chars.len());
     Ok(lines.splice(vec![(start_char, end_char, String::new())]))
 }
 
 fn check_tag(tag: &str) -> Result<(), EditError> {
     let ok = !tag.is_empty()
         && tag.len() <= 128
-        && tag
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-        && tag
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        && tag.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && tag.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
     if ok {
         Ok(())
     } else {
@@ -593,32 +533,15 @@ prune: true
 
     #[test]
     fn sets_the_tag_and_keeps_comments() {
-        let out = set_service(
-            NYSA,
-            "web",
-            &ServiceEdit {
-                image_tag: Some("1.28".into()),
-                desired_count: None,
-            },
-        )
-        .unwrap();
-        assert_eq!(
-            out,
-            NYSA.replace("nginx:1.27 # pinned", "nginx:1.28 # pinned")
-        );
+        let out =
+            set_service(NYSA, "web", &ServiceEdit { image_tag: Some("1.28".into()), desired_count: None }).unwrap();
+        assert_eq!(out, NYSA.replace("nginx:1.27 # pinned", "nginx:1.28 # pinned"));
     }
 
     #[test]
     fn replaces_a_quoted_image_and_adds_a_missing_count() {
-        let out = set_service(
-            NYSA,
-            "worker",
-            &ServiceEdit {
-                image_tag: Some("8".into()),
-                desired_count: Some(0),
-            },
-        )
-        .unwrap();
+        let out =
+            set_service(NYSA, "worker", &ServiceEdit { image_tag: Some("8".into()), desired_count: Some(0) }).unwrap();
         let want = NYSA.replace(
             "      image: \"123456789012.dkr.ecr.us-east-1.amazonaws.com/worker:7\"\n",
             "      image: \"123456789012.dkr.ecr.us-east-1.amazonaws.com/worker:8\"\n      desired_count: 0\n",
@@ -629,15 +552,7 @@ prune: true
 
     #[test]
     fn changes_an_existing_count() {
-        let out = set_service(
-            NYSA,
-            "web",
-            &ServiceEdit {
-                image_tag: None,
-                desired_count: Some(0),
-            },
-        )
-        .unwrap();
+        let out = set_service(NYSA, "web", &ServiceEdit { image_tag: None, desired_count: Some(0) }).unwrap();
         assert_eq!(out, NYSA.replace("desired_count: 2", "desired_count: 0"));
     }
 
@@ -649,10 +564,7 @@ prune: true
             "# the cluster\nservices:\n  # the front\n  - worker:\n      image: \"123456789012.dkr.ecr.us-east-1.amazonaws.com/worker:7\"\n      environment:\n        - MODE: fast\nprune: true\n"
         );
         let out = remove_service(NYSA, "worker").unwrap();
-        assert!(
-            out.ends_with("      desired_count: 2\n\nprune: true\n"),
-            "{out}"
-        );
+        assert!(out.ends_with("      desired_count: 2\n\nprune: true\n"), "{out}");
         let v = to_json(&out).unwrap();
         assert_eq!(v["services"].as_array().unwrap().len(), 1);
     }
@@ -660,15 +572,8 @@ prune: true
     #[test]
     fn edits_the_mapping_dialect() {
         let src = "version: 1\nservices:\n  web:\n    image: nginx:1\n  api:\n    image: nginx:1\n";
-        let out = set_service(
-            src,
-            "api",
-            &ServiceEdit {
-                image_tag: Some("2".into()),
-                desired_count: Some(3),
-            },
-        )
-        .unwrap();
+        let out =
+            set_service(src, "api", &ServiceEdit { image_tag: Some("2".into()), desired_count: Some(3) }).unwrap();
         assert_eq!(
             out,
             "version: 1\nservices:\n  web:\n    image: nginx:1\n  api:\n    image: nginx:2\n    desired_count: 3\n"
@@ -683,29 +588,12 @@ prune: true
     fn refuses_what_it_cannot_splice() {
         let flow = "services:\n  - web: {image: nginx:1}\n";
         assert!(matches!(
-            set_service(
-                flow,
-                "web",
-                &ServiceEdit {
-                    image_tag: None,
-                    desired_count: Some(1)
-                }
-            ),
+            set_service(flow, "web", &ServiceEdit { image_tag: None, desired_count: Some(1) }),
             Err(EditError::Layout(_))
         ));
-        assert_eq!(
-            remove_service(NYSA, "nope"),
-            Err(EditError::NoSuchService("nope".into()))
-        );
+        assert_eq!(remove_service(NYSA, "nope"), Err(EditError::NoSuchService("nope".into())));
         assert!(matches!(
-            set_service(
-                NYSA,
-                "web",
-                &ServiceEdit {
-                    image_tag: Some("../x".into()),
-                    desired_count: None
-                }
-            ),
+            set_service(NYSA, "web", &ServiceEdit { image_tag: Some("../x".into()), desired_count: None }),
             Err(EditError::Invalid(_))
         ));
     }
@@ -715,17 +603,13 @@ prune: true
         assert_eq!(with_tag("nginx", "1"), "nginx:1");
         assert_eq!(with_tag("nginx:old", "1"), "nginx:1");
         assert_eq!(with_tag("localhost:5000/app", "1"), "localhost:5000/app:1");
-        assert_eq!(
-            with_tag("localhost:5000/app:2", "1"),
-            "localhost:5000/app:1"
-        );
+        assert_eq!(with_tag("localhost:5000/app:2", "1"), "localhost:5000/app:1");
         assert_eq!(with_tag("app@sha256:abc", "1"), "app:1");
     }
 
     #[test]
     fn json_view_keeps_scalar_text() {
-        let v =
-            to_json("a: 1\nb: 0123\nc: 1e3\nd: yes\ne: \"2\"\nf: true\ng: ~\nh: 1.5\n").unwrap();
+        let v = to_json("a: 1\nb: 0123\nc: 1e3\nd: yes\ne: \"2\"\nf: true\ng: ~\nh: 1.5\n").unwrap();
         assert_eq!(
             v,
             serde_json::json!({"a": 1, "b": "0123", "c": "1e3", "d": "yes", "e": "2", "f": true, "g": null, "h": 1.5})
@@ -748,10 +632,7 @@ prune: true
             yaml,
             "services:\n  - web:\n      image: nginx:1\n      desired_count: 2\n      environment:\n        - A: \"0123\"\n        - B: \"x y\"\n      ports: []\ndefaults:\n  memory: 256\n"
         );
-        assert_eq!(
-            to_json(&yaml).unwrap(),
-            serde_json::from_str::<Value>(json).unwrap()
-        );
+        assert_eq!(to_json(&yaml).unwrap(), serde_json::from_str::<Value>(json).unwrap());
     }
 
     #[test]

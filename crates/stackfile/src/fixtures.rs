@@ -81,8 +81,6 @@ impl Prerequisites {
 
     /// `template` with every placeholder replaced by its id.
     pub fn fill(&self, template: &str) -> String {
-        self.placeholders()
-            .iter()
-            .fold(template.to_owned(), |text, (placeholder, id)| text.replace(placeholder, id))
+        self.placeholders().iter().fold(template.to_owned(), |text, (placeholder, id)| text.replace(placeholder, id))
     }
 }

@@ -67,12 +67,7 @@ pub fn load(source: &str, cluster: &str) -> Result<Desired, Diagnostics> {
     let mut diags = Vec::new();
     if let Err(message) = validate::check_ecs_name("cluster name", cluster) {
         // Not a place in the document: line and column 0.
-        diags.push(Diagnostic {
-            path: "cluster".to_string(),
-            line: 0,
-            column: 0,
-            message,
-        });
+        diags.push(Diagnostic { path: "cluster".to_string(), line: 0, column: 0, message });
     }
     let (desired, more) = analyse(source, Some(cluster));
     diags.extend(more);
@@ -90,11 +85,7 @@ pub fn load(source: &str, cluster: &str) -> Result<Desired, Diagnostics> {
 /// A stackfile that validates can therefore still fail to [`load`] for a long cluster name.
 pub fn validate(source: &str) -> Result<(), Diagnostics> {
     let (_, diags) = analyse(source, None);
-    if diags.is_empty() {
-        Ok(())
-    } else {
-        Err(Diagnostics::from_unsorted(diags))
-    }
+    if diags.is_empty() { Ok(()) } else { Err(Diagnostics::from_unsorted(diags)) }
 }
 
 /// Runs all passes; `None` for the desired state when the document could not be read

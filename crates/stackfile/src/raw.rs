@@ -534,9 +534,7 @@ pub struct ScalarText(pub String);
 
 impl<'de> Deserialize<'de> for ScalarText {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(ScalarText(
-            Option::<String>::deserialize(d)?.unwrap_or_default(),
-        ))
+        Ok(ScalarText(Option::<String>::deserialize(d)?.unwrap_or_default()))
     }
 }
 

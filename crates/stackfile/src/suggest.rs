@@ -2,20 +2,11 @@
 
 /// The candidate closest to `word`, if one is close enough to be a likely typo:
 /// a Jaro-Winkler similarity of at least 0.8, or at most two edits away.
-pub(crate) fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub(crate) fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
         .filter(|c| *c != word)
-        .map(|c| {
-            (
-                c,
-                strsim::jaro_winkler(word, c),
-                strsim::levenshtein(word, c),
-            )
-        })
+        .map(|c| (c, strsim::jaro_winkler(word, c), strsim::levenshtein(word, c)))
         .filter(|(c, jw, lev)| *jw >= 0.8 || (*lev <= 2 && *lev < c.len().max(word.len())))
         .max_by(|a, b| a.1.total_cmp(&b.1).then(b.2.cmp(&a.2)))
         .map(|(c, _, _)| c)

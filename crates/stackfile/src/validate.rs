@@ -32,17 +32,13 @@ pub(crate) fn parse_port(text: &str) -> Result<PortEntry, String> {
         Some((p, "tcp")) => (p, "tcp"),
         Some((p, "udp")) => (p, "udp"),
         Some((_, other)) => {
-            return Err(format!(
-                "unknown protocol `{other}` in port `{text}`; expected `/tcp` or `/udp`"
-            ));
+            return Err(format!("unknown protocol `{other}` in port `{text}`; expected `/tcp` or `/udp`"));
         }
         None => (text, "tcp"),
     };
     let one = |p: &str| -> Result<u16, String> {
         match p.parse::<u64>() {
-            Ok(0) => Err(format!(
-                "port 0 in `{text}` is not a valid port; use 1-65535"
-            )),
+            Ok(0) => Err(format!("port 0 in `{text}` is not a valid port; use 1-65535")),
             Ok(n) if n > 65535 => Err(format!("port {n} in `{text}` is out of range; use 1-65535")),
             Ok(n) => Ok(n as u16),
             Err(_) => Err(format!(
@@ -51,16 +47,8 @@ pub(crate) fn parse_port(text: &str) -> Result<PortEntry, String> {
         }
     };
     match ports.split(':').collect::<Vec<_>>().as_slice() {
-        [c] => Ok(PortEntry {
-            host: None,
-            container: one(c)?,
-            protocol,
-        }),
-        [h, c] => Ok(PortEntry {
-            host: Some(one(h)?),
-            container: one(c)?,
-            protocol,
-        }),
+        [c] => Ok(PortEntry { host: None, container: one(c)?, protocol }),
+        [h, c] => Ok(PortEntry { host: Some(one(h)?), container: one(c)?, protocol }),
         _ => Err(format!(
             "malformed port `{text}`; expected `CONTAINER`, `HOST:CONTAINER`, optionally with `/tcp` or `/udp`"
         )),
@@ -84,29 +72,17 @@ pub(crate) fn parse_volume(text: &str) -> Result<VolumeEntry, String> {
         [n, h, c, "ro"] => (*n, *h, *c, true),
         [n, h, c, "rw"] => (*n, *h, *c, false),
         [_, _, _, mode] => {
-            return Err(format!(
-                "unknown volume mode `{mode}` in `{text}`; expected `ro` or `rw`"
-            ));
+            return Err(format!("unknown volume mode `{mode}` in `{text}`; expected `ro` or `rw`"));
         }
         _ => {
-            return Err(format!(
-                "malformed volume `{text}`; expected `name:/host/path:/container/path[:ro]`"
-            ));
+            return Err(format!("malformed volume `{text}`; expected `name:/host/path:/container/path[:ro]`"));
         }
     };
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(format!(
-            "volume name `{name}` must be 1-255 letters, digits, hyphens or underscores"
-        ));
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(format!("volume name `{name}` must be 1-255 letters, digits, hyphens or underscores"));
     }
     if !host.starts_with('/') || !container.starts_with('/') {
-        return Err(format!(
-            "volume `{text}` needs absolute host and container paths"
-        ));
+        return Err(format!("volume `{text}` needs absolute host and container paths"));
     }
     Ok(VolumeEntry {
         name: name.to_string(),
@@ -127,50 +103,29 @@ pub(crate) struct Arn<'a> {
 
 /// Parses `arn:<partition>:<service>:<region>:<account>:<resource>`.
 pub(crate) fn parse_arn(text: &str) -> Result<Arn<'_>, String> {
-    let bad = || {
-        format!(
-            "`{text}` is not an ARN; expected `arn:<partition>:<service>:<region>:<account>:<resource>`"
-        )
-    };
+    let bad = || format!("`{text}` is not an ARN; expected `arn:<partition>:<service>:<region>:<account>:<resource>`");
     let parts: Vec<&str> = text.splitn(6, ':').collect();
     let [arn, partition, service, region, account, resource] = parts.as_slice() else {
         return Err(bad());
     };
-    let lower = |s: &str| {
-        s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-    };
-    if *arn != "arn"
-        || partition.is_empty()
-        || !lower(partition)
-        || service.is_empty()
-        || !lower(service)
-    {
+    let lower = |s: &str| s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if *arn != "arn" || partition.is_empty() || !lower(partition) || service.is_empty() || !lower(service) {
         return Err(bad());
     }
     if !lower(region) || resource.is_empty() {
         return Err(bad());
     }
     if !(account.is_empty() || account.len() == 12 && account.chars().all(|c| c.is_ascii_digit())) {
-        return Err(format!(
-            "`{text}` has account `{account}`; an account id is 12 digits"
-        ));
+        return Err(format!("`{text}` has account `{account}`; an account id is 12 digits"));
     }
-    Ok(Arn {
-        service,
-        region,
-        account,
-        resource,
-    })
+    Ok(Arn { service, region, account, resource })
 }
 
 /// An IAM role ARN (`task_role_arn`, `task_execution_role_arn`).
 pub(crate) fn check_role_arn(text: &str) -> Result<(), String> {
     let arn = parse_arn(text)?;
     if arn.service != "iam" || !arn.resource.starts_with("role/") || arn.account.is_empty() {
-        return Err(format!(
-            "`{text}` is not an IAM role ARN (`arn:aws:iam::<account>:role/<name>`)"
-        ));
+        return Err(format!("`{text}` is not an IAM role ARN (`arn:aws:iam::<account>:role/<name>`)"));
     }
     Ok(())
 }
@@ -212,31 +167,18 @@ pub(crate) fn check_certificate_arn(text: &str) -> Result<(), String> {
 pub(crate) fn check_ecs_name(what: &str, name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 255
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{what} `{name}` must be 1-255 letters, digits, hyphens or underscores"
-        ))
-    }
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok { Ok(()) } else { Err(format!("{what} `{name}` must be 1-255 letters, digits, hyphens or underscores")) }
 }
 
 /// Load balancer and target group names: at most 32 letters, digits and hyphens, not
 /// starting or ending with a hyphen, not starting with `internal-`.
 pub(crate) fn check_elb_name(name: &str) -> Result<(), String> {
     if name.len() > MAX_ELB_NAME {
-        return Err(format!(
-            "`{name}` is {} characters; AWS allows at most {MAX_ELB_NAME}",
-            name.len()
-        ));
+        return Err(format!("`{name}` is {} characters; AWS allows at most {MAX_ELB_NAME}", name.len()));
     }
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        return Err(format!(
-            "`{name}` may contain only letters, digits and hyphens"
-        ));
+        return Err(format!("`{name}` may contain only letters, digits and hyphens"));
     }
     if name.starts_with('-') || name.ends_with('-') {
         return Err(format!("`{name}` must not start or end with a hyphen"));
@@ -250,15 +192,11 @@ pub(crate) fn check_elb_name(name: &str) -> Result<(), String> {
 /// Environment and secret variable names.
 pub(crate) fn check_env_name(name: &str) -> Result<(), String> {
     let mut chars = name.chars();
-    let first_ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     if first_ok && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-') {
         Ok(())
     } else {
-        Err(format!(
-            "`{name}` is not a valid variable name (a letter or `_`, then letters, digits, `_`, `.` or `-`)"
-        ))
+        Err(format!("`{name}` is not a valid variable name (a letter or `_`, then letters, digits, `_`, `.` or `-`)"))
     }
 }
 
@@ -267,9 +205,7 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     match humantime::parse_duration(text.trim()) {
         Ok(d) if d.is_zero() => Err(format!("duration `{text}` must be longer than zero")),
         Ok(d) => Ok(d),
-        Err(e) => Err(format!(
-            "`{text}` is not a duration ({e}); write e.g. `90s`, `10m` or `1h 30m`"
-        )),
+        Err(e) => Err(format!("`{text}` is not a duration ({e}); write e.g. `90s`, `10m` or `1h 30m`")),
     }
 }
 
@@ -289,15 +225,8 @@ const FARGATE_SIZES: &[(i64, i64, i64, i64)] = &[
 /// `(true, msg)` for the cpu, `(false, msg)` for the memory.
 pub(crate) fn check_fargate_size(cpu: i64, memory: i64) -> Result<(), (bool, String)> {
     let Some(&(_, lo, hi, step)) = FARGATE_SIZES.iter().find(|s| s.0 == cpu) else {
-        let all = FARGATE_SIZES
-            .iter()
-            .map(|s| s.0.to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
-        return Err((
-            true,
-            format!("Fargate cpu must be one of {all}, found {cpu}"),
-        ));
+        let all = FARGATE_SIZES.iter().map(|s| s.0.to_string()).collect::<Vec<_>>().join(", ");
+        return Err((true, format!("Fargate cpu must be one of {all}, found {cpu}")));
     };
     let ok = if step == 0 {
         [512, 1024, 2048].contains(&memory)
@@ -307,15 +236,8 @@ pub(crate) fn check_fargate_size(cpu: i64, memory: i64) -> Result<(), (bool, Str
     if ok {
         return Ok(());
     }
-    let allowed = if step == 0 {
-        "512, 1024 or 2048".to_string()
-    } else {
-        format!("{lo} to {hi} in steps of {step}")
-    };
-    Err((
-        false,
-        format!("Fargate with cpu {cpu} takes memory {allowed} MiB, found {memory}"),
-    ))
+    let allowed = if step == 0 { "512, 1024 or 2048".to_string() } else { format!("{lo} to {hi} in steps of {step}") };
+    Err((false, format!("Fargate with cpu {cpu} takes memory {allowed} MiB, found {memory}")))
 }
 
 #[cfg(test)]
@@ -324,52 +246,19 @@ mod tests {
 
     #[test]
     fn ports_accept_any_valid_number_and_udp() {
-        assert_eq!(
-            parse_port("80"),
-            Ok(PortEntry {
-                host: None,
-                container: 80,
-                protocol: "tcp"
-            })
-        );
-        assert_eq!(
-            parse_port("8080:80"),
-            Ok(PortEntry {
-                host: Some(8080),
-                container: 80,
-                protocol: "tcp"
-            })
-        );
+        assert_eq!(parse_port("80"), Ok(PortEntry { host: None, container: 80, protocol: "tcp" }));
+        assert_eq!(parse_port("8080:80"), Ok(PortEntry { host: Some(8080), container: 80, protocol: "tcp" }));
         // nysa only matched four digits; five-digit ports and udp work here.
-        assert_eq!(
-            parse_port("53/udp"),
-            Ok(PortEntry {
-                host: None,
-                container: 53,
-                protocol: "udp"
-            })
-        );
+        assert_eq!(parse_port("53/udp"), Ok(PortEntry { host: None, container: 53, protocol: "udp" }));
         assert_eq!(
             parse_port("30000:65535/tcp"),
-            Ok(PortEntry {
-                host: Some(30000),
-                container: 65535,
-                protocol: "tcp"
-            })
+            Ok(PortEntry { host: Some(30000), container: 65535, protocol: "tcp" })
         );
         assert!(parse_port("0").unwrap_err().contains("port 0"));
         assert!(parse_port("65536").unwrap_err().contains("out of range"));
-        assert!(
-            parse_port("80/sctp")
-                .unwrap_err()
-                .contains("unknown protocol `sctp`")
-        );
+        assert!(parse_port("80/sctp").unwrap_err().contains("unknown protocol `sctp`"));
         assert!(parse_port("a:b").unwrap_err().starts_with("malformed port"));
-        assert!(
-            parse_port("1:2:3")
-                .unwrap_err()
-                .starts_with("malformed port")
-        );
+        assert!(parse_port("1:2:3").unwrap_err().starts_with("malformed port"));
     }
 
     #[test]
@@ -386,72 +275,37 @@ mod tests {
         assert!(!parse_volume("data:/a:/b").unwrap().read_only);
         assert!(parse_volume("data:/a").is_err());
         assert!(parse_volume("data:/a:/b:rx").unwrap_err().contains("`rx`"));
-        assert!(
-            parse_volume("data:rel:/b")
-                .unwrap_err()
-                .contains("absolute")
-        );
+        assert!(parse_volume("data:rel:/b").unwrap_err().contains("absolute"));
     }
 
     #[test]
     fn arns() {
         assert!(check_role_arn("arn:aws:iam::123456789012:role/app").is_ok());
         assert!(check_role_arn("arn:aws:s3:::bucket").is_err());
-        assert!(
-            check_role_arn("role/app")
-                .unwrap_err()
-                .contains("is not an ARN")
-        );
+        assert!(check_role_arn("role/app").unwrap_err().contains("is not an ARN"));
         assert!(check_secret_arn("arn:aws:ssm:eu-west-1:123456789012:parameter/app/db").is_ok());
-        assert!(
-            check_secret_arn("arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf")
-                .is_ok()
-        );
+        assert!(check_secret_arn("arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf").is_ok());
         assert!(check_secret_arn("arn:aws:s3:eu-west-1:123456789012:parameter/x").is_err());
-        assert!(
-            check_certificate_arn("arn:aws:acm:eu-west-1:123456789012:certificate/abc").is_ok()
-        );
-        assert!(
-            check_certificate_arn("arn:aws:iam::123456789012:server-certificate/legacy").is_ok()
-        );
-        assert!(
-            check_certificate_arn("arn:aws:acm:eu-west-1:1234:certificate/abc")
-                .unwrap_err()
-                .contains("12 digits")
-        );
+        assert!(check_certificate_arn("arn:aws:acm:eu-west-1:123456789012:certificate/abc").is_ok());
+        assert!(check_certificate_arn("arn:aws:iam::123456789012:server-certificate/legacy").is_ok());
+        assert!(check_certificate_arn("arn:aws:acm:eu-west-1:1234:certificate/abc").unwrap_err().contains("12 digits"));
     }
 
     #[test]
     fn fargate_pairs_follow_the_aws_table() {
-        for (cpu, mem) in [
-            (256, 512),
-            (256, 2048),
-            (512, 4096),
-            (1024, 2048),
-            (4096, 30720),
-            (8192, 20480),
-            (16384, 122880),
-        ] {
+        for (cpu, mem) in
+            [(256, 512), (256, 2048), (512, 4096), (1024, 2048), (4096, 30720), (8192, 20480), (16384, 122880)]
+        {
             assert_eq!(check_fargate_size(cpu, mem), Ok(()), "{cpu}/{mem}");
         }
-        for (cpu, mem) in [
-            (256, 1536),
-            (256, 3072),
-            (512, 512),
-            (2048, 17408),
-            (8192, 18432),
-            (16384, 36864),
-        ] {
+        for (cpu, mem) in [(256, 1536), (256, 3072), (512, 512), (2048, 17408), (8192, 18432), (16384, 36864)] {
             let (is_cpu, msg) = check_fargate_size(cpu, mem).unwrap_err();
             assert!(!is_cpu, "{msg}");
             assert!(msg.contains(&format!("found {mem}")), "{msg}");
         }
         let (is_cpu, msg) = check_fargate_size(300, 512).unwrap_err();
         assert!(is_cpu);
-        assert!(
-            msg.contains("256, 512, 1024, 2048, 4096, 8192, 16384"),
-            "{msg}"
-        );
+        assert!(msg.contains("256, 512, 1024, 2048, 4096, 8192, 16384"), "{msg}");
     }
 
     #[test]
@@ -460,16 +314,8 @@ mod tests {
         assert!(check_ecs_name("service", "a.b").is_err());
         assert!(check_ecs_name("service", "").is_err());
         assert!(check_elb_name("prod-web-lb").is_ok());
-        assert!(
-            check_elb_name("prod_web-lb")
-                .unwrap_err()
-                .contains("only letters")
-        );
-        assert!(
-            check_elb_name(&"a".repeat(33))
-                .unwrap_err()
-                .contains("33 characters")
-        );
+        assert!(check_elb_name("prod_web-lb").unwrap_err().contains("only letters"));
+        assert!(check_elb_name(&"a".repeat(33)).unwrap_err().contains("33 characters"));
         assert!(check_elb_name("internal-x").is_err());
         assert!(check_env_name("DB_URL").is_ok());
         assert!(check_env_name("1X").is_err());

@@ -55,10 +55,7 @@ impl Locations {
 
     /// Position of the key of `path`, else of its value.
     pub(crate) fn key_at(&self, path: &str) -> (usize, usize) {
-        self.keys
-            .get(path)
-            .copied()
-            .unwrap_or_else(|| self.at(path))
+        self.keys.get(path).copied().unwrap_or_else(|| self.at(path))
     }
 
     /// Whether `path` is present in the document (as written, before any pruning).
@@ -68,13 +65,8 @@ impl Locations {
 
     /// The path of item `i` of the converted array at `array`, in document indices.
     pub(crate) fn item(&self, array: &str, i: usize) -> String {
-        let orig = self
-            .remap
-            .iter()
-            .rev()
-            .find(|(p, _)| p == array)
-            .and_then(|(_, kept)| kept.get(i).copied())
-            .unwrap_or(i);
+        let orig =
+            self.remap.iter().rev().find(|(p, _)| p == array).and_then(|(_, kept)| kept.get(i).copied()).unwrap_or(i);
         format!("{array}[{orig}]")
     }
 
@@ -95,10 +87,7 @@ pub(crate) fn is_under(path: &str, ancestor: &str) -> bool {
     if ancestor.is_empty() {
         return true;
     }
-    path == ancestor
-        || path
-            .strip_prefix(ancestor)
-            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+    path == ancestor || path.strip_prefix(ancestor).is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
 }
 
 /// The parent of a path: `a.b[2]` -> `a.b` -> `a` -> `` -> None.
@@ -114,11 +103,7 @@ fn parent(path: &str) -> Option<&str> {
 
 /// Joins a mapping key onto a path.
 pub(crate) fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
-    }
+    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
 }
 
 /// The result of parsing and walking one document.
@@ -135,17 +120,14 @@ pub(crate) struct Walked {
 /// document that is not YAML at all.
 pub(crate) fn parse_and_walk(source: &str, schema: &Value) -> Result<Walked, Vec<Diagnostic>> {
     let mut diags = Vec::new();
-    let strict = LoaderOptions::default()
-        .prevent_coercion(true)
-        .error_on_duplicate_keys(true);
+    let strict = LoaderOptions::default().prevent_coercion(true).error_on_duplicate_keys(true);
     let node = match marked_yaml::parse_yaml_with_options(0, source, strict) {
         Ok(node) => node,
         Err(LoadError::DuplicateKey(dup)) => {
             // The loader stops at the first duplicate. Report it, then carry on with a
             // lenient parse (the later value wins) so that every other error is found.
             let lenient = LoaderOptions::default().prevent_coercion(true);
-            let node = marked_yaml::parse_yaml_with_options(0, source, lenient)
-                .map_err(|e| vec![load_error(&e)])?;
+            let node = marked_yaml::parse_yaml_with_options(0, source, lenient).map_err(|e| vec![load_error(&e)])?;
             let (line, column) = span_pos(dup.key.span());
             let (first_line, _) = span_pos(dup.prev_key.span());
             let path = find_key_path(&node, dup.prev_key.span(), "").unwrap_or_default();
@@ -153,67 +135,33 @@ pub(crate) fn parse_and_walk(source: &str, schema: &Value) -> Result<Walked, Vec
                 path,
                 line,
                 column,
-                message: format!(
-                    "duplicate key `{}` (first defined on line {first_line})",
-                    dup.key.as_str()
-                ),
+                message: format!("duplicate key `{}` (first defined on line {first_line})", dup.key.as_str()),
             });
             node
         }
         Err(e) => return Err(vec![load_error(&e)]),
     };
     let source: Vec<char> = source.chars().collect();
-    let mut walker = Walker {
-        root: schema,
-        source,
-        diags,
-        locs: Locations::default(),
-    };
-    let value = walker
-        .walk(&node, schema, "")
-        .unwrap_or(Value::Object(Map::new()));
-    Ok(Walked {
-        value,
-        locs: walker.locs,
-        diags: walker.diags,
-    })
+    let mut walker = Walker { root: schema, source, diags, locs: Locations::default() };
+    let value = walker.walk(&node, schema, "").unwrap_or(Value::Object(Map::new()));
+    Ok(Walked { value, locs: walker.locs, diags: walker.diags })
 }
 
 /// A YAML error that prevents any further checking.
 pub(crate) fn load_error(e: &LoadError) -> Diagnostic {
     let (marker, message) = match e {
-        LoadError::TopLevelMustBeMapping(m) => {
-            (Some(*m), "the stackfile must be a YAML mapping".to_string())
+        LoadError::TopLevelMustBeMapping(m) => (Some(*m), "the stackfile must be a YAML mapping".to_string()),
+        LoadError::TopLevelMustBeSequence(m) => (Some(*m), "expected a sequence at the top level".to_string()),
+        LoadError::UnexpectedAnchor(m) => {
+            (Some(*m), "YAML anchors and aliases are not supported in a stackfile".to_string())
         }
-        LoadError::TopLevelMustBeSequence(m) => {
-            (Some(*m), "expected a sequence at the top level".to_string())
-        }
-        LoadError::UnexpectedAnchor(m) => (
-            Some(*m),
-            "YAML anchors and aliases are not supported in a stackfile".to_string(),
-        ),
-        LoadError::MappingKeyMustBeScalar(m) => {
-            (Some(*m), "mapping keys must be scalars".to_string())
-        }
-        LoadError::UnexpectedTag(m) => (
-            Some(*m),
-            "YAML tags are not supported in a stackfile".to_string(),
-        ),
-        LoadError::ScanError(m, se) => {
-            (Some(*m), format!("YAML syntax error: {}", scan_message(se)))
-        }
-        LoadError::DuplicateKey(d) => (
-            d.key.span().start().copied(),
-            format!("duplicate key `{}`", d.key.as_str()),
-        ),
+        LoadError::MappingKeyMustBeScalar(m) => (Some(*m), "mapping keys must be scalars".to_string()),
+        LoadError::UnexpectedTag(m) => (Some(*m), "YAML tags are not supported in a stackfile".to_string()),
+        LoadError::ScanError(m, se) => (Some(*m), format!("YAML syntax error: {}", scan_message(se))),
+        LoadError::DuplicateKey(d) => (d.key.span().start().copied(), format!("duplicate key `{}`", d.key.as_str())),
     };
     let (line, column) = marker.map(|m| (m.line(), m.column())).unwrap_or((1, 1));
-    Diagnostic {
-        path: String::new(),
-        line,
-        column,
-        message,
-    }
+    Diagnostic { path: String::new(), line, column, message }
 }
 
 /// The scanner's message without its own position suffix (we report the position).
@@ -227,28 +175,22 @@ fn scan_message(se: &impl std::fmt::Display) -> String {
 
 /// 1-based position of a span's start.
 fn span_pos(span: &Span) -> (usize, usize) {
-    span.start()
-        .map(|m| (m.line(), m.column()))
-        .unwrap_or((1, 1))
+    span.start().map(|m| (m.line(), m.column())).unwrap_or((1, 1))
 }
 
 /// Position of a node. A flow collection is placed at its opening bracket. The loader
 /// marks a block mapping where its first value starts, so a block collection is placed at
 /// its first entry instead, which is where a reader looks.
 fn node_pos(node: &Node, source: &[char]) -> (usize, usize) {
-    let opens_flow = |span: &Span| {
-        span.start()
-            .and_then(|m| source.get(m.character()))
-            .is_some_and(|c| *c == '{' || *c == '[')
-    };
+    let opens_flow =
+        |span: &Span| span.start().and_then(|m| source.get(m.character())).is_some_and(|c| *c == '{' || *c == '[');
     match node {
-        Node::Mapping(m) if !opens_flow(m.span()) => m
-            .keys()
-            .next()
-            .map_or_else(|| span_pos(m.span()), |k| span_pos(k.span())),
-        Node::Sequence(q) if !opens_flow(q.span()) => q
-            .first()
-            .map_or_else(|| span_pos(q.span()), |first| node_pos(first, source)),
+        Node::Mapping(m) if !opens_flow(m.span()) => {
+            m.keys().next().map_or_else(|| span_pos(m.span()), |k| span_pos(k.span()))
+        }
+        Node::Sequence(q) if !opens_flow(q.span()) => {
+            q.first().map_or_else(|| span_pos(q.span()), |first| node_pos(first, source))
+        }
         other => span_pos(other.span()),
     }
 }
@@ -259,16 +201,9 @@ fn find_key_path(node: &Node, key: &Span, path: &str) -> Option<String> {
         Node::Scalar(_) => None,
         Node::Mapping(m) => m.iter().find_map(|(k, v)| {
             let child = join(path, k.as_str());
-            if k.span().start() == key.start() {
-                Some(child)
-            } else {
-                find_key_path(v, key, &child)
-            }
+            if k.span().start() == key.start() { Some(child) } else { find_key_path(v, key, &child) }
         }),
-        Node::Sequence(s) => s
-            .iter()
-            .enumerate()
-            .find_map(|(i, v)| find_key_path(v, key, &format!("{path}[{i}]"))),
+        Node::Sequence(s) => s.iter().enumerate().find_map(|(i, v)| find_key_path(v, key, &format!("{path}[{i}]"))),
     }
 }
 
@@ -326,11 +261,7 @@ fn expected_phrase(types: &[&str]) -> String {
     if types.contains(&"string") && types.contains(&"number") && types.contains(&"boolean") {
         return "a scalar (string, number, boolean or null)".to_string();
     }
-    let mut words: Vec<&str> = types
-        .iter()
-        .filter(|t| **t != "null")
-        .map(|t| type_phrase(t))
-        .collect();
+    let mut words: Vec<&str> = types.iter().filter(|t| **t != "null").map(|t| type_phrase(t)).collect();
     words.dedup();
     if words.is_empty() {
         return "null".to_string();
@@ -362,9 +293,7 @@ impl<'a> Walker<'a> {
             let Some(r) = schema.get("$ref").and_then(Value::as_str) else {
                 break;
             };
-            let Some(target) = r
-                .strip_prefix("#/")
-                .map(|p| p.split('/').try_fold(self.root, |v, seg| v.get(seg)))
+            let Some(target) = r.strip_prefix("#/").map(|p| p.split('/').try_fold(self.root, |v, seg| v.get(seg)))
             else {
                 break;
             };
@@ -386,11 +315,7 @@ impl<'a> Walker<'a> {
                 _ => vec![],
             };
         }
-        if let Some(branches) = schema
-            .get("anyOf")
-            .or_else(|| schema.get("oneOf"))
-            .and_then(Value::as_array)
-        {
+        if let Some(branches) = schema.get("anyOf").or_else(|| schema.get("oneOf")).and_then(Value::as_array) {
             let mut all = Vec::new();
             for b in branches {
                 let b = self.resolve(b);
@@ -412,46 +337,27 @@ impl<'a> Walker<'a> {
     }
 
     fn push(&mut self, path: &str, (line, column): (usize, usize), message: String) {
-        self.diags.push(Diagnostic {
-            path: path.to_string(),
-            line,
-            column,
-            message,
-        });
+        self.diags.push(Diagnostic { path: path.to_string(), line, column, message });
     }
 
     /// Checks `node` at `path` against `schema`; returns its converted value, or `None`
     /// when it cannot be used (the reason is in the diagnostics).
     fn walk(&mut self, node: &Node, schema: &'a Value, path: &str) -> Option<Value> {
         let schema = self.resolve(schema);
-        self.locs
-            .values
-            .insert(path.to_string(), node_pos(node, &self.source));
+        self.locs.values.insert(path.to_string(), node_pos(node, &self.source));
         if schema.as_bool() == Some(true) {
             return Some(any_json(node));
         }
-        if let Some(branches) = schema
-            .get("anyOf")
-            .or_else(|| schema.get("oneOf"))
-            .and_then(Value::as_array)
-        {
+        if let Some(branches) = schema.get("anyOf").or_else(|| schema.get("oneOf")).and_then(Value::as_array) {
             return self.branches(node, branches, path);
         }
         let types = self.types(schema);
         match node {
             Node::Scalar(s) => self.scalar(s, &types, schema, path),
-            Node::Mapping(m) if types.is_empty() || types.contains(&"object") => {
-                self.object(m, schema, path)
-            }
-            Node::Sequence(q) if types.is_empty() || types.contains(&"array") => {
-                self.array(q, schema, path)
-            }
+            Node::Mapping(m) if types.is_empty() || types.contains(&"object") => self.object(m, schema, path),
+            Node::Sequence(q) if types.is_empty() || types.contains(&"array") => self.array(q, schema, path),
             _ => {
-                let msg = format!(
-                    "expected {}, found {}",
-                    expected_phrase(&types),
-                    describe(node)
-                );
+                let msg = format!("expected {}, found {}", expected_phrase(&types), describe(node));
                 self.push(path, node_pos(node, &self.source), msg);
                 None
             }
@@ -468,25 +374,17 @@ impl<'a> Walker<'a> {
             .filter(|b| b.get("type").and_then(Value::as_str) != Some("null"))
             .map(|b| b.get("const"))
             .collect();
-        let nullable = resolved
-            .iter()
-            .any(|b| b.get("type").and_then(Value::as_str) == Some("null"));
+        let nullable = resolved.iter().any(|b| b.get("type").and_then(Value::as_str) == Some("null"));
         if let (Some(consts), Node::Scalar(s)) = (&consts, node) {
             if nullable && is_null(s) {
                 return Some(Value::Null);
             }
-            return self
-                .check_enum(s, consts, path)
-                .then(|| Value::String(s.as_str().to_string()));
+            return self.check_enum(s, consts, path).then(|| Value::String(s.as_str().to_string()));
         }
 
         let mut trials = Vec::new();
         for (i, b) in resolved.iter().enumerate() {
-            let (diags, dropped, remap) = (
-                self.diags.len(),
-                self.locs.dropped.len(),
-                self.locs.remap.len(),
-            );
+            let (diags, dropped, remap) = (self.diags.len(), self.locs.dropped.len(), self.locs.remap.len());
             let out = self.walk(node, b, path);
             let errors = self.diags.len() - diags;
             if out.is_some() && errors == 0 {
@@ -505,11 +403,7 @@ impl<'a> Walker<'a> {
         }
         // A `null` branch never explains why a non-null value is wrong: "expected a
         // mapping, found integer 3" helps where "expected null" would not.
-        let best = trials
-            .iter()
-            .filter(|t| t.1)
-            .min_by_key(|t| (!t.2, t.3))
-            .map(|t| t.0);
+        let best = trials.iter().filter(|t| t.1).min_by_key(|t| (!t.2, t.3)).map(|t| t.0);
         match best {
             Some(i) => self.walk(node, resolved[i], path),
             None => {
@@ -521,11 +415,7 @@ impl<'a> Walker<'a> {
                         }
                     }
                 }
-                let msg = format!(
-                    "expected {}, found {}",
-                    expected_phrase(&types),
-                    describe(node)
-                );
+                let msg = format!("expected {}, found {}", expected_phrase(&types), describe(node));
                 self.push(path, node_pos(node, &self.source), msg);
                 None
             }
@@ -545,11 +435,7 @@ impl<'a> Walker<'a> {
         if names.iter().any(|n| n == text) {
             return true;
         }
-        let list = names
-            .iter()
-            .map(|n| format!("`{n}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
         let mut msg = format!("expected one of {list}, found {}", describe_scalar(s));
         if let Some(s) = did_you_mean(text, names.iter().map(String::as_str)) {
             msg.push_str(&format!("; did you mean `{s}`?"));
@@ -558,13 +444,7 @@ impl<'a> Walker<'a> {
         false
     }
 
-    fn scalar(
-        &mut self,
-        s: &MarkedScalarNode,
-        types: &[&str],
-        schema: &'a Value,
-        path: &str,
-    ) -> Option<Value> {
+    fn scalar(&mut self, s: &MarkedScalarNode, types: &[&str], schema: &'a Value, path: &str) -> Option<Value> {
         let text = s.as_str();
         let pos = span_pos(s.span());
         let any = types.is_empty();
@@ -576,21 +456,13 @@ impl<'a> Walker<'a> {
             Value::from(i)
         } else if let (true, Some(n)) = (
             types.contains(&"number"),
-            text.trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|f| f.is_finite())
-                .and_then(serde_json::Number::from_f64),
+            text.trim().parse::<f64>().ok().filter(|f| f.is_finite()).and_then(serde_json::Number::from_f64),
         ) {
             Value::Number(n)
         } else if types.contains(&"boolean") && (text == "true" || text == "false") {
             Value::Bool(text == "true")
         } else {
-            let msg = format!(
-                "expected {}, found {}",
-                expected_phrase(types),
-                describe_scalar(s)
-            );
+            let msg = format!("expected {}, found {}", expected_phrase(types), describe_scalar(s));
             self.push(path, pos, msg);
             return None;
         };
@@ -657,20 +529,12 @@ impl<'a> Walker<'a> {
                     }
                 },
                 None if additional == Some(&Value::Bool(false)) => {
-                    self.locs
-                        .values
-                        .insert(child.clone(), node_pos(v, &self.source));
-                    let known: Vec<&str> = props
-                        .map(|p| p.keys().map(String::as_str).collect())
-                        .unwrap_or_default();
+                    self.locs.values.insert(child.clone(), node_pos(v, &self.source));
+                    let known: Vec<&str> = props.map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
                     let msg = match did_you_mean(key, known.iter().copied()) {
                         Some(s) => format!("unknown key `{key}`; did you mean `{s}`?"),
                         None => {
-                            let list = known
-                                .iter()
-                                .map(|k| format!("`{k}`"))
-                                .collect::<Vec<_>>()
-                                .join(", ");
+                            let list = known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
                             format!("unknown key `{key}`; expected one of {list}")
                         }
                     };
@@ -681,12 +545,7 @@ impl<'a> Walker<'a> {
                 }
             }
         }
-        let pos = self
-            .locs
-            .keys
-            .get(path)
-            .copied()
-            .unwrap_or_else(|| self.locs.at(path));
+        let pos = self.locs.keys.get(path).copied().unwrap_or_else(|| self.locs.at(path));
         for r in &required {
             if !m.contains_key(*r) {
                 self.push(path, pos, format!("missing required key `{r}`"));
@@ -697,22 +556,14 @@ impl<'a> Walker<'a> {
         if let Some(min) = schema.get("minProperties").and_then(Value::as_u64)
             && len < min
         {
-            self.push(
-                path,
-                pos,
-                format!("expected at least {min} key(s), found an empty mapping"),
-            );
+            self.push(path, pos, format!("expected at least {min} key(s), found an empty mapping"));
             ok = false;
         }
         if let Some(max) = schema.get("maxProperties").and_then(Value::as_u64)
             && len > max
         {
             let extra = m.keys().nth(max as usize).expect("len > max");
-            let keys = m
-                .keys()
-                .map(|k| format!("`{}`", k.as_str()))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let keys = m.keys().map(|k| format!("`{}`", k.as_str())).collect::<Vec<_>>().join(", ");
             let msg = format!(
                 "expected a mapping with at most {max} key(s), found {len} ({keys}); is the indentation right?"
             );
@@ -731,9 +582,7 @@ impl<'a> Walker<'a> {
             let converted = match items {
                 Some(s) if s.is_object() || s.is_boolean() => self.walk(item, s, &child),
                 _ => {
-                    self.locs
-                        .values
-                        .insert(child.clone(), node_pos(item, &self.source));
+                    self.locs.values.insert(child.clone(), node_pos(item, &self.source));
                     Some(any_json(item))
                 }
             };
@@ -752,11 +601,7 @@ impl<'a> Walker<'a> {
         if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
             && (q.len() as u64) < min
         {
-            self.push(
-                path,
-                pos,
-                format!("expected at least {min} item(s), found {}", q.len()),
-            );
+            self.push(path, pos, format!("expected at least {min} item(s), found {}", q.len()));
         }
         Some(Value::Array(out))
     }
@@ -767,11 +612,7 @@ fn any_json(node: &Node) -> Value {
     match node {
         Node::Scalar(s) if is_null(s) => Value::Null,
         Node::Scalar(s) => Value::String(s.as_str().to_string()),
-        Node::Mapping(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| (k.as_str().to_string(), any_json(v)))
-                .collect(),
-        ),
+        Node::Mapping(m) => Value::Object(m.iter().map(|(k, v)| (k.as_str().to_string(), any_json(v))).collect()),
         Node::Sequence(q) => Value::Array(q.iter().map(any_json).collect()),
     }
 }
@@ -806,10 +647,8 @@ mod tests {
 
     #[test]
     fn converts_by_schema_type_and_keeps_string_text() {
-        let (v, d) = walk(
-            "name: 010\ncount: '7'\non: true\ntags: [1.0, yes]\nkind: bee\ninner: {x: 3}\n",
-            obj_schema(),
-        );
+        let (v, d) =
+            walk("name: 010\ncount: '7'\non: true\ntags: [1.0, yes]\nkind: bee\ninner: {x: 3}\n", obj_schema());
         assert!(d.is_empty(), "{d:?}");
         assert_eq!(
             v,
@@ -819,8 +658,7 @@ mod tests {
 
     #[test]
     fn collects_every_structural_error_with_positions() {
-        let yaml =
-            "nmae: x\ncount: abc\non: yes\ntags: {a: 1}\nkind: be\ninner:\n  x: [1]\n  y: 2\n";
+        let yaml = "nmae: x\ncount: abc\non: yes\ntags: {a: 1}\nkind: be\ninner:\n  x: [1]\n  y: 2\n";
         let (_, d) = walk(yaml, obj_schema());
         assert_eq!(
             d,
@@ -842,10 +680,7 @@ mod tests {
         let (v, d) = walk("name: n\ncount: -1\n", obj_schema());
         assert_eq!(
             d,
-            vec![
-                "2:8: count: must be between 0 and ... , found -1"
-                    .replace("between 0 and ... ", "at least 0")
-            ]
+            vec!["2:8: count: must be between 0 and ... , found -1".replace("between 0 and ... ", "at least 0")]
         );
         assert_eq!(v, json!({"name": "n"}));
         let (v, d) = walk("name: n\ncount:\n", obj_schema());
@@ -876,10 +711,7 @@ mod tests {
         assert_eq!(err.len(), 1);
         assert!(err[0].message.starts_with("YAML syntax error"), "{err:?}");
         let (_, d) = walk("name: a\ninner:\n  x: 1\n  x: 2\n", obj_schema());
-        assert_eq!(
-            d,
-            vec!["4:3: inner.x: duplicate key `x` (first defined on line 3)"]
-        );
+        assert_eq!(d, vec!["4:3: inner.x: duplicate key `x` (first defined on line 3)"]);
     }
 
     #[test]

@@ -15,12 +15,8 @@ fn example(name: &str) -> String {
 }
 
 fn fixture(name: &str) -> String {
-    std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(name),
-    )
-    .expect("fixture")
+    std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name))
+        .expect("fixture")
 }
 
 fn load_ok(source: &str, cluster: &str) -> Desired {
@@ -64,10 +60,7 @@ fn demo_example_normalises() {
     let users = &desired.services["users"];
     assert_eq!(users.task_definition.network_mode, "awsvpc");
     assert_eq!(users.discovery.as_ref().unwrap().name, "users");
-    assert_eq!(
-        desired.services["mailer"].task_definition.network_mode,
-        "host"
-    );
+    assert_eq!(desired.services["mailer"].task_definition.network_mode, "host");
     insta::assert_yaml_snapshot!("demo", desired);
 }
 
@@ -88,28 +81,15 @@ fn nysa_full_stackfile_normalises() {
     assert_eq!(lb.scheme, Scheme::InternetFacing);
     assert_eq!(lb.subnets, vec!["subnet-0b000001", "subnet-0b000002"]);
     let dns = fe.dns.as_ref().unwrap();
-    assert_eq!(
-        (dns.zone_id.as_str(), dns.name.as_str()),
-        ("Z0123456789ABC", "www.staging.example.com.")
-    );
+    assert_eq!((dns.zone_id.as_str(), dns.name.as_str()), ("Z0123456789ABC", "www.staging.example.com."));
     // The syslog service gets none of the awslogs options.
-    let api_log = desired.services["api"]
-        .task_definition
-        .container
-        .log_configuration
-        .as_ref()
-        .unwrap();
+    let api_log = desired.services["api"].task_definition.container.log_configuration.as_ref().unwrap();
     assert_eq!(api_log.driver, "syslog");
     assert_eq!(api_log.options.len(), 1);
     // The task inherits the cluster's driver and merges its options.
     let batch = &desired.services["batch"];
     assert_eq!(batch.kind, ServiceKind::Task);
-    let batch_log = batch
-        .task_definition
-        .container
-        .log_configuration
-        .as_ref()
-        .unwrap();
+    let batch_log = batch.task_definition.container.log_configuration.as_ref().unwrap();
     assert_eq!(batch_log.options["awslogs-group"], "/ecs/staging");
     assert_eq!(batch_log.options["awslogs-stream-prefix"], "batch");
     insta::assert_yaml_snapshot!("nysa_full", desired);
@@ -125,10 +105,7 @@ fn fargate_shared_alb_normalises() {
     assert_eq!(api.task_definition.container.memory, None);
     assert_eq!(api.rules[0].load_balancer, "demo-edge");
     assert_eq!(api.target_group.as_ref().unwrap().name, "demo-api-tg");
-    assert_eq!(
-        desired.services["admin"].task_definition.cpu.as_deref(),
-        Some("256")
-    );
+    assert_eq!(desired.services["admin"].task_definition.cpu.as_deref(), Some("256"));
     insta::assert_yaml_snapshot!("fargate", desired);
 }
 
@@ -136,10 +113,7 @@ fn fargate_shared_alb_normalises() {
 fn hooks_normalise() {
     let desired = load_ok(&example("hooks.yml"), "demo");
     let hooks = &desired.services["app"].hooks;
-    assert_eq!(
-        hooks.pre[0].command,
-        vec!["python", "-c", "print('migrating')"]
-    );
+    assert_eq!(hooks.pre[0].command, vec!["python", "-c", "print('migrating')"]);
     assert_eq!(hooks.post[0].command[..2], ["sh", "-c"]);
     insta::assert_yaml_snapshot!("hooks", desired);
 }
@@ -156,23 +130,14 @@ fn validate_skips_only_cluster_dependent_name_checks() {
     assert_eq!(validate(src), Ok(()));
     assert!(load(src, "dev").is_ok());
     let err = errors(src, "production-eu-west-1");
-    assert!(
-        err.contains("5:7: services[0].a-long-service-name.elb: the ALB and target group name"),
-        "{err}"
-    );
-    assert!(
-        err.contains("production-eu-west-1-a-long-service-name-lb"),
-        "{err}"
-    );
+    assert!(err.contains("5:7: services[0].a-long-service-name.elb: the ALB and target group name"), "{err}");
+    assert!(err.contains("production-eu-west-1-a-long-service-name-lb"), "{err}");
 }
 
 #[test]
 fn invalid_cluster_name_is_reported_without_a_position() {
     let err = errors("services: []\n", "bad name");
-    assert_eq!(
-        err,
-        "cluster: cluster name `bad name` must be 1-255 letters, digits, hyphens or underscores"
-    );
+    assert_eq!(err, "cluster: cluster name `bad name` must be 1-255 letters, digits, hyphens or underscores");
 }
 
 #[test]
@@ -192,30 +157,15 @@ fn dialects() {
 #[test]
 fn yaml_syntax_errors_and_duplicate_keys_are_located() {
     let err = errors("services:\n  - web:\n      image: [nginx\n", "c");
-    assert!(
-        err.starts_with("4:1: YAML syntax error") || err.contains("YAML syntax error"),
-        "{err}"
-    );
-    let err = errors(
-        "version: 1\nservices:\n  web:\n    image: a\n  web:\n    image: b\n",
-        "c",
-    );
-    assert_eq!(
-        err,
-        "5:3: services.web: duplicate key `web` (first defined on line 3)"
-    );
+    assert!(err.starts_with("4:1: YAML syntax error") || err.contains("YAML syntax error"), "{err}");
+    let err = errors("version: 1\nservices:\n  web:\n    image: a\n  web:\n    image: b\n", "c");
+    assert_eq!(err, "5:3: services.web: duplicate key `web` (first defined on line 3)");
 }
 
 #[test]
 fn host_mode_port_mismatch_hints_at_bridge() {
-    let err = errors(
-        "services:\n  - web:\n      image: nginx\n      ports: [\"8080:80\"]\n",
-        "c",
-    );
-    assert!(
-        err.starts_with("4:15: services[0].web.ports[0]: in host network mode"),
-        "{err}"
-    );
+    let err = errors("services:\n  - web:\n      image: nginx\n      ports: [\"8080:80\"]\n", "c");
+    assert!(err.starts_with("4:15: services[0].web.ports[0]: in host network mode"), "{err}");
     assert!(err.contains("network_mode: bridge"), "{err}");
     let ok = load_ok(
         "services:\n  - web:\n      image: nginx\n      network_mode: bridge\n      ports: [\"8080:80\"]\n",
@@ -233,48 +183,22 @@ fn ignore_desired_count_leaves_the_count_to_others() {
     );
     assert_eq!(d.services["web"].desired_count, None);
     assert_eq!(d.services["web"].initial_count, 4);
-    let err = errors(
-        "services:\n  - web:\n      image: nginx\n      ignore: [image]\n",
-        "c",
-    );
-    assert_eq!(
-        err,
-        "4:16: services[0].web.ignore[0]: expected one of `desired_count`, found string \"image\""
-    );
+    let err = errors("services:\n  - web:\n      image: nginx\n      ignore: [image]\n", "c");
+    assert_eq!(err, "4:16: services[0].web.ignore[0]: expected one of `desired_count`, found string \"image\"");
 }
 
 #[test]
 fn json_schema_describes_the_syntax_for_editors() {
     let schema = bosun_stackfile::json_schema();
-    assert_eq!(
-        schema["$schema"],
-        "https://json-schema.org/draft/2020-12/schema"
-    );
+    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
     assert!(schema["$id"].as_str().unwrap().ends_with("stackfile.json"));
     assert_eq!(schema["title"], "bosun stackfile");
     assert_eq!(schema["additionalProperties"], false);
     let service = &schema["$defs"]["RawService"];
     assert_eq!(service["required"], serde_json::json!(["image"]));
-    assert!(
-        service["properties"]["image"]["description"]
-            .as_str()
-            .unwrap()
-            .contains("Container image")
-    );
-    for key in [
-        "version",
-        "vpc",
-        "logging",
-        "service_discovery",
-        "defaults",
-        "prune",
-        "load_balancers",
-        "services",
-    ] {
-        assert!(
-            schema["properties"][key]["description"].is_string(),
-            "{key} has no description"
-        );
+    assert!(service["properties"]["image"]["description"].as_str().unwrap().contains("Container image"));
+    for key in ["version", "vpc", "logging", "service_discovery", "defaults", "prune", "load_balancers", "services"] {
+        assert!(schema["properties"][key]["description"].is_string(), "{key} has no description");
     }
 }
 
@@ -290,32 +214,20 @@ fn validate_and_load_agree_on_structural_and_semantic_errors() {
     let from_validate = validate(&bad).unwrap_err().to_string();
     let from_load = errors(&bad, "staging");
     // load adds only the cluster-dependent name check.
-    let extra: Vec<&str> = from_load
-        .lines()
-        .filter(|l| !from_validate.lines().any(|v| v == *l))
-        .collect();
+    let extra: Vec<&str> = from_load.lines().filter(|l| !from_validate.lines().any(|v| v == *l)).collect();
     assert_eq!(extra.len(), 1, "{extra:?}");
-    assert!(
-        extra[0].contains("staging-a-very-long-service-name-external-lb"),
-        "{extra:?}"
-    );
+    assert!(extra[0].contains("staging-a-very-long-service-name-external-lb"), "{extra:?}");
 }
 
 #[test]
 fn misspelt_enum_values_get_a_suggestion() {
-    let err = errors(
-        "services:\n  - web:\n      image: nginx\n      launch_type: fargat\n",
-        "c",
-    );
+    let err = errors("services:\n  - web:\n      image: nginx\n      launch_type: fargat\n", "c");
     assert_eq!(
         err,
         "4:20: services[0].web.launch_type: expected one of `ec2`, `fargate`, found string \"fargat\"; did you mean `fargate`?"
     );
     let err = errors("prune: yes\n", "c");
-    assert_eq!(
-        err,
-        "1:8: prune: expected a boolean (`true` or `false` only), found string \"yes\""
-    );
+    assert_eq!(err, "1:8: prune: expected a boolean (`true` or `false` only), found string \"yes\"");
 }
 
 #[test]
@@ -329,10 +241,7 @@ fn drift_and_notifications_are_read_and_urls_checked_without_echoing_them() {
         "c",
     );
     assert_eq!(d.drift, bosun_stackfile::Drift::Report);
-    assert_eq!(
-        d.notifications.slack_webhook.as_deref(),
-        Some("https://hooks.slack.com/services/T/B/x")
-    );
+    assert_eq!(d.notifications.slack_webhook.as_deref(), Some("https://hooks.slack.com/services/T/B/x"));
     assert_eq!(d.notifications.webhook.as_deref(), Some("http://10.0.0.1:9000/bosun"));
 
     let err = errors(
@@ -340,9 +249,6 @@ fn drift_and_notifications_are_read_and_urls_checked_without_echoing_them() {
         "c",
     );
     assert!(err.contains("1:8: drift: expected one of `heal`, `report`"), "{err}");
-    assert!(
-        err.contains("3:12: notifications.webhook: must be an http:// or https:// URL"),
-        "{err}"
-    );
+    assert!(err.contains("3:12: notifications.webhook: must be an http:// or https:// URL"), "{err}");
     assert!(!err.contains("secret-token"), "a webhook URL is a credential: {err}");
 }

@@ -30,9 +30,7 @@ impl EnvValue {
     /// What `load` must make of it: the scalar's text; null reads as "".
     fn expected(&self) -> String {
         match self {
-            EnvValue::Plain(s) if matches!(s.as_str(), "null" | "Null" | "NULL" | "~") => {
-                String::new()
-            }
+            EnvValue::Plain(s) if matches!(s.as_str(), "null" | "Null" | "NULL" | "~") => String::new(),
             EnvValue::Plain(s) | EnvValue::Quoted(s) => s.clone(),
             EnvValue::Empty => String::new(),
         }
@@ -54,8 +52,7 @@ struct Service {
 fn env_value() -> impl Strategy<Value = EnvValue> {
     prop_oneof![
         prop::sample::select(vec![
-            "true", "false", "yes", "no", "on", "010", "1.0", "1e3", "0x1F", "-5", ".inf", "null",
-            "~", "1_000"
+            "true", "false", "yes", "no", "on", "010", "1.0", "1e3", "0x1F", "-5", ".inf", "null", "~", "1_000"
         ])
         .prop_map(|s| EnvValue::Plain(s.to_string())),
         "[a-zA-Z0-9][a-zA-Z0-9._/-]{0,12}".prop_map(EnvValue::Plain),
@@ -75,26 +72,13 @@ fn service() -> impl Strategy<Value = Service> {
         prop::option::of(1u16..=65535),
         any::<bool>(),
     )
-        .prop_map(
-            |(image, count, ports, styles, env, env_as_list, elb, discovery)| {
-                let ports: Vec<(u16, u8, bool)> = ports
-                    .into_iter()
-                    .zip(styles)
-                    .map(|(p, (style, udp))| (p, style, udp))
-                    .collect();
-                // An ALB forwards to a TCP container port the service exposes.
-                let elb = elb.filter(|_| ports.first().is_some_and(|p| !p.2));
-                Service {
-                    image,
-                    count,
-                    ports,
-                    env,
-                    env_as_list,
-                    elb,
-                    discovery,
-                }
-            },
-        )
+        .prop_map(|(image, count, ports, styles, env, env_as_list, elb, discovery)| {
+            let ports: Vec<(u16, u8, bool)> =
+                ports.into_iter().zip(styles).map(|(p, (style, udp))| (p, style, udp)).collect();
+            // An ALB forwards to a TCP container port the service exposes.
+            let elb = elb.filter(|_| ports.first().is_some_and(|p| !p.2));
+            Service { image, count, ports, env, env_as_list, elb, discovery }
+        })
 }
 
 fn services() -> impl Strategy<Value = BTreeMap<String, Service>> {
@@ -233,9 +217,6 @@ trait OwnsLb {
 
 impl OwnsLb for bosun_stackfile::ServiceSpec {
     fn load_balancers_owned(&self, desired: &bosun_stackfile::Desired) -> bool {
-        desired
-            .load_balancers
-            .values()
-            .any(|lb| lb.service.as_deref() == Some(self.name.as_str()))
+        desired.load_balancers.values().any(|lb| lb.service.as_deref() == Some(self.name.as_str()))
     }
 }

@@ -21,10 +21,7 @@ use crate::write::{Accepted, JobRequest, current, enqueue, no_cluster, store_and
 pub fn router() -> Router<crate::State> {
     Router::new()
         .route("/api/v1/clusters", get(list).post(create))
-        .route(
-            "/api/v1/clusters/{cluster}/config",
-            get(get_config).put(put_config),
-        )
+        .route("/api/v1/clusters/{cluster}/config", get(get_config).put(put_config))
         .route("/api/v1/clusters/{cluster}/deploy", post(deploy))
         .route("/api/v1/clusters/{cluster}/history", get(history))
         .route("/api/v1/clusters/{cluster}/rollback", post(rollback))
@@ -34,13 +31,8 @@ pub fn router() -> Router<crate::State> {
 /// List the clusters that have a stackfile.
 #[utoipa::path(get, path = "/api/v1/clusters", tag = "clusters", security(("bearer" = [])),
     responses((status = 200, description = "Cluster names", body = Content<String>), (status = 401, body = ErrorBody)))]
-pub async fn list(
-    _: Auth<VIEWER>,
-    State(state): State<crate::State>,
-) -> Result<Json<Content<String>>, ApiError> {
-    Ok(Json(Content {
-        content: state.store.list_clusters().await?,
-    }))
+pub async fn list(_: Auth<VIEWER>, State(state): State<crate::State>) -> Result<Json<Content<String>>, ApiError> {
+    Ok(Json(Content { content: state.store.list_clusters().await? }))
 }
 
 /// `POST /api/v1/clusters`.
@@ -67,14 +59,9 @@ pub async fn create(
     let req: CreateCluster = body::json(&headers, &body)?;
     check_name("cluster", &req.name)?;
     let text = body::config_value(req.config)?;
-    let desired =
-        bosun_stackfile::load(&text, &req.name).map_err(|d| ApiError::invalid_stackfile(&d))?;
-    let job = JobRequest {
-        cluster: &req.name,
-        reason: "cluster_created",
-        caller: &caller,
-        delete_services: Vec::new(),
-    };
+    let desired = bosun_stackfile::load(&text, &req.name).map_err(|d| ApiError::invalid_stackfile(&d))?;
+    let job =
+        JobRequest { cluster: &req.name, reason: "cluster_created", caller: &caller, delete_services: Vec::new() };
     match store_and_enqueue(&state, job, &text, desired, Some(&Condition::Absent), &headers).await {
         Ok(mut queued) => {
             queued.body.message = format!("cluster {} created; reconcile queued", req.name);
@@ -90,10 +77,7 @@ pub async fn create(
 }
 
 fn wants_yaml(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("yaml"))
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("yaml"))
 }
 
 /// The stackfile: JSON by default, the stored YAML with `Accept: application/yaml`.
@@ -141,12 +125,8 @@ pub async fn put_config(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let text = body::stackfile(&headers, &body)?;
-    let desired = bosun_stackfile::load(&text, &names.cluster)
-        .map_err(|d| ApiError::invalid_stackfile(&d))?;
-    let condition = match headers
-        .get(header::IF_MATCH)
-        .map(|v| v.to_str().map(str::trim))
-    {
+    let desired = bosun_stackfile::load(&text, &names.cluster).map_err(|d| ApiError::invalid_stackfile(&d))?;
+    let condition = match headers.get(header::IF_MATCH).map(|v| v.to_str().map(str::trim)) {
         Some(Ok("*")) | None => {
             // Unconditional, but only for a cluster that exists (POST creates).
             current(&state, &names.cluster).await?;
@@ -154,18 +134,11 @@ pub async fn put_config(
         }
         Some(Ok(etag)) => Some(Condition::Matches(etag.to_owned())),
         Some(Err(_)) => {
-            return Err(ApiError::bad_request(
-                "invalid_header",
-                "If-Match is not a valid ETag",
-            ));
+            return Err(ApiError::bad_request("invalid_header", "If-Match is not a valid ETag"));
         }
     };
-    let job = JobRequest {
-        cluster: &names.cluster,
-        reason: "config_updated",
-        caller: &caller,
-        delete_services: Vec::new(),
-    };
+    let job =
+        JobRequest { cluster: &names.cluster, reason: "config_updated", caller: &caller, delete_services: Vec::new() };
     match store_and_enqueue(&state, job, &text, desired, condition.as_ref(), &headers).await {
         Ok(q) => Ok(q.response(StatusCode::ACCEPTED)),
         // A conditional write to a cluster that does not exist fails its precondition too.
@@ -188,19 +161,9 @@ pub async fn deploy(
     names: Names,
 ) -> Result<Response, ApiError> {
     let current = current(&state, &names.cluster).await?;
-    let job = JobRequest {
-        cluster: &names.cluster,
-        reason: "deploy",
-        caller: &caller,
-        delete_services: Vec::new(),
-    };
-    let body = enqueue(
-        &state,
-        job,
-        &current.version_id,
-        format!("reconcile of cluster {} queued", names.cluster),
-    )
-    .await?;
+    let job = JobRequest { cluster: &names.cluster, reason: "deploy", caller: &caller, delete_services: Vec::new() };
+    let body =
+        enqueue(&state, job, &current.version_id, format!("reconcile of cluster {} queued", names.cluster)).await?;
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
 
@@ -239,33 +202,18 @@ pub async fn rollback(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let req: Rollback = body::json(&headers, &body)?;
-    if req.version_id.is_empty()
-        || req.version_id.len() > 1024
-        || req.version_id.chars().any(char::is_control)
-    {
-        return Err(ApiError::bad_request(
-            "invalid_version",
-            "version_id is not a version id",
-        ));
+    if req.version_id.is_empty() || req.version_id.len() > 1024 || req.version_id.chars().any(char::is_control) {
+        return Err(ApiError::bad_request("invalid_version", "version_id is not a version id"));
     }
     current(&state, &names.cluster).await?;
-    let old = state
-        .store
-        .get_stackfile(&names.cluster, Some(&req.version_id))
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "no version {} of cluster {}",
-                req.version_id, names.cluster
-            ))
+    let old =
+        state.store.get_stackfile(&names.cluster, Some(&req.version_id)).await?.ok_or_else(|| {
+            ApiError::not_found(format!("no version {} of cluster {}", req.version_id, names.cluster))
         })?;
     let desired = bosun_stackfile::load(&old.text, &names.cluster).map_err(|d| {
         let mut e = ApiError::invalid_stackfile(&d);
         e.status = StatusCode::UNPROCESSABLE_ENTITY;
-        e.message = format!(
-            "version {} no longer validates; nothing was changed",
-            req.version_id
-        );
+        e.message = format!("version {} no longer validates; nothing was changed", req.version_id);
         e
     })?;
     let mut headers = headers;
@@ -276,17 +224,9 @@ pub async fn rollback(
                 .unwrap_or(HeaderValue::from_static("rollback")),
         );
     }
-    let job = JobRequest {
-        cluster: &names.cluster,
-        reason: "rollback",
-        caller: &caller,
-        delete_services: Vec::new(),
-    };
+    let job = JobRequest { cluster: &names.cluster, reason: "rollback", caller: &caller, delete_services: Vec::new() };
     let mut q = store_and_enqueue(&state, job, &old.text, desired, None, &headers).await?;
-    q.body.message = format!(
-        "cluster {} rolled back to version {}; reconcile queued",
-        names.cluster, req.version_id
-    );
+    q.body.message = format!("cluster {} rolled back to version {}; reconcile queued", names.cluster, req.version_id);
     Ok(q.response(StatusCode::ACCEPTED))
 }
 
@@ -302,7 +242,5 @@ pub async fn status(
         return Ok(Json(status));
     }
     current(&state, &names.cluster).await?;
-    Ok(Json(
-        serde_json::json!({ "cluster": names.cluster, "state": "never_reconciled" }),
-    ))
+    Ok(Json(serde_json::json!({ "cluster": names.cluster, "state": "never_reconciled" })))
 }

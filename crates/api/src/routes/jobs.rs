@@ -24,17 +24,8 @@ pub async fn get(
     State(state): State<crate::State>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<JobRecord>, ApiError> {
-    let Path(id) = id.map_err(|e| {
-        ApiError::bad_request(
-            "invalid_path",
-            format!("the path is not valid: {}", e.body_text()),
-        )
-    })?;
+    let Path(id) =
+        id.map_err(|e| ApiError::bad_request("invalid_path", format!("the path is not valid: {}", e.body_text())))?;
     check_job_id(&id)?;
-    state
-        .store
-        .get_job(&id)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("no job {id}")))
+    state.store.get_job(&id).await?.map(Json).ok_or_else(|| ApiError::not_found(format!("no job {id}")))
 }

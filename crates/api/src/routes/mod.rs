@@ -27,9 +27,7 @@ pub struct Names {
 impl Names {
     /// The service name; only called on routes that have one.
     pub fn service(&self) -> &str {
-        self.service
-            .as_deref()
-            .expect("service routes have a {service} segment")
+        self.service.as_deref().expect("service routes have a {service} segment")
     }
 }
 
@@ -39,12 +37,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Names {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
             .await
-            .map_err(|e| {
-                ApiError::bad_request(
-                    "invalid_path",
-                    format!("the path is not valid: {}", e.body_text()),
-                )
-            })?;
+            .map_err(|e| ApiError::bad_request("invalid_path", format!("the path is not valid: {}", e.body_text())))?;
         let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         let cluster = get("cluster").unwrap_or_default();
         check_name("cluster", &cluster)?;

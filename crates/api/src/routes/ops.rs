@@ -18,10 +18,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The operations routes.
 pub fn router() -> Router<crate::State> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics))
 }
 
 /// Liveness: the process serves requests.
@@ -40,7 +37,8 @@ pub async fn readyz(State(state): State<crate::State>) -> Response {
     let id = RequestId::current();
     let (s3, sqs) = (check(id, "s3", s3), check(id, "sqs", sqs));
     let ready = s3 == "ok" && sqs == "ok";
-    let mut body = serde_json::json!({ "status": if ready { "ready" } else { "not_ready" }, "checks": { "s3": s3, "sqs": sqs } });
+    let mut body =
+        serde_json::json!({ "status": if ready { "ready" } else { "not_ready" }, "checks": { "s3": s3, "sqs": sqs } });
     if ready {
         return (StatusCode::OK, Json(body)).into_response();
     }

@@ -17,10 +17,7 @@ use crate::error::{ApiError, ErrorBody};
 
 /// The plan routes.
 pub fn router() -> Router<crate::State> {
-    Router::new().route(
-        "/api/v1/clusters/{cluster}/plan",
-        get(current).post(candidate),
-    )
+    Router::new().route("/api/v1/clusters/{cluster}/plan", get(current).post(candidate))
 }
 
 /// Query of the plan endpoints.
@@ -34,10 +31,7 @@ fn wants_json(q: &PlanQuery, headers: &HeaderMap) -> Result<bool, ApiError> {
     match q.format.as_deref() {
         Some("json") => Ok(true),
         Some("text") => Ok(false),
-        Some(other) => Err(ApiError::bad_request(
-            "invalid_format",
-            format!("format {other:?} is not text or json"),
-        )),
+        Some(other) => Err(ApiError::bad_request("invalid_format", format!("format {other:?} is not text or json"))),
         None => Ok(headers
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
@@ -45,28 +39,14 @@ fn wants_json(q: &PlanQuery, headers: &HeaderMap) -> Result<bool, ApiError> {
     }
 }
 
-async fn preview(
-    state: &crate::State,
-    cluster: &str,
-    text: &str,
-    json: bool,
-) -> Result<Response, ApiError> {
-    let desired =
-        bosun_stackfile::load(text, cluster).map_err(|d| ApiError::invalid_stackfile(&d))?;
+async fn preview(state: &crate::State, cluster: &str, text: &str, json: bool) -> Result<Response, ApiError> {
+    let desired = bosun_stackfile::load(text, cluster).map_err(|d| ApiError::invalid_stackfile(&d))?;
     let observed = bosun_aws::observe(&state.clients, &desired).await?;
     let plan = bosun_plan::plan(&desired, &observed, &Policy::from_desired(&desired));
     let mut resp = if json {
-        (
-            [(header::CONTENT_TYPE, "application/json")],
-            render_json(&plan),
-        )
-            .into_response()
+        ([(header::CONTENT_TYPE, "application/json")], render_json(&plan)).into_response()
     } else {
-        (
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            render_text(&plan),
-        )
-            .into_response()
+        ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], render_text(&plan)).into_response()
     };
     if let Ok(v) = HeaderValue::from_str(plan.short_hash()) {
         resp.headers_mut().insert("x-bosun-plan-hash", v);

@@ -25,14 +25,8 @@ use crate::write::{Accepted, JobRequest, current, enqueue, read_modify_write};
 pub fn router() -> Router<crate::State> {
     Router::new()
         .route("/api/v1/clusters/{cluster}/services", get(list))
-        .route(
-            "/api/v1/clusters/{cluster}/services/{service}",
-            put(update).delete(remove),
-        )
-        .route(
-            "/api/v1/clusters/{cluster}/services/{service}/tags",
-            get(tags),
-        )
+        .route("/api/v1/clusters/{cluster}/services/{service}", put(update).delete(remove))
+        .route("/api/v1/clusters/{cluster}/services/{service}/tags", get(tags))
 }
 
 /// Tags the tags endpoint returns.
@@ -59,17 +53,13 @@ pub struct ServiceView {
 async fn desired(state: &crate::State, cluster: &str) -> Result<Arc<Desired>, ApiError> {
     let current = current(state, cluster).await?;
     state.derived.desired(cluster, &current.text).map_err(|d| {
-        ApiError::corrupt(format_args!(
-            "the stored stackfile of cluster {cluster} no longer validates: {d}"
-        ))
+        ApiError::corrupt(format_args!("the stored stackfile of cluster {cluster} no longer validates: {d}"))
     })
 }
 
 fn tag_of(image: &str) -> Option<String> {
     let repo = image.split_once('@').map_or(image, |(r, _)| r);
-    repo.rsplit_once(':')
-        .filter(|(_, t)| !t.contains('/'))
-        .map(|(_, t)| t.to_owned())
+    repo.rsplit_once(':').filter(|(_, t)| !t.contains('/')).map(|(_, t)| t.to_owned())
 }
 
 /// Each service of the stackfile with its desired image, tag and count, and its live
@@ -116,10 +106,7 @@ pub async fn tags(
 ) -> Result<Json<Content<ImageTag>>, ApiError> {
     let desired = desired(&state, &names.cluster).await?;
     let service = names.service();
-    let svc = desired
-        .services
-        .get(service)
-        .ok_or_else(|| no_service(&names.cluster, service))?;
+    let svc = desired.services.get(service).ok_or_else(|| no_service(&names.cluster, service))?;
     let image = &svc.task_definition.container.image;
     let repo = ecr_repository(image).ok_or_else(|| {
         ApiError::new(
@@ -128,15 +115,13 @@ pub async fn tags(
             format!("image {image} is not in ECR, so its tags cannot be listed"),
         )
     })?;
-    let tags = recent_tags(&state.clients.ecr, &repo, TAGS_LIMIT)
-        .await
-        .map_err(|e| {
-            if e.is_not_found() {
-                ApiError::not_found(format!("ECR repository {} does not exist", repo.name))
-            } else {
-                e.into()
-            }
-        })?;
+    let tags = recent_tags(&state.clients.ecr, &repo, TAGS_LIMIT).await.map_err(|e| {
+        if e.is_not_found() {
+            ApiError::not_found(format!("ECR repository {} does not exist", repo.name))
+        } else {
+            e.into()
+        }
+    })?;
     Ok(Json(Content { content: tags }))
 }
 
@@ -169,14 +154,10 @@ fn edit_error(cluster: &str, e: EditError) -> ApiError {
     match e {
         EditError::NoSuchService(s) => no_service(cluster, &s),
         EditError::Invalid(m) => ApiError::bad_request("invalid_value", m),
-        EditError::Layout(_) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "cannot_edit",
-            e.to_string(),
-        ),
-        EditError::Parse(d) => ApiError::corrupt(format_args!(
-            "the stored stackfile of cluster {cluster} does not parse: {d}"
-        )),
+        EditError::Layout(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "cannot_edit", e.to_string()),
+        EditError::Parse(d) => {
+            ApiError::corrupt(format_args!("the stored stackfile of cluster {cluster} does not parse: {d}"))
+        }
     }
 }
 
@@ -198,16 +179,10 @@ pub async fn update(
     let req: UpdateService = body::json(&headers, &body)?;
     let deploy = req.deploy.unwrap_or(true);
     if req.image_tag.is_none() && req.desired_count.is_none() && !deploy {
-        return Err(ApiError::bad_request(
-            "nothing_to_do",
-            "give image_tag, desired_count, or deploy: true",
-        ));
+        return Err(ApiError::bad_request("nothing_to_do", "give image_tag, desired_count, or deploy: true"));
     }
     let service = names.service().to_owned();
-    let edit = ServiceEdit {
-        image_tag: req.image_tag,
-        desired_count: req.desired_count,
-    };
+    let edit = ServiceEdit { image_tag: req.image_tag, desired_count: req.desired_count };
     let written = read_modify_write(&state, &names.cluster, &caller, &headers, &|text| {
         set_service(text, &service, &edit).map_err(|e| edit_error(&names.cluster, e))
     })
@@ -219,24 +194,13 @@ pub async fn update(
             caller: &caller,
             delete_services: Vec::new(),
         };
-        let what = if written.changed {
-            "updated"
-        } else {
-            "unchanged"
-        };
-        let body = enqueue(
-            &state,
-            job,
-            &written.version_id,
-            format!("service {service} {what}; reconcile queued"),
-        )
-        .await?;
+        let what = if written.changed { "updated" } else { "unchanged" };
+        let body =
+            enqueue(&state, job, &written.version_id, format!("service {service} {what}; reconcile queued")).await?;
         (StatusCode::ACCEPTED, Json(body)).into_response()
     } else {
-        let body = Stored {
-            message: format!("service {service} stored; not deployed"),
-            version_id: written.version_id,
-        };
+        let body =
+            Stored { message: format!("service {service} stored; not deployed"), version_id: written.version_id };
         (StatusCode::OK, Json(body)).into_response()
     };
     if let Ok(v) = HeaderValue::from_str(&written.etag) {
@@ -267,13 +231,9 @@ pub async fn remove(
         caller: &caller,
         delete_services: vec![service.clone()],
     };
-    let body = enqueue(
-        &state,
-        job,
-        &written.version_id,
-        format!("service {service} removed; reconcile queued to delete it"),
-    )
-    .await?;
+    let body =
+        enqueue(&state, job, &written.version_id, format!("service {service} removed; reconcile queued to delete it"))
+            .await?;
     let mut resp = (StatusCode::ACCEPTED, Json::<Accepted>(body)).into_response();
     if let Ok(v) = HeaderValue::from_str(&written.etag) {
         resp.headers_mut().insert(header::ETAG, v);

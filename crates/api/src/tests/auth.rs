@@ -23,13 +23,7 @@ struct Endpoint {
 }
 
 fn endpoint(method: Method, route: &'static str, needs: Role, request: Req, then: (u16, &'static str)) -> Endpoint {
-    Endpoint {
-        method,
-        route,
-        needs,
-        request,
-        then,
-    }
+    Endpoint { method, route, needs, request, then }
 }
 
 #[rustfmt::skip] // a table, one endpoint a row
@@ -73,10 +67,7 @@ fn documented() -> BTreeSet<String> {
     paths
         .iter()
         .flat_map(|(route, ops)| {
-            ops.as_object()
-                .into_iter()
-                .flatten()
-                .map(move |(method, _)| format!("{} {route}", method.to_uppercase()))
+            ops.as_object().into_iter().flatten().map(move |(method, _)| format!("{} {route}", method.to_uppercase()))
         })
         .collect()
 }

@@ -15,12 +15,7 @@ async fn every_response_has_its_own_request_id_on_its_access_line() {
     let app = TestApp::new().await;
     let forged = "00000000-0000-7000-8000-000000000000";
     let mut ids = Vec::new();
-    for req in [
-        Req::get("/healthz"),
-        Req::get("/healthz"),
-        Req::get("/nothing"),
-        Req::get("/api/v1/clusters"),
-    ] {
+    for req in [Req::get("/healthz"), Req::get("/healthz"), Req::get("/nothing"), Req::get("/api/v1/clusters")] {
         // What a client sends is not taken: it could forge log lines.
         let req = req.header(HeaderName::from_static("x-request-id"), forged);
         ids.push(app.send(req).await.request_id());
@@ -31,10 +26,7 @@ async fn every_response_has_its_own_request_id_on_its_access_line() {
     for (id, status) in ids.iter().zip([200, 200, 404, 401]) {
         let lines = logs.lines_with(&format!("request_id={id}"));
         assert_eq!(lines.len(), 1, "{id}: {lines:#?}");
-        assert!(
-            lines[0].contains("bosun::access") && lines[0].contains(&format!("status={status}")),
-            "{lines:#?}"
-        );
+        assert!(lines[0].contains("bosun::access") && lines[0].contains(&format!("status={status}")), "{lines:#?}");
     }
     assert!(logs.lines_with(forged).is_empty());
 }
@@ -73,10 +65,7 @@ async fn server_errors_say_only_that_something_went_wrong_and_log_the_cause() {
         let failed = logs.lines_with(&format!("request_id={id}"));
         assert_eq!(failed.len(), 2, "the cause and the access line: {failed:#?}");
         assert!(failed[0].contains("ERROR") && failed[0].contains("request failed"), "{failed:#?}");
-        assert!(
-            failed[0].contains("code=\"aws_error\"") && failed[0].contains("status=502"),
-            "{failed:#?}"
-        );
+        assert!(failed[0].contains("code=\"aws_error\"") && failed[0].contains("status=502"), "{failed:#?}");
         assert!(failed[0].contains("cause=") && failed[0].contains("127.0.0.1:9"), "{failed:#?}");
         assert!(failed[1].contains("bosun::access") && failed[1].contains("status=502"), "{failed:#?}");
     }
@@ -98,10 +87,8 @@ async fn readiness_says_which_check_failed_but_not_why() {
     let failed = logs.lines_with("readiness check failed");
     assert_eq!(failed.len(), 2, "{failed:#?}");
     for check in ["s3", "sqs"] {
-        let line = failed
-            .iter()
-            .find(|l| l.contains(&format!("check=\"{check}\"")))
-            .unwrap_or_else(|| panic!("{failed:#?}"));
+        let line =
+            failed.iter().find(|l| l.contains(&format!("check=\"{check}\""))).unwrap_or_else(|| panic!("{failed:#?}"));
         assert!(line.contains(&format!("request_id={id}")) && line.contains("127.0.0.1:9"), "{line}");
     }
 }

@@ -37,13 +37,8 @@ pub enum Who {
 
 impl Who {
     /// Every kind of caller, from none to admin.
-    pub const ALL: [Who; 5] = [
-        Who::Nobody,
-        Who::Stranger,
-        Who::Role(Role::Viewer),
-        Who::Role(Role::Deployer),
-        Who::Role(Role::Admin),
-    ];
+    pub const ALL: [Who; 5] =
+        [Who::Nobody, Who::Stranger, Who::Role(Role::Viewer), Who::Role(Role::Deployer), Who::Role(Role::Admin)];
 }
 
 /// The app, and a token for each role (named `viewer-bot`, `deployer-bot`,
@@ -78,7 +73,8 @@ impl TestApp {
         let tokens_file = Tokens::parse(&lines).expect("the lines new_token makes parse");
         let state = Arc::new(crate::AppState::new(clients, store, queue, tokens_file));
         Self {
-            router: crate::app(state, &origins.iter().map(|o| (*o).to_owned()).collect::<Vec<_>>()).expect("valid CORS origins"),
+            router: crate::app(state, &origins.iter().map(|o| (*o).to_owned()).collect::<Vec<_>>())
+                .expect("valid CORS origins"),
             tokens,
         }
     }
@@ -111,12 +107,8 @@ impl TestApp {
         let resp = self.router.clone().oneshot(request).await.expect("the router is infallible");
         let (parts, body) = resp.into_parts();
         let body = body.collect().await.expect("read the response body").to_bytes();
-        let answer = Answer {
-            what: format!("{} {}", req.method, req.path),
-            status: parts.status,
-            headers: parts.headers,
-            body,
-        };
+        let answer =
+            Answer { what: format!("{} {}", req.method, req.path), status: parts.status, headers: parts.headers, body };
         // Every response carries a request id.
         answer.request_id();
         answer
@@ -135,12 +127,7 @@ pub struct Req {
 impl Req {
     /// A request without headers or body.
     pub fn new(method: Method, path: &str) -> Self {
-        Self {
-            method,
-            path: path.to_owned(),
-            headers: Vec::new(),
-            body: Vec::new(),
-        }
+        Self { method, path: path.to_owned(), headers: Vec::new(), body: Vec::new() }
     }
 
     /// `GET path`.
@@ -202,7 +189,8 @@ impl Answer {
 
     /// The body as JSON.
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{}: the body is not JSON ({e}): {}", self.what, self.text()))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{}: the body is not JSON ({e}): {}", self.what, self.text()))
     }
 
     /// The `x-request-id` header: a UUID.
@@ -256,16 +244,9 @@ impl Answer {
 /// What the cause of a failed AWS call says, and a response must not.
 #[track_caller]
 pub fn assert_no_internal_detail(text: &str) {
-    for secret in [
-        "127.0.0.1",
-        "s3://",
-        "dispatch",
-        BUCKET,
-        "ListObjects",
-        "HeadBucket",
-        "GetQueueAttributes",
-        "jobs.fifo",
-    ] {
+    for secret in
+        ["127.0.0.1", "s3://", "dispatch", BUCKET, "ListObjects", "HeadBucket", "GetQueueAttributes", "jobs.fifo"]
+    {
         assert!(!text.contains(secret), "{secret:?} was sent: {text}");
     }
 }
@@ -287,20 +268,13 @@ impl Logs {
             .with_max_level(tracing::Level::INFO)
             .with_writer(move || Sink(sink.clone()))
             .finish();
-        Self {
-            lines,
-            _guard: tracing::subscriber::set_default(subscriber),
-        }
+        Self { lines, _guard: tracing::subscriber::set_default(subscriber) }
     }
 
     /// The lines so far that contain `needle`.
     pub fn lines_with(&self, needle: &str) -> Vec<String> {
         let bytes = self.lines.lock().expect("log lock").clone();
-        String::from_utf8_lossy(&bytes)
-            .lines()
-            .filter(|l| l.contains(needle))
-            .map(str::to_owned)
-            .collect()
+        String::from_utf8_lossy(&bytes).lines().filter(|l| l.contains(needle)).map(str::to_owned).collect()
     }
 }
 

@@ -27,9 +27,7 @@ async fn bodies_over_the_limit_get_413() {
     let declared = put_config("application/yaml", "a: 1").header(header::CONTENT_LENGTH, &(32 << 20).to_string());
     app.send_as(DEPLOYER, declared).await.assert_client_error(413, "payload_too_large");
     // The JSON endpoints too.
-    let create = Req::post("/api/v1/clusters")
-        .content_type("application/json")
-        .body(vec![b' '; MAX_BODY + 1]);
+    let create = Req::post("/api/v1/clusters").content_type("application/json").body(vec![b' '; MAX_BODY + 1]);
     app.send_as(ADMIN, create).await.assert_client_error(413, "payload_too_large");
     // A body of exactly the limit is read, then refused for its content type.
     let at_limit = put_config("application/xml", vec![b' '; MAX_BODY]);
@@ -40,17 +38,11 @@ async fn bodies_over_the_limit_get_413() {
 async fn bodies_that_do_not_decode_or_parse_get_400() {
     let app = TestApp::new().await;
     let cases = [
-        (
-            put_config("application/yaml", &b"services:\n  - web:\n      image: \xff\xfe\n"[..]),
-            "invalid_encoding",
-        ),
+        (put_config("application/yaml", &b"services:\n  - web:\n      image: \xff\xfe\n"[..]), "invalid_encoding"),
         (put_config("application/json", "{\"services\": ["), "malformed_body"),
         (put_config("application/json", "[]"), "malformed_body"),
         (put_config("application/yaml", "services: [\n  - web: {image: \n"), "invalid_stackfile"),
-        (
-            Req::put("/api/v1/clusters/m/services/web").json(&json!({"desired_count": -1})),
-            "malformed_body",
-        ),
+        (Req::put("/api/v1/clusters/m/services/web").json(&json!({"desired_count": -1})), "malformed_body"),
         (
             Req::put("/api/v1/clusters/m/services/web")
                 .content_type("application/json")
@@ -79,16 +71,12 @@ async fn bodies_that_do_not_decode_or_parse_get_400() {
     );
     // An invalid stackfile gets every error, located.
     let bad = "services:\n  - web:\n      imag: nginx\n      ports: [70000]\n";
-    let body = app
-        .send_as(DEPLOYER, put_config("application/yaml", bad))
-        .await
-        .assert_client_error(400, "invalid_stackfile");
+    let body =
+        app.send_as(DEPLOYER, put_config("application/yaml", bad)).await.assert_client_error(400, "invalid_stackfile");
     let details = body["details"].as_array().unwrap();
     assert!(details.len() >= 2, "{body}");
     assert!(
-        details
-            .iter()
-            .any(|e| e["path"] == "services[0].web.imag" && e["line"] == 3 && e["column"] == 7),
+        details.iter().any(|e| e["path"] == "services[0].web.imag" && e["line"] == 3 && e["column"] == 7),
         "{body}"
     );
 }
@@ -111,9 +99,7 @@ async fn unsupported_content_types_get_415() {
         ),
         // The small bodies are JSON only.
         (
-            Req::put("/api/v1/clusters/m/services/web")
-                .content_type("application/yaml")
-                .body("image_tag: x"),
+            Req::put("/api/v1/clusters/m/services/web").content_type("application/yaml").body("image_tag: x"),
             "this endpoint takes a JSON body (Content-Type: application/json)",
         ),
         (
@@ -136,25 +122,15 @@ async fn invalid_names_and_path_traversal_get_400() {
         (Req::get("/api/v1/clusters/x%20y/status"), "invalid_name"),
         (Req::get(&format!("/api/v1/clusters/{}/status", "x".repeat(256))), "invalid_name"),
         (
-            Req::put("/api/v1/clusters/..%2F..%2Fjobs/config")
-                .content_type("application/yaml")
-                .body(yaml),
+            Req::put("/api/v1/clusters/..%2F..%2Fjobs/config").content_type("application/yaml").body(yaml),
             "invalid_name",
         ),
         (
-            Req::put("/api/v1/clusters/safe%2F..%2Fother/config")
-                .content_type("application/yaml")
-                .body(yaml),
+            Req::put("/api/v1/clusters/safe%2F..%2Fother/config").content_type("application/yaml").body(yaml),
             "invalid_name",
         ),
-        (
-            Req::put("/api/v1/clusters/%FF%FE/config").content_type("application/yaml").body(yaml),
-            "invalid_path",
-        ),
-        (
-            Req::put("/api/v1/clusters/m/services/..%2Fweb").json(&json!({"image_tag": "2"})),
-            "invalid_name",
-        ),
+        (Req::put("/api/v1/clusters/%FF%FE/config").content_type("application/yaml").body(yaml), "invalid_path"),
+        (Req::put("/api/v1/clusters/m/services/..%2Fweb").json(&json!({"image_tag": "2"})), "invalid_name"),
         (Req::get("/api/v1/clusters/m/services/%2E%2E/tags"), "invalid_name"),
         (Req::post("/api/v1/clusters").json(&json!({"name": "../x", "config": {}})), "invalid_name"),
         (Req::get("/api/v1/jobs/..%2Fstatus"), "invalid_job_id"),
@@ -188,10 +164,7 @@ async fn unknown_routes_get_404_and_wrong_methods_405() {
             (Method::POST, "/healthz"),
             (Method::DELETE, "/api/v1/clusters/m/services"),
         ] {
-            let body = app
-                .send_as(who, Req::new(method, path))
-                .await
-                .assert_client_error(405, "method_not_allowed");
+            let body = app.send_as(who, Req::new(method, path)).await.assert_client_error(405, "method_not_allowed");
             assert_eq!(body["message"], "this endpoint does not take that method");
         }
     }
@@ -200,11 +173,9 @@ async fn unknown_routes_get_404_and_wrong_methods_405() {
 #[tokio::test]
 async fn errors_are_json_whatever_the_caller_accepts() {
     let app = TestApp::new().await;
-    for req in [
-        Req::get("/api/v1/clusters/a.b/config"),
-        Req::get("/nothing"),
-        Req::get("/api/v1/clusters/m/plan?format=xml"),
-    ] {
+    for req in
+        [Req::get("/api/v1/clusters/a.b/config"), Req::get("/nothing"), Req::get("/api/v1/clusters/m/plan?format=xml")]
+    {
         let plain = app.send_as(ADMIN, req.clone()).await;
         for accept in ["application/yaml", "text/plain", "application/json"] {
             let answer = app.send_as(ADMIN, req.clone().header(header::ACCEPT, accept)).await;

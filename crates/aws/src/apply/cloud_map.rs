@@ -39,7 +39,13 @@ async fn create_and_wait(ctx: &Ctx<'_>, spec: &NamespaceSpec, res: &str) -> Resu
     let op = out.operation_id().unwrap_or_default().to_owned();
     let poll = ctx.opts.poll_interval.min(Duration::from_secs(1));
     for _ in 0..120 {
-        let status = c.discovery.get_operation().operation_id(&op).send().await.map_err(|e| AwsError::cloud_map("GetOperation", res, e))?;
+        let status = c
+            .discovery
+            .get_operation()
+            .operation_id(&op)
+            .send()
+            .await
+            .map_err(|e| AwsError::cloud_map("GetOperation", res, e))?;
         let Some(operation) = status.operation() else { break };
         match operation.status() {
             Some(sd::OperationStatus::Success) => {
@@ -58,10 +64,17 @@ async fn create_and_wait(ctx: &Ctx<'_>, spec: &NamespaceSpec, res: &str) -> Resu
     }
     let found = find_namespace(c, &spec.name).await?.map(|n| n.id);
     // Still being created: the next run finds it.
-    found.ok_or_else(|| AwsError::failed(OPERATION, res, "Timeout", "namespace creation did not finish in time", true).into())
+    found.ok_or_else(|| {
+        AwsError::failed(OPERATION, res, "Timeout", "namespace creation did not finish in time", true).into()
+    })
 }
 
-pub(super) async fn create_service(ctx: &Ctx<'_>, service: &str, spec: &DiscoverySpec, res: &str) -> Result<(), ApplyFailure> {
+pub(super) async fn create_service(
+    ctx: &Ctx<'_>,
+    service: &str,
+    spec: &DiscoverySpec,
+    res: &str,
+) -> Result<(), ApplyFailure> {
     let ns = ctx.lookup("the Cloud Map namespace", |s| s.namespace_id.clone())?;
     let out = ctx
         .c
@@ -93,8 +106,16 @@ pub(super) async fn update_service(
     res: &str,
 ) -> Result<(), ApplyFailure> {
     let c = ctx.c;
-    let change = sd::ServiceChange::builder().dns_config(built(sd::DnsConfigChange::builder().dns_records(a_record(spec)?).build())?).build();
-    c.discovery.update_service().id(id).service(change).send().await.map_err(|e| AwsError::cloud_map("UpdateService", res, e))?;
+    let change = sd::ServiceChange::builder()
+        .dns_config(built(sd::DnsConfigChange::builder().dns_records(a_record(spec)?).build())?)
+        .build();
+    c.discovery
+        .update_service()
+        .id(id)
+        .service(change)
+        .send()
+        .await
+        .map_err(|e| AwsError::cloud_map("UpdateService", res, e))?;
     if let Some(service) = adopt_service {
         let arn = ctx.lookup(res, |s| s.discovery.get(&spec.name).cloned())?;
         c.discovery

@@ -40,7 +40,13 @@ pub(super) async fn register_task_definition(
 
 /// The ARN of a revision with this spec: an earlier, interrupted run may have
 /// registered it already.
-async fn register(ctx: &Ctx<'_>, service: &str, spec: &TaskDefinitionSpec, spec_hash: &str, res: &str) -> Result<String, ApplyFailure> {
+async fn register(
+    ctx: &Ctx<'_>,
+    service: &str,
+    spec: &TaskDefinitionSpec,
+    spec_hash: &str,
+    res: &str,
+) -> Result<String, ApplyFailure> {
     if let Some(latest) = ctx.with(|s| s.latest_revisions.get(&spec.family).cloned())
         && latest.spec_hash.as_deref() == Some(spec_hash)
     {
@@ -53,7 +59,9 @@ async fn register(ctx: &Ctx<'_>, service: &str, spec: &TaskDefinitionSpec, spec_
         .register_task_definition()
         .family(&spec.family)
         .network_mode(ecs::NetworkMode::from(spec.network_mode.as_str()))
-        .set_requires_compatibilities(Some(spec.requires_compatibilities.iter().map(|c| ecs::Compatibility::from(c.as_str())).collect()))
+        .set_requires_compatibilities(Some(
+            spec.requires_compatibilities.iter().map(|c| ecs::Compatibility::from(c.as_str())).collect(),
+        ))
         .set_cpu(spec.cpu.clone())
         .set_memory(spec.memory.clone())
         .set_task_role_arn(spec.task_role_arn.clone())
@@ -85,7 +93,10 @@ fn family_revision(arn: &str) -> &str {
 fn deployment_configuration(svc: &ServiceSpec) -> ecs::DeploymentConfiguration {
     ecs::DeploymentConfiguration::builder()
         .deployment_circuit_breaker(
-            ecs::DeploymentCircuitBreaker::builder().enable(svc.deployment.circuit_breaker).rollback(svc.deployment.rollback).build(),
+            ecs::DeploymentCircuitBreaker::builder()
+                .enable(svc.deployment.circuit_breaker)
+                .rollback(svc.deployment.rollback)
+                .build(),
         )
         .minimum_healthy_percent(svc.deployment.min_healthy_percent)
         .maximum_percent(svc.deployment.max_percent)
@@ -130,7 +141,12 @@ fn task_definition(ctx: &Ctx<'_>, svc: &ServiceSpec) -> Result<String, ApplyFail
     ctx.lookup(&format!("task definition {family}"), |s| s.task_definitions.get(family).cloned())
 }
 
-pub(super) async fn create_service(ctx: &Ctx<'_>, svc: &ServiceSpec, spec_hash: &str, res: &str) -> Result<(), ApplyFailure> {
+pub(super) async fn create_service(
+    ctx: &Ctx<'_>,
+    svc: &ServiceSpec,
+    spec_hash: &str,
+    res: &str,
+) -> Result<(), ApplyFailure> {
     let td = task_definition(ctx, svc)?;
     let owner = Owner::bosun(ctx.cluster(), Some(&svc.name));
     let mut req = ctx
@@ -147,7 +163,10 @@ pub(super) async fn create_service(ctx: &Ctx<'_>, svc: &ServiceSpec, spec_hash: 
         .set_service_registries(Some(service_registries(ctx, svc)?))
         .set_placement_strategy(Some(placement_strategy_to_aws(&svc.placement_strategy)))
         .set_placement_constraints(Some(placement_constraints_to_aws(&svc.placement_constraints)))
-        .set_tags(Some(ecs_tags(&owner, &[(tags::SPEC_HASH, spec_hash), (tags::TASK_DEFINITION, family_revision(&td))])));
+        .set_tags(Some(ecs_tags(
+            &owner,
+            &[(tags::SPEC_HASH, spec_hash), (tags::TASK_DEFINITION, family_revision(&td))],
+        )));
     if let Some(n) = &svc.network {
         req = req.network_configuration(network_to_aws(n)?);
     }
@@ -181,7 +200,9 @@ pub(super) async fn update_service(
             },
             ServiceField::LoadBalancers => req.set_load_balancers(Some(service_load_balancers(ctx, svc)?)),
             ServiceField::ServiceRegistries => req.set_service_registries(Some(service_registries(ctx, svc)?)),
-            ServiceField::PlacementStrategy => req.set_placement_strategy(Some(placement_strategy_to_aws(&svc.placement_strategy))),
+            ServiceField::PlacementStrategy => {
+                req.set_placement_strategy(Some(placement_strategy_to_aws(&svc.placement_strategy)))
+            }
             ServiceField::PlacementConstraints => {
                 req.set_placement_constraints(Some(placement_constraints_to_aws(&svc.placement_constraints)))
             }
@@ -234,13 +255,24 @@ pub(super) async fn delete_service(ctx: &Ctx<'_>, name: &str, arn: &str) -> Resu
 
 /// Run a hook as a one-off task of the service's task definition and wait for it to
 /// exit 0.
-pub(super) async fn run_hook(ctx: &Ctx<'_>, service: &str, phase: HookPhase, hook: &HookSpec, family: &str) -> Result<(), ApplyFailure> {
+pub(super) async fn run_hook(
+    ctx: &Ctx<'_>,
+    service: &str,
+    phase: HookPhase,
+    hook: &HookSpec,
+    family: &str,
+) -> Result<(), ApplyFailure> {
     let c = ctx.c;
     let phase_name = match phase {
         HookPhase::Pre => "pre",
         HookPhase::Post => "post",
     };
-    let failed = |reason: String| ApplyFailure::Hook { service: service.to_owned(), phase: phase_name, hook: hook.name.clone(), reason };
+    let failed = |reason: String| ApplyFailure::Hook {
+        service: service.to_owned(),
+        phase: phase_name,
+        hook: hook.name.clone(),
+        reason,
+    };
     let svc = ctx
         .desired
         .services

@@ -9,7 +9,12 @@ use crate::Clients;
 use crate::convert::{elb_tags, protocol_to_aws, with_health_check};
 use crate::error::{ApplyFailure, AwsError};
 
-pub(super) async fn create_target_group(ctx: &Ctx<'_>, service: &str, spec: &TargetGroupSpec, res: &str) -> Result<(), ApplyFailure> {
+pub(super) async fn create_target_group(
+    ctx: &Ctx<'_>,
+    service: &str,
+    spec: &TargetGroupSpec,
+    res: &str,
+) -> Result<(), ApplyFailure> {
     let req = ctx
         .c
         .elb
@@ -38,10 +43,7 @@ pub(super) async fn modify_target_group(
     res: &str,
 ) -> Result<(), ApplyFailure> {
     let req = ctx.c.elb.modify_target_group().target_group_arn(arn);
-    with_health_check!(req, &spec.health_check)
-        .send()
-        .await
-        .map_err(|e| AwsError::elb("ModifyTargetGroup", res, e))?;
+    with_health_check!(req, &spec.health_check).send().await.map_err(|e| AwsError::elb("ModifyTargetGroup", res, e))?;
     if let Some(service) = adopt_service {
         add_tags(ctx.c, arn, &Owner::bosun(ctx.cluster(), Some(service)), res).await?;
     }
@@ -49,11 +51,21 @@ pub(super) async fn modify_target_group(
 }
 
 pub(super) async fn delete_target_group(ctx: &Ctx<'_>, arn: &str, res: &str) -> Result<(), ApplyFailure> {
-    ctx.c.elb.delete_target_group().target_group_arn(arn).send().await.map_err(|e| AwsError::elb("DeleteTargetGroup", res, e))?;
+    ctx.c
+        .elb
+        .delete_target_group()
+        .target_group_arn(arn)
+        .send()
+        .await
+        .map_err(|e| AwsError::elb("DeleteTargetGroup", res, e))?;
     Ok(())
 }
 
-pub(super) async fn create_load_balancer(ctx: &Ctx<'_>, spec: &LoadBalancerSpec, res: &str) -> Result<(), ApplyFailure> {
+pub(super) async fn create_load_balancer(
+    ctx: &Ctx<'_>,
+    spec: &LoadBalancerSpec,
+    res: &str,
+) -> Result<(), ApplyFailure> {
     let out = ctx
         .c
         .elb
@@ -78,7 +90,13 @@ pub(super) async fn create_load_balancer(ctx: &Ctx<'_>, spec: &LoadBalancerSpec,
 }
 
 /// Set the subnets and security groups and, when adopting, the owner.
-pub(super) async fn update_load_balancer(ctx: &Ctx<'_>, arn: &str, spec: &LoadBalancerSpec, adopt: bool, res: &str) -> Result<(), ApplyFailure> {
+pub(super) async fn update_load_balancer(
+    ctx: &Ctx<'_>,
+    arn: &str,
+    spec: &LoadBalancerSpec,
+    adopt: bool,
+    res: &str,
+) -> Result<(), ApplyFailure> {
     let c = ctx.c;
     c.elb
         .set_subnets()
@@ -101,11 +119,22 @@ pub(super) async fn update_load_balancer(ctx: &Ctx<'_>, arn: &str, spec: &LoadBa
 }
 
 pub(super) async fn delete_load_balancer(ctx: &Ctx<'_>, arn: &str, res: &str) -> Result<(), ApplyFailure> {
-    ctx.c.elb.delete_load_balancer().load_balancer_arn(arn).send().await.map_err(|e| AwsError::elb("DeleteLoadBalancer", res, e))?;
+    ctx.c
+        .elb
+        .delete_load_balancer()
+        .load_balancer_arn(arn)
+        .send()
+        .await
+        .map_err(|e| AwsError::elb("DeleteLoadBalancer", res, e))?;
     Ok(())
 }
 
-pub(super) async fn create_listener(ctx: &Ctx<'_>, load_balancer: &str, spec: &ListenerSpec, res: &str) -> Result<(), ApplyFailure> {
+pub(super) async fn create_listener(
+    ctx: &Ctx<'_>,
+    load_balancer: &str,
+    spec: &ListenerSpec,
+    res: &str,
+) -> Result<(), ApplyFailure> {
     let lb = ctx.lookup(&format!("load balancer {load_balancer}"), |s| s.load_balancers.get(load_balancer).cloned())?;
     let action = listener_action(ctx, &spec.default_action)?;
     let service = ctx.desired.load_balancers.get(load_balancer).and_then(|l| l.service.as_deref());
@@ -127,7 +156,12 @@ pub(super) async fn create_listener(ctx: &Ctx<'_>, load_balancer: &str, spec: &L
     Ok(())
 }
 
-pub(super) async fn modify_listener(ctx: &Ctx<'_>, arn: &str, spec: &ListenerSpec, res: &str) -> Result<(), ApplyFailure> {
+pub(super) async fn modify_listener(
+    ctx: &Ctx<'_>,
+    arn: &str,
+    spec: &ListenerSpec,
+    res: &str,
+) -> Result<(), ApplyFailure> {
     let action = listener_action(ctx, &spec.default_action)?;
     ctx.c
         .elb
@@ -168,7 +202,14 @@ pub(super) async fn create_rule(ctx: &Ctx<'_>, service: &str, spec: &RuleSpec, r
 }
 
 /// Set the conditions and the target and, when adopting, the owner.
-pub(super) async fn modify_rule(ctx: &Ctx<'_>, arn: &str, service: &str, spec: &RuleSpec, adopt: bool, res: &str) -> Result<(), ApplyFailure> {
+pub(super) async fn modify_rule(
+    ctx: &Ctx<'_>,
+    arn: &str,
+    service: &str,
+    spec: &RuleSpec,
+    adopt: bool,
+    res: &str,
+) -> Result<(), ApplyFailure> {
     let tg = target_group(ctx, &spec.target_group)?;
     ctx.c
         .elb
@@ -196,7 +237,13 @@ pub(super) async fn add_tags(c: &Clients, arn: &str, owner: &Owner, res: &str) -
 }
 
 pub(super) async fn add_tag_list(c: &Clients, arn: &str, tags: Vec<elb::Tag>, res: &str) -> Result<(), AwsError> {
-    c.elb.add_tags().resource_arns(arn).set_tags(Some(tags)).send().await.map_err(|e| AwsError::elb("AddTags", res, e))?;
+    c.elb
+        .add_tags()
+        .resource_arns(arn)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map_err(|e| AwsError::elb("AddTags", res, e))?;
     Ok(())
 }
 
@@ -218,7 +265,10 @@ fn listener_action(ctx: &Ctx<'_>, action: &DefaultAction) -> Result<elb::Action,
         DefaultAction::FixedResponse { status_code } => elb::Action::builder()
             .r#type(elb::ActionTypeEnum::FixedResponse)
             .fixed_response_config(
-                elb::FixedResponseActionConfig::builder().status_code(status_code.to_string()).content_type("text/plain").build(),
+                elb::FixedResponseActionConfig::builder()
+                    .status_code(status_code.to_string())
+                    .content_type("text/plain")
+                    .build(),
             )
             .build(),
     })
@@ -230,7 +280,9 @@ fn rule_conditions(spec: &RuleSpec) -> Vec<elb::RuleCondition> {
         out.push(
             elb::RuleCondition::builder()
                 .field("host-header")
-                .host_header_config(elb::HostHeaderConditionConfig::builder().set_values(Some(spec.hosts.clone())).build())
+                .host_header_config(
+                    elb::HostHeaderConditionConfig::builder().set_values(Some(spec.hosts.clone())).build(),
+                )
                 .build(),
         );
     }
@@ -238,7 +290,9 @@ fn rule_conditions(spec: &RuleSpec) -> Vec<elb::RuleCondition> {
         out.push(
             elb::RuleCondition::builder()
                 .field("path-pattern")
-                .path_pattern_config(elb::PathPatternConditionConfig::builder().set_values(Some(spec.paths.clone())).build())
+                .path_pattern_config(
+                    elb::PathPatternConditionConfig::builder().set_values(Some(spec.paths.clone())).build(),
+                )
                 .build(),
         );
     }

@@ -62,7 +62,8 @@ pub async fn apply(
     progress: &dyn Progress,
 ) -> Result<ApplyReport, ApplyError> {
     if let Some(conflict) = plan.conflicts.first() {
-        let failure = ApplyFailure::Conflict { resource: conflict.resource.to_string(), reason: conflict.reason.clone() };
+        let failure =
+            ApplyFailure::Conflict { resource: conflict.resource.to_string(), reason: conflict.reason.clone() };
         return Err(ApplyError { failure, completed: Vec::new() });
     }
     let ctx = Ctx {
@@ -81,7 +82,8 @@ pub async fn apply(
             // without --no-wait.
             let services: Vec<String> = stage.iter().flatten().filter_map(|c| c.service.clone()).collect();
             let outcomes = wait_for(&ctx, &services).await.map_err(|e| fail(&ctx, e.into()))?;
-            let failed = outcomes.iter().find(|(_, outcome)| !outcome.is_success()).map(|(s, o)| (s.clone(), o.clone()));
+            let failed =
+                outcomes.iter().find(|(_, outcome)| !outcome.is_success()).map(|(s, o)| (s.clone(), o.clone()));
             report.rollouts.extend(outcomes);
             if let Some((service, outcome)) = failed {
                 return Err(fail(&ctx, ApplyFailure::Rollout { service, outcome }));
@@ -98,7 +100,9 @@ pub async fn apply(
                     for change in chain {
                         ctx.progress.event(ProgressEvent::Started(change));
                         execute(ctx, change).await?;
-                        ctx.with(|s| s.completed.push(format!("{:?} {}", change.action, change.resource).to_lowercase()));
+                        ctx.with(|s| {
+                            s.completed.push(format!("{:?} {}", change.action, change.resource).to_lowercase())
+                        });
                         ctx.progress.event(ProgressEvent::Done(change));
                     }
                     Ok(())
@@ -112,7 +116,8 @@ pub async fn apply(
         }
     }
 
-    let pending: Vec<String> = ctx.with(|s| s.deployments.keys().filter(|k| !report.rollouts.contains_key(*k)).cloned().collect());
+    let pending: Vec<String> =
+        ctx.with(|s| s.deployments.keys().filter(|k| !report.rollouts.contains_key(*k)).cloned().collect());
     if opts.wait {
         let outcomes = wait_for(&ctx, &pending).await.map_err(|e| fail(&ctx, e.into()))?;
         report.rollouts.extend(outcomes);
@@ -142,13 +147,19 @@ async fn execute(ctx: &Ctx<'_>, change: &Change) -> Result<(), ApplyFailure> {
     let adopt = change.action == bosun_plan::Action::Adopt;
     match &change.step {
         Step::CreateCluster { name } => ecs::create_cluster(ctx, name, res).await,
-        Step::RegisterTaskDefinition { service, spec, spec_hash } => ecs::register_task_definition(ctx, service, spec, spec_hash, res).await,
+        Step::RegisterTaskDefinition { service, spec, spec_hash } => {
+            ecs::register_task_definition(ctx, service, spec, spec_hash, res).await
+        }
         Step::RunHook { service, phase, hook, family } => ecs::run_hook(ctx, service, *phase, hook, family).await,
         Step::CreateService { spec, spec_hash } => ecs::create_service(ctx, spec, spec_hash, res).await,
-        Step::UpdateService { spec, spec_hash, fields, adopt } => ecs::update_service(ctx, spec, spec_hash, fields, *adopt, res).await,
+        Step::UpdateService { spec, spec_hash, fields, adopt } => {
+            ecs::update_service(ctx, spec, spec_hash, fields, *adopt, res).await
+        }
         Step::DeleteService { name, arn } => ecs::delete_service(ctx, name, arn).await,
         Step::CreateTargetGroup { service, spec } => elb::create_target_group(ctx, service, spec, res).await,
-        Step::ModifyTargetGroup { arn, spec, adopt_service } => elb::modify_target_group(ctx, arn, spec, adopt_service.as_deref(), res).await,
+        Step::ModifyTargetGroup { arn, spec, adopt_service } => {
+            elb::modify_target_group(ctx, arn, spec, adopt_service.as_deref(), res).await
+        }
         Step::DeleteTargetGroup { arn } => elb::delete_target_group(ctx, arn, res).await,
         Step::CreateLoadBalancer { spec } => elb::create_load_balancer(ctx, spec, res).await,
         Step::UpdateLoadBalancer { arn, spec } => elb::update_load_balancer(ctx, arn, spec, adopt, res).await,
@@ -163,7 +174,9 @@ async fn execute(ctx: &Ctx<'_>, change: &Change) -> Result<(), ApplyFailure> {
         Step::DeleteRecord { zone_id, name } => Ok(route53::delete_record(ctx.c, zone_id, name, res).await?),
         Step::CreateNamespace { spec } => cloud_map::create_namespace(ctx, spec, res).await,
         Step::CreateDiscoveryService { service, spec, .. } => cloud_map::create_service(ctx, service, spec, res).await,
-        Step::UpdateDiscoveryService { id, spec, adopt_service } => cloud_map::update_service(ctx, id, spec, adopt_service.as_deref(), res).await,
+        Step::UpdateDiscoveryService { id, spec, adopt_service } => {
+            cloud_map::update_service(ctx, id, spec, adopt_service.as_deref(), res).await
+        }
         Step::DeleteDiscoveryService { id } => cloud_map::delete_service(ctx, id, res).await,
     }
 }

@@ -14,20 +14,36 @@ use crate::error::{ApplyFailure, AwsError};
 use crate::observe::RECORD_ZONE_TAG_PREFIX;
 
 /// Write the alias and its ownership TXT record in one change batch.
-pub(super) async fn upsert_record(ctx: &Ctx<'_>, service: &str, spec: &DnsRecordSpec, res: &str) -> Result<(), ApplyFailure> {
-    let lb = ctx.lookup(&format!("load balancer {}", spec.load_balancer), |s| s.load_balancers.get(&spec.load_balancer).cloned())?;
+pub(super) async fn upsert_record(
+    ctx: &Ctx<'_>,
+    service: &str,
+    spec: &DnsRecordSpec,
+    res: &str,
+) -> Result<(), ApplyFailure> {
+    let lb = ctx.lookup(&format!("load balancer {}", spec.load_balancer), |s| {
+        s.load_balancers.get(&spec.load_balancer).cloned()
+    })?;
     // Remember the zone on the load balancer first, so the record is found (and
     // pruned) even after the stackfile stops naming its zone.
     let zone_tag = elb::Tag::builder().key(format!("{RECORD_ZONE_TAG_PREFIX}{}", spec.zone_id)).value("true").build();
     add_tag_list(ctx.c, &lb.arn, vec![zone_tag], res).await?;
-    let alias = built(r53::AliasTarget::builder().hosted_zone_id(lb.zone_id).dns_name(lb.dns_name).evaluate_target_health(false).build())?;
-    let a = built(r53::ResourceRecordSet::builder().name(&spec.name).r#type(r53::RrType::A).alias_target(alias).build())?;
+    let alias = built(
+        r53::AliasTarget::builder()
+            .hosted_zone_id(lb.zone_id)
+            .dns_name(lb.dns_name)
+            .evaluate_target_health(false)
+            .build(),
+    )?;
+    let a =
+        built(r53::ResourceRecordSet::builder().name(&spec.name).r#type(r53::RrType::A).alias_target(alias).build())?;
     let txt = built(
         r53::ResourceRecordSet::builder()
             .name(&spec.name)
             .r#type(r53::RrType::Txt)
             .ttl(300)
-            .resource_records(built(r53::ResourceRecord::builder().value(record_owner_txt(ctx.cluster(), service)).build())?)
+            .resource_records(built(
+                r53::ResourceRecord::builder().value(record_owner_txt(ctx.cluster(), service)).build(),
+            )?)
             .build(),
     )?;
     let upsert = |set| built(r53::Change::builder().action(r53::ChangeAction::Upsert).resource_record_set(set).build());
@@ -59,7 +75,9 @@ pub(super) async fn delete_record(c: &Clients, zone_id: &str, name: &str, res: &
         .resource_record_sets()
         .iter()
         .filter(|s| s.name().eq_ignore_ascii_case(name) && matches!(s.r#type(), r53::RrType::A | r53::RrType::Txt))
-        .filter_map(|s| r53::Change::builder().action(r53::ChangeAction::Delete).resource_record_set(s.clone()).build().ok())
+        .filter_map(|s| {
+            r53::Change::builder().action(r53::ChangeAction::Delete).resource_record_set(s.clone()).build().ok()
+        })
         .collect();
     if changes.is_empty() {
         return Ok(());

@@ -26,11 +26,7 @@ pub(super) struct TaskDefinition {
 impl TaskDefinition {
     /// Whether the container maps `port` over TCP, as a target group needs.
     pub(super) fn exposes(&self, port: u16) -> bool {
-        self.spec
-            .container
-            .port_mappings
-            .iter()
-            .any(|m| m.container_port == port && m.protocol == "tcp")
+        self.spec.container.port_mappings.iter().any(|m| m.container_port == port && m.protocol == "tcp")
     }
 }
 
@@ -62,10 +58,7 @@ impl Normaliser<'_> {
         }
         if net.fargate() {
             if s.privileged == Some(true) {
-                self.err(
-                    &e.at("privileged"),
-                    "Fargate does not run privileged containers",
-                );
+                self.err(&e.at("privileged"), "Fargate does not run privileged containers");
             }
             if s.gpus.is_some() {
                 self.err(&e.at("gpus"), "Fargate has no GPUs; use `launch_type: ec2`");
@@ -76,8 +69,7 @@ impl Normaliser<'_> {
         let (environment, secrets) = self.environment_and_secrets(e);
         self.check_roles(e);
         let (volumes, mount_points) = self.volumes(e, net.fargate());
-        let log_configuration =
-            self.merge_logging(base_logging.clone(), s.logging.as_ref(), &e.at("logging"));
+        let log_configuration = self.merge_logging(base_logging.clone(), s.logging.as_ref(), &e.at("logging"));
         let health_check = match (&s.healthcheck, &e.defaults.healthcheck) {
             (Some(h), _) => self.container_health_check(h, &e.at("healthcheck")),
             (None, Some(h)) => self.container_health_check(h, "defaults.healthcheck"),
@@ -112,11 +104,7 @@ impl Normaliser<'_> {
     }
 
     /// The port mappings, sorted, and the first container port in document order.
-    fn port_mappings(
-        &mut self,
-        e: &Entry,
-        mode: RawNetworkMode,
-    ) -> (Vec<PortMapping>, Option<u16>) {
+    fn port_mappings(&mut self, e: &Entry, mode: RawNetworkMode) -> (Vec<PortMapping>, Option<u16>) {
         let mut port_mappings: Vec<PortMapping> = Vec::new();
         let mut first_container_port = None;
         let ports_path = e.at("ports");
@@ -154,17 +142,8 @@ impl Normaliser<'_> {
                 }
                 _ => Some(entry.container),
             };
-            if port_mappings
-                .iter()
-                .any(|m| m.container_port == entry.container && m.protocol == entry.protocol)
-            {
-                self.err(
-                    &ipath,
-                    format!(
-                        "container port {}/{} is mapped twice",
-                        entry.container, entry.protocol
-                    ),
-                );
+            if port_mappings.iter().any(|m| m.container_port == entry.container && m.protocol == entry.protocol) {
+                self.err(&ipath, format!("container port {}/{} is mapped twice", entry.container, entry.protocol));
                 continue;
             }
             first_container_port.get_or_insert(entry.container);
@@ -194,7 +173,10 @@ impl Normaliser<'_> {
         };
         if fargate {
             if cpu.is_none() && !self.locs.dropped_under("defaults.cpu") {
-                self.err(path, "Fargate needs `cpu` (task CPU units: 256, 512, 1024, ...); set it here or in `defaults.cpu`");
+                self.err(
+                    path,
+                    "Fargate needs `cpu` (task CPU units: 256, 512, 1024, ...); set it here or in `defaults.cpu`",
+                );
             }
             if memory.is_none() && !self.locs.dropped_under("defaults.memory") {
                 self.err(path, "Fargate needs `memory` (task memory in MiB); set it here or in `defaults.memory`");
@@ -212,13 +194,7 @@ impl Normaliser<'_> {
             }
         } else {
             let m = memory.unwrap_or(DEFAULT_EC2_MEMORY);
-            self.in_range(
-                m,
-                MIN_CONTAINER_MEMORY,
-                MAX_CONTAINER_MEMORY,
-                &memory_path,
-                "container memory (MiB)",
-            );
+            self.in_range(m, MIN_CONTAINER_MEMORY, MAX_CONTAINER_MEMORY, &memory_path, "container memory (MiB)");
             if let Some(c) = cpu {
                 self.in_range(c, 0, MAX_CONTAINER_CPU, &cpu_path, "container cpu units");
             }
@@ -232,10 +208,7 @@ impl Normaliser<'_> {
     }
 
     /// The environment (the service's over `defaults.environment`) and the secrets.
-    fn environment_and_secrets(
-        &mut self,
-        e: &Entry,
-    ) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    fn environment_and_secrets(&mut self, e: &Entry) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
         let s = e.raw;
         let mut environment = BTreeMap::new();
         for (_, k, v) in self.environment(&e.defaults.environment, "defaults.environment") {
@@ -254,10 +227,7 @@ impl Normaliser<'_> {
                 self.err(&spath, msg);
             }
             if environment.contains_key(k) {
-                self.err_key(
-                    &spath,
-                    format!("`{k}` is both an environment variable and a secret"),
-                );
+                self.err_key(&spath, format!("`{k}` is both an environment variable and a secret"));
             }
             secrets.insert(k.clone(), arn.clone());
         }
@@ -265,20 +235,13 @@ impl Normaliser<'_> {
             && s.task_execution_role_arn.is_none()
             && !self.locs.has(&e.at("task_execution_role_arn"))
         {
-            self.err_key(
-                &e.at("secrets"),
-                "secrets need `task_execution_role_arn`, the role ECS uses to fetch them",
-            );
+            self.err_key(&e.at("secrets"), "secrets need `task_execution_role_arn`, the role ECS uses to fetch them");
         }
         (environment, secrets)
     }
 
     /// Environment entries as `(path of the value, name, value)`.
-    fn environment(
-        &mut self,
-        env: &Option<RawEnvironment>,
-        path: &str,
-    ) -> Vec<(String, String, String)> {
+    fn environment(&mut self, env: &Option<RawEnvironment>, path: &str) -> Vec<(String, String, String)> {
         let mut out = Vec::new();
         match env {
             None => {}
@@ -315,11 +278,7 @@ impl Normaliser<'_> {
     fn check_roles(&mut self, e: &Entry) {
         let s = e.raw;
         for field in ["task_role_arn", "task_execution_role_arn"] {
-            let value = if field == "task_role_arn" {
-                &s.task_role_arn
-            } else {
-                &s.task_execution_role_arn
-            };
+            let value = if field == "task_role_arn" { &s.task_role_arn } else { &s.task_execution_role_arn };
             if let Some(arn) = value
                 && let Err(msg) = check_role_arn(arn)
             {
@@ -348,19 +307,10 @@ impl Normaliser<'_> {
             }
             match volumes.iter().find(|x| x.name == v.name) {
                 Some(x) if x.host_path != v.host_path => {
-                    self.err(
-                        &ipath,
-                        format!(
-                            "volume `{}` is already bound to host path `{}`",
-                            v.name, x.host_path
-                        ),
-                    );
+                    self.err(&ipath, format!("volume `{}` is already bound to host path `{}`", v.name, x.host_path));
                 }
                 Some(_) => {}
-                None => volumes.push(VolumeSpec {
-                    name: v.name.clone(),
-                    host_path: v.host_path,
-                }),
+                None => volumes.push(VolumeSpec { name: v.name.clone(), host_path: v.host_path }),
             }
             mount_points.push(MountPoint {
                 source_volume: v.name,
@@ -369,9 +319,7 @@ impl Normaliser<'_> {
             });
         }
         volumes.sort_by(|a, b| a.name.cmp(&b.name));
-        mount_points.sort_by(|a, b| {
-            (&a.container_path, &a.source_volume).cmp(&(&b.container_path, &b.source_volume))
-        });
+        mount_points.sort_by(|a, b| (&a.container_path, &a.source_volume).cmp(&(&b.container_path, &b.source_volume)));
         (volumes, mount_points)
     }
 
@@ -400,11 +348,7 @@ impl Normaliser<'_> {
         }
     }
 
-    fn container_health_check(
-        &mut self,
-        h: &RawHealthcheck,
-        path: &str,
-    ) -> Option<ContainerHealthCheck> {
+    fn container_health_check(&mut self, h: &RawHealthcheck, path: &str) -> Option<ContainerHealthCheck> {
         let cpath = join(path, "command");
         let command = match &h.command {
             RawCommand::Shell(s) => vec!["CMD-SHELL".to_string(), s.clone()],
@@ -443,29 +387,19 @@ fn merge_logging(
     over: Option<&RawLogging>,
 ) -> Result<Option<LogConfiguration>, String> {
     let Some(over) = over else { return Ok(base) };
-    let options: BTreeMap<String, String> = over
-        .options
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.0.clone()))
-        .collect();
+    let options: BTreeMap<String, String> =
+        over.options.iter().flatten().map(|(k, v)| (k.clone(), v.0.clone())).collect();
     match (base, &over.log_driver) {
-        (Some(b), Some(driver)) if *driver != b.driver => Ok(Some(LogConfiguration {
-            driver: driver.clone(),
-            options,
-        })),
+        (Some(b), Some(driver)) if *driver != b.driver => {
+            Ok(Some(LogConfiguration { driver: driver.clone(), options }))
+        }
         (Some(mut b), _) => {
             b.options.extend(options);
             Ok(Some(b))
         }
-        (None, Some(driver)) => Ok(Some(LogConfiguration {
-            driver: driver.clone(),
-            options,
-        })),
+        (None, Some(driver)) => Ok(Some(LogConfiguration { driver: driver.clone(), options })),
         (None, None) if options.is_empty() => Ok(None),
-        (None, None) => {
-            Err("logging `options` need a `log_driver` (none is inherited)".to_string())
-        }
+        (None, None) => Err("logging `options` need a `log_driver` (none is inherited)".to_string()),
     }
 }
 
@@ -476,39 +410,23 @@ mod tests {
     fn raw_logging(driver: Option<&str>, opts: &[(&str, &str)]) -> RawLogging {
         RawLogging {
             log_driver: driver.map(str::to_string),
-            options: Some(
-                opts.iter()
-                    .map(|(k, v)| (k.to_string(), ScalarText(v.to_string())))
-                    .collect(),
-            ),
+            options: Some(opts.iter().map(|(k, v)| (k.to_string(), ScalarText(v.to_string()))).collect()),
         }
     }
 
     fn cfg(driver: &str, opts: &[(&str, &str)]) -> LogConfiguration {
         LogConfiguration {
             driver: driver.to_string(),
-            options: opts
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            options: opts.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         }
     }
 
     #[test]
     fn logging_same_driver_merges_service_wins() {
-        let base = cfg(
-            "awslogs",
-            &[("awslogs-group", "/ecs/a"), ("awslogs-region", "eu-west-1")],
-        );
+        let base = cfg("awslogs", &[("awslogs-group", "/ecs/a"), ("awslogs-region", "eu-west-1")]);
         let over = raw_logging(Some("awslogs"), &[("awslogs-group", "/ecs/b")]);
         let got = merge_logging(Some(base.clone()), Some(&over)).unwrap();
-        assert_eq!(
-            got,
-            Some(cfg(
-                "awslogs",
-                &[("awslogs-group", "/ecs/b"), ("awslogs-region", "eu-west-1")]
-            ))
-        );
+        assert_eq!(got, Some(cfg("awslogs", &[("awslogs-group", "/ecs/b"), ("awslogs-region", "eu-west-1")])));
         // No driver at service level means the inherited one.
         let over = raw_logging(None, &[("awslogs-stream-prefix", "web")]);
         let got = merge_logging(Some(base), Some(&over)).unwrap().unwrap();
@@ -521,10 +439,7 @@ mod tests {
         let base = cfg("awslogs", &[("awslogs-group", "/ecs/a")]);
         let over = raw_logging(Some("syslog"), &[("syslog-address", "udp://10.0.0.1:514")]);
         let got = merge_logging(Some(base), Some(&over)).unwrap();
-        assert_eq!(
-            got,
-            Some(cfg("syslog", &[("syslog-address", "udp://10.0.0.1:514")]))
-        );
+        assert_eq!(got, Some(cfg("syslog", &[("syslog-address", "udp://10.0.0.1:514")])));
     }
 
     #[test]

@@ -30,31 +30,16 @@ impl Normaliser<'_> {
         let dd = d.deployment.as_ref();
         let sc = s.deployment_configuration.as_ref();
         let dc = d.deployment_configuration.as_ref();
-        let circuit_breaker = sd
-            .and_then(|x| x.circuit_breaker)
-            .or(dd.and_then(|x| x.circuit_breaker))
-            .unwrap_or(true);
-        let rollback = sd
-            .and_then(|x| x.rollback)
-            .or(dd.and_then(|x| x.rollback))
-            .unwrap_or(true);
+        let circuit_breaker = sd.and_then(|x| x.circuit_breaker).or(dd.and_then(|x| x.circuit_breaker)).unwrap_or(true);
+        let rollback = sd.and_then(|x| x.rollback).or(dd.and_then(|x| x.rollback)).unwrap_or(true);
         let sp = e.at("deployment");
         let scp = e.at("deployment_configuration");
         // Service settings beat defaults; within a level, `deployment` beats nysa's
         // `deployment_configuration`.
         let min = [
-            (
-                sd.and_then(|x| x.min_healthy_percent),
-                join(&sp, "min_healthy_percent"),
-            ),
-            (
-                sc.and_then(|x| x.minimum_healthy_percent),
-                join(&scp, "minimum_healthy_percent"),
-            ),
-            (
-                dd.and_then(|x| x.min_healthy_percent),
-                "defaults.deployment.min_healthy_percent".to_string(),
-            ),
+            (sd.and_then(|x| x.min_healthy_percent), join(&sp, "min_healthy_percent")),
+            (sc.and_then(|x| x.minimum_healthy_percent), join(&scp, "minimum_healthy_percent")),
+            (dd.and_then(|x| x.min_healthy_percent), "defaults.deployment.min_healthy_percent".to_string()),
             (
                 dc.and_then(|x| x.minimum_healthy_percent),
                 "defaults.deployment_configuration.minimum_healthy_percent".to_string(),
@@ -64,18 +49,9 @@ impl Normaliser<'_> {
         .find_map(|(v, p)| v.map(|v| (v, p)));
         let max = [
             (sd.and_then(|x| x.max_percent), join(&sp, "max_percent")),
-            (
-                sc.and_then(|x| x.maximum_percent),
-                join(&scp, "maximum_percent"),
-            ),
-            (
-                dd.and_then(|x| x.max_percent),
-                "defaults.deployment.max_percent".to_string(),
-            ),
-            (
-                dc.and_then(|x| x.maximum_percent),
-                "defaults.deployment_configuration.maximum_percent".to_string(),
-            ),
+            (sc.and_then(|x| x.maximum_percent), join(&scp, "maximum_percent")),
+            (dd.and_then(|x| x.max_percent), "defaults.deployment.max_percent".to_string()),
+            (dc.and_then(|x| x.maximum_percent), "defaults.deployment_configuration.maximum_percent".to_string()),
         ]
         .into_iter()
         .find_map(|(v, p)| v.map(|v| (v, p)));
@@ -93,19 +69,9 @@ impl Normaliser<'_> {
             let at = max.as_ref().map_or(sp.clone(), |m| m.1.clone());
             self.err(&at, format!("maximum percent ({max_v}) must not be below the minimum healthy percent ({min_v})"));
         }
-        let wait = sd
-            .and_then(|x| {
-                x.wait_timeout
-                    .as_ref()
-                    .map(|w| (w, join(&sp, "wait_timeout")))
-            })
-            .or_else(|| {
-                dd.and_then(|x| {
-                    x.wait_timeout
-                        .as_ref()
-                        .map(|w| (w, "defaults.deployment.wait_timeout".to_string()))
-                })
-            });
+        let wait = sd.and_then(|x| x.wait_timeout.as_ref().map(|w| (w, join(&sp, "wait_timeout")))).or_else(|| {
+            dd.and_then(|x| x.wait_timeout.as_ref().map(|w| (w, "defaults.deployment.wait_timeout".to_string())))
+        });
         let wait_timeout = match wait {
             None => DEFAULT_TIMEOUT,
             Some((w, p)) => parse_duration(w).unwrap_or_else(|msg| {
@@ -156,16 +122,8 @@ impl Normaliser<'_> {
                         DEFAULT_TIMEOUT
                     }),
                 };
-                let spec = HookSpec {
-                    name,
-                    command,
-                    timeout,
-                };
-                if phase == "pre" {
-                    out.pre.push(spec)
-                } else {
-                    out.post.push(spec)
-                }
+                let spec = HookSpec { name, command, timeout };
+                if phase == "pre" { out.pre.push(spec) } else { out.post.push(spec) }
             }
         }
         out
@@ -176,20 +134,10 @@ impl Normaliser<'_> {
         let s = e.raw;
         let count = s.desired_count.unwrap_or(1);
         let count = i32::try_from(count).unwrap_or_else(|_| {
-            self.err(
-                &e.at("desired_count"),
-                format!("desired_count {count} is too large"),
-            );
+            self.err(&e.at("desired_count"), format!("desired_count {count} is too large"));
             1
         });
-        let ignores_count = s
-            .ignore
-            .iter()
-            .flatten()
-            .any(|i| *i == RawIgnore::DesiredCount);
-        Count {
-            desired: (!ignores_count).then_some(count),
-            initial: count,
-        }
+        let ignores_count = s.ignore.iter().flatten().any(|i| *i == RawIgnore::DesiredCount);
+        Count { desired: (!ignores_count).then_some(count), initial: count }
     }
 }

@@ -11,23 +11,14 @@ impl Normaliser<'_> {
         let sd = self.raw.service_discovery.as_ref()?;
         let name = sd.namespace.trim().trim_end_matches('.').to_lowercase();
         if name.is_empty() {
-            self.err(
-                "service_discovery.namespace",
-                "the namespace must not be empty",
-            );
+            self.err("service_discovery.namespace", "the namespace must not be empty");
             return None;
         }
         match &vpc.id {
-            Some(id) => Some(NamespaceSpec {
-                name,
-                vpc_id: id.clone(),
-            }),
+            Some(id) => Some(NamespaceSpec { name, vpc_id: id.clone() }),
             None => {
                 if !self.locs.was_dropped("vpc.id") {
-                    self.err(
-                        "service_discovery.namespace",
-                        "a private DNS namespace needs `vpc.id`",
-                    );
+                    self.err("service_discovery.namespace", "a private DNS namespace needs `vpc.id`");
                 }
                 None
             }
@@ -40,56 +31,25 @@ impl Normaliser<'_> {
             return None;
         };
         let dpath = e.at("dns_discovery");
-        if !stack.has_namespace
-            && self.raw.service_discovery.is_none()
-            && !self.locs.dropped_under("service_discovery")
+        if !stack.has_namespace && self.raw.service_discovery.is_none() && !self.locs.dropped_under("service_discovery")
         {
-            self.err_key(
-                &dpath,
-                "`dns_discovery` needs `service_discovery.namespace`",
-            );
+            self.err_key(&dpath, "`dns_discovery` needs `service_discovery.namespace`");
         }
         if stack.vpc.id.is_none() && !self.locs.dropped_under("vpc") {
-            self.err_key(
-                &dpath,
-                "`dns_discovery` needs `vpc.id` for the private DNS namespace",
-            );
+            self.err_key(&dpath, "`dns_discovery` needs `vpc.id` for the private DNS namespace");
         }
-        let dname = dd
-            .name
-            .clone()
-            .unwrap_or_else(|| e.name.to_string())
-            .to_lowercase();
+        let dname = dd.name.clone().unwrap_or_else(|| e.name.to_string()).to_lowercase();
         if dname.is_empty()
-            || !dname.split('.').all(|l| {
-                !l.is_empty()
-                    && l.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            })
+            || !dname
+                .split('.')
+                .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
         {
-            self.err(
-                &join(&dpath, "name"),
-                format!("`{dname}` is not a valid DNS name"),
-            );
+            self.err(&join(&dpath, "name"), format!("`{dname}` is not a valid DNS name"));
         }
         let ttl = dd.ttl.unwrap_or(60);
         self.in_range(ttl, 0, i64::from(i32::MAX), &join(&dpath, "ttl"), "ttl");
-        let ft = dd
-            .healthcheck
-            .as_ref()
-            .and_then(|h| h.failure_threshold)
-            .unwrap_or(1);
-        self.in_range(
-            ft,
-            1,
-            10,
-            &join(&dpath, "healthcheck.failure_threshold"),
-            "failure_threshold",
-        );
-        Some(DiscoverySpec {
-            name: dname,
-            dns_ttl: ttl,
-            failure_threshold: ft.clamp(1, 10) as i32,
-        })
+        let ft = dd.healthcheck.as_ref().and_then(|h| h.failure_threshold).unwrap_or(1);
+        self.in_range(ft, 1, 10, &join(&dpath, "healthcheck.failure_threshold"), "failure_threshold");
+        Some(DiscoverySpec { name: dname, dns_ttl: ttl, failure_threshold: ft.clamp(1, 10) as i32 })
     }
 }

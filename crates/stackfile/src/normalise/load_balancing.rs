@@ -35,18 +35,8 @@ impl Vpc {
     /// the `vpc` key they come from.
     fn placement(&self, kind: RawLbType) -> (Scheme, &[String], &[String], &'static str) {
         match kind {
-            RawLbType::Public => (
-                Scheme::InternetFacing,
-                &self.public_subnets,
-                &self.public_sgs,
-                "public",
-            ),
-            RawLbType::Private => (
-                Scheme::Internal,
-                &self.private_subnets,
-                &self.private_sgs,
-                "private",
-            ),
+            RawLbType::Public => (Scheme::InternetFacing, &self.public_subnets, &self.public_sgs, "public"),
+            RawLbType::Private => (Scheme::Internal, &self.private_subnets, &self.private_sgs, "private"),
         }
     }
 }
@@ -69,30 +59,18 @@ impl Normaliser<'_> {
                 Some(n) => (n.clone(), false),
                 None => (format!("{}-{key}", self.cluster), true),
             };
-            let name_path = if derived {
-                path.clone()
-            } else {
-                join(&path, "name")
-            };
+            let name_path = if derived { path.clone() } else { join(&path, "name") };
             self.register_aws_name(
                 NameKind::LoadBalancer,
                 &aws_name,
                 &name_path,
                 !derived || self.check_names,
-                if derived {
-                    "; set `name` or use a shorter key"
-                } else {
-                    ""
-                },
+                if derived { "; set `name` or use a shorter key" } else { "" },
             );
-            let placed =
-                self.check_placement(vpc, lb.kind, &join(&path, "type"), "a load balancer");
+            let placed = self.check_placement(vpc, lb.kind, &join(&path, "type"), "a load balancer");
             let listeners_path = join(&path, "listeners");
             if lb.listeners.is_empty() && !self.locs.dropped_under(&listeners_path) {
-                self.err(
-                    &listeners_path,
-                    "a load balancer needs at least one listener",
-                );
+                self.err(&listeners_path, "a load balancer needs at least one listener");
             }
             let mut listeners = BTreeMap::new();
             let mut ports = Names::default();
@@ -103,14 +81,9 @@ impl Normaliser<'_> {
                     continue;
                 };
                 let protocol = protocol(l.protocol);
-                let certificates = self.listener_certificates(
-                    protocol,
-                    &l.certificates,
-                    &lpath,
-                    &join(&lpath, "protocol"),
-                );
-                if let Err(dup) = ports.claim(NameKind::ListenerPort, &port.to_string(), &port_path)
-                {
+                let certificates =
+                    self.listener_certificates(protocol, &l.certificates, &lpath, &join(&lpath, "protocol"));
+                if let Err(dup) = ports.claim(NameKind::ListenerPort, &port.to_string(), &port_path) {
                     self.duplicate(dup);
                     continue;
                 }
@@ -127,10 +100,7 @@ impl Normaliser<'_> {
             let (scheme, subnets, sgs, _) = vpc.placement(lb.kind);
             shared.insert(
                 key.clone(),
-                SharedLb {
-                    aws_name: aws_name.clone(),
-                    listeners: listeners.keys().copied().collect(),
-                },
+                SharedLb { aws_name: aws_name.clone(), listeners: listeners.keys().copied().collect() },
             );
             if placed {
                 out.insert(
@@ -210,14 +180,8 @@ impl Normaliser<'_> {
             );
         }
         let protocol = protocol(elb.protocol);
-        let certificates = self.listener_certificates(
-            protocol,
-            &elb.certificates,
-            &epath,
-            &join(&epath, "protocol"),
-        );
-        let health_check =
-            self.target_health_check(elb.healthcheck.as_ref(), &join(&epath, "healthcheck"));
+        let certificates = self.listener_certificates(protocol, &elb.certificates, &epath, &join(&epath, "protocol"));
+        let health_check = self.target_health_check(elb.healthcheck.as_ref(), &join(&epath, "healthcheck"));
         if let Some(d) = &elb.dns {
             out.dns = self.dns_record(d, &join(&epath, "dns"), &lb_name);
         }
@@ -237,9 +201,7 @@ impl Normaliser<'_> {
                     port: public,
                     protocol,
                     certificates,
-                    default_action: DefaultAction::Forward {
-                        target_group: lb_name.clone(),
-                    },
+                    default_action: DefaultAction::Forward { target_group: lb_name.clone() },
                 };
                 out.own_lb = Some(LoadBalancerSpec {
                     name: lb_name,
@@ -268,29 +230,16 @@ impl Normaliser<'_> {
         let mut out = LoadBalancing::default();
         let rpath = e.at("routing");
         let tg_name = format!("{}-{}-tg", self.cluster, e.name);
-        self.register_aws_name(
-            NameKind::TargetGroup,
-            &tg_name,
-            &rpath,
-            self.check_names,
-            "; shorten the service name",
-        );
+        self.register_aws_name(NameKind::TargetGroup, &tg_name, &rpath, self.check_names, "; shorten the service name");
         if vpc.id.is_none() && !self.locs.dropped_under("vpc") {
             self.err_key(&rpath, "`routing` needs `vpc.id`");
         }
         let lb = self.routed_load_balancer(r, &stack.load_balancers, &rpath);
         let listener = self.routed_listener(r, lb, &rpath);
         let (hosts, paths) = self.routed_patterns(r, &rpath);
-        let priority_ok = self.in_range(
-            r.priority,
-            1,
-            50_000,
-            &join(&rpath, "priority"),
-            "rule priority",
-        );
+        let priority_ok = self.in_range(r.priority, 1, 50_000, &join(&rpath, "priority"), "rule priority");
         let cport = self.routed_container_port(e, r, task, &rpath);
-        let health_check =
-            self.target_health_check(r.healthcheck.as_ref(), &join(&rpath, "healthcheck"));
+        let health_check = self.target_health_check(r.healthcheck.as_ref(), &join(&rpath, "healthcheck"));
         if let (Some(lb), Some(d)) = (lb, &r.dns) {
             out.dns = self.dns_record(d, &join(&rpath, "dns"), &lb.aws_name);
         }
@@ -334,28 +283,16 @@ impl Normaliser<'_> {
     ) -> Option<&'s SharedLb> {
         let lb = shared.get(&r.load_balancer);
         let lb_path = join(rpath, "load_balancer");
-        if lb.is_none()
-            && !self
-                .locs
-                .was_dropped(&join("load_balancers", &r.load_balancer))
-        {
+        if lb.is_none() && !self.locs.was_dropped(&join("load_balancers", &r.load_balancer)) {
             let msg = match did_you_mean(&r.load_balancer, shared.keys().map(String::as_str)) {
-                Some(s) => format!(
-                    "undefined load balancer `{}`; did you mean `{s}`?",
-                    r.load_balancer
-                ),
-                None if shared.is_empty() => format!(
-                    "undefined load balancer `{}`; define it under `load_balancers:`",
-                    r.load_balancer
-                ),
+                Some(s) => format!("undefined load balancer `{}`; did you mean `{s}`?", r.load_balancer),
+                None if shared.is_empty() => {
+                    format!("undefined load balancer `{}`; define it under `load_balancers:`", r.load_balancer)
+                }
                 None => format!(
                     "undefined load balancer `{}`; defined are {}",
                     r.load_balancer,
-                    shared
-                        .keys()
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    shared.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
                 ),
             };
             self.err(&lb_path, msg);
@@ -364,27 +301,15 @@ impl Normaliser<'_> {
     }
 
     /// The listener port of the rule: `routing.listener`, or the load balancer's only one.
-    fn routed_listener(
-        &mut self,
-        r: &RawRouting,
-        lb: Option<&SharedLb>,
-        rpath: &str,
-    ) -> Option<u16> {
-        let lb_broken = self
-            .locs
-            .dropped_under(&join("load_balancers", &r.load_balancer));
+    fn routed_listener(&mut self, r: &RawRouting, lb: Option<&SharedLb>, rpath: &str) -> Option<u16> {
+        let lb_broken = self.locs.dropped_under(&join("load_balancers", &r.load_balancer));
         match (lb, r.listener) {
             (Some(lb), Some(port)) => {
-                let port_ok = u16::try_from(port)
-                    .ok()
-                    .filter(|p| lb.listeners.contains(p));
+                let port_ok = u16::try_from(port).ok().filter(|p| lb.listeners.contains(p));
                 if port_ok.is_none() && !lb_broken {
                     self.err(
                         &join(rpath, "listener"),
-                        format!(
-                            "load balancer `{}` has no listener on port {port}",
-                            r.load_balancer
-                        ),
+                        format!("load balancer `{}` has no listener on port {port}", r.load_balancer),
                     );
                 }
                 port_ok
@@ -392,18 +317,10 @@ impl Normaliser<'_> {
             (Some(lb), None) if lb.listeners.len() == 1 => Some(lb.listeners[0]),
             (Some(lb), None) => {
                 if !lb_broken && !lb.listeners.is_empty() {
-                    let ports = lb
-                        .listeners
-                        .iter()
-                        .map(u16::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ");
+                    let ports = lb.listeners.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
                     self.err_key(
                         rpath,
-                        format!(
-                            "load balancer `{}` has listeners on {ports}; set `routing.listener`",
-                            r.load_balancer
-                        ),
+                        format!("load balancer `{}` has listeners on {ports}; set `routing.listener`", r.load_balancer),
                     );
                 }
                 None
@@ -422,10 +339,7 @@ impl Normaliser<'_> {
         for (field, list) in [("hosts", &hosts), ("paths", &paths)] {
             for (i, v) in list.iter().enumerate() {
                 if v.trim().is_empty() {
-                    self.err(
-                        &self.locs.item(&join(rpath, field), i),
-                        format!("empty entry in `{field}`"),
-                    );
+                    self.err(&self.locs.item(&join(rpath, field), i), format!("empty entry in `{field}`"));
                 }
             }
         }
@@ -438,13 +352,7 @@ impl Normaliser<'_> {
 
     /// The container port the target group sends to: `routing.container_port`, or the
     /// service's first port.
-    fn routed_container_port(
-        &mut self,
-        e: &Entry,
-        r: &RawRouting,
-        task: &TaskDefinition,
-        rpath: &str,
-    ) -> Option<u16> {
+    fn routed_container_port(&mut self, e: &Entry, r: &RawRouting, task: &TaskDefinition, rpath: &str) -> Option<u16> {
         let ports_path = e.at("ports");
         match r.container_port {
             Some(c) => {
@@ -455,19 +363,14 @@ impl Normaliser<'_> {
                 {
                     self.err(
                         &join(rpath, "container_port"),
-                        format!(
-                            "container port {c} is not among the service's `ports`; add `- {c}`"
-                        ),
+                        format!("container port {c} is not among the service's `ports`; add `- {c}`"),
                     );
                 }
                 c
             }
             None => {
                 if task.first_port.is_none() && !self.locs.dropped_under(&ports_path) {
-                    self.err_key(
-                        rpath,
-                        "`routing` needs a container port: set `routing.container_port` or `ports`",
-                    );
+                    self.err_key(rpath, "`routing` needs a container port: set `routing.container_port` or `ports`");
                 }
                 task.first_port
             }
@@ -479,21 +382,15 @@ impl Normaliser<'_> {
     pub(super) fn priority_collisions(&mut self, rules: &[RuleUse]) {
         let mut groups: BTreeMap<(&str, u16, u32), Vec<&RuleUse>> = BTreeMap::new();
         for r in rules {
-            groups
-                .entry((r.lb_key.as_str(), r.listener, r.priority))
-                .or_default()
-                .push(r);
+            groups.entry((r.lb_key.as_str(), r.listener, r.priority)).or_default().push(r);
         }
         for ((lb, listener, priority), users) in groups {
             if users.len() < 2 {
                 continue;
             }
             for u in &users {
-                let others: Vec<String> = users
-                    .iter()
-                    .filter(|o| o.service != u.service)
-                    .map(|o| format!("`{}`", o.service))
-                    .collect();
+                let others: Vec<String> =
+                    users.iter().filter(|o| o.service != u.service).map(|o| format!("`{}`", o.service)).collect();
                 self.err(
                     &u.path,
                     format!(
@@ -507,14 +404,7 @@ impl Normaliser<'_> {
 
     /// Claims an AWS load balancer or target group name for `path`. With `check`, the
     /// name's characters and length are checked first, `hint` saying how to fix them.
-    fn register_aws_name(
-        &mut self,
-        kind: NameKind,
-        name: &str,
-        path: &str,
-        check: bool,
-        hint: &str,
-    ) {
+    fn register_aws_name(&mut self, kind: NameKind, name: &str, path: &str, check: bool, hint: &str) {
         if check && let Err(msg) = check_elb_name(name) {
             self.err(path, format!("{} {msg}{hint}", kind.noun()));
         }
@@ -564,16 +454,10 @@ impl Normaliser<'_> {
         }
         match protocol {
             Protocol::Https if list.is_empty() && !self.locs.dropped_under(&certs_path) => {
-                self.err(
-                    proto_path,
-                    "HTTPS needs at least one certificate in `certificates`",
-                );
+                self.err(proto_path, "HTTPS needs at least one certificate in `certificates`");
             }
             Protocol::Http if !list.is_empty() => {
-                self.err(
-                    &certs_path,
-                    "certificates are only used with `protocol: HTTPS`",
-                );
+                self.err(&certs_path, "certificates are only used with `protocol: HTTPS`");
             }
             _ => {}
         }
@@ -584,11 +468,7 @@ impl Normaliser<'_> {
     }
 
     /// The target group health check of `elb` or `routing`, ELBv2's defaults filled in.
-    fn target_health_check(
-        &mut self,
-        h: Option<&RawTargetHealthcheck>,
-        path: &str,
-    ) -> TargetHealthCheck {
+    fn target_health_check(&mut self, h: Option<&RawTargetHealthcheck>, path: &str) -> TargetHealthCheck {
         let get = |f: fn(&RawTargetHealthcheck) -> Option<i64>| h.and_then(f);
         let port = match h.and_then(|h| h.port.as_ref()) {
             None => "traffic-port".to_string(),
@@ -598,10 +478,7 @@ impl Normaliser<'_> {
                 _ => {
                     self.err(
                         &join(path, "port"),
-                        format!(
-                            "health check port must be 1-65535 or `traffic-port`, found `{}`",
-                            p.0
-                        ),
+                        format!("health check port must be 1-65535 or `traffic-port`, found `{}`", p.0),
                     );
                     "traffic-port".to_string()
                 }
@@ -614,36 +491,17 @@ impl Normaliser<'_> {
         };
         let interval = field(get(|h| h.interval_seconds), 30, 5, 300, "interval_seconds");
         let timeout = field(get(|h| h.timeout_seconds), 5, 2, 120, "timeout_seconds");
-        let healthy = field(
-            get(|h| h.healthy_threshold_count),
-            2,
-            2,
-            10,
-            "healthy_threshold_count",
-        );
-        let unhealthy = field(
-            get(|h| h.unhealthy_threshold_count),
-            10,
-            2,
-            10,
-            "unhealthy_threshold_count",
-        );
+        let healthy = field(get(|h| h.healthy_threshold_count), 2, 2, 10, "healthy_threshold_count");
+        let unhealthy = field(get(|h| h.unhealthy_threshold_count), 10, 2, 10, "unhealthy_threshold_count");
         if timeout >= interval {
             self.err(
                 &join(path, "timeout_seconds"),
-                format!(
-                    "timeout_seconds ({timeout}) must be less than interval_seconds ({interval})"
-                ),
+                format!("timeout_seconds ({timeout}) must be less than interval_seconds ({interval})"),
             );
         }
-        let hc_path = h
-            .and_then(|h| h.path.clone())
-            .unwrap_or_else(|| "/".to_string());
+        let hc_path = h.and_then(|h| h.path.clone()).unwrap_or_else(|| "/".to_string());
         if !hc_path.starts_with('/') {
-            self.err(
-                &join(path, "path"),
-                format!("health check path must start with `/`, found `{hc_path}`"),
-            );
+            self.err(&join(path, "path"), format!("health check path must start with `/`, found `{hc_path}`"));
         }
         TargetHealthCheck {
             protocol: protocol(h.and_then(|h| h.protocol)),
@@ -653,44 +511,27 @@ impl Normaliser<'_> {
             timeout_seconds: timeout,
             healthy_threshold: healthy,
             unhealthy_threshold: unhealthy,
-            matcher: h
-                .and_then(|h| h.matcher.clone())
-                .map(|m| m.0)
-                .unwrap_or_else(|| "200".to_string()),
+            matcher: h.and_then(|h| h.matcher.clone()).map(|m| m.0).unwrap_or_else(|| "200".to_string()),
         }
     }
 
     /// A Route53 alias to `load_balancer`; `None` when the zone or the name is empty.
     fn dns_record(&mut self, d: &RawDns, path: &str, load_balancer: &str) -> Option<DnsRecordSpec> {
-        let zone_id = d
-            .hosted_zone_id
-            .trim()
-            .trim_start_matches("/hostedzone/")
-            .to_string();
+        let zone_id = d.hosted_zone_id.trim().trim_start_matches("/hostedzone/").to_string();
         let mut name = d.record_name.trim().to_lowercase();
         let mut ok = true;
         if zone_id.is_empty() {
-            self.err(
-                &join(path, "hosted_zone_id"),
-                "the hosted zone id must not be empty",
-            );
+            self.err(&join(path, "hosted_zone_id"), "the hosted zone id must not be empty");
             ok = false;
         }
         if name.is_empty() || name == "." {
-            self.err(
-                &join(path, "record_name"),
-                "the record name must not be empty",
-            );
+            self.err(&join(path, "record_name"), "the record name must not be empty");
             ok = false;
         }
         if !name.ends_with('.') {
             name.push('.');
         }
-        ok.then(|| DnsRecordSpec {
-            zone_id,
-            name,
-            load_balancer: load_balancer.to_string(),
-        })
+        ok.then(|| DnsRecordSpec { zone_id, name, load_balancer: load_balancer.to_string() })
     }
 }
 
@@ -732,10 +573,7 @@ services:
         assert_eq!(web.target_group.as_ref().unwrap().name, "prod-web-pub-lb");
         let names: Vec<&str> = d.load_balancers.keys().map(String::as_str).collect();
         assert_eq!(names, ["my-internal-alb", "prod-edge", "prod-web-pub-lb"]);
-        assert_eq!(
-            d.load_balancers["prod-web-pub-lb"].service.as_deref(),
-            Some("web")
-        );
+        assert_eq!(d.load_balancers["prod-web-pub-lb"].service.as_deref(), Some("web"));
         assert_eq!(d.load_balancers["prod-edge"].service, None);
         let api = &d.services["api"];
         assert_eq!(api.target_group.as_ref().unwrap().name, "prod-api-tg");
@@ -750,17 +588,8 @@ services:
         assert!(crate::validate(NAMING).is_ok());
         let err = crate::load(NAMING, "a_cluster").unwrap_err().to_string();
         // Underscores are fine in ECS names but not in ELB names.
-        assert!(
-            err.contains("`a_cluster-edge` may contain only letters, digits and hyphens"),
-            "{err}"
-        );
-        assert!(
-            err.contains("`a_cluster-web-pub-lb` may contain only letters"),
-            "{err}"
-        );
-        assert!(
-            err.contains("`a_cluster-api-tg` may contain only letters"),
-            "{err}"
-        );
+        assert!(err.contains("`a_cluster-edge` may contain only letters, digits and hyphens"), "{err}");
+        assert!(err.contains("`a_cluster-web-pub-lb` may contain only letters"), "{err}");
+        assert!(err.contains("`a_cluster-api-tg` may contain only letters"), "{err}");
     }
 }

@@ -45,11 +45,7 @@ const PLACEHOLDER_CLUSTER: &str = "cluster";
 
 /// Checks and normalises a structurally valid stackfile. `cluster` is `None` when only
 /// validating. Returns the desired state (meaningful only without diagnostics).
-pub(crate) fn normalise(
-    raw: &RawStackfile,
-    locs: &Locations,
-    cluster: Option<&str>,
-) -> (Desired, Vec<Diagnostic>) {
+pub(crate) fn normalise(raw: &RawStackfile, locs: &Locations, cluster: Option<&str>) -> (Desired, Vec<Diagnostic>) {
     let mut n = Normaliser {
         locs,
         diags: Vec::new(),
@@ -63,10 +59,7 @@ pub(crate) fn normalise(
     let Normaliser { diags, .. } = n;
     // A conclusion about a field whose part failed the structural pass (say, "Fargate
     // needs `cpu`" when `cpu: lots` was left out) would only repeat that error.
-    let diags = diags
-        .into_iter()
-        .filter(|d| !locs.dropped_under(&d.path))
-        .collect();
+    let diags = diags.into_iter().filter(|d| !locs.dropped_under(&d.path)).collect();
     (desired, diags)
 }
 
@@ -125,13 +118,7 @@ impl<'s> Entry<'s> {
             Some(RawKind::Task) => ServiceKind::Task,
             _ => ServiceKind::Service,
         };
-        Entry {
-            path,
-            name,
-            raw,
-            defaults,
-            kind,
-        }
+        Entry { path, name, raw, defaults, kind }
     }
 
     /// The path of `key` under the service.
@@ -179,22 +166,12 @@ struct Vpc {
 impl<'a> Normaliser<'a> {
     fn err(&mut self, path: &str, message: impl Into<String>) {
         let (line, column) = self.locs.at(path);
-        self.diags.push(Diagnostic {
-            path: path.to_string(),
-            line,
-            column,
-            message: message.into(),
-        });
+        self.diags.push(Diagnostic { path: path.to_string(), line, column, message: message.into() });
     }
 
     fn err_key(&mut self, path: &str, message: impl Into<String>) {
         let (line, column) = self.locs.key_at(path);
-        self.diags.push(Diagnostic {
-            path: path.to_string(),
-            line,
-            column,
-            message: message.into(),
-        });
+        self.diags.push(Diagnostic { path: path.to_string(), line, column, message: message.into() });
     }
 
     /// Reports a name defined a second time, at the second definition.
@@ -212,24 +189,14 @@ impl<'a> Normaliser<'a> {
         if let Some(v) = raw.version
             && v != 1
         {
-            self.err(
-                "version",
-                format!(
-                    "unsupported version {v}; use `version: 1`, or omit it for the nysa dialect"
-                ),
-            );
+            self.err("version", format!("unsupported version {v}; use `version: 1`, or omit it for the nysa dialect"));
         }
         let vpc = self.vpc();
         let logging = self.cluster_logging();
         let namespace = self.namespace(&vpc);
         let mut load_balancers = BTreeMap::new();
         let shared = self.shared_load_balancers(&vpc, &mut load_balancers);
-        let stack = Stack {
-            vpc,
-            logging,
-            load_balancers: shared,
-            has_namespace: namespace.is_some(),
-        };
+        let stack = Stack { vpc, logging, load_balancers: shared, has_namespace: namespace.is_some() };
 
         let no_defaults = RawDefaults::default();
         let defaults = raw.defaults.as_ref().unwrap_or(&no_defaults);
@@ -268,16 +235,10 @@ impl<'a> Normaliser<'a> {
                 && !is_http_url(url)
             {
                 // The URL is a credential: the message does not repeat it.
-                self.err(
-                    &format!("notifications.{key}"),
-                    "must be an http:// or https:// URL",
-                );
+                self.err(&format!("notifications.{key}"), "must be an http:// or https:// URL");
             }
         }
-        Notifications {
-            slack_webhook: slack,
-            webhook,
-        }
+        Notifications { slack_webhook: slack, webhook }
     }
 
     /// A port number 1-65535, reported at `path` when not.
@@ -296,10 +257,7 @@ impl<'a> Normaliser<'a> {
         if (lo..=hi).contains(&v) {
             true
         } else {
-            self.err(
-                path,
-                format!("{what} must be between {lo} and {hi}, found {v}"),
-            );
+            self.err(path, format!("{what} must be between {lo} and {hi}, found {v}"));
             false
         }
     }
@@ -393,7 +351,10 @@ impl<'a> Normaliser<'a> {
             ("dns_discovery", s.dns_discovery.is_some()),
         ] {
             if set {
-                self.err_key(&e.at(field), format!("`{field}` needs a service; a `type: task` entry only keeps a task definition"));
+                self.err_key(
+                    &e.at(field),
+                    format!("`{field}` needs a service; a `type: task` entry only keeps a task definition"),
+                );
             }
         }
     }
@@ -401,9 +362,7 @@ impl<'a> Normaliser<'a> {
 
 /// Whether `url` is an absolute http(s) URL with a host.
 fn is_http_url(url: &str) -> bool {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
     rest.is_some_and(|r| {
         let host = r.split(['/', '?', '#']).next().unwrap_or_default();
         !host.is_empty() && !url.chars().any(char::is_whitespace)

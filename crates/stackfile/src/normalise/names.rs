@@ -61,20 +61,12 @@ pub(super) struct Duplicate {
 impl Names {
     /// Records that `path` defines `name`. The first definition keeps the name; a later
     /// one is handed back for the caller to report (see [`Duplicate::message`]).
-    pub(super) fn claim(
-        &mut self,
-        kind: NameKind,
-        name: &str,
-        path: &str,
-    ) -> Result<(), Duplicate> {
+    pub(super) fn claim(&mut self, kind: NameKind, name: &str, path: &str) -> Result<(), Duplicate> {
         let taken = self.first.entry(kind).or_default();
         match taken.get(name) {
-            Some(first) => Err(Duplicate {
-                kind,
-                name: name.to_string(),
-                path: path.to_string(),
-                first: first.clone(),
-            }),
+            Some(first) => {
+                Err(Duplicate { kind, name: name.to_string(), path: path.to_string(), first: first.clone() })
+            }
             None => {
                 taken.insert(name.to_string(), path.to_string());
                 Ok(())
@@ -91,9 +83,7 @@ impl Duplicate {
 
     /// The error message, which names the first definition by its path or line.
     pub(super) fn message(&self, locs: &Locations) -> String {
-        let Duplicate {
-            kind, name, first, ..
-        } = self;
+        let Duplicate { kind, name, first, .. } = self;
         match kind {
             NameKind::LoadBalancer | NameKind::TargetGroup => {
                 format!("{} `{name}` is also used by `{first}`", kind.noun())
@@ -130,9 +120,6 @@ mod tests {
         // A third definition is still reported against the first.
         let dup = names.claim(NameKind::LoadBalancer, "a", "w").unwrap_err();
         assert_eq!(dup.first, "x");
-        assert_eq!(
-            dup.message(&Locations::default()),
-            "load balancer name `a` is also used by `x`"
-        );
+        assert_eq!(dup.message(&Locations::default()), "load balancer name `a` is also used by `x`");
     }
 }

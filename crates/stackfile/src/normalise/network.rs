@@ -34,11 +34,7 @@ impl Network {
     /// How the service's target group registers targets: task ENIs in awsvpc mode,
     /// container instances otherwise.
     pub(super) fn target_type(&self) -> TargetType {
-        if self.mode == RawNetworkMode::Awsvpc {
-            TargetType::Ip
-        } else {
-            TargetType::Instance
-        }
+        if self.mode == RawNetworkMode::Awsvpc { TargetType::Ip } else { TargetType::Instance }
     }
 }
 
@@ -85,11 +81,7 @@ impl Normaliser<'_> {
         };
         let mode = match (s.network_mode, &forced) {
             (Some(m @ (RawNetworkMode::Bridge | RawNetworkMode::Host)), Some((why, _))) => {
-                let m = if m == RawNetworkMode::Bridge {
-                    "bridge"
-                } else {
-                    "host"
-                };
+                let m = if m == RawNetworkMode::Bridge { "bridge" } else { "host" };
                 self.err(
                     &e.at("network_mode"),
                     format!("network_mode `{m}` conflicts with {why}, which needs `awsvpc`"),
@@ -106,10 +98,7 @@ impl Normaliser<'_> {
                     Some((_, at)) => at.clone(),
                     None => e.at("network_mode"),
                 };
-                self.err(
-                    &at,
-                    "awsvpc networking needs subnets in `vpc.subnets.private`",
-                );
+                self.err(&at, "awsvpc networking needs subnets in `vpc.subnets.private`");
             }
             Some(NetworkSpec {
                 subnets: vpc.private_subnets.clone(),
@@ -119,11 +108,7 @@ impl Normaliser<'_> {
         } else {
             None
         };
-        Network {
-            launch_type: launch_type_aws(launch_type),
-            mode,
-            spec,
-        }
+        Network { launch_type: launch_type_aws(launch_type), mode, spec }
     }
 }
 

@@ -21,19 +21,10 @@ impl Normaliser<'_> {
         let s = e.raw;
         if fargate {
             if s.placement_strategy.as_ref().is_some_and(|v| !v.is_empty()) {
-                self.err(
-                    &e.at("placement_strategy"),
-                    "placement strategies apply to the EC2 launch type only",
-                );
+                self.err(&e.at("placement_strategy"), "placement strategies apply to the EC2 launch type only");
             }
-            if s.placement_constraints
-                .as_ref()
-                .is_some_and(|v| !v.is_empty())
-            {
-                self.err(
-                    &e.at("placement_constraints"),
-                    "placement constraints apply to the EC2 launch type only",
-                );
+            if s.placement_constraints.as_ref().is_some_and(|v| !v.is_empty()) {
+                self.err(&e.at("placement_constraints"), "placement constraints apply to the EC2 launch type only");
             }
         }
         let strategy = self.placement_strategy(e);
@@ -43,11 +34,7 @@ impl Normaliser<'_> {
             ServiceKind::Service => (constraints, Vec::new()),
             ServiceKind::Task => (Vec::new(), constraints),
         };
-        Placement {
-            strategy,
-            service_constraints,
-            task_constraints,
-        }
+        Placement { strategy, service_constraints, task_constraints }
     }
 
     fn placement_strategy(&mut self, e: &Entry) -> Vec<PlacementStrategy> {
@@ -62,20 +49,12 @@ impl Normaliser<'_> {
             match (&ps.field, needs_field) {
                 (None, true) => self.err(&ipath, format!("`{kind_name}` needs a `field`")),
                 (Some(_), false) => self.err(&join(&ipath, "field"), "`random` takes no `field`"),
-                (Some(f), true)
-                    if ps.kind == RawStrategyKind::Binpack && f != "cpu" && f != "memory" =>
-                {
-                    self.err(
-                        &join(&ipath, "field"),
-                        format!("`binpack` works on `cpu` or `memory`, found `{f}`"),
-                    );
+                (Some(f), true) if ps.kind == RawStrategyKind::Binpack && f != "cpu" && f != "memory" => {
+                    self.err(&join(&ipath, "field"), format!("`binpack` works on `cpu` or `memory`, found `{f}`"));
                 }
                 _ => {}
             }
-            placement_strategy.push(PlacementStrategy {
-                kind: kind_name.to_string(),
-                field: ps.field.clone(),
-            });
+            placement_strategy.push(PlacementStrategy { kind: kind_name.to_string(), field: ps.field.clone() });
         }
         placement_strategy
     }
@@ -89,24 +68,16 @@ impl Normaliser<'_> {
                 RawConstraintKind::DistinctInstance => "distinctInstance",
             };
             match (pc.kind, &pc.expression) {
-                (RawConstraintKind::MemberOf, None) => {
-                    self.err(&ipath, "`memberOf` needs an `expression`")
+                (RawConstraintKind::MemberOf, None) => self.err(&ipath, "`memberOf` needs an `expression`"),
+                (RawConstraintKind::DistinctInstance, Some(_)) => {
+                    self.err(&join(&ipath, "expression"), "`distinctInstance` takes no `expression`")
                 }
-                (RawConstraintKind::DistinctInstance, Some(_)) => self.err(
-                    &join(&ipath, "expression"),
-                    "`distinctInstance` takes no `expression`",
-                ),
-                (RawConstraintKind::DistinctInstance, None) if e.kind == ServiceKind::Task => self
-                    .err(
-                        &ipath,
-                        "a task definition only takes `memberOf` constraints",
-                    ),
+                (RawConstraintKind::DistinctInstance, None) if e.kind == ServiceKind::Task => {
+                    self.err(&ipath, "a task definition only takes `memberOf` constraints")
+                }
                 _ => {}
             }
-            constraints.push(PlacementConstraint {
-                kind: kind_name.to_string(),
-                expression: pc.expression.clone(),
-            });
+            constraints.push(PlacementConstraint { kind: kind_name.to_string(), expression: pc.expression.clone() });
         }
         constraints
     }
