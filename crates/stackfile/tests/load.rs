@@ -10,8 +10,23 @@ fn stackfiles_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../stackfiles")
 }
 
+/// The ids the load snapshots were recorded with. They differ from
+/// [`Prerequisites::fake`] on purpose: every placeholder has its own id, so a snapshot
+/// shows that each one lands where the stackfile put it, and these snapshots stay
+/// byte-for-byte what they were before the fixtures were shared.
+fn snapshot_ids() -> Prerequisites {
+    Prerequisites {
+        vpc_id: "vpc-0123abcd".into(),
+        public_subnets: ["subnet-0a0a0a0a".into(), "subnet-0b0b0b0b".into()],
+        private_subnets: ["subnet-0c0c0c0c".into(), "subnet-0d0d0d0d".into()],
+        public_sg: "sg-0e0e0e0e".into(),
+        private_sg: "sg-0f0f0f0f".into(),
+        zone_id: "Z0123456789ABCDEFGHIJ".into(),
+    }
+}
+
 fn example(name: &str) -> String {
-    Prerequisites::fake().fill(fixtures::example(name))
+    snapshot_ids().fill(fixtures::example(name))
 }
 
 fn fixture(name: &str) -> String {
