@@ -112,14 +112,7 @@ pub struct ApiConfig {
 
 /// Connect to the bucket and queue, checking that both exist.
 pub async fn connect(clients: Clients, config: &ApiConfig) -> anyhow::Result<State> {
-    let store = Store::new(clients.s3.clone(), &config.bucket);
-    store
-        .ping()
-        .await
-        .with_context(|| format!("bucket {} is not reachable (run `bosun init` to create it)", config.bucket))?;
-    let queue = Queue::resolve(clients.sqs.clone(), &config.queue)
-        .await
-        .with_context(|| format!("queue {} is not reachable (run `bosun init` to create it)", config.queue))?;
+    let (store, queue) = bosun_aws::queue::connect(&clients, &config.bucket, &config.queue).await?;
     Ok(Arc::new(AppState::new(clients, store, queue, config.tokens.clone())))
 }
 

@@ -11,6 +11,7 @@ use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 
 use crate::error::AwsError;
 use crate::jobs::JobMessage;
+use crate::store::Store;
 
 /// Receives before a job moves to the dead-letter queue.
 pub const MAX_RECEIVE_COUNT: u32 = 5;
@@ -190,6 +191,40 @@ async fn queue_url(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, AwsE
 /// The dead-letter queue of a FIFO job queue: `jobs.fifo` -> `jobs-dlq.fifo`.
 pub fn dead_letter_queue_name(queue: &str) -> Option<String> {
     queue.strip_suffix(".fifo").map(|base| format!("{base}-dlq.fifo"))
+}
+
+/// The bucket or queue of an installation did not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// `HeadBucket` failed.
+    #[error("bucket {bucket} is not reachable (run `bosun init` to create it)")]
+    Bucket {
+        /// The bucket name.
+        bucket: String,
+        /// Why.
+        #[source]
+        source: AwsError,
+    },
+    /// The queue URL could not be resolved.
+    #[error("queue {queue} is not reachable (run `bosun init` to create it)")]
+    Queue {
+        /// The queue name or URL.
+        queue: String,
+        /// Why.
+        #[source]
+        source: AwsError,
+    },
+}
+
+/// Connect to what [`init`] made, checking that both exist: the store on `bucket`, and
+/// the job queue `queue` (a name or a URL). The API and the scheduler start with this.
+pub async fn connect(clients: &crate::Clients, bucket: &str, queue: &str) -> Result<(Store, Queue), ConnectError> {
+    let store = Store::new(clients.s3.clone(), bucket);
+    store.ping().await.map_err(|source| ConnectError::Bucket { bucket: bucket.to_owned(), source })?;
+    let queue = Queue::resolve(clients.sqs.clone(), queue)
+        .await
+        .map_err(|source| ConnectError::Queue { queue: queue.to_owned(), source })?;
+    Ok((store, queue))
 }
 
 /// What `bosun init` found or made.

@@ -165,14 +165,7 @@ fn holder_id() -> String {
 /// Connect to the bucket and queue and read the queue's redrive policy.
 pub async fn connect(clients: Clients, config: SchedulerConfig) -> anyhow::Result<Arc<Ctx>> {
     config.check()?;
-    let store = Store::new(clients.s3.clone(), &config.bucket);
-    store
-        .ping()
-        .await
-        .with_context(|| format!("bucket {} is not reachable (run `bosun init` to create it)", config.bucket))?;
-    let queue = Queue::resolve(clients.sqs.clone(), &config.queue)
-        .await
-        .with_context(|| format!("queue {} is not reachable (run `bosun init` to create it)", config.queue))?;
+    let (store, queue) = bosun_aws::queue::connect(&clients, &config.bucket, &config.queue).await?;
     let max_receive = queue.max_receive_count().await.context("could not read the queue's redrive policy")?;
     if max_receive.is_none() {
         warn!(queue = %config.queue, "the queue has no dead-letter queue: a job that keeps failing is recorded failed and deleted after {} attempts", bosun_aws::queue::MAX_RECEIVE_COUNT);
