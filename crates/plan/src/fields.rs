@@ -113,10 +113,7 @@ impl TargetGroupField {
 
 impl fmt::Display for TargetGroupField {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Fixed(name) => f.write_str(name),
-            Self::HealthCheck(name) => write!(f, "health_check.{name}"),
-        }
+        Field::TargetGroup(*self).fmt(f)
     }
 }
 
@@ -218,32 +215,48 @@ impl Field {
     }
 }
 
+impl Field {
+    /// The name shown in plan text and JSON, in two parts: a prefix (`health_check.` for
+    /// a target group's health check, else empty) and the field's own name. Two parts
+    /// keep the name `'static`, so comparing and serialising it allocates nothing.
+    const fn parts(self) -> (&'static str, &'static str) {
+        match self {
+            Field::Service(x) => ("", x.name()),
+            Field::TargetGroup(TargetGroupField::Fixed(name)) => ("", name),
+            Field::TargetGroup(TargetGroupField::HealthCheck(name)) => ("health_check.", name),
+            Field::LoadBalancer(x) => ("", x.name()),
+            Field::Listener(x) => ("", x.name()),
+            Field::Rule(x) => ("", x.name()),
+            Field::Record(x) => ("", x.name()),
+            Field::Discovery(x) => ("", x.name()),
+            Field::Hook(x) => ("", x.name()),
+            Field::TaskDefinition(x) => ("", x.name()),
+        }
+    }
+}
+
 impl fmt::Display for Field {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Field::Service(x) => x.fmt(f),
-            Field::TargetGroup(x) => x.fmt(f),
-            Field::LoadBalancer(x) => x.fmt(f),
-            Field::Listener(x) => x.fmt(f),
-            Field::Rule(x) => x.fmt(f),
-            Field::Record(x) => x.fmt(f),
-            Field::Discovery(x) => x.fmt(f),
-            Field::Hook(x) => x.fmt(f),
-            Field::TaskDefinition(x) => x.fmt(f),
-        }
+        let (prefix, name) = self.parts();
+        f.write_str(prefix)?;
+        f.write_str(name)
     }
 }
 
 /// A field equals its name, so tests and callers can write `field == "desired_count"`.
 impl PartialEq<&str> for Field {
-    fn eq(&self, name: &&str) -> bool {
-        self.to_string() == *name
+    fn eq(&self, other: &&str) -> bool {
+        let (prefix, name) = self.parts();
+        other.strip_prefix(prefix) == Some(name)
     }
 }
 
 impl Serialize for Field {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        match self.parts() {
+            ("", name) => s.serialize_str(name),
+            _ => s.collect_str(self),
+        }
     }
 }
 
@@ -263,5 +276,16 @@ mod tests {
             r#"["deployment.circuit_breaker","health_check.interval_seconds","image"]"#
         );
         assert_eq!(ServiceField::DesiredCount.to_string(), "desired_count");
+    }
+
+    #[test]
+    fn a_field_equals_its_name_and_nothing_else() {
+        let health = Field::from(TargetGroupField::HealthCheck("path"));
+        assert!(health == "health_check.path");
+        assert!(health != "path" && health != "health_check.port" && health != "health_check.");
+        let port = Field::from(TargetGroupField::Fixed("port"));
+        assert!(port == "port" && port != "health_check.port");
+        assert!(Field::from(ServiceField::DesiredCount) == "desired_count");
+        assert_eq!(TargetGroupField::HealthCheck("path").to_string(), "health_check.path");
     }
 }
