@@ -17,7 +17,7 @@
 //! - [`error`]: the JSON error body; a 5xx logs its cause instead of sending it.
 //! - [`names`]: cluster, service and job id checks.
 //! - [`routes`]: the handlers, one module (and `router()`) per resource.
-//! - [`write`]: the write path: store then enqueue, and the read-modify-write.
+//! - [`write`](mod@write): the write path: store then enqueue, and the read-modify-write.
 //! - [`telemetry`]: access log, request ids and metrics.
 //! - [`request_id`]: each request's id, which its 5xx's logged cause carries.
 //! - [`openapi`]: the OpenAPI document, generated from the handlers, and its route.

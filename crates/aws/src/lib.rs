@@ -18,7 +18,8 @@
 //!   error as their source), and what an apply had changed when it stopped.
 //! - [`store`]: the S3 store of stackfiles (versioned, conditional writes), job
 //!   records and cluster status.
-//! - [`queue`]: the SQS FIFO job queue, and `init` (bucket, queue, dead-letter queue).
+//! - [`queue`]: the SQS FIFO job queue; `init` (bucket, queue, dead-letter queue) and
+//!   `connect`, which opens them for the API and the scheduler.
 //! - [`jobs`]: the job message and record.
 //! - [`lease`]: per-cluster leases in S3 that fence concurrent reconciles.
 //! - [`ecr`]: recent image tags of a repository.

@@ -2,7 +2,7 @@
 //! counts, the running task definition and image, and the rollout state of the
 //! primary deployment. Only ECS is read (`ListServices`, `DescribeServices` in batches
 //! of 10, `DescribeTaskDefinition` through the observer's cache of immutable task
-//! definitions), not the load balancers and records a full [`observe`](crate::observe)
+//! definitions), not the load balancers and records a full [`observe`](crate::observe())
 //! reads.
 
 use std::collections::BTreeMap;

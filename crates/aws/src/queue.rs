@@ -1,4 +1,5 @@
-//! The SQS FIFO job queue, and `bosun init`: the bucket and queues an installation needs.
+//! The SQS FIFO job queue, and `bosun init`: the bucket and queues an installation needs,
+//! and `connect`, which opens them.
 //!
 //! Jobs are grouped by cluster (`MessageGroupId`), so SQS hands out one job per cluster
 //! at a time across every consumer, in order; the job id is the deduplication id, so a

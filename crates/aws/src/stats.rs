@@ -11,7 +11,7 @@
 //! The interceptor's span ends when the SDK hands back the output. For an operation
 //! with a streamed body (S3 `GetObject`) that is when the headers have arrived: the
 //! body is still on the socket. Reading it is the rest of the same call, so the store
-//! reads bodies through [`reading_body`], which adds that wait to the scope too.
+//! reads bodies through `reading_body`, which adds that wait to the scope too.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

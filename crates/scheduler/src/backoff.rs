@@ -1,7 +1,7 @@
 //! Capped exponential backoff with jitter, for job retries and the receive loop.
 //!
-//! [`exponential`] is the base: `first`, doubled after each further failure, capped.
-//! [`jittered`] spreads it over `[base / 2, base]` ("equal jitter"), so replicas that
+//! `exponential` is the base: `first`, doubled after each further failure, capped.
+//! `jittered` spreads it over `[base / 2, base]` ("equal jitter"), so replicas that
 //! failed together do not retry together, while the wait stays at least half the base
 //! and never exceeds the cap. The randomness is a parameter, so callers' tests can pin it.
 

@@ -1,6 +1,6 @@
 //! The heartbeat's timing: run work, beat once per period while it runs, and stop early
 //! on a lost lease or an abort. What a beat does (extend a message's visibility, renew
-//! a lease) is the caller's [`Beat`], so this loop is tested under paused time without
+//! a lease) is the caller's `Beat`, so this loop is tested under paused time without
 //! AWS.
 
 use std::future::Future;
