@@ -241,11 +241,13 @@ pub fn render_json(plan: &Plan) -> String {
         "conflicts": plan.conflicts,
     });
     let json = serde_json::to_string_pretty(&v).expect("json values always serialise");
-    // serde_json escapes control characters; the invisible ones that reorder or hide
-    // text are valid in a JSON string, so they are escaped here for whoever shows it.
-    if json.chars().any(hidden) {
+    // serde_json escapes control characters in strings (the only ones left are the
+    // layout's line breaks); the invisible ones that reorder or hide text are valid in
+    // a JSON string, so they are escaped here for whoever shows it.
+    let invisible = |c: char| hidden(c) && !c.is_control();
+    if json.chars().any(invisible) {
         json.chars().fold(String::with_capacity(json.len() + 16), |mut out, c| {
-            if hidden(c) {
+            if invisible(c) {
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
                     let _ = write!(out, "\\u{unit:04x}");

@@ -428,6 +428,10 @@ fn forged_text_from_aws_or_anywhere_is_escaped_in_plan_text() {
     assert_eq!(service_lines, 1, "{text}");
     let json = bosun_plan::render_json(&p);
     assert!(!json.contains('\u{202e}') && json.contains("\\u202e"), "{json}");
+    // Escaped, and still the same JSON (the fuzzer found the layout's line breaks
+    // escaped too, once).
+    let parsed: serde_json::Value = serde_json::from_str(&json).expect("plan JSON parses");
+    assert_eq!(parsed["orphans"][0]["resource"]["name"], "old\u{202e}lanigiro", "{json}");
 }
 
 // ---- idempotence as a property, over generated stackfiles ----
