@@ -96,7 +96,7 @@ pub fn run(config: &Config) -> anyhow::Result<Report> {
         *current.lock().unwrap_or_else(|e| e.into_inner()) =
             Current { started: Some(Instant::now()), index, text: text.clone() };
         let began = Instant::now();
-        let api_too = config.api_every > 0 && index % config.api_every == 0;
+        let api_too = config.api_every > 0 && index.is_multiple_of(config.api_every);
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let valid = targets::stackfile(&text)?;
             let requests = if api_too { runtime.block_on(api.send(&text, valid))? } else { 0 };
