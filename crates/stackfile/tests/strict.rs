@@ -256,6 +256,16 @@ fn a_family_over_255_characters_is_refused_once_the_cluster_is_known() {
 }
 
 #[test]
+fn a_huge_enum_value_is_refused_without_a_suggestion() {
+    // Found by the fuzzer (seed 20261201, input 4198): "did you mean" on a 354 KB
+    // value took seconds; it is refused, quoted short, with no suggestion.
+    let d = one(&web(&format!("      type: \"{}\"\n", "x".repeat(354_000))));
+    assert_eq!(d.path, "services[0].web.type");
+    assert!(d.message.starts_with("expected one of `service`, `task`, found string \"xxxx"), "{d}");
+    assert!(!d.message.contains("did you mean") && d.message.len() < 200, "{d}");
+}
+
+#[test]
 fn values_are_never_echoed_raw_in_diagnostics() {
     // An enum value with an escape sequence and a megabyte of text: quoted, escaped, cut.
     let source =
