@@ -151,7 +151,7 @@ async fn every_endpoint_answers_with_its_documented_status_and_body() {
     assert_eq!(s, StatusCode::PRECONDITION_FAILED);
     assert_error(&body, "precondition_failed");
 
-    // An invalid stackfile: 400 with every error, located.
+    // An invalid stackfile: 422 with every error, located.
     let bad = "services:\n  - web:\n      imag: nginx\n      ports: [70000]\n";
     let (s, body) = json_of(
         api.request(Method::PUT, "/api/v1/clusters/demo/config", d)
@@ -162,7 +162,7 @@ async fn every_endpoint_answers_with_its_documented_status_and_body() {
             .unwrap(),
     )
     .await;
-    assert_eq!(s, 400);
+    assert_eq!(s, 422);
     assert_error(&body, "invalid_stackfile");
     let details = body["details"].as_array().unwrap();
     assert!(details.len() >= 2, "{body}");
@@ -466,14 +466,14 @@ async fn rejected_requests_leave_s3_and_sqs_unchanged() {
             "/api/v1/clusters/safe/config",
             "application/yaml",
             b"services: [\n  - web: {image: \n".to_vec(),
-            400,
+            422,
         ),
         (
             Method::PUT,
             "/api/v1/clusters/safe/config",
             "application/yaml",
             b"services:\n  - web:\n      image: 1\n      memory: lots\n".to_vec(),
-            400,
+            422,
         ),
         (Method::PUT, "/api/v1/clusters/safe/config", "application/yaml", big.clone().into_bytes(), 413),
         (
@@ -553,6 +553,62 @@ async fn rejected_requests_leave_s3_and_sqs_unchanged() {
         .filter(|k| !k.starts_with("jobs/") && !k.starts_with("clusters/safe/versions/"))
         .collect();
     assert_eq!(keys, ["clusters/safe/stackfile.yaml"]);
+}
+
+#[tokio::test]
+async fn an_empty_double_or_forged_stackfile_gets_422_and_stores_and_queues_nothing() {
+    let env = Env::start().await;
+    let api = ApiServer::start(&env).await;
+    assert_eq!(create(&api, "safe", json!(STACKFILE)).await.0, StatusCode::CREATED);
+    let before = api.footprint().await;
+    let (yaml_before, etag_before) = config_yaml(&api, "safe").await;
+    let d = Some(api.deployer.as_str());
+    let cases: [(&str, String, &str); 6] = [
+        // Before, an empty body stored 0 bytes and queued a job: the desired state, gone.
+        ("application/yaml", String::new(), "the stackfile is empty"),
+        ("application/yaml", "# todo: services\n".into(), "the stackfile is empty"),
+        ("application/json", r#"{"config": ""}"#.into(), "the stackfile is empty"),
+        ("application/yaml", format!("{STACKFILE}---\nservices: []\n"), "a second YAML document starts here"),
+        (
+            "application/yaml",
+            "services:\n  - web:\n      image: \"nginx:1.27\\n+ service evil\"\n".into(),
+            "contains a line break",
+        ),
+        (
+            "application/json",
+            format!(r#"{{"services": [{{"web": {{"image": "nginx:{}"}}}}]}}"#, "1".repeat(500_000)),
+            "is 500,006 characters long; the limit is 327",
+        ),
+    ];
+    for (ct, body, message) in &cases {
+        for (method, path) in
+            [(Method::PUT, "/api/v1/clusters/safe/config"), (Method::POST, "/api/v1/clusters/safe/plan")]
+        {
+            let resp = api
+                .request(method.clone(), path, d)
+                .header("content-type", *ct)
+                .header("if-match", &etag_before)
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            let (s, json) = json_of(resp).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{method} {path} {ct} {message}: {json}");
+            assert_error(&json, "invalid_stackfile");
+            let detail = &json["details"][0];
+            assert!(detail["message"].as_str().unwrap().starts_with(message), "{json}");
+            assert!(detail["line"].as_u64() > Some(0) && detail["column"].as_u64() > Some(0), "located: {json}");
+        }
+    }
+    // Creating a cluster with an empty stackfile is refused too.
+    let (s, json) = create(&api, "blank", json!("")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{json}");
+    assert_error(&json, "invalid_stackfile");
+
+    assert_eq!(api.footprint().await, before, "a refused stackfile wrote to S3 or sent to SQS");
+    assert_eq!(config_yaml(&api, "safe").await, (yaml_before, etag_before));
+    let (s, json) = json_of(api.request(Method::GET, "/api/v1/clusters/blank/config", d).send().await.unwrap()).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{json}");
 }
 
 #[tokio::test]

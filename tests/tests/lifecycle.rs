@@ -225,12 +225,9 @@ async fn an_environment_change_deploys_a_new_revision_without_showing_values() {
     let changed = demo().replace("USERS_URL: http://users.demo.sd:8080", "USERS_URL: http://users.demo.sd:9191");
     let plan = env.plan(&changed, &[]).await;
     plan.expect_code(2).expect_lines(&["~ task definition demo-web", "~ service web"]);
-    for marker in ["-", "+"] {
-        let diff_line = format!("{marker}  env USERS_URL: (sha256:");
-        assert!(
-            plan.stdout.lines().any(|l| l.trim_start().starts_with(&diff_line)),
-            "no `{diff_line}...` diff line: {plan}"
-        );
+    // Only that the value changed: no digest a reader could check a guess against.
+    for diff_line in ["-  env USERS_URL: (hidden)", "+  env USERS_URL: (value changed)"] {
+        assert!(plan.stdout.lines().any(|l| l.trim_start() == diff_line), "no `{diff_line}` diff line: {plan}");
     }
     assert!(!plan.stdout.contains("users.demo.sd"), "environment values never appear in a plan: {plan}");
 

@@ -105,7 +105,16 @@ async fn a_same_named_service_is_a_conflict_unless_adopted() {
     env.create_unowned_service("mailer", "legacy-mailer", "public.ecr.aws/docker/library/busybox:1.35", 1).await;
 
     let conflict = "  ! service mailer: ECS service mailer exists and is not managed by bosun for cluster demo; set `adopt: true` on service mailer to take it over";
-    env.plan(&demo(), &[]).await.expect_code(2).expect_lines(&[conflict]);
+    // Conflicts make `plan` exit 4, not 2 ("changes"): `apply` would refuse the plan.
+    env.plan(&demo(), &[]).await.expect_code(4).expect_lines(&[conflict]).expect_stderr("`bosun apply` would refuse");
+    // Also when the conflict is all there is: no change to apply, still not 0.
+    let mailer_only = Stackfile::from_text(
+        "mailer-only.yml",
+        "services:\n  - mailer:\n      image: public.ecr.aws/docker/library/busybox:1.36\n      memory: 128\n",
+    );
+    let plan = env.plan(&mailer_only, &[]).await;
+    plan.expect_code(4).expect_lines(&[conflict]);
+    assert!(!plan.stdout.lines().any(|l| l.starts_with(['+', '~', '-'])), "only the conflict: {plan}");
     let refused = env.apply(&demo(), &[]).await;
     refused.expect_code(1).expect_stderr("conflict(s) with resources bosun does not own; nothing was changed");
     assert_eq!(refused.stats().mutating, 0, "{refused}");

@@ -95,14 +95,16 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 
-    /// A stackfile that does not validate: 400 with every error.
+    /// A stackfile that does not validate: 422 with every error, located (a limit it
+    /// is over is named in its message).
     pub fn invalid_stackfile(diags: &bosun_stackfile::Diagnostics) -> Self {
         let details = diags
             .0
             .iter()
             .map(|d| serde_json::json!({ "path": d.path, "line": d.line, "column": d.column, "message": d.message }))
             .collect();
-        Self::bad_request(
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_stackfile",
             format!("the stackfile is invalid ({} error(s)); nothing was stored", diags.0.len()),
         )

@@ -247,7 +247,7 @@ pub struct PlanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Exit 0 when there are no changes, 2 when there are.
+    /// Exit 0 when there are no changes, 2 when there are (4 for conflicts either way).
     #[arg(long)]
     pub detailed_exitcode: bool,
 }

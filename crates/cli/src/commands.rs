@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::{
     ApplyArgs, Cli, Command, Format, HttpArgs, PlanArgs, ServeArgs, Server, StateArgs, Target, TokenCommand, WorkerArgs,
 };
-use crate::output::{EXIT_CHANGES, Failure, TerminalProgress, print_stats};
+use crate::output::{EXIT_CHANGES, EXIT_CONFLICTS, Failure, TerminalProgress, print_stats};
 
 /// Run a parsed command line.
 pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
@@ -274,6 +274,16 @@ async fn plan(args: PlanArgs) -> Result<ExitCode, Failure> {
     }
     if args.target.stats {
         print_stats(&clients.stats);
+    }
+    if !plan.conflicts.is_empty() {
+        // `apply` refuses this plan: so says the exit code, with or without
+        // `--detailed-exitcode`.
+        eprintln!(
+            "error: {} conflict(s) with resources bosun does not own; `bosun apply` would refuse this plan",
+            plan.conflicts.len()
+        );
+        eprintln!("hint: {}", plan.conflicts[0].reason);
+        return Ok(ExitCode::from(EXIT_CONFLICTS));
     }
     if args.detailed_exitcode && !plan.is_empty() {
         return Ok(ExitCode::from(EXIT_CHANGES));

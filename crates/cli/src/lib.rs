@@ -1,9 +1,11 @@
 //! The `bosun` command line: `validate`, `schema`, `plan`, `apply`, `serve` (the API,
 //! the scheduler, or both), `init` and `token new`.
 //!
-//! Exit codes: 0 success; 1 a user error (invalid stackfile, conflicts, refused or
-//! failed apply, a rollout that did not succeed); 2 `plan --detailed-exitcode` found
-//! changes; 3 an internal error (a bug, or AWS failing on its side).
+//! Exit codes: 0 success; 1 a user error (a command line that does not parse, an
+//! invalid stackfile, conflicts, refused or failed apply, a rollout that did not
+//! succeed); 2 `plan --detailed-exitcode` found changes; 3 an internal error (a bug, or
+//! AWS failing on its side); 4 `plan` found conflicts that `apply` would refuse; 130 a
+//! second SIGTERM or Ctrl-C while `serve` shuts down.
 //!
 //! # Layout
 //! - [`cli`]: the clap definitions.
@@ -16,13 +18,21 @@ pub mod output;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::Parser as _;
 
 pub use output::Failure;
 
 /// Parse the command line, run, and map the result to an exit code.
 pub fn run() -> ExitCode {
-    let args = cli::Cli::parse();
+    let args = match cli::Cli::try_parse() {
+        Ok(args) => args,
+        // `--help` and `--version` print and exit 0; a command line that does not parse
+        // is a user error, 1, and not clap's 2, which `plan --detailed-exitcode` uses.
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { output::EXIT_USER } else { 0 });
+        }
+    };
     // Servers log every request at info; commands only what goes wrong.
     let (level, json) = match &args.command {
         cli::Command::Serve { server, both } => {

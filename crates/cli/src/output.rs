@@ -9,12 +9,15 @@ use std::sync::Mutex;
 use bosun_aws::progress::{Progress, ProgressEvent};
 use bosun_aws::{AwsError, CallStats};
 
-/// Exit code of a user error.
+/// Exit code of a user error (also of a command line that does not parse).
 pub const EXIT_USER: u8 = 1;
 /// Exit code of `plan --detailed-exitcode` when there are changes.
 pub const EXIT_CHANGES: u8 = 2;
 /// Exit code of an internal error.
 pub const EXIT_INTERNAL: u8 = 3;
+/// Exit code of `plan` when the plan has conflicts: `apply` would refuse it (exit 1).
+/// Not 2: a pipeline that reads 2 as "changes to apply" must not go on to apply.
+pub const EXIT_CONFLICTS: u8 = 4;
 
 /// A failed command: the error, an optional hint, and whose fault it was.
 #[derive(Debug)]

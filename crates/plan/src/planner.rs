@@ -11,7 +11,7 @@ use crate::fields::{
     TargetGroupField, TaskDefinitionField,
 };
 use crate::observed::{Observed, ObservedService, Owner, RecordKey, ServiceLoadBalancer};
-use crate::render::{render_task_definition, unified_diff};
+use crate::render::task_definition_diff;
 use crate::types::{Action, Change, Conflict, FieldChange, HookPhase, Kind, Orphan, Plan, Policy, Resource, Step};
 
 /// Compute the changes that make `observed` match `desired`.
@@ -518,7 +518,7 @@ impl Planner<'_> {
             Some(&svc.name),
             Step::RegisterTaskDefinition { service: svc.name.clone(), spec: td.clone(), spec_hash: hash },
         );
-        change.diff = live.map(|l| unified_diff(&render_task_definition(&l.spec), &render_task_definition(td), &l.arn));
+        change.diff = live.map(|l| task_definition_diff(&l.spec, td, &l.arn));
     }
 
     fn service(&mut self, svc: &ServiceSpec) {
@@ -593,18 +593,15 @@ impl Planner<'_> {
                 },
             );
             let live_td = self.observed.task_definitions.get(&live.task_definition_arn);
-            td_change.diff = live_td.map(|l| {
-                unified_diff(
-                    &render_task_definition(&l.spec),
-                    &render_task_definition(&svc.task_definition),
-                    live.running_family_revision(),
-                )
-            });
+            td_change.diff =
+                live_td.map(|l| task_definition_diff(&l.spec, &svc.task_definition, live.running_family_revision()));
+            // The spec hashes are not shown: they cover the environment values, so a
+            // reader could confirm a guessed value by hashing a spec with it.
             let before = match (&live.spec_hash, live.runs_deployed_revision()) {
-                (Some(h), true) => format!("{} (spec {h})", live.running_family_revision()),
+                (Some(_), true) => live.running_family_revision().to_string(),
                 _ => format!("{} (changed outside bosun)", live.running_family_revision()),
             };
-            fields.push(FieldChange::new(ServiceField::TaskDefinition, before, format!("new revision (spec {hash})")));
+            fields.push(FieldChange::new(ServiceField::TaskDefinition, before, "new revision"));
             if let Some(live_td) = live_td
                 && live_td.spec.container.image != svc.task_definition.container.image
             {

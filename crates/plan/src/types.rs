@@ -135,7 +135,7 @@ impl std::fmt::Display for Resource {
 }
 
 /// One field that changes, rendered for humans. Environment values are never put
-/// here; only their names and a digest.
+/// here, nor anything computed from them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldChange {
     /// The field, shown by name, e.g. `desired_count` or `health_check.path`.

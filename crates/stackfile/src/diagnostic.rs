@@ -42,6 +42,12 @@ impl Diagnostics {
     /// Sorts by position (then path and message, for a stable order) and drops exact
     /// duplicates, which can arise when two checks reach the same conclusion.
     pub(crate) fn from_unsorted(mut diags: Vec<Diagnostic>) -> Self {
+        for d in &mut diags {
+            // Paths hold keys and messages quote values, both written by the caller: a
+            // terminal or a log shows them, so nothing in them may be a control character.
+            printable(&mut d.path);
+            printable(&mut d.message);
+        }
         diags.sort_by(|a, b| (a.line, a.column, &a.path, &a.message).cmp(&(b.line, b.column, &b.path, &b.message)));
         diags.dedup();
         Diagnostics(diags)
@@ -60,6 +66,16 @@ impl Diagnostics {
     /// Iterates over the errors in document order.
     pub fn iter(&self) -> std::slice::Iter<'_, Diagnostic> {
         self.0.iter()
+    }
+}
+
+/// Escapes, in place, every character that a terminal would act on or hide.
+fn printable(text: &mut String) {
+    if text.chars().any(|c| crate::limits::forbidden(c, false)) {
+        *text = text
+            .chars()
+            .map(|c| if crate::limits::forbidden(c, false) { c.escape_default().to_string() } else { c.to_string() })
+            .collect();
     }
 }
 

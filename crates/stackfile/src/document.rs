@@ -13,6 +13,7 @@ use marked_yaml::{LoaderOptions, Node};
 use serde_json::{Map, Number, Value};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::limits::{MAX_STACKFILE_BYTES, thousands};
 use crate::walk::load_error;
 
 /// A change to one service of a stackfile.
@@ -153,13 +154,34 @@ pub fn json_to_yaml(json: &str) -> Result<String, Diagnostics> {
         Ok(node) => emit_node(&node, 0, &mut out),
         Err(_) => emit_value(&value, 0, &mut out),
     }
+    if out.len() > MAX_STACKFILE_BYTES {
+        // Block YAML indents every level: deeply nested JSON grows, and the emitters
+        // stop once the text is over the limit rather than build it.
+        return Err(Diagnostics(vec![Diagnostic {
+            path: String::new(),
+            line: 1,
+            column: 1,
+            message: format!(
+                "the stackfile as YAML is larger than the limit of {} bytes (1 MiB)",
+                thousands(MAX_STACKFILE_BYTES)
+            ),
+        }]));
+    }
     Ok(out)
+}
+
+/// Whether the text being emitted is over the limit already: the emitters stop.
+fn full(out: &str) -> bool {
+    out.len() > MAX_STACKFILE_BYTES
 }
 
 fn emit_node(node: &Node, indent: usize, out: &mut String) {
     match node {
         Node::Mapping(m) if !m.is_empty() => {
             for (k, v) in m.iter() {
+                if full(out) {
+                    return;
+                }
                 push_indent(out, indent);
                 out.push_str(&quote(k.as_str()));
                 out.push(':');
@@ -168,6 +190,9 @@ fn emit_node(node: &Node, indent: usize, out: &mut String) {
         }
         Node::Sequence(q) if !q.is_empty() => {
             for item in q.iter() {
+                if full(out) {
+                    return;
+                }
                 push_item(
                     out,
                     indent,
@@ -235,6 +260,9 @@ fn emit_value(v: &Value, indent: usize, out: &mut String) {
     match v {
         Value::Object(m) if !m.is_empty() => {
             for (k, v) in m {
+                if full(out) {
+                    return;
+                }
                 push_indent(out, indent);
                 out.push_str(&quote(k));
                 out.push(':');
@@ -256,6 +284,9 @@ fn emit_value(v: &Value, indent: usize, out: &mut String) {
         }
         Value::Array(a) if !a.is_empty() => {
             for item in a {
+                if full(out) {
+                    return;
+                }
                 let scalar = !matches!(item, Value::Object(o) if !o.is_empty())
                     && !matches!(item, Value::Array(a) if !a.is_empty());
                 push_item(
@@ -633,6 +664,16 @@ prune: true
             "services:\n  - web:\n      image: nginx:1\n      desired_count: 2\n      environment:\n        - A: \"0123\"\n        - B: \"x y\"\n      ports: []\ndefaults:\n  memory: 256\n"
         );
         assert_eq!(to_json(&yaml).unwrap(), serde_json::from_str::<Value>(json).unwrap());
+    }
+
+    #[test]
+    fn json_that_grows_past_the_limit_as_yaml_is_refused() {
+        // 120 levels deep, then 200,000 items: as block YAML each item is indented by
+        // 240 spaces, about 50 MB from a 400 KB body. The emitters stop at the limit.
+        let json = format!("{{\"a\":{}{}{}}}", "[".repeat(120), vec!["1"; 200_000].join(","), "]".repeat(120));
+        assert!(json.len() < crate::limits::MAX_STACKFILE_BYTES);
+        let err = json_to_yaml(&json).unwrap_err();
+        assert_eq!(err.0[0].message, "the stackfile as YAML is larger than the limit of 1,048,576 bytes (1 MiB)");
     }
 
     #[test]

@@ -5,10 +5,12 @@
 //! before the result is judged:
 //!
 //! 1. **Parse** with `marked_yaml`, which keeps the line and column of every node
-//!    (serde-based YAML parsers stop at the first error and forget positions).
+//!    (serde-based YAML parsers stop at the first error and forget positions). A
+//!    stackfile is one non-empty YAML document of at most 1 MiB.
 //! 2. **Structural pass**: the node tree is walked against the JSON schema generated from
 //!    the `raw` serde types, which reports unknown keys (with a "did you mean"), wrong
-//!    types and missing keys, and converts the tree into the raw types.
+//!    types, missing keys, strings and lists over their AWS limits and strings with
+//!    control characters, and converts the tree into the raw types.
 //! 3. **Semantic pass**: rules that span fields (ports, ARNs, Fargate sizes, references
 //!    to load balancers, rule priorities, ...) are checked and the raw stackfile is
 //!    normalised into [`Desired`].
@@ -16,6 +18,9 @@
 //! # Layout
 //! - [`model`]: the normalised desired state the planner consumes.
 //! - [`hash`]: the stable hash of a task definition spec (an ownership tag).
+//! - [`limits`]: the limits of a stackfile, each from the AWS limit it protects, and
+//!   the text rules of its strings (one printable line, except environment values and
+//!   commands).
 //! - [`document`]: the JSON view of a stackfile, YAML from JSON, and in-place edits
 //!   of one service (the API's read-modify-write) that keep comments and layout.
 //! - `raw`: the accepted syntax as serde types; the source of the JSON schema.
@@ -44,6 +49,7 @@ pub mod document;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
 pub mod hash;
+pub mod limits;
 pub mod model;
 mod normalise;
 mod raw;

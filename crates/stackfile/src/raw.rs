@@ -13,6 +13,56 @@ use std::collections::BTreeMap;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer};
 
+use crate::limits::{MAX_ECS_NAME, MAX_SERVICES};
+
+/// EC2 ids (`vpc-`, `subnet-`, `sg-` and up to 17 hex digits: at most 24 characters);
+/// bosun allows 64.
+const MAX_EC2_ID: usize = 64;
+/// Subnets of an awsvpc configuration (ECS: "up to 16").
+const MAX_SUBNETS: usize = 16;
+/// ARNs: IAM roles, ACM certificates, Secrets Manager secrets and SSM parameters are at
+/// most 2048 characters.
+const MAX_ARN: usize = 2048;
+/// Load balancer and target group names (ELBv2: 32).
+const MAX_ELB_NAME: usize = 32;
+/// Host and path patterns of a listener rule (ELBv2: "the maximum length of each
+/// string is 128 characters").
+const MAX_PATTERN: usize = 128;
+/// A target-group health check path (ELBv2 `HealthCheckPath`: 1024).
+const MAX_HEALTH_CHECK_PATH: usize = 1024;
+/// A Route53 record name (`ResourceRecordSet.Name`: 1024).
+const MAX_RECORD_NAME: usize = 1024;
+/// A hosted zone id (Route53 `HostedZone.Id`: 32) with its optional `/hostedzone/`.
+const MAX_ZONE_ID: usize = 32 + "/hostedzone/".len();
+/// A Cloud Map namespace (a DNS name: 253).
+const MAX_NAMESPACE: usize = 253;
+/// A Cloud Map service name (Cloud Map `ServiceName`: 127).
+const MAX_DISCOVERY_NAME: usize = 127;
+/// A placement constraint expression (ECS: "a maximum length of 2000 characters").
+const MAX_EXPRESSION: usize = 2000;
+/// Placement strategy rules per service (ECS: 5).
+const MAX_STRATEGIES: usize = 5;
+/// Placement constraints per task (ECS: 10, task definition and service together).
+const MAX_CONSTRAINTS: usize = 10;
+/// Certificates per listener (ELBv2 quota "certificates per Application Load Balancer": 25).
+const MAX_CERTIFICATES: usize = 25;
+/// Listeners per load balancer (ELBv2 quota: 50).
+const MAX_LISTENERS: usize = 50;
+/// Application load balancers per region (ELBv2 quota: 50).
+const MAX_LOAD_BALANCERS: usize = 50;
+/// Durations such as `10m`, webhook URLs, log drivers, matchers, port texts and
+/// placement fields have no AWS limit of their own: bosun's.
+const MAX_DURATION: usize = 64;
+const MAX_URL: usize = 2048;
+const MAX_WORD: usize = 255;
+/// A volume: a name (255), a host path and a container path (PATH_MAX, 4096 each),
+/// separators and a mode.
+const MAX_VOLUME: usize = MAX_ECS_NAME + 2 * 4096 + 5;
+/// An image reference: 255 before an `@`, then `@sha256:` and 64 hex digits (ECS).
+const MAX_IMAGE: usize = MAX_ECS_NAME + "@sha256:".len() + 64;
+/// Hooks per phase: bosun's limit (each runs one task in turn).
+const MAX_HOOKS: usize = 20;
+
 /// A bosun stackfile: the desired state of one ECS cluster.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -35,6 +85,7 @@ pub struct RawStackfile {
     /// Where the scheduler announces this cluster's reconciles, in addition to its global webhooks.
     pub notifications: Option<RawNotifications>,
     /// Shared application load balancers, keyed by a short name that `routing.load_balancer` refers to.
+    #[schemars(extend("maxProperties" = MAX_LOAD_BALANCERS))]
     pub load_balancers: Option<BTreeMap<String, RawLoadBalancer>>,
     /// The services: a list of `- name: {...}` entries (nysa), or with `version: 1` also a mapping name -> service.
     pub services: Option<RawServices>,
@@ -45,9 +96,9 @@ pub struct RawStackfile {
 #[serde(untagged)]
 pub enum RawServices {
     /// nysa: a list of single-key mappings `- name: {...}`.
-    List(Vec<RawServiceEntry>),
+    List(#[schemars(length(max = MAX_SERVICES))] Vec<RawServiceEntry>),
     /// bosun (`version: 1`): a mapping service name -> service.
-    Map(BTreeMap<String, RawService>),
+    Map(#[schemars(extend("maxProperties" = MAX_SERVICES))] BTreeMap<String, RawService>),
 }
 
 /// One `- name: {...}` entry of a nysa service list.
@@ -61,6 +112,7 @@ pub struct RawServiceEntry(pub BTreeMap<String, RawService>);
 #[serde(deny_unknown_fields)]
 pub struct RawVpc {
     /// VPC id, e.g. `vpc-0123abcd`.
+    #[schemars(length(max = MAX_EC2_ID))]
     pub id: Option<String>,
     /// Subnet ids by placement: `public` for internet-facing load balancers, `private` for the rest.
     pub subnets: Option<RawPublicPrivate>,
@@ -73,8 +125,10 @@ pub struct RawVpc {
 #[serde(deny_unknown_fields)]
 pub struct RawPublicPrivate {
     /// Ids used by internet-facing load balancers.
+    #[schemars(length(max = MAX_SUBNETS), inner(length(max = MAX_EC2_ID)))]
     pub public: Option<Vec<String>>,
     /// Ids used by internal load balancers and awsvpc tasks.
+    #[schemars(length(max = MAX_SUBNETS), inner(length(max = MAX_EC2_ID)))]
     pub private: Option<Vec<String>>,
 }
 
@@ -83,6 +137,7 @@ pub struct RawPublicPrivate {
 #[serde(deny_unknown_fields)]
 pub struct RawLogging {
     /// Docker log driver, e.g. `awslogs`; a different driver than the inherited one replaces it.
+    #[schemars(length(max = MAX_WORD))]
     pub log_driver: Option<String>,
     /// Driver options; merged over the inherited ones when the driver is the same.
     pub options: Option<BTreeMap<String, ScalarText>>,
@@ -93,6 +148,7 @@ pub struct RawLogging {
 #[serde(deny_unknown_fields)]
 pub struct RawServiceDiscovery {
     /// Private DNS namespace that `dns_discovery` services register in, e.g. `staging.sd`.
+    #[schemars(length(max = MAX_NAMESPACE))]
     pub namespace: String,
 }
 
@@ -133,8 +189,10 @@ pub enum RawDrift {
 #[serde(deny_unknown_fields)]
 pub struct RawNotifications {
     /// A Slack incoming-webhook URL (`https://hooks.slack.com/services/...`).
+    #[schemars(length(max = MAX_URL))]
     pub slack_webhook: Option<String>,
     /// A URL that receives every event as a JSON POST.
+    #[schemars(length(max = MAX_URL))]
     pub webhook: Option<String>,
 }
 
@@ -204,6 +262,7 @@ pub enum RawIgnore {
 #[serde(deny_unknown_fields)]
 pub struct RawService {
     /// Container image, e.g. `public.ecr.aws/nginx/nginx:1.27`.
+    #[schemars(length(max = MAX_IMAGE))]
     pub image: String,
     /// `service` (default) or `task` (a task definition only).
     #[serde(rename = "type")]
@@ -218,12 +277,15 @@ pub struct RawService {
     /// Environment variables: a mapping, or a list of single-key mappings (nysa); values are kept as written.
     pub environment: Option<RawEnvironment>,
     /// Secrets injected as environment variables: NAME -> Secrets Manager secret or SSM parameter ARN.
+    #[schemars(extend("additionalProperties" = {"type": "string", "maxLength": MAX_ARN}))]
     pub secrets: Option<BTreeMap<String, String>>,
     /// Run the container privileged (EC2 only).
     pub privileged: Option<bool>,
     /// Port mappings: `"HOST:CONTAINER"`, `"CONTAINER"` or a number, optionally with `/tcp` or `/udp`.
+    #[schemars(inner(length(max = MAX_DURATION)))]
     pub ports: Option<Vec<PortText>>,
     /// Host volumes: `"name:/host/path:/container/path"`, optionally with `:ro` or `:rw`.
+    #[schemars(inner(length(max = MAX_VOLUME)))]
     pub volumes: Option<Vec<String>>,
     /// Log configuration; merged with the cluster's when the driver is the same, else replaces it.
     pub logging: Option<RawLogging>,
@@ -232,8 +294,10 @@ pub struct RawService {
     /// Register the tasks in Cloud Map (needs `service_discovery.namespace`; forces awsvpc).
     pub dns_discovery: Option<RawDnsDiscovery>,
     /// ECS placement strategy, applied in order.
+    #[schemars(length(max = MAX_STRATEGIES))]
     pub placement_strategy: Option<Vec<RawPlacementStrategy>>,
     /// ECS placement constraints.
+    #[schemars(length(max = MAX_CONSTRAINTS))]
     pub placement_constraints: Option<Vec<RawPlacementConstraint>>,
     /// Docker health check of the container (default `defaults.healthcheck`).
     pub healthcheck: Option<RawHealthcheck>,
@@ -242,8 +306,10 @@ pub struct RawService {
     /// Rollout settings: circuit breaker, rollback, percentages and how long to wait.
     pub deployment: Option<RawDeployment>,
     /// IAM role ARN the task's containers assume.
+    #[schemars(length(max = MAX_ARN))]
     pub task_role_arn: Option<String>,
     /// IAM role ARN ECS uses to pull the image, write logs and fetch secrets.
+    #[schemars(length(max = MAX_ARN))]
     pub task_execution_role_arn: Option<String>,
     /// Number of GPUs to reserve (EC2 only).
     #[schemars(range(min = 1))]
@@ -262,9 +328,11 @@ pub struct RawService {
     pub routing: Option<RawRouting>,
 }
 
-/// Environment in either form.
+/// Environment in either form. Values may span lines (a PEM key, say): they are
+/// never shown in a plan.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged)]
+#[schemars(extend("x-bosun-multiline" = true))]
 pub enum RawEnvironment {
     /// A mapping NAME -> value.
     Map(BTreeMap<String, ScalarText>),
@@ -283,6 +351,7 @@ pub struct RawEnvEntry(pub BTreeMap<String, ScalarText>);
 #[serde(deny_unknown_fields)]
 pub struct RawElb {
     /// Optional suffix: the ALB is named `<cluster>-<service>[-<name>]-lb`.
+    #[schemars(length(max = MAX_ELB_NAME))]
     pub name: Option<String>,
     /// `public` (internet-facing) or `private` (internal).
     #[serde(rename = "type")]
@@ -292,6 +361,7 @@ pub struct RawElb {
     /// The listener port and the container port it forwards to.
     pub ports: RawElbPorts,
     /// ACM certificate ARNs for HTTPS.
+    #[schemars(length(max = MAX_CERTIFICATES), inner(length(max = MAX_ARN)))]
     pub certificates: Option<Vec<String>>,
     /// A Route53 alias record pointing at the ALB.
     pub dns: Option<RawDns>,
@@ -314,8 +384,10 @@ pub struct RawElbPorts {
 #[serde(deny_unknown_fields)]
 pub struct RawDns {
     /// Hosted zone id, with or without the `/hostedzone/` prefix.
+    #[schemars(length(max = MAX_ZONE_ID))]
     pub hosted_zone_id: String,
     /// Record name, e.g. `www.example.com`.
+    #[schemars(length(max = MAX_RECORD_NAME))]
     pub record_name: String,
 }
 
@@ -326,8 +398,10 @@ pub struct RawTargetHealthcheck {
     /// Probe protocol (default HTTP).
     pub protocol: Option<RawProtocol>,
     /// Probe port: a number or `traffic-port` (default).
+    #[schemars(length(max = MAX_DURATION))]
     pub port: Option<PortText>,
     /// Probe path (default `/`).
+    #[schemars(length(max = MAX_HEALTH_CHECK_PATH))]
     pub path: Option<String>,
     /// Seconds between probes (default 30).
     pub interval_seconds: Option<i64>,
@@ -338,6 +412,7 @@ pub struct RawTargetHealthcheck {
     /// Failures before a target is unhealthy (default 10).
     pub unhealthy_threshold_count: Option<i64>,
     /// HTTP codes that count as healthy (default `200`).
+    #[schemars(length(max = MAX_WORD))]
     pub matcher: Option<ScalarText>,
 }
 
@@ -346,6 +421,7 @@ pub struct RawTargetHealthcheck {
 #[serde(deny_unknown_fields)]
 pub struct RawDnsDiscovery {
     /// Name inside the namespace (default: the service name).
+    #[schemars(length(max = MAX_DISCOVERY_NAME))]
     pub name: Option<String>,
     /// TTL of the A records in seconds (default 60).
     pub ttl: Option<i64>,
@@ -369,6 +445,7 @@ pub struct RawPlacementStrategy {
     #[serde(rename = "type")]
     pub kind: RawStrategyKind,
     /// What to spread or binpack on, e.g. `attribute:ecs.availability-zone` or `memory`.
+    #[schemars(length(max = MAX_WORD))]
     pub field: Option<String>,
 }
 
@@ -392,6 +469,7 @@ pub struct RawPlacementConstraint {
     #[serde(rename = "type")]
     pub kind: RawConstraintKind,
     /// Cluster query language expression (`memberOf` only).
+    #[schemars(length(max = MAX_EXPRESSION))]
     pub expression: Option<String>,
 }
 
@@ -422,9 +500,11 @@ pub struct RawHealthcheck {
     pub start_period: Option<i64>,
 }
 
-/// A command as a list of arguments or a shell string.
+/// A command as a list of arguments or a shell string. Commands may span lines (a
+/// shell script); a plan shows their line breaks escaped.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged)]
+#[schemars(extend("x-bosun-multiline" = true))]
 pub enum RawCommand {
     /// Arguments, run as they are.
     Args(Vec<String>),
@@ -455,6 +535,7 @@ pub struct RawDeployment {
     /// Upper bound of running tasks during a rollout, 100-200 (default from `deployment_configuration`, else 200).
     pub max_percent: Option<i64>,
     /// How long `apply` waits for the rollout, e.g. `90s` or `10m` (default 10m).
+    #[schemars(length(max = MAX_DURATION))]
     pub wait_timeout: Option<String>,
 }
 
@@ -463,8 +544,10 @@ pub struct RawDeployment {
 #[serde(deny_unknown_fields)]
 pub struct RawHooks {
     /// Run in order before the service changes; each must exit 0.
+    #[schemars(length(max = MAX_HOOKS))]
     pub pre: Option<Vec<RawHook>>,
     /// Run in order after the rollout succeeded; each must exit 0.
+    #[schemars(length(max = MAX_HOOKS))]
     pub post: Option<Vec<RawHook>>,
 }
 
@@ -473,10 +556,12 @@ pub struct RawHooks {
 #[serde(deny_unknown_fields)]
 pub struct RawHook {
     /// Name shown in the plan, unique within the service.
+    #[schemars(length(max = MAX_WORD))]
     pub name: String,
     /// Command override: a list of arguments, or a string run with `sh -c`.
     pub command: RawCommand,
     /// How long to wait for the task to stop, e.g. `5m` (default 10m).
+    #[schemars(length(max = MAX_DURATION))]
     pub timeout: Option<String>,
 }
 
@@ -485,11 +570,13 @@ pub struct RawHook {
 #[serde(deny_unknown_fields)]
 pub struct RawLoadBalancer {
     /// AWS name (default `<cluster>-<key>`), at most 32 characters.
+    #[schemars(length(max = MAX_ELB_NAME))]
     pub name: Option<String>,
     /// `public` (internet-facing) or `private` (internal).
     #[serde(rename = "type")]
     pub kind: RawLbType,
     /// Listeners; at least one, ports unique.
+    #[schemars(length(max = MAX_LISTENERS))]
     pub listeners: Vec<RawListener>,
 }
 
@@ -502,6 +589,7 @@ pub struct RawListener {
     /// HTTP (default) or HTTPS.
     pub protocol: Option<RawProtocol>,
     /// ACM (or IAM server-certificate) ARNs; HTTPS needs at least one.
+    #[schemars(length(max = MAX_CERTIFICATES), inner(length(max = MAX_ARN)))]
     pub certificates: Option<Vec<String>>,
 }
 
@@ -510,12 +598,15 @@ pub struct RawListener {
 #[serde(deny_unknown_fields)]
 pub struct RawRouting {
     /// Key of the load balancer under `load_balancers:`.
+    #[schemars(length(max = MAX_WORD))]
     pub load_balancer: String,
     /// Listener port; may be omitted when the load balancer has exactly one listener.
     pub listener: Option<i64>,
     /// Host header patterns, e.g. `api.example.com`.
+    #[schemars(inner(length(max = MAX_PATTERN)))]
     pub hosts: Option<Vec<String>>,
     /// Path patterns, e.g. `/api/*`.
+    #[schemars(inner(length(max = MAX_PATTERN)))]
     pub paths: Option<Vec<String>>,
     /// Rule priority, 1-50000, unique per listener.
     pub priority: i64,

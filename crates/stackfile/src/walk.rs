@@ -14,6 +14,7 @@ use marked_yaml::{LoadError, LoaderOptions, Node, Span};
 use serde_json::{Map, Value};
 
 use crate::diagnostic::Diagnostic;
+use crate::limits::{self, MAX_KEY, MAX_STACKFILE_BYTES, MAX_STRING, MULTILINE, quote, text_problem, thousands};
 use crate::suggest::did_you_mean;
 
 /// Where each path of the document is, and what the structural pass left out.
@@ -119,6 +120,32 @@ pub(crate) struct Walked {
 /// Parses `source` and walks it against `schema`. `Err` holds the diagnostics of a
 /// document that is not YAML at all.
 pub(crate) fn parse_and_walk(source: &str, schema: &Value) -> Result<Walked, Vec<Diagnostic>> {
+    let at_start = |message: String| vec![Diagnostic { path: String::new(), line: 1, column: 1, message }];
+    if source.len() > MAX_STACKFILE_BYTES {
+        return Err(at_start(format!(
+            "the stackfile is {} bytes; the limit is {} bytes (1 MiB)",
+            thousands(source.len()),
+            thousands(MAX_STACKFILE_BYTES)
+        )));
+    }
+    if let Some((line, column)) = second_document(source) {
+        return Err(vec![Diagnostic {
+            path: String::new(),
+            line,
+            column,
+            message: "a second YAML document starts here; a stackfile is one document (remove it, \
+                      or make it a stackfile of its own)"
+                .to_string(),
+        }]);
+    }
+    if !has_content(source) {
+        // The loader would read it as an empty mapping: no services at all.
+        return Err(at_start(
+            "the stackfile is empty (nothing but blank lines or comments); write its `services:` \
+             (an empty stackfile would remove every service from the desired state)"
+                .to_string(),
+        ));
+    }
     let mut diags = Vec::new();
     let strict = LoaderOptions::default().prevent_coercion(true).error_on_duplicate_keys(true);
     let node = match marked_yaml::parse_yaml_with_options(0, source, strict) {
@@ -135,14 +162,17 @@ pub(crate) fn parse_and_walk(source: &str, schema: &Value) -> Result<Walked, Vec
                 path,
                 line,
                 column,
-                message: format!("duplicate key `{}` (first defined on line {first_line})", dup.key.as_str()),
+                message: format!(
+                    "duplicate key {} (first defined on line {first_line})",
+                    limits::name(dup.key.as_str())
+                ),
             });
             node
         }
         Err(e) => return Err(vec![load_error(&e)]),
     };
     let source: Vec<char> = source.chars().collect();
-    let mut walker = Walker { root: schema, source, diags, locs: Locations::default() };
+    let mut walker = Walker { root: schema, source, diags, locs: Locations::default(), multiline: false };
     let value = walker.walk(&node, schema, "").unwrap_or(Value::Object(Map::new()));
     Ok(Walked { value, locs: walker.locs, diags: walker.diags })
 }
@@ -158,10 +188,52 @@ pub(crate) fn load_error(e: &LoadError) -> Diagnostic {
         LoadError::MappingKeyMustBeScalar(m) => (Some(*m), "mapping keys must be scalars".to_string()),
         LoadError::UnexpectedTag(m) => (Some(*m), "YAML tags are not supported in a stackfile".to_string()),
         LoadError::ScanError(m, se) => (Some(*m), format!("YAML syntax error: {}", scan_message(se))),
-        LoadError::DuplicateKey(d) => (d.key.span().start().copied(), format!("duplicate key `{}`", d.key.as_str())),
+        LoadError::DuplicateKey(d) => {
+            (d.key.span().start().copied(), format!("duplicate key {}", limits::name(d.key.as_str())))
+        }
     };
     let (line, column) = marker.map(|m| (m.line(), m.column())).unwrap_or((1, 1));
     Diagnostic { path: String::new(), line, column, message }
+}
+
+/// Where a second YAML document starts, if there is one. The loader reads the first
+/// document and ignores the rest, even when it is broken; a second document could only
+/// be a mistake (two stackfiles pasted together, a truncated edit). A later document
+/// needs a line that starts with `---` or `...`, so only such a text is scanned again.
+fn second_document(source: &str) -> Option<(usize, usize)> {
+    let marked = |l: &str| l.starts_with("---") || l.starts_with("...");
+    if !source.lines().any(marked) {
+        return None;
+    }
+    let mut parser = yaml_rust2::parser::Parser::new_from_str(source);
+    let (mut documents, mut ended) = (0, false);
+    loop {
+        match parser.next_token() {
+            Ok((yaml_rust2::Event::DocumentStart, mark)) => {
+                documents += 1;
+                if documents == 2 {
+                    // A document starts on a line of its own; the parser marks a bare
+                    // one after its first token.
+                    return Some((mark.line(), 1));
+                }
+            }
+            Ok((yaml_rust2::Event::DocumentEnd, _)) => ended = true,
+            Ok((yaml_rust2::Event::StreamEnd, _)) => return None,
+            Ok(_) => {}
+            // An error after the first document ended is in the second one; one inside
+            // the first is reported by the located parse.
+            Err(e) => return ended.then(|| (e.marker().line(), e.marker().col() + 1)),
+        }
+    }
+}
+
+/// Whether a document has anything but blank lines, comments, document markers and
+/// directives.
+fn has_content(source: &str) -> bool {
+    source
+        .lines()
+        .map(str::trim)
+        .any(|l| !(l.is_empty() || l.starts_with('#') || l.starts_with('%') || l == "---" || l == "..."))
 }
 
 /// The scanner's message without its own position suffix (we report the position).
@@ -229,7 +301,7 @@ fn describe_scalar(s: &MarkedScalarNode) -> String {
             return format!("number {text}");
         }
     }
-    format!("string {text:?}")
+    format!("string {}", quote(text, 64))
 }
 
 /// How a node is described in "found ..." messages.
@@ -284,6 +356,9 @@ struct Walker<'a> {
     source: Vec<char>,
     diags: Vec<Diagnostic>,
     locs: Locations,
+    /// Whether the strings being walked may span lines (below a schema node marked
+    /// [`MULTILINE`]: environment values, commands).
+    multiline: bool,
 }
 
 impl<'a> Walker<'a> {
@@ -344,6 +419,16 @@ impl<'a> Walker<'a> {
     /// when it cannot be used (the reason is in the diagnostics).
     fn walk(&mut self, node: &Node, schema: &'a Value, path: &str) -> Option<Value> {
         let schema = self.resolve(schema);
+        if schema.get(MULTILINE) == Some(&Value::Bool(true)) && !self.multiline {
+            self.multiline = true;
+            let out = self.walk_resolved(node, schema, path);
+            self.multiline = false;
+            return out;
+        }
+        self.walk_resolved(node, schema, path)
+    }
+
+    fn walk_resolved(&mut self, node: &Node, schema: &'a Value, path: &str) -> Option<Value> {
         self.locs.values.insert(path.to_string(), node_pos(node, &self.source));
         if schema.as_bool() == Some(true) {
             return Some(any_json(node));
@@ -469,6 +554,9 @@ impl<'a> Walker<'a> {
         if value.is_null() {
             return Some(value);
         }
+        if value.is_string() && !self.text_ok(text, schema, path, pos) {
+            return None;
+        }
         if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
             let allowed: Vec<&Value> = allowed.iter().collect();
             if !self.check_enum(s, &allowed, path) {
@@ -498,6 +586,42 @@ impl<'a> Walker<'a> {
         Some(value)
     }
 
+    /// Whether a string is within its field's length (`maxLength`, else
+    /// [`MAX_STRING`]) and has no character that AWS or a plan would take literally;
+    /// reports it when not. The value is not repeated: it may be huge or unprintable.
+    fn text_ok(&mut self, text: &str, schema: &Value, path: &str, pos: (usize, usize)) -> bool {
+        let max = schema.get("maxLength").and_then(Value::as_u64).map_or(MAX_STRING, |m| m as usize);
+        if text.len() > max {
+            let n = text.chars().count();
+            if n > max {
+                let msg = format!("is {} characters long; the limit is {}", thousands(n), thousands(max));
+                self.push(path, pos, msg);
+                return false;
+            }
+        }
+        if let Some(problem) = text_problem(text, self.multiline) {
+            self.push(path, pos, problem);
+            return false;
+        }
+        true
+    }
+
+    /// Whether a mapping key is a short, printable, one-line name; reports it (at an
+    /// escaped path) when not.
+    fn key_ok(&mut self, key: &str, path: &str, pos: (usize, usize)) -> bool {
+        let problem = if key.chars().count() > MAX_KEY {
+            Some(format!("a key of {} characters; the limit is {MAX_KEY}", thousands(key.chars().count())))
+        } else {
+            text_problem(key, false).map(|p| format!("a key that {p}"))
+        };
+        let Some(problem) = problem else { return true };
+        let shown = quote(key, 64);
+        let at = join(path, &shown);
+        self.push(&at, pos, format!("{problem}: {shown}"));
+        self.locs.dropped.push(at);
+        false
+    }
+
     fn object(&mut self, m: &MarkedMappingNode, schema: &'a Value, path: &str) -> Option<Value> {
         let props = schema.get("properties").and_then(Value::as_object);
         let additional = schema.get("additionalProperties");
@@ -509,8 +633,26 @@ impl<'a> Walker<'a> {
         self.locs.mappings.insert(path.to_string());
         let mut ok = true;
         let mut out = Map::new();
+        let len = m.len() as u64;
+        let max_props = schema.get("maxProperties").and_then(Value::as_u64);
+        if let Some(max) = max_props.filter(|&max| max > 1 && len > max) {
+            // Far over its size (the services of a stackfile): the size is the error,
+            // and nothing below is walked. A single-key entry (`maxProperties: 1`) is
+            // walked on: there an extra key is an indentation slip, reported below.
+            let pos = self.locs.keys.get(path).copied().unwrap_or_else(|| self.locs.at(path));
+            self.push(
+                path,
+                pos,
+                format!("{} entries; the limit is {}", thousands(len as usize), thousands(max as usize)),
+            );
+            return None;
+        }
         for (k, v) in m.iter() {
             let key = k.as_str();
+            if !self.key_ok(key, path, span_pos(k.span())) {
+                ok = false;
+                continue;
+            }
             let child = join(path, key);
             self.locs.keys.insert(child.clone(), span_pos(k.span()));
             let sub = props.and_then(|p| p.get(key)).or(match additional {
@@ -552,14 +694,13 @@ impl<'a> Walker<'a> {
                 ok = false;
             }
         }
-        let len = m.len() as u64;
         if let Some(min) = schema.get("minProperties").and_then(Value::as_u64)
             && len < min
         {
             self.push(path, pos, format!("expected at least {min} key(s), found an empty mapping"));
             ok = false;
         }
-        if let Some(max) = schema.get("maxProperties").and_then(Value::as_u64)
+        if let Some(max) = max_props
             && len > max
         {
             let extra = m.keys().nth(max as usize).expect("len > max");
@@ -574,6 +715,14 @@ impl<'a> Walker<'a> {
     }
 
     fn array(&mut self, q: &MarkedSequenceNode, schema: &'a Value, path: &str) -> Option<Value> {
+        if let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
+            && q.len() as u64 > max
+        {
+            // The size is the error; the items are not walked.
+            let msg = format!("{} items; the limit is {}", thousands(q.len()), thousands(max as usize));
+            self.push(path, self.locs.at(path), msg);
+            return None;
+        }
         let items = schema.get("items");
         let mut out = Vec::new();
         let mut kept = Vec::new();

@@ -49,7 +49,7 @@ pub struct CreateCluster {
 /// Create a cluster with its first stackfile, and queue its reconcile. Atomic: of two
 /// racing creators, exactly one gets 201.
 #[utoipa::path(post, path = "/api/v1/clusters", tag = "clusters", security(("bearer" = [])), request_body = CreateCluster,
-    responses((status = 201, body = Accepted), (status = 400, body = ErrorBody), (status = 422, description = "The cluster exists", body = ErrorBody)))]
+    responses((status = 201, body = Accepted), (status = 400, body = ErrorBody), (status = 422, description = "The cluster exists, or the stackfile is invalid", body = ErrorBody)))]
 pub async fn create(
     Auth(caller): Auth<ADMIN>,
     State(state): State<crate::State>,
@@ -116,7 +116,8 @@ pub async fn get_config(
     params(("cluster" = String, Path), ("If-Match" = Option<String>, Header), ("X-Bosun-Message" = Option<String>, Header)),
     request_body(content = Object, content_type = "application/json"),
     responses((status = 202, body = Accepted), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 412, body = ErrorBody), (status = 413, body = ErrorBody)))]
+        (status = 412, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, description = "The stackfile is invalid", body = ErrorBody)))]
 pub async fn put_config(
     Auth(caller): Auth<DEPLOYER>,
     State(state): State<crate::State>,
@@ -212,7 +213,6 @@ pub async fn rollback(
         })?;
     let desired = bosun_stackfile::load(&old.text, &names.cluster).map_err(|d| {
         let mut e = ApiError::invalid_stackfile(&d);
-        e.status = StatusCode::UNPROCESSABLE_ENTITY;
         e.message = format!("version {} no longer validates; nothing was changed", req.version_id);
         e
     })?;

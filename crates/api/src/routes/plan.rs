@@ -76,7 +76,7 @@ pub async fn current(
 #[utoipa::path(post, path = "/api/v1/clusters/{cluster}/plan", tag = "plan", security(("bearer" = [])),
     params(("cluster" = String, Path), PlanQuery), request_body(content = Object, content_type = "application/json"),
     responses((status = 200, description = "The plan: text, or JSON with `format=json`", content_type = "text/plain", body = String),
-        (status = 400, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 422, description = "The stackfile is invalid", body = ErrorBody)))]
 pub async fn candidate(
     _: Auth<VIEWER>,
     State(state): State<crate::State>,

@@ -41,7 +41,6 @@ async fn bodies_that_do_not_decode_or_parse_get_400() {
         (put_config("application/yaml", &b"services:\n  - web:\n      image: \xff\xfe\n"[..]), "invalid_encoding"),
         (put_config("application/json", "{\"services\": ["), "malformed_body"),
         (put_config("application/json", "[]"), "malformed_body"),
-        (put_config("application/yaml", "services: [\n  - web: {image: \n"), "invalid_stackfile"),
         (Req::put("/api/v1/clusters/m/services/web").json(&json!({"desired_count": -1})), "malformed_body"),
         (
             Req::put("/api/v1/clusters/m/services/web")
@@ -51,15 +50,18 @@ async fn bodies_that_do_not_decode_or_parse_get_400() {
         ),
         (Req::post("/api/v1/clusters").json(&json!({"name": "x", "config": 5})), "malformed_body"),
         (Req::post("/api/v1/clusters").json(&json!({"name": "x"})), "malformed_body"),
-        (
-            Req::post("/api/v1/clusters/m/plan")
-                .content_type("application/yaml")
-                .body("services:\n  - web:\n      imag: x\n"),
-            "invalid_stackfile",
-        ),
     ];
     for (req, code) in cases {
         app.send_as(ADMIN, req).await.assert_client_error(400, code);
+    }
+    // A stackfile that parses as a body but is not a valid stackfile: 422.
+    for req in [
+        put_config("application/yaml", "services: [\n  - web: {image: \n"),
+        Req::post("/api/v1/clusters/m/plan")
+            .content_type("application/yaml")
+            .body("services:\n  - web:\n      imag: x\n"),
+    ] {
+        app.send_as(ADMIN, req).await.assert_client_error(422, "invalid_stackfile");
     }
     // Malformed JSON is located.
     let answer = app.send_as(DEPLOYER, put_config("application/json", "{\n  \"services\": [")).await;
@@ -72,13 +74,52 @@ async fn bodies_that_do_not_decode_or_parse_get_400() {
     // An invalid stackfile gets every error, located.
     let bad = "services:\n  - web:\n      imag: nginx\n      ports: [70000]\n";
     let body =
-        app.send_as(DEPLOYER, put_config("application/yaml", bad)).await.assert_client_error(400, "invalid_stackfile");
+        app.send_as(DEPLOYER, put_config("application/yaml", bad)).await.assert_client_error(422, "invalid_stackfile");
     let details = body["details"].as_array().unwrap();
     assert!(details.len() >= 2, "{body}");
     assert!(
         details.iter().any(|e| e["path"] == "services[0].web.imag" && e["line"] == 3 && e["column"] == 7),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn stackfiles_that_are_empty_double_or_forged_get_422_before_any_aws_call() {
+    // The app's AWS does not answer: a 422 here was decided before any side effect.
+    let app = TestApp::new().await;
+    let huge_image = format!("services:\n  - web:\n      image: nginx:{}\n", "1".repeat(1000));
+    for (content_type, body, line, column, message) in [
+        ("application/yaml", "", 1, 1, "the stackfile is empty"),
+        ("application/yaml", "# only a comment\n", 1, 1, "the stackfile is empty"),
+        ("application/json", "{\"config\": \"\"}", 1, 1, "the stackfile is empty"),
+        (
+            "application/yaml",
+            "services:\n  - web:\n      image: nginx:1.27\n---\nservices: []\n",
+            4,
+            1,
+            "a second YAML document starts here",
+        ),
+        ("application/yaml", "services:\n  - web:\n      image: \"nginx\\n+ x\"\n", 3, 14, "contains a line break"),
+        (
+            "application/json",
+            r#"{"services": [{"web": {"image": "nginx:1.27\u001b[2K"}}]}"#,
+            3,
+            14,
+            "contains the control",
+        ),
+        ("application/yaml", huge_image.as_str(), 3, 14, "is 1,006 characters long; the limit is 327"),
+    ] {
+        for req in
+            [put_config(content_type, body), Req::post("/api/v1/clusters/m/plan").content_type(content_type).body(body)]
+        {
+            let what = format!("{content_type} {:?}", body.chars().take(40).collect::<String>());
+            let answer = app.send_as(DEPLOYER, req).await;
+            let err = answer.assert_client_error(422, "invalid_stackfile");
+            let d = &err["details"][0];
+            assert_eq!((d["line"].as_u64(), d["column"].as_u64()), (Some(line), Some(column)), "{what}: {err}");
+            assert!(d["message"].as_str().unwrap().starts_with(message), "{what}: {err}");
+        }
+    }
 }
 
 #[tokio::test]

@@ -6,10 +6,34 @@ use std::collections::BTreeMap;
 use super::names::{NameKind, Names};
 use super::network::Network;
 use super::{Entry, Normaliser};
+use crate::limits::{MAX_ECS_NAME, MAX_TASK_DEFINITION_BYTES, thousands};
 use crate::model::*;
 use crate::raw::*;
 use crate::validate::*;
 use crate::walk::join;
+
+/// The length of a value's JSON in bytes and in characters, without building it.
+pub(super) fn json_len(value: &impl serde::Serialize) -> (usize, usize) {
+    #[derive(Default)]
+    struct Count {
+        bytes: usize,
+        chars: usize,
+    }
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.bytes += buf.len();
+            // Every character has exactly one byte that is not a continuation byte.
+            self.chars += buf.iter().filter(|&&b| (b as i8) >= -0x40).count();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count::default();
+    serde_json::to_writer(&mut count, value).expect("specs of strings and numbers always serialise");
+    (count.bytes, count.chars)
+}
 
 /// Default container memory on EC2 when neither the service nor `defaults` sets one (nysa).
 const DEFAULT_EC2_MEMORY: i64 = 1024;
@@ -56,6 +80,16 @@ impl Normaliser<'_> {
         if s.image.trim().is_empty() {
             self.err(&e.at("image"), "the image must not be empty");
         }
+        let repository = s.image.split_once('@').map_or(s.image.as_str(), |(r, _)| r);
+        if repository.chars().count() > MAX_ECS_NAME {
+            self.err(
+                &e.at("image"),
+                format!(
+                    "the image name is {} characters; ECS allows at most {MAX_ECS_NAME} (before an `@sha256:` digest)",
+                    repository.chars().count()
+                ),
+            );
+        }
         if net.fargate() {
             if s.privileged == Some(true) {
                 self.err(&e.at("privileged"), "Fargate does not run privileged containers");
@@ -100,7 +134,37 @@ impl Normaliser<'_> {
                 gpus: s.gpus.and_then(|g| u32::try_from(g).ok()),
             },
         };
+        self.task_definition_size(e, &spec);
         TaskDefinition { spec, first_port }
+    }
+
+    /// Reports a task definition that AWS would refuse as too large, or whose family
+    /// name is too long (only with the cluster name known: the family is
+    /// `<cluster>-<service>`).
+    fn task_definition_size(&mut self, e: &Entry, spec: &TaskDefinitionSpec) {
+        if self.check_names && spec.family.chars().count() > MAX_ECS_NAME {
+            self.err_key(
+                e.path,
+                format!(
+                    "the task definition family `{}` is {} characters; ECS allows at most {MAX_ECS_NAME} \
+                     (it is `<cluster>-<service>`: use a shorter cluster or service name)",
+                    spec.family,
+                    spec.family.chars().count()
+                ),
+            );
+        }
+        let (bytes, _) = json_len(spec);
+        if bytes > MAX_TASK_DEFINITION_BYTES {
+            self.err_key(
+                e.path,
+                format!(
+                    "the task definition is {} bytes as JSON; the ECS limit is {} bytes (64 KiB): \
+                     move large environment values to `secrets`",
+                    thousands(bytes),
+                    thousands(MAX_TASK_DEFINITION_BYTES)
+                ),
+            );
+        }
     }
 
     /// The port mappings, sorted, and the first container port in document order.

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::names::{NameKind, Names};
 use super::{Entry, Normaliser};
+use crate::limits::{MAX_OVERRIDE_CHARS, thousands};
 use crate::model::*;
 use crate::raw::*;
 use crate::validate::parse_duration;
@@ -114,6 +115,20 @@ impl Normaliser<'_> {
                 };
                 if command.is_empty() {
                     self.err(&join(&hpath, "command"), "a hook needs a non-empty command");
+                }
+                // What RunTask sends: `{"containerOverrides":[{"name":...,"command":[...]}]}`.
+                let overrides = r#"{"containerOverrides":[{"name":,"command":}]}"#.len()
+                    + super::container::json_len(&e.name).1
+                    + super::container::json_len(&command).1;
+                if overrides > MAX_OVERRIDE_CHARS {
+                    self.err(
+                        &join(&hpath, "command"),
+                        format!(
+                            "the command makes a RunTask override of {} characters; ECS allows {} for overrides",
+                            thousands(overrides),
+                            thousands(MAX_OVERRIDE_CHARS)
+                        ),
+                    );
                 }
                 let timeout = match &hook.timeout {
                     None => DEFAULT_TIMEOUT,

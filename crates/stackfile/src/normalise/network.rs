@@ -5,6 +5,9 @@ use super::{Entry, Normaliser, Vpc};
 use crate::model::*;
 use crate::raw::*;
 
+/// Security groups of an awsvpc configuration and of a load balancer (ECS and ELBv2: 5).
+const MAX_SECURITY_GROUPS: usize = 5;
+
 /// How a service's tasks are launched and networked.
 pub(super) struct Network {
     /// EC2 or Fargate, resolved against `defaults.launch_type`.
@@ -49,6 +52,17 @@ impl Normaliser<'_> {
         };
         let (public_subnets, private_subnets) = pp(&v.subnets);
         let (public_sgs, private_sgs) = pp(&v.security_groups);
+        for (which, sgs) in [("public", &public_sgs), ("private", &private_sgs)] {
+            if sgs.len() > MAX_SECURITY_GROUPS {
+                self.err(
+                    &format!("vpc.security_groups.{which}"),
+                    format!(
+                        "{} security groups; AWS allows at most {MAX_SECURITY_GROUPS} on a load balancer or an awsvpc task",
+                        sgs.len()
+                    ),
+                );
+            }
+        }
         if let Some(id) = &v.id
             && id.trim().is_empty()
         {
