@@ -165,6 +165,7 @@ services:
         PLAIN: visible-to-deployers
       secrets:
         API_KEY: arn:aws:secretsmanager:eu-west-1:123456789012:secret:api
+      task_execution_role_arn: arn:aws:iam::123456789012:role/exec
 ";
 
 const VALUES: [&str; 4] = ["hunter2", "visible-to-deployers", "secret-hook", "sha256:"];

@@ -64,7 +64,8 @@ fn diff_lines(diff: &str) -> String {
 }
 
 /// 422 when a stackfile holds [`REDACTED`] where an environment value or a webhook
-/// URL goes. `text` has been validated, so it parses.
+/// URL goes. A text that does not parse has none here; the validation that follows
+/// reports it.
 pub fn refuse_markers(text: &str) -> Result<(), ApiError> {
     let found = bosun_stackfile::document::redaction_markers(text).unwrap_or_default();
     if found.is_empty() {

@@ -61,8 +61,9 @@ pub async fn create(
     let req: CreateCluster = body::json(&headers, &body)?;
     check_name("cluster", &req.name)?;
     let text = body::config_value(req.config)?;
-    let desired = bosun_stackfile::load(&text, &req.name).map_err(|d| ApiError::invalid_stackfile(&d))?;
+    // First: a marker where a webhook URL goes would otherwise read as an invalid URL.
     redact::refuse_markers(&text)?;
+    let desired = bosun_stackfile::load(&text, &req.name).map_err(|d| ApiError::invalid_stackfile(&d))?;
     drop(slot);
     let job =
         JobRequest { cluster: &req.name, reason: "cluster_created", caller: &caller, delete_services: Vec::new() };
@@ -142,8 +143,9 @@ pub async fn put_config(
     SlotAndBody(slot, body): SlotAndBody,
 ) -> Result<Response, ApiError> {
     let text = body::stackfile(&headers, &body)?;
-    let desired = bosun_stackfile::load(&text, &names.cluster).map_err(|d| ApiError::invalid_stackfile(&d))?;
+    // First: a marker where a webhook URL goes would otherwise read as an invalid URL.
     redact::refuse_markers(&text)?;
+    let desired = bosun_stackfile::load(&text, &names.cluster).map_err(|d| ApiError::invalid_stackfile(&d))?;
     // The validation is done; the write that follows is a few AWS calls.
     drop(slot);
     let condition = match headers.get(header::IF_MATCH).map(|v| v.to_str().map(str::trim)) {

@@ -99,8 +99,9 @@ pub async fn candidate(
     let json = wants_json(&q, &headers)?;
     let text = body::stackfile(&headers, &body)?;
     drop(body);
-    let desired = bosun_stackfile::load(&text, &names.cluster).map_err(|d| ApiError::invalid_stackfile(&d))?;
+    // First: a marker where a webhook URL goes would otherwise read as an invalid URL.
     redact::refuse_markers(&text)?;
+    let desired = bosun_stackfile::load(&text, &names.cluster).map_err(|d| ApiError::invalid_stackfile(&d))?;
     drop(text);
     preview(&state, &desired, json, redact::hides_env(&state, &caller)).await
 }
