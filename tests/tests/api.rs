@@ -47,9 +47,11 @@ async fn create(api: &ApiServer, name: &str, config: Value) -> (StatusCode, Valu
     .await
 }
 
+/// The stored YAML, as a deployer reads it (a viewer reads a redacted rendering,
+/// without comments: see tests/limits.rs).
 async fn config_yaml(api: &ApiServer, cluster: &str) -> (String, String) {
     let resp = api
-        .request(Method::GET, &format!("/api/v1/clusters/{cluster}/config"), Some(&api.viewer))
+        .request(Method::GET, &format!("/api/v1/clusters/{cluster}/config"), Some(&api.deployer))
         .header("accept", "application/yaml")
         .send()
         .await

@@ -5,9 +5,14 @@
 //! and blank lines are ignored. Only hashes are kept in memory; a presented token is
 //! hashed and compared with every entry in constant time, so neither the comparison
 //! nor the position of a match shows in the timing. Tokens are never logged.
+//!
+//! The server holds them in [`SharedTokens`], which `bosun serve` replaces whole when
+//! the tokens file is read again on SIGHUP: a request sees the old set or the new one,
+//! never a mix.
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Arc, RwLock};
 
 use axum::extract::FromRequestParts;
 use http::request::Parts;
@@ -102,12 +107,11 @@ impl Tokens {
                 errors.push(format!("{}: expected `ROLE SHA256HEX NAME`, found {} field(s)", i + 1, fields.len()));
                 continue;
             };
-            let role = match role.parse::<Role>() {
-                Ok(r) => r,
-                Err(e) => {
-                    errors.push(format!("{}: {e}", i + 1));
-                    continue;
-                }
+            // The message does not repeat the field: a line written wrongly may hold a
+            // token there, and these errors are logged.
+            let Ok(role) = role.parse::<Role>() else {
+                errors.push(format!("{}: the first field must be a role: viewer, deployer or admin", i + 1));
+                continue;
             };
             let mut bytes = [0u8; 32];
             if hex::decode_to_slice(hash, &mut bytes).is_err() {
@@ -149,6 +153,40 @@ impl Tokens {
             return None;
         }
         self.authenticate(token.trim())
+    }
+}
+
+/// The tokens in force, shared by every request and replaced whole on a reload. Cheap
+/// to clone.
+#[derive(Clone, Default)]
+pub struct SharedTokens(Arc<RwLock<Arc<Tokens>>>);
+
+impl fmt::Debug for SharedTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.current().fmt(f)
+    }
+}
+
+impl SharedTokens {
+    /// Hold `tokens`.
+    pub fn new(tokens: Tokens) -> Self {
+        Self(Arc::new(RwLock::new(Arc::new(tokens))))
+    }
+
+    /// The tokens in force now.
+    pub fn current(&self) -> Arc<Tokens> {
+        self.0.read().expect("the tokens lock is never poisoned").clone()
+    }
+
+    /// Put `tokens` in force for every request from now on.
+    pub fn replace(&self, tokens: Tokens) {
+        *self.0.write().expect("the tokens lock is never poisoned") = Arc::new(tokens);
+    }
+}
+
+impl From<Tokens> for SharedTokens {
+    fn from(tokens: Tokens) -> Self {
+        Self::new(tokens)
     }
 }
 
@@ -227,9 +265,32 @@ mod tests {
     fn reports_every_bad_line() {
         let err = Tokens::parse("root abc x\nadmin 00 x\nviewer\n").unwrap_err();
         assert_eq!(err.len(), 3);
-        assert!(err[0].starts_with("1: unknown role `root`"), "{err:?}");
+        assert_eq!(err[0], "1: the first field must be a role: viewer, deployer or admin");
         assert!(err[1].starts_with("2: the second field"), "{err:?}");
         assert!(err[2].starts_with("3: expected"), "{err:?}");
+    }
+
+    #[test]
+    fn errors_never_repeat_what_the_line_holds() {
+        let (token, line) = new_token(Role::Admin, "root");
+        // The token pasted where the role goes, and a line with the token alone.
+        let err = Tokens::parse(&format!("{token} {line}\n{token}\n{token} x y\n")).unwrap_err();
+        assert_eq!(err.len(), 3, "{err:?}");
+        assert!(err.iter().all(|e| !e.contains(&token) && !e.contains(&token[6..20])), "{err:?}");
+    }
+
+    #[test]
+    fn shared_tokens_are_replaced_whole() {
+        let (old, old_line) = new_token(Role::Viewer, "old");
+        let (new, new_line) = new_token(Role::Deployer, "new");
+        let shared = SharedTokens::new(Tokens::parse(&old_line).unwrap());
+        let clone = shared.clone();
+        let before = shared.current();
+        clone.replace(Tokens::parse(&new_line).unwrap());
+        assert_eq!(shared.current().authenticate(&old), None);
+        assert_eq!(shared.current().authenticate(&new).unwrap().role, Role::Deployer);
+        // What a request took before the reload stays as it was.
+        assert_eq!(before.authenticate(&old).unwrap().name, "old");
     }
 
     #[test]

@@ -1,11 +1,15 @@
-//! Request bodies: size limit, encoding and content type, each refused with a JSON
-//! error before any side effect.
+//! Request bodies: size limit, time limit, encoding, content type, and JSON objects
+//! with a key twice, each refused with a JSON error before any side effect.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::time::Duration;
 
 use axum::extract::{FromRequest, Request};
 use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, StatusCode, header};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
 use http_body_util::BodyExt as _;
-use serde::de::DeserializeOwned;
+use serde::de::{self, DeserializeOwned, DeserializeSeed, Visitor};
 
 use crate::error::ApiError;
 
@@ -17,45 +21,72 @@ pub const MAX_BODY: usize = 1 << 20;
 /// connection. Beyond this the connection is closed.
 const DRAIN_LIMIT: usize = 16 << 20;
 
-/// A request body, buffered up to [`MAX_BODY`].
+/// A request body, buffered up to [`MAX_BODY`], which must arrive within the body
+/// timeout ([`crate::limits::Limits::body_timeout`]); else 408, and the connection is
+/// closed.
 #[derive(Debug)]
 pub struct Body(pub Bytes);
 
-impl<S: Send + Sync> FromRequest<S> for Body {
+impl FromRequest<crate::State> for Body {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let too_large = || {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("the body is larger than {MAX_BODY} bytes"),
+    async fn from_request(req: Request, state: &crate::State) -> Result<Self, Self::Rejection> {
+        let limit = state.limits.body_timeout;
+        tokio::time::timeout(limit, buffer(req)).await.unwrap_or_else(|_| {
+            Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                format!("the request body did not arrive within {limit:?}"),
             )
-        };
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|n| n > DRAIN_LIMIT) {
-            return Err(too_large());
+            .with_header(header::CONNECTION, HeaderValue::from_static("close")))
+        })
+    }
+}
+
+async fn buffer(req: Request) -> Result<Body, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body is larger than {MAX_BODY} bytes"),
+        )
+    };
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > DRAIN_LIMIT) {
+        return Err(too_large());
+    }
+    let mut body = req.into_body();
+    let mut buf = BytesMut::with_capacity(declared.unwrap_or(0).min(MAX_BODY));
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|e| ApiError::bad_request("unreadable_body", format!("could not read the body: {e}")))?;
+        let Ok(data) = frame.into_data() else { continue };
+        total += data.len();
+        if total <= MAX_BODY {
+            buf.extend_from_slice(&data);
+        } else if total > DRAIN_LIMIT {
+            break;
         }
-        let mut body = req.into_body();
-        let mut buf = BytesMut::with_capacity(declared.unwrap_or(0).min(MAX_BODY));
+    }
+    if total > MAX_BODY { Err(too_large()) } else { Ok(Body(buf.freeze())) }
+}
+
+/// Read a body to its end and drop it, keeping nothing: at most [`DRAIN_LIMIT`] bytes,
+/// within `limit`. A client that is still sending then reads the answer instead of a
+/// reset connection.
+pub async fn drain(mut body: axum::body::Body, limit: Duration) {
+    let read = async {
         let mut total = 0usize;
-        while let Some(frame) = body.frame().await {
-            let frame =
-                frame.map_err(|e| ApiError::bad_request("unreadable_body", format!("could not read the body: {e}")))?;
-            let Ok(data) = frame.into_data() else { continue };
-            total += data.len();
-            if total <= MAX_BODY {
-                buf.extend_from_slice(&data);
-            } else if total > DRAIN_LIMIT {
+        while let Some(Ok(frame)) = body.frame().await {
+            total += frame.data_ref().map_or(0, Bytes::len);
+            if total > DRAIN_LIMIT {
                 break;
             }
         }
-        if total > MAX_BODY { Err(too_large()) } else { Ok(Body(buf.freeze())) }
-    }
+    };
+    let _ = tokio::time::timeout(limit, read).await;
 }
 
 /// How a body is written.
@@ -111,7 +142,126 @@ pub fn json<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T,
             "this endpoint takes a JSON body (Content-Type: application/json)",
         ));
     }
+    check_duplicate_keys(text)?;
     serde_json::from_str(text).map_err(|e| malformed_json(&e))
+}
+
+/// 422 for a JSON document with a key twice in one object, with the key's path and
+/// position; 400 when it does not parse at all. serde_json would keep the last value,
+/// so what the caller meant is ambiguous, and a reviewer who reads the first would be
+/// misled.
+pub fn check_duplicate_keys(text: &str) -> Result<(), ApiError> {
+    let mut walk = KeyWalk::default();
+    let mut de = serde_json::Deserializer::from_str(text);
+    let walked = (&mut walk).deserialize(&mut de).and_then(|()| de.end());
+    match (walked, walk.duplicate) {
+        (Ok(()), _) => Ok(()),
+        (Err(e), Some(path)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "duplicate_key",
+            format!("the JSON body has key `{path}` more than once in one object; nothing was done"),
+        )
+        .with_details(vec![serde_json::json!({
+            "path": path, "line": e.line(), "column": e.column(),
+            "message": "duplicate key: JSON objects must not repeat a key",
+        })])),
+        (Err(e), None) => Err(malformed_json(&e)),
+    }
+}
+
+/// One segment of a path into a JSON document.
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+/// A walk over a JSON document that keeps the path it is at, and stops at the first
+/// object that repeats a key, with that key's path in `duplicate`.
+#[derive(Default)]
+struct KeyWalk {
+    path: Vec<Segment>,
+    duplicate: Option<String>,
+}
+
+impl KeyWalk {
+    /// The path as the stackfile's diagnostics write it: `services[0].web.image`.
+    fn path_text(&self) -> String {
+        let mut out = String::new();
+        for seg in &self.path {
+            match seg {
+                Segment::Key(k) if out.is_empty() => out.push_str(k),
+                Segment::Key(k) => {
+                    let _ = write!(out, ".{k}");
+                }
+                Segment::Index(i) => {
+                    let _ = write!(out, "[{i}]");
+                }
+            }
+        }
+        out
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for &mut KeyWalk {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for &mut KeyWalk {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        for i in 0.. {
+            self.path.push(Segment::Index(i));
+            let item = seq.next_element_seed(&mut *self)?;
+            self.path.pop();
+            if item.is_none() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let fresh = seen.insert(key.clone());
+            self.path.push(Segment::Key(key));
+            if !fresh {
+                self.duplicate = Some(self.path_text());
+                return Err(de::Error::custom("duplicate key"));
+            }
+            map.next_value_seed(&mut *self)?;
+            self.path.pop();
+        }
+        Ok(())
+    }
 }
 
 /// 400 for JSON that does not parse, with its position.
@@ -128,6 +278,7 @@ pub fn stackfile(headers: &HeaderMap, body: &Bytes) -> Result<String, ApiError> 
     match syntax(headers, text)? {
         Syntax::Yaml => Ok(text.to_owned()),
         Syntax::Json => {
+            check_duplicate_keys(text)?;
             let value: serde_json::Value = serde_json::from_str(text).map_err(|e| malformed_json(&e))?;
             match value {
                 serde_json::Value::Object(mut m) if m.len() == 1 && m.contains_key("config") => {

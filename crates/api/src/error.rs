@@ -12,7 +12,7 @@ use axum::Json;
 use axum::response::{IntoResponse, Response};
 use bosun_aws::AwsError;
 use bosun_aws::store::StoreError;
-use http::{HeaderValue, StatusCode, header};
+use http::{HeaderName, HeaderValue, StatusCode, header};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -36,6 +36,9 @@ pub struct ApiError {
     /// What went wrong inside, for a 5xx: logged with the request id, never sent, as
     /// it can name the bucket, keys and ARNs, and quote AWS.
     cause: Option<String>,
+    /// Headers the answer needs besides the body (`Retry-After` on a 429, `Connection:
+    /// close` when the rest of the request will not be read).
+    headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 /// The body of every error response.
@@ -57,7 +60,7 @@ pub struct ErrorBody {
 impl ApiError {
     /// An error with no details.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), details: Vec::new(), cause: None }
+        Self { status, code, message: message.into(), details: Vec::new(), cause: None, headers: Vec::new() }
     }
 
     /// A failure on the server's side (a 5xx `status`). The body says only that
@@ -82,6 +85,12 @@ impl ApiError {
     /// Attach details.
     pub fn with_details(mut self, details: Vec<serde_json::Value>) -> Self {
         self.details = details;
+        self
+    }
+
+    /// Send this header with the answer.
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
         self
     }
 
@@ -162,6 +171,7 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        resp.headers_mut().extend(self.headers);
         resp
     }
 }

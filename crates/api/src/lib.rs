@@ -5,13 +5,19 @@
 //! `x-request-id`; the bearer token is resolved once, the request is timed (and the
 //! part of it spent waiting on AWS), one structured access-log line is written, and
 //! Prometheus metrics are counted.
-//! Handlers check, in order: the caller's role, the names in the path, the body (size,
-//! encoding, syntax), the stackfile (with the engine's validator). Only then do they
-//! write: a rejected request never writes to S3 nor sends to SQS.
+//! Handlers check, in order: the caller's role, the names in the path, a plan slot
+//! where the work is a plan or a validation ([`limits`]), the body (size, time,
+//! encoding, syntax, repeated JSON keys), the stackfile (with the engine's validator).
+//! Only then do they write: a rejected request never writes to S3 nor sends to SQS.
+//! What a caller reads of a stackfile is redacted by role ([`redact`]).
 //!
 //! # Layout
+//! - [`server`]: the accept loop: connection cap, header timeout, graceful shutdown.
+//! - [`limits`]: the resource limits, and the plan slots (429 beyond them).
 //! - [`auth`]: the tokens file, roles, and the `Auth<ROLE>` extractor.
 //! - [`body`]: body limits, encodings and content types.
+//! - [`redact`]: environment values and webhook URLs hidden from readers who may not
+//!   see them.
 //! - [`derived`]: the JSON rendering and desired state of each cluster's last
 //!   stackfile version, so an unchanged stackfile is not parsed on every request.
 //! - [`error`]: the JSON error body; a 5xx logs its cause instead of sending it.
@@ -26,10 +32,13 @@ pub mod auth;
 pub mod body;
 pub mod derived;
 pub mod error;
+pub mod limits;
 pub mod names;
 pub mod openapi;
+pub mod redact;
 pub mod request_id;
 pub mod routes;
+pub mod server;
 pub mod telemetry;
 pub mod write;
 
@@ -49,8 +58,9 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 #[cfg(test)]
 mod tests;
 
-pub use auth::{Role, Tokens};
+pub use auth::{Role, SharedTokens, Tokens};
 pub use error::ApiError;
+pub use limits::Limits;
 
 /// Everything a handler needs; shared by every request.
 #[derive(Debug)]
@@ -61,8 +71,14 @@ pub struct AppState {
     pub store: Store,
     /// The job queue.
     pub queue: Queue,
-    /// Known tokens.
-    pub tokens: Tokens,
+    /// Known tokens; replaced whole when the tokens file is reloaded.
+    pub tokens: SharedTokens,
+    /// Resource limits.
+    pub limits: Limits,
+    /// The plan slots in use, against `limits`.
+    plan_slots: limits::PlanSlots,
+    /// Hide environment values from deployers too, not only from viewers.
+    pub redact_env: bool,
     /// One write lock per cluster, for read-modify-writes (see [`AppState::write_lock`]).
     write_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// What was derived from each cluster's last stackfile version: reads of an
@@ -71,13 +87,29 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state of an API on these clients, bucket, queue and tokens.
-    pub fn new(clients: Clients, store: Store, queue: Queue, tokens: Tokens) -> Self {
+    /// The state of an API on these clients, bucket, queue and tokens, with the
+    /// default limits and no redaction beyond viewers.
+    pub fn new(clients: Clients, store: Store, queue: Queue, tokens: impl Into<SharedTokens>) -> Self {
+        Self::with_limits(clients, store, queue, tokens, Limits::default(), false)
+    }
+
+    /// [`AppState::new`] with these limits and redaction setting.
+    pub fn with_limits(
+        clients: Clients,
+        store: Store,
+        queue: Queue,
+        tokens: impl Into<SharedTokens>,
+        limits: Limits,
+        redact_env: bool,
+    ) -> Self {
         Self {
             clients,
             store,
             queue,
-            tokens,
+            tokens: tokens.into(),
+            plan_slots: limits::PlanSlots::new(&limits),
+            limits,
+            redact_env,
             write_locks: std::sync::Mutex::default(),
             derived: derived::Derived::default(),
         }
@@ -104,16 +136,27 @@ pub struct ApiConfig {
     pub bucket: String,
     /// The SQS queue, a name or a URL.
     pub queue: String,
-    /// The tokens file's contents.
-    pub tokens: Tokens,
+    /// The tokens file's contents; the caller keeps a clone to reload them.
+    pub tokens: SharedTokens,
     /// Origins allowed by CORS; empty: CORS is off.
     pub cors_origins: Vec<String>,
+    /// Resource limits.
+    pub limits: Limits,
+    /// Redact environment values for deployers too (`--redact-env`).
+    pub redact_env: bool,
 }
 
 /// Connect to the bucket and queue, checking that both exist.
 pub async fn connect(clients: Clients, config: &ApiConfig) -> anyhow::Result<State> {
     let (store, queue) = bosun_aws::queue::connect(&clients, &config.bucket, &config.queue).await?;
-    Ok(Arc::new(AppState::new(clients, store, queue, config.tokens.clone())))
+    Ok(Arc::new(AppState::with_limits(
+        clients,
+        store,
+        queue,
+        config.tokens.clone(),
+        config.limits.clone(),
+        config.redact_env,
+    )))
 }
 
 /// The application: each resource's routes, the 404 and 405 answers, CORS (only when
@@ -173,14 +216,23 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     telemetry::install_recorder();
+    config.limits.check().map_err(anyhow::Error::msg)?;
     let state = connect(clients, &config).await?;
     let app = app(state, &config.cors_origins)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("could not listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, bucket = %config.bucket, queue = %config.queue, tokens = config.tokens.len(), "listening");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("the HTTP server failed")?;
+    tracing::info!(
+        %addr,
+        bucket = %config.bucket,
+        queue = %config.queue,
+        tokens = config.tokens.current().len(),
+        max_connections = config.limits.connections,
+        max_plans = config.limits.plans,
+        "listening"
+    );
+    server::run(listener, app, &config.limits, shutdown).await;
     tracing::info!("stopped");
     Ok(())
 }

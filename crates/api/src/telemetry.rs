@@ -26,10 +26,12 @@ use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use bosun_aws::AwsTime;
+use http::StatusCode;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+use crate::ApiError;
 use crate::auth::Authenticated;
 use crate::request_id::{self, RequestId};
 
@@ -74,8 +76,8 @@ pub fn render() -> Option<String> {
     RECORDER.get().map(PrometheusHandle::render)
 }
 
-/// Give the request an id, resolve the caller, time the request and its AWS calls,
-/// log one line, count it.
+/// Give the request an id, resolve the caller, time the request and its AWS calls
+/// (and stop it at the request timeout), log one line, count it.
 pub async fn observe_request(State(state): State<crate::State>, mut req: Request, next: Next) -> Response {
     let start = Instant::now();
     // Made here whatever the request says: an id a client chose could forge log lines.
@@ -83,13 +85,29 @@ pub async fn observe_request(State(state): State<crate::State>, mut req: Request
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
-    let caller = state.tokens.from_headers(req.headers());
+    let caller = state.tokens.current().from_headers(req.headers());
     let who = caller.as_ref().map_or_else(|| "-".to_owned(), |c| c.name.clone());
     req.extensions_mut().insert(Authenticated(caller));
 
     let aws = AwsTime::default();
     let wait = std::sync::Arc::new(std::sync::Mutex::new(Duration::ZERO));
-    let mut resp = id.scope(WAIT.scope(wait.clone(), aws.scope(next.run(req)))).await;
+    let limit = state.limits.request_timeout;
+    let handled = async move {
+        // The request timeout, here rather than in tower-http's `TimeoutLayer`, so that
+        // the answer has the API's JSON shape and a request id, and the access line
+        // below records it. Dropping the handler stops its work, as a client that
+        // disconnects does.
+        tokio::time::timeout(limit, next.run(req)).await.unwrap_or_else(|_| {
+            ApiError::internal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "request_timeout",
+                Some("the request took longer than the server's request timeout and was stopped"),
+                format_args!("the handler ran for longer than the request timeout ({limit:?})"),
+            )
+            .into_response()
+        })
+    };
+    let mut resp = id.scope(WAIT.scope(wait.clone(), aws.scope(handled))).await;
     resp.headers_mut().insert(request_id::HEADER, id.header_value());
 
     let took = start.elapsed();

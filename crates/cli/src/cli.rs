@@ -110,6 +110,38 @@ pub struct HttpArgs {
     /// Origins allowed by CORS (comma-separated); CORS is off without it.
     #[arg(long, env = "BOSUN_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origin: Vec<String>,
+    /// Show environment values (and notification webhook URLs) to deployers as
+    /// `<redacted>`, as viewers always see them; admins still read them.
+    #[arg(long, env = "BOSUN_REDACT_ENV")]
+    pub redact_env: bool,
+    /// Resource limits.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// How much the API lets its callers hold (see docs/api.md, "Limits").
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Plan previews and validations of a caller's stackfile running at once, all
+    /// callers together; beyond it, 429 with Retry-After.
+    #[arg(long, env = "BOSUN_MAX_PLANS", default_value_t = 4)]
+    pub max_plans: usize,
+    /// The same for one token.
+    #[arg(long, env = "BOSUN_MAX_PLANS_PER_CALLER", default_value_t = 2)]
+    pub max_plans_per_caller: usize,
+    /// Connections open at once; more wait in the listen backlog.
+    #[arg(long, env = "BOSUN_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers (also how long an idle
+    /// kept-alive connection stays open); then the connection is closed.
+    #[arg(long, env = "BOSUN_HEADER_TIMEOUT", value_parser = parse_duration, default_value = "10s")]
+    pub header_timeout: Duration,
+    /// Time a client has to send a request's body; then 408 and the connection is closed.
+    #[arg(long, env = "BOSUN_BODY_TIMEOUT", value_parser = parse_duration, default_value = "30s")]
+    pub body_timeout: Duration,
+    /// Time a request may take from its headers to its answer; then 503 `request_timeout`.
+    #[arg(long, env = "BOSUN_REQUEST_TIMEOUT", value_parser = parse_duration, default_value = "60s")]
+    pub request_timeout: Duration,
 }
 
 impl StateArgs {
@@ -162,9 +194,16 @@ pub struct WorkerArgs {
     /// `notifications` adds its own).
     #[arg(long, env = "BOSUN_SLACK_WEBHOOK", hide_env_values = true)]
     pub slack_webhook: Option<String>,
+    /// A file holding the Slack webhook URL, read again on SIGHUP (instead of
+    /// --slack-webhook, which puts the URL in the process's command line).
+    #[arg(long, env = "BOSUN_SLACK_WEBHOOK_FILE", conflicts_with = "slack_webhook")]
+    pub slack_webhook_file: Option<PathBuf>,
     /// URL that receives every event as a JSON POST.
     #[arg(long, env = "BOSUN_WEBHOOK", hide_env_values = true)]
     pub webhook: Option<String>,
+    /// A file holding the webhook URL, read again on SIGHUP (instead of --webhook).
+    #[arg(long, env = "BOSUN_WEBHOOK_FILE", conflicts_with = "webhook")]
+    pub webhook_file: Option<PathBuf>,
 }
 
 /// `bosun serve api`.

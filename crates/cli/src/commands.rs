@@ -3,7 +3,7 @@
 //! stale plans before the first mutating call.
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -17,6 +17,7 @@ use crate::cli::{
     ApplyArgs, Cli, Command, Format, HttpArgs, PlanArgs, ServeArgs, Server, StateArgs, Target, TokenCommand, WorkerArgs,
 };
 use crate::output::{EXIT_CHANGES, EXIT_CONFLICTS, Failure, TerminalProgress, print_stats};
+use crate::reload::{self, Reloadable, SinkSource};
 
 /// Run a parsed command line.
 pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
@@ -31,10 +32,11 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Apply(args) => apply(args).await,
         Command::Serve { server, both } => {
             let signals = shutdown_signals();
+            let hangups = reload::hangups();
             match server {
-                Some(Server::Api(a)) => serve_api(&a.state, a.http, signals).await,
-                Some(Server::Scheduler(s)) => serve_scheduler(&s.state, s.worker, signals).await,
-                None => serve_both(*both, signals).await,
+                Some(Server::Api(a)) => serve_api(&a.state, a.http, signals, hangups).await,
+                Some(Server::Scheduler(s)) => serve_scheduler(&s.state, s.worker, signals, hangups).await,
+                None => serve_both(*both, signals, hangups).await,
             }
         }
         Command::Init { bucket, queue } => init(&bucket, &queue).await,
@@ -42,29 +44,45 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     }
 }
 
-fn api_config(state: &StateArgs, http: HttpArgs) -> Result<bosun_api::ApiConfig, Failure> {
+fn api_config(state: &StateArgs, http: HttpArgs) -> Result<(bosun_api::ApiConfig, PathBuf), Failure> {
     let tokens_file = http.tokens_file.expect("clap requires --tokens-file");
-    let text = read(&tokens_file)?;
-    let tokens = bosun_api::Tokens::parse(&text).map_err(|errors| {
-        for e in &errors {
-            eprintln!("{}:{e}", tokens_file.display());
+    let tokens = reload::read_tokens(&tokens_file).map_err(|e| {
+        for line in &e.lines {
+            eprintln!("{}:{line}", tokens_file.display());
         }
-        Failure::user(anyhow::anyhow!("{} has {} invalid line(s)", tokens_file.display(), errors.len()))
+        Failure::user(anyhow::anyhow!(e.summary))
             .hint("each line is `ROLE SHA256HEX NAME`; `bosun token new --role ROLE --name NAME` prints one")
     })?;
     if tokens.is_empty() {
         eprintln!("warning: {} has no tokens: every /api/v1 request will get 401", tokens_file.display());
     }
-    Ok(bosun_api::ApiConfig {
+    let l = http.limits;
+    let limits = bosun_api::Limits {
+        plans: l.max_plans,
+        plans_per_caller: l.max_plans_per_caller,
+        connections: l.max_connections,
+        header_timeout: l.header_timeout,
+        body_timeout: l.body_timeout,
+        request_timeout: l.request_timeout,
+    };
+    limits.check().map_err(|e| Failure::user(anyhow::anyhow!(e)))?;
+    let config = bosun_api::ApiConfig {
         listen: http.listen,
         bucket: state.bucket().to_owned(),
         queue: state.queue().to_owned(),
-        tokens,
+        tokens: tokens.into(),
         cors_origins: http.cors_origin.into_iter().filter(|o| !o.is_empty()).collect(),
-    })
+        limits,
+        redact_env: http.redact_env,
+    };
+    Ok((config, tokens_file))
 }
 
-fn scheduler_config(state: &StateArgs, w: WorkerArgs) -> Result<bosun_scheduler::SchedulerConfig, Failure> {
+/// The scheduler's settings, and where its global webhook URLs come from (for SIGHUP).
+fn scheduler_config(
+    state: &StateArgs,
+    w: WorkerArgs,
+) -> Result<(bosun_scheduler::SchedulerConfig, SinkSource, SinkSource), Failure> {
     let mut config = bosun_scheduler::SchedulerConfig::new(state.bucket(), state.queue());
     config.concurrency = w.concurrency;
     config.visibility = w.visibility_timeout;
@@ -75,39 +93,57 @@ fn scheduler_config(state: &StateArgs, w: WorkerArgs) -> Result<bosun_scheduler:
     config.rollout_timeout = w.rollout_timeout;
     config.grace_period = w.grace_period;
     config.apply_concurrency = w.apply_concurrency;
-    config.sinks = bosun_scheduler::Sinks {
-        slack: w.slack_webhook.filter(|u| !u.is_empty()),
-        webhook: w.webhook.filter(|u| !u.is_empty()),
-    };
+    let slack = SinkSource::new(w.slack_webhook, w.slack_webhook_file);
+    let webhook = SinkSource::new(w.webhook, w.webhook_file);
+    config.sinks = reload::read_sinks(&slack, &webhook).map_err(|e| Failure::user(anyhow::anyhow!(e)))?;
     config.check().map_err(Failure::user)?;
-    Ok(config)
+    Ok((config, slack, webhook))
 }
 
-async fn serve_api(state: &StateArgs, http: HttpArgs, stop: CancellationToken) -> Result<ExitCode, Failure> {
-    let config = api_config(state, http)?;
+async fn serve_api(
+    state: &StateArgs,
+    http: HttpArgs,
+    stop: CancellationToken,
+    hangups: reload::Hangups,
+) -> Result<ExitCode, Failure> {
+    let (config, tokens_file) = api_config(state, http)?;
+    reload::spawn(hangups, Reloadable { tokens: Some((tokens_file, config.tokens.clone())), sinks: None });
     bosun_api::serve(config, stop.cancelled_owned())
         .await
         .map_err(|e| Failure::user(e).hint("check the AWS environment and `bosun init`"))?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve_scheduler(state: &StateArgs, worker: WorkerArgs, stop: CancellationToken) -> Result<ExitCode, Failure> {
-    let config = scheduler_config(state, worker)?;
+async fn serve_scheduler(
+    state: &StateArgs,
+    worker: WorkerArgs,
+    stop: CancellationToken,
+    hangups: reload::Hangups,
+) -> Result<ExitCode, Failure> {
+    let (config, slack, webhook) = scheduler_config(state, worker)?;
     let ctx = bosun_scheduler::connect(Clients::from_env().await, config)
         .await
         .map_err(|e| Failure::user(e).hint("check the AWS environment and `bosun init`"))?;
+    reload::spawn(hangups, Reloadable { tokens: None, sinks: Some((slack, webhook, ctx.notifier.clone())) });
     bosun_scheduler::run(ctx, stop.cancelled_owned()).await.map_err(Failure::internal)?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve_both(args: ServeArgs, stop: CancellationToken) -> Result<ExitCode, Failure> {
-    let api = api_config(&args.state, args.http)?;
-    let scheduler = scheduler_config(&args.state, args.worker)?;
+async fn serve_both(args: ServeArgs, stop: CancellationToken, hangups: reload::Hangups) -> Result<ExitCode, Failure> {
+    let (api, tokens_file) = api_config(&args.state, args.http)?;
+    let (scheduler, slack, webhook) = scheduler_config(&args.state, args.worker)?;
     // One set of clients (one HTTP connection pool, one task definition cache).
     let clients = Clients::from_env().await;
     let ctx = bosun_scheduler::connect(clients.clone(), scheduler)
         .await
         .map_err(|e| Failure::user(e).hint("check the AWS environment and `bosun init`"))?;
+    reload::spawn(
+        hangups,
+        Reloadable {
+            tokens: Some((tokens_file, api.tokens.clone())),
+            sinks: Some((slack, webhook, ctx.notifier.clone())),
+        },
+    );
     // One failing stops the other.
     let (api, scheduler) = tokio::join!(
         async {

@@ -11,10 +11,12 @@
 //! - [`cli`]: the clap definitions.
 //! - [`commands`]: one function per command.
 //! - [`output`]: error rendering (`error:`, `caused by:`, `hint:`), progress, stats.
+//! - [`reload`]: what the servers read again on SIGHUP (tokens, webhook files).
 
 pub mod cli;
 pub mod commands;
 pub mod output;
+pub mod reload;
 
 use std::process::ExitCode;
 

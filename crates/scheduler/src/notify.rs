@@ -5,10 +5,12 @@
 //! costs a warning in the log; it never delays nor fails a reconcile. Events carry the
 //! cluster, job, outcome and a change summary (resource names and actions), never
 //! stackfile contents such as environment values. Webhook URLs are credentials: they
-//! are never logged.
+//! are never logged. The global sinks can be replaced while the scheduler runs
+//! ([`Notifier::set_sinks`], on SIGHUP); an event goes to the sinks in force when it is
+//! sent.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -178,7 +180,8 @@ struct Delivery {
 /// Sends events in the background. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Notifier {
-    sinks: Arc<Sinks>,
+    /// The global sinks; shared by every clone, and replaced whole.
+    sinks: Arc<RwLock<Arc<Sinks>>>,
     tx: mpsc::Sender<Delivery>,
     /// Deliveries queued or in progress, so shutdown can wait for them a little.
     pending: Arc<AtomicUsize>,
@@ -198,7 +201,17 @@ impl Notifier {
         let (tx, rx) = mpsc::channel(QUEUE);
         let pending = Arc::new(AtomicUsize::new(0));
         let handle = tokio::spawn(deliver_all(rx, retry, pending.clone()));
-        (Self { sinks: Arc::new(sinks), tx, pending }, handle)
+        (Self { sinks: Arc::new(RwLock::new(Arc::new(sinks))), tx, pending }, handle)
+    }
+
+    /// Send every event from now on to `sinks` (and each cluster's own) instead.
+    pub fn set_sinks(&self, sinks: Sinks) {
+        *self.sinks.write().expect("the sinks lock is never poisoned") = Arc::new(sinks);
+    }
+
+    /// The global sinks in force.
+    pub fn sinks(&self) -> Arc<Sinks> {
+        self.sinks.read().expect("the sinks lock is never poisoned").clone()
     }
 
     /// Wait until every queued notification is delivered or given up, or `limit`
@@ -212,7 +225,7 @@ impl Notifier {
 
     /// Queue `event` for the global sinks and the cluster's own. Never waits.
     pub fn send(&self, event: Event, cluster_sinks: &bosun_stackfile::Notifications) {
-        for (kind, url) in self.sinks.with_cluster(cluster_sinks) {
+        for (kind, url) in self.sinks().with_cluster(cluster_sinks) {
             let delivery = Delivery { kind, url, event: event.clone() };
             self.pending.fetch_add(1, Ordering::AcqRel);
             if self.tx.try_send(delivery).is_err() {
@@ -313,6 +326,16 @@ mod tests {
         assert_eq!(v["event"], "drift_detected");
         assert_eq!(v["cluster"], "prod");
         assert_eq!(v["changes"][0], "update service svc-0");
+    }
+
+    #[tokio::test]
+    async fn replaced_sinks_take_effect_in_every_clone() {
+        let (notifier, _task) = Notifier::start(Sinks::default(), Retry::default());
+        let clone = notifier.clone();
+        let new = Sinks { slack: None, webhook: Some("https://w/3".into()) };
+        clone.set_sinks(new.clone());
+        assert_eq!(*notifier.sinks(), new);
+        assert_eq!(format!("{:?}", notifier.sinks()), r#"Sinks { slack: None, webhook: Some("<set>") }"#);
     }
 
     #[test]

@@ -7,6 +7,13 @@
 //! Edits ([`set_service`], [`remove_service`]) splice the text at the positions the
 //! located parser reports, instead of re-serialising the document, so that a
 //! ChatOps image bump does not strip the comments of a hand-written file.
+//!
+//! A reader who may not see environment values gets a redacted view
+//! ([`to_json_text_redacted`], [`to_yaml_redacted`]): every environment value (under
+//! `defaults` and each service) and the notification webhook URLs (credentials) read
+//! [`REDACTED`]; names, and everything else, stay. The YAML view is made from the
+//! redacted document, so the stored text's comments, which could hold anything, are
+//! not in it.
 
 use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
 use marked_yaml::{LoaderOptions, Node};
@@ -60,12 +67,105 @@ pub fn to_json(source: &str) -> Result<Value, Diagnostics> {
 /// sorts them).
 pub fn to_json_text(source: &str) -> Result<String, Diagnostics> {
     let mut out = String::new();
-    write_json(&parse(source)?, &mut out);
+    write_json(&parse(source)?, &mut out, &mut Vec::new(), false);
     Ok(out)
 }
 
-fn write_json(node: &Node, out: &mut String) {
+/// What a redacted view shows in place of a value.
+pub const REDACTED: &str = "<redacted>";
+
+/// [`to_json_text`] with every environment value and notification webhook URL
+/// replaced by [`REDACTED`].
+pub fn to_json_text_redacted(source: &str) -> Result<String, Diagnostics> {
+    let mut out = String::new();
+    write_json(&parse(source)?, &mut out, &mut Vec::new(), true);
+    Ok(out)
+}
+
+/// Block YAML of [`to_json_text_redacted`]: the document's keys in its order, with no
+/// comments.
+pub fn to_yaml_redacted(source: &str) -> Result<String, Diagnostics> {
+    json_to_yaml(&to_json_text_redacted(source)?)
+}
+
+/// A diagnostic for every environment value or webhook URL that is [`REDACTED`]
+/// itself: a redacted view sent back as it was read, which must not be stored as the
+/// value.
+pub fn redaction_markers(source: &str) -> Result<Vec<Diagnostic>, Diagnostics> {
+    fn walk<'n>(node: &'n Node, path: &mut Vec<Segment<'n>>, found: &mut Vec<Diagnostic>) {
+        match node {
+            Node::Scalar(s) if s.as_str() == REDACTED && is_secret(path) => {
+                let start = node.span().start();
+                found.push(Diagnostic {
+                    path: path_text(path),
+                    line: start.map_or(0, |m| m.line()),
+                    column: start.map_or(0, |m| m.column()),
+                    message: format!("`{REDACTED}` is what a redacted read shows in place of a value: send the value"),
+                });
+            }
+            Node::Scalar(_) => {}
+            Node::Sequence(q) => {
+                for (i, item) in q.iter().enumerate() {
+                    path.push(Segment::Index(i));
+                    walk(item, path, found);
+                    path.pop();
+                }
+            }
+            Node::Mapping(m) => {
+                for (k, v) in m.iter() {
+                    path.push(Segment::Key(k.as_str()));
+                    walk(v, path, found);
+                    path.pop();
+                }
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(&parse(source)?, &mut Vec::new(), &mut found);
+    Ok(found)
+}
+
+/// One step of a path into the document.
+#[derive(Debug, Clone, Copy)]
+enum Segment<'n> {
+    Key(&'n str),
+    Index(usize),
+}
+
+/// Whether a scalar at `path` is a value a redacted view hides: anything under an
+/// `environment` (of `defaults` or of a service, in either dialect's `services`) or
+/// a notification webhook URL.
+fn is_secret(path: &[Segment<'_>]) -> bool {
+    use Segment::{Index, Key};
+    matches!(
+        path,
+        [Key("defaults"), Key("environment"), ..]
+            | [Key("services"), Index(_), Key(_), Key("environment"), ..]
+            | [Key("services"), Key(_), Key("environment"), ..]
+            | [Key("notifications"), Key("slack_webhook" | "webhook"), ..]
+    )
+}
+
+/// `services[0].web.environment.KEY`, as diagnostics write paths.
+fn path_text(path: &[Segment<'_>]) -> String {
+    let mut out = String::new();
+    for seg in path {
+        match seg {
+            Segment::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Segment::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+fn write_json<'n>(node: &'n Node, out: &mut String, path: &mut Vec<Segment<'n>>, redact: bool) {
     match node {
+        Node::Scalar(_) if redact && is_secret(path) => out.push_str(&Value::from(REDACTED).to_string()),
         Node::Scalar(s) => out.push_str(&scalar_to_json(s).to_string()),
         Node::Sequence(q) => {
             out.push('[');
@@ -73,7 +173,9 @@ fn write_json(node: &Node, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
-                write_json(item, out);
+                path.push(Segment::Index(i));
+                write_json(item, out, path, redact);
+                path.pop();
             }
             out.push(']');
         }
@@ -85,7 +187,9 @@ fn write_json(node: &Node, out: &mut String) {
                 }
                 out.push_str(&Value::String(k.as_str().to_owned()).to_string());
                 out.push(':');
-                write_json(v, out);
+                path.push(Segment::Key(k.as_str()));
+                write_json(v, out, path, redact);
+                path.pop();
             }
             out.push('}');
         }
@@ -664,6 +768,89 @@ prune: true
             "services:\n  - web:\n      image: nginx:1\n      desired_count: 2\n      environment:\n        - A: \"0123\"\n        - B: \"x y\"\n      ports: []\ndefaults:\n  memory: 256\n"
         );
         assert_eq!(to_json(&yaml).unwrap(), serde_json::from_str::<Value>(json).unwrap());
+    }
+
+    const SECRETS: &str = "\
+# db password: hunter2 (a comment can hold anything)
+defaults:
+  environment:
+    SHARED: s3cret-default
+notifications:
+  slack_webhook: https://hooks.slack.com/services/T0/B0/xyz
+  webhook: https://example.com/hook?key=abc
+services:
+  - web:
+      image: nginx:1
+      environment:
+        DB_PASSWORD: hunter2
+        EMPTY:
+      secrets:
+        API_KEY: arn:aws:secretsmanager:eu-west-1:123456789012:secret:api
+  - worker:
+      image: app:2
+      environment:
+        - TOKEN: \"0123\"
+        - MULTI: |
+            line one
+            line two
+";
+
+    #[test]
+    fn redacted_views_hide_environment_values_and_webhooks_only() {
+        let json: Value = serde_json::from_str(&to_json_text_redacted(SECRETS).unwrap()).unwrap();
+        let mut expected = to_json(SECRETS).unwrap();
+        expected["defaults"]["environment"]["SHARED"] = REDACTED.into();
+        expected["notifications"]["slack_webhook"] = REDACTED.into();
+        expected["notifications"]["webhook"] = REDACTED.into();
+        expected["services"][0]["web"]["environment"]["DB_PASSWORD"] = REDACTED.into();
+        expected["services"][0]["web"]["environment"]["EMPTY"] = REDACTED.into();
+        expected["services"][1]["worker"]["environment"][0]["TOKEN"] = REDACTED.into();
+        expected["services"][1]["worker"]["environment"][1]["MULTI"] = REDACTED.into();
+        assert_eq!(json, expected);
+        // Secrets are ARNs, images and names stay.
+        assert_eq!(
+            json["services"][0]["web"]["secrets"]["API_KEY"],
+            expected["services"][0]["web"]["secrets"]["API_KEY"]
+        );
+
+        let yaml = to_yaml_redacted(SECRETS).unwrap();
+        assert_eq!(to_json(&yaml).unwrap(), json);
+        for value in ["hunter2", "s3cret-default", "hooks.slack.com", "key=abc", "0123", "line one"] {
+            assert!(!yaml.contains(value), "{value} in {yaml}");
+            assert!(!to_json_text_redacted(SECRETS).unwrap().contains(value), "{value}");
+        }
+        // The unredacted view still has every value.
+        assert!(to_json_text(SECRETS).unwrap().contains("hunter2"));
+    }
+
+    #[test]
+    fn the_version_1_service_map_is_redacted_too() {
+        let src = "version: 1\nservices:\n  web:\n    image: nginx:1\n    environment:\n      A: secret-a\n";
+        let json = to_json_text_redacted(src).unwrap();
+        assert!(!json.contains("secret-a") && json.contains(r#""A":"<redacted>""#), "{json}");
+    }
+
+    #[test]
+    fn markers_sent_back_are_found_with_their_place() {
+        assert_eq!(redaction_markers(SECRETS).unwrap(), vec![]);
+        let redacted = to_yaml_redacted(SECRETS).unwrap();
+        let found = redaction_markers(&redacted).unwrap();
+        let paths: Vec<&str> = found.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "defaults.environment.SHARED",
+                "notifications.slack_webhook",
+                "notifications.webhook",
+                "services[0].web.environment.DB_PASSWORD",
+                "services[0].web.environment.EMPTY",
+                "services[1].worker.environment[0].TOKEN",
+                "services[1].worker.environment[1].MULTI",
+            ]
+        );
+        assert!(found.iter().all(|d| d.line > 0 && d.column > 0), "{found:?}");
+        // The marker elsewhere (an image, say) is an ordinary string.
+        assert_eq!(redaction_markers("services:\n  - web:\n      image: \"<redacted>\"\n").unwrap(), vec![]);
     }
 
     #[test]

@@ -14,7 +14,9 @@ use super::{Content, Names};
 use crate::auth::{ADMIN, Auth, DEPLOYER, VIEWER};
 use crate::body::{self, Body};
 use crate::error::{ApiError, ErrorBody};
+use crate::limits::SlotAndBody;
 use crate::names::check_name;
+use crate::redact;
 use crate::write::{Accepted, JobRequest, current, enqueue, no_cluster, store_and_enqueue};
 
 /// The cluster routes.
@@ -54,12 +56,15 @@ pub async fn create(
     Auth(caller): Auth<ADMIN>,
     State(state): State<crate::State>,
     headers: HeaderMap,
-    Body(body): Body,
+    SlotAndBody(slot, body): SlotAndBody,
 ) -> Result<Response, ApiError> {
     let req: CreateCluster = body::json(&headers, &body)?;
     check_name("cluster", &req.name)?;
     let text = body::config_value(req.config)?;
+    // First: a marker where a webhook URL goes would otherwise read as an invalid URL.
+    redact::refuse_markers(&text)?;
     let desired = bosun_stackfile::load(&text, &req.name).map_err(|d| ApiError::invalid_stackfile(&d))?;
+    drop(slot);
     let job =
         JobRequest { cluster: &req.name, reason: "cluster_created", caller: &caller, delete_services: Vec::new() };
     match store_and_enqueue(&state, job, &text, desired, Some(&Condition::Absent), &headers).await {
@@ -81,26 +86,39 @@ fn wants_yaml(headers: &HeaderMap) -> bool {
 }
 
 /// The stackfile: JSON by default, the stored YAML with `Accept: application/yaml`.
-/// The `ETag` header is what `If-Match` takes.
+/// The `ETag` header is what `If-Match` takes. A viewer (and a deployer, with
+/// `--redact-env`) reads environment values and webhook URLs as `<redacted>`, and the
+/// YAML without comments.
 #[utoipa::path(get, path = "/api/v1/clusters/{cluster}/config", tag = "clusters", security(("bearer" = [])),
     params(("cluster" = String, Path)),
     responses((status = 200, description = "The stackfile: JSON, or YAML with `Accept: application/yaml`", body = Object, content_type = "application/json"),
         (status = 404, body = ErrorBody)))]
 pub async fn get_config(
-    _: Auth<VIEWER>,
+    Auth(caller): Auth<VIEWER>,
     State(state): State<crate::State>,
     names: Names,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let current = current(&state, &names.cluster).await?;
-    let mut resp = if wants_yaml(&headers) {
-        ([(header::CONTENT_TYPE, "application/yaml")], current.text).into_response()
-    } else {
-        let json = state.derived.json(&names.cluster, &current.text).map_err(|d| {
-            ApiError::corrupt(format_args!("the stored stackfile of cluster {} does not parse: {d}", names.cluster))
-        })?;
-        ([(header::CONTENT_TYPE, "application/json")], json).into_response()
+    let redacted = redact::hides_env(&state, &caller);
+    let unparsable = |d: bosun_stackfile::Diagnostics| {
+        ApiError::corrupt(format_args!("the stored stackfile of cluster {} does not parse: {d}", names.cluster))
     };
+    let mut resp = match (wants_yaml(&headers), redacted) {
+        (true, false) => ([(header::CONTENT_TYPE, "application/yaml")], current.text).into_response(),
+        (true, true) => {
+            let yaml = state.derived.yaml_redacted(&names.cluster, &current.text).map_err(unparsable)?;
+            ([(header::CONTENT_TYPE, "application/yaml")], yaml).into_response()
+        }
+        (false, _) => {
+            let json = state.derived.json(&names.cluster, &current.text, redacted).map_err(unparsable)?;
+            ([(header::CONTENT_TYPE, "application/json")], json).into_response()
+        }
+    };
+    // What is sent depends on the caller's role and on `Accept`: no cache may hand one
+    // caller's answer to another.
+    resp.headers_mut().insert(header::VARY, HeaderValue::from_static("accept, authorization"));
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
     if let Ok(v) = HeaderValue::from_str(&current.etag) {
         resp.headers_mut().insert(header::ETAG, v);
     }
@@ -123,10 +141,14 @@ pub async fn put_config(
     State(state): State<crate::State>,
     names: Names,
     headers: HeaderMap,
-    Body(body): Body,
+    SlotAndBody(slot, body): SlotAndBody,
 ) -> Result<Response, ApiError> {
     let text = body::stackfile(&headers, &body)?;
+    // First: a marker where a webhook URL goes would otherwise read as an invalid URL.
+    redact::refuse_markers(&text)?;
     let desired = bosun_stackfile::load(&text, &names.cluster).map_err(|d| ApiError::invalid_stackfile(&d))?;
+    // The validation is done; the write that follows is a few AWS calls.
+    drop(slot);
     let condition = match headers.get(header::IF_MATCH).map(|v| v.to_str().map(str::trim)) {
         Some(Ok("*")) | None => {
             // Unconditional, but only for a cluster that exists (POST creates).

@@ -1,19 +1,23 @@
 //! Plan previews: the current stackfile, or a candidate body, against live AWS.
-//! Nothing is stored or applied.
+//! Nothing is stored or applied. Each holds a plan slot ([`crate::limits`]) while it
+//! runs, and a caller who gets redacted views ([`crate::redact`]) gets a redacted plan.
 
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bosun_plan::{Policy, render_json, render_text};
+use bosun_stackfile::Desired;
 use http::{HeaderMap, HeaderValue, header};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::Names;
 use crate::auth::{Auth, VIEWER};
-use crate::body::{self, Body};
+use crate::body;
 use crate::error::{ApiError, ErrorBody};
+use crate::limits::{PlanSlot, SlotAndBody};
+use crate::redact;
 
 /// The plan routes.
 pub fn router() -> Router<crate::State> {
@@ -39,10 +43,13 @@ fn wants_json(q: &PlanQuery, headers: &HeaderMap) -> Result<bool, ApiError> {
     }
 }
 
-async fn preview(state: &crate::State, cluster: &str, text: &str, json: bool) -> Result<Response, ApiError> {
-    let desired = bosun_stackfile::load(text, cluster).map_err(|d| ApiError::invalid_stackfile(&d))?;
-    let observed = bosun_aws::observe(&state.clients, &desired).await?;
-    let plan = bosun_plan::plan(&desired, &observed, &Policy::from_desired(&desired));
+async fn preview(state: &crate::State, desired: &Desired, json: bool, redacted: bool) -> Result<Response, ApiError> {
+    let observed = bosun_aws::observe(&state.clients, desired).await?;
+    let mut plan = bosun_plan::plan(desired, &observed, &Policy::from_desired(desired));
+    drop(observed);
+    if redacted {
+        redact::plan(&mut plan);
+    }
     let mut resp = if json {
         ([(header::CONTENT_TYPE, "application/json")], render_json(&plan)).into_response()
     } else {
@@ -60,15 +67,19 @@ async fn preview(state: &crate::State, cluster: &str, text: &str, json: bool) ->
     responses((status = 200, description = "The plan: text, or JSON with `format=json`", content_type = "text/plain", body = String),
         (status = 404, body = ErrorBody)))]
 pub async fn current(
-    _: Auth<VIEWER>,
+    Auth(caller): Auth<VIEWER>,
     State(state): State<crate::State>,
     names: Names,
     Query(q): Query<PlanQuery>,
     headers: HeaderMap,
+    _slot: PlanSlot,
 ) -> Result<Response, ApiError> {
     let json = wants_json(&q, &headers)?;
     let current = crate::write::current(&state, &names.cluster).await?;
-    preview(&state, &names.cluster, &current.text, json).await
+    let desired = state.derived.desired(&names.cluster, &current.text).map_err(|d| {
+        ApiError::corrupt(format_args!("the stored stackfile of cluster {} no longer validates: {d}", names.cluster))
+    })?;
+    preview(&state, &desired, json, redact::hides_env(&state, &caller)).await
 }
 
 /// Preview a candidate stackfile (JSON or YAML body) without storing it. Viewers may
@@ -78,14 +89,19 @@ pub async fn current(
     responses((status = 200, description = "The plan: text, or JSON with `format=json`", content_type = "text/plain", body = String),
         (status = 400, body = ErrorBody), (status = 422, description = "The stackfile is invalid", body = ErrorBody)))]
 pub async fn candidate(
-    _: Auth<VIEWER>,
+    Auth(caller): Auth<VIEWER>,
     State(state): State<crate::State>,
     names: Names,
     Query(q): Query<PlanQuery>,
     headers: HeaderMap,
-    Body(body): Body,
+    SlotAndBody(_slot, body): SlotAndBody,
 ) -> Result<Response, ApiError> {
     let json = wants_json(&q, &headers)?;
     let text = body::stackfile(&headers, &body)?;
-    preview(&state, &names.cluster, &text, json).await
+    drop(body);
+    // First: a marker where a webhook URL goes would otherwise read as an invalid URL.
+    redact::refuse_markers(&text)?;
+    let desired = bosun_stackfile::load(&text, &names.cluster).map_err(|d| ApiError::invalid_stackfile(&d))?;
+    drop(text);
+    preview(&state, &desired, json, redact::hides_env(&state, &caller)).await
 }

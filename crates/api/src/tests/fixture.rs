@@ -46,6 +46,8 @@ impl Who {
 pub struct TestApp {
     router: Router,
     tokens: Vec<(Role, String)>,
+    /// The app's state, for tests that hold plan slots themselves.
+    pub state: crate::State,
 }
 
 impl TestApp {
@@ -57,6 +59,15 @@ impl TestApp {
     /// The app on [`NO_AWS`], with CORS for these origins. Making it calls no AWS:
     /// the queue is given by its URL.
     pub async fn with_cors(origins: &[&str]) -> Self {
+        Self::build(origins, crate::Limits::default()).await
+    }
+
+    /// The app on [`NO_AWS`] with these limits.
+    pub async fn with_limits(limits: crate::Limits) -> Self {
+        Self::build(&[], limits).await
+    }
+
+    async fn build(origins: &[&str], limits: crate::Limits) -> Self {
         let mut tokens = Vec::new();
         let mut lines = String::new();
         for role in [Role::Viewer, Role::Deployer, Role::Admin] {
@@ -71,11 +82,12 @@ impl TestApp {
             .await
             .expect("a queue URL is taken as it is");
         let tokens_file = Tokens::parse(&lines).expect("the lines new_token makes parse");
-        let state = Arc::new(crate::AppState::new(clients, store, queue, tokens_file));
+        let state = Arc::new(crate::AppState::with_limits(clients, store, queue, tokens_file, limits, false));
         Self {
-            router: crate::app(state, &origins.iter().map(|o| (*o).to_owned()).collect::<Vec<_>>())
+            router: crate::app(state.clone(), &origins.iter().map(|o| (*o).to_owned()).collect::<Vec<_>>())
                 .expect("valid CORS origins"),
             tokens,
+            state,
         }
     }
 
@@ -99,11 +111,25 @@ impl TestApp {
 
     /// Send `req` as it is.
     pub async fn send(&self, req: Req) -> Answer {
+        let body = Body::from(req.body.clone());
+        self.send_with_body(req, body).await
+    }
+
+    /// Send `req` as `who` with `body` (a stream, say) in place of the one it has.
+    pub async fn send_streaming(&self, who: Who, req: Req, body: Body) -> Answer {
+        let req = match self.token(who) {
+            Some(token) => req.header(header::AUTHORIZATION, &format!("Bearer {token}")),
+            None => req,
+        };
+        self.send_with_body(req, body).await
+    }
+
+    async fn send_with_body(&self, req: Req, body: Body) -> Answer {
         let mut builder = Request::builder().method(req.method.clone()).uri(&req.path);
         for (k, v) in &req.headers {
             builder = builder.header(k, v);
         }
-        let request = builder.body(Body::from(req.body)).expect("a valid request");
+        let request = builder.body(body).expect("a valid request");
         let resp = self.router.clone().oneshot(request).await.expect("the router is infallible");
         let (parts, body) = resp.into_parts();
         let body = body.collect().await.expect("read the response body").to_bytes();

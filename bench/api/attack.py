@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""The API benchmark's attack phase, against a running `bosun serve` (API and scheduler).
+
+    attack.py URL PID VIEWER_TOKEN DEPLOYER_TOKEN CLUSTER SERVICE OUT.json [--slow N] [--plans N]
+
+1. Idle: the server's resident memory (VmRSS) before anything.
+2. Plans: N (default 16) viewer clients at once, each POSTing the largest stackfile the
+   API accepts (1 MiB of tiny services) to .../plan, each retrying after a 429 as its
+   Retry-After says, until it gets another answer (at most 180 s). Meanwhile a deployer
+   bumps SERVICE's image, and the job is polled: the scheduler must keep reconciling.
+   The server's memory is sampled every 20 ms, and its peak (VmHWM) read at the end.
+3. Slow clients: N (default 400) connections each send half a request's headers and
+   then nothing; each one's time until the server closes it is recorded.
+4. After: the server's memory 10 s after the last request, against the idle figure.
+Everything goes to 127.0.0.1 only; every wait is bounded.
+"""
+import http.client
+import json
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+
+MAX_BODY = 1 << 20
+
+
+def rss_kib(pid, field="VmRSS"):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} for {pid}")
+
+
+def max_stackfile():
+    """As many tiny services as fit in the body limit."""
+    head, parts, size, i = "services:\n", [], 10, 0
+    while True:
+        entry = f"  - s{i}:\n      image: a\n"
+        if size + len(entry) > MAX_BODY:
+            break
+        parts.append(entry)
+        size += len(entry)
+        i += 1
+    return (head + "".join(parts)).encode(), i
+
+
+def request(host, port, method, path, token, body=None, ctype=None, timeout=180):
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    headers = {"Authorization": f"Bearer {token}"}
+    if ctype:
+        headers["Content-Type"] = ctype
+    conn.request(method, path, body=body, headers=headers)
+    resp = conn.getresponse()
+    data = resp.read()
+    conn.close()
+    return resp.status, dict(resp.getheaders()), data
+
+
+def main():
+    url, pid, viewer, deployer, cluster, service, out = sys.argv[1:8]
+    opts = dict(zip(sys.argv[8::2], sys.argv[9::2]))
+    n_slow, n_plans = int(opts.get("--slow", 400)), int(opts.get("--plans", 16))
+    pid = int(pid)
+    u = urllib.parse.urlparse(url)
+    host, port = u.hostname, u.port
+    res = {"idle_rss_kib": rss_kib(pid)}
+    # Reset the peak, so VmHWM is this phase's (Linux >= 4.0).
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+    body, services = max_stackfile()
+    res["plan_body_bytes"], res["plan_body_services"] = len(body), services
+    samples, stop = [], threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            try:
+                samples.append((time.monotonic(), rss_kib(pid)))
+            except (OSError, RuntimeError):
+                return
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    outcomes = []  # per client: (final status, 429s, seconds)
+
+    def planner():
+        start, throttled = time.monotonic(), 0
+        while True:
+            try:
+                status, headers, _ = request(host, port, "POST", f"/api/v1/clusters/{cluster}/plan", viewer, body,
+                                             "application/yaml")
+            except OSError as e:
+                outcomes.append((f"error: {e}", throttled, time.monotonic() - start))
+                return
+            if status == 429 and time.monotonic() - start < 180:
+                throttled += 1
+                time.sleep(float(headers.get("retry-after", headers.get("Retry-After", "1"))))
+                continue
+            outcomes.append((status, throttled, time.monotonic() - start))
+            return
+
+    attack_start = time.monotonic()
+    threads = [threading.Thread(target=planner) for _ in range(n_plans)]
+    for t in threads:
+        t.start()
+    # The scheduler keeps reconciling: a deployer's image bump, polled to its end.
+    time.sleep(0.5)
+    bump = {}
+    status, _, data = request(host, port, "PUT", f"/api/v1/clusters/{cluster}/services/{service}", deployer,
+                              json.dumps({"image_tag": f"attack-{int(time.time())}"}), "application/json")
+    bump["put_status"] = status
+    if status == 202:
+        job = json.loads(data)["job_id"]
+        put_at = time.monotonic()
+        while time.monotonic() - put_at < 180:
+            s, _, d = request(host, port, "GET", f"/api/v1/jobs/{job}", viewer)
+            record = json.loads(d) if s == 200 else {}
+            if record.get("status") not in (None, "queued", "running"):
+                bump["job_status"] = record["status"]
+                bump["job_seconds"] = round(time.monotonic() - put_at, 2)
+                break
+            time.sleep(0.2)
+        bump["during_attack"] = any(t.is_alive() for t in threads)
+    for t in threads:
+        t.join(200)
+    res["plans"] = {
+        "clients": n_plans,
+        "statuses": sorted(str(o[0]) for o in outcomes),
+        "throttled_429": sum(o[1] for o in outcomes),
+        "seconds_max": round(max(o[2] for o in outcomes), 2),
+        "wall_seconds": round(time.monotonic() - attack_start, 2),
+    }
+    res["scheduler_during_attack"] = bump
+
+    # Slow clients: half a request's headers, then silence.
+    socks, opened = [], time.monotonic()
+    for i in range(n_slow):
+        s = socket.create_connection((host, port), timeout=5)
+        s.sendall(f"POST /api/v1/clusters/c{i}/plan HTTP/1.1\r\nHost: x\r\nAuthorization: Bear".encode())
+        socks.append(s)
+    res["slow_open_seconds"] = round(time.monotonic() - opened, 2)
+    closed = [None] * n_slow
+
+    def watch(i, s):
+        s.settimeout(60)
+        try:
+            while s.recv(4096):
+                pass
+        except OSError:
+            pass
+        closed[i] = time.monotonic() - opened
+        s.close()
+
+    watchers = [threading.Thread(target=watch, args=(i, s)) for i, s in enumerate(socks)]
+    for w in watchers:
+        w.start()
+    for w in watchers:
+        w.join(70)
+    done = [c for c in closed if c is not None]
+    res["slow_clients"] = {
+        "clients": n_slow,
+        "closed": len(done),
+        "closed_after_s_min": round(min(done), 2) if done else None,
+        "closed_after_s_max": round(max(done), 2) if done else None,
+    }
+    res["peak_rss_kib_sampled"] = max(k for _, k in samples) if samples else None
+    res["peak_rss_kib_hwm"] = rss_kib(pid, "VmHWM")
+
+    time.sleep(10)
+    stop.set()
+    res["after_rss_kib"] = rss_kib(pid)
+    res["after_vs_idle"] = round(res["after_rss_kib"] / res["idle_rss_kib"], 3)
+    with open(out, "w") as f:
+        json.dump(res, f, indent=2)
+        f.write("\n")
+    mib = lambda k: f"{k / 1024:.1f} MiB"
+    print(f"attack: idle {mib(res['idle_rss_kib'])}, peak {mib(res['peak_rss_kib_hwm'])}, "
+          f"after {mib(res['after_rss_kib'])} ({res['after_vs_idle']}x idle)")
+    print(f"attack: {n_plans} max-size plans ({services} services, {len(body)} bytes): statuses {res['plans']['statuses']}, "
+          f"{res['plans']['throttled_429']} answers 429, {res['plans']['wall_seconds']} s")
+    print(f"attack: image bump during it: {bump}")
+    print(f"attack: {n_slow} slow clients: {res['slow_clients']}")
+
+
+if __name__ == "__main__":
+    main()
