@@ -70,6 +70,7 @@ pub async fn apply(
         c,
         desired,
         opts,
+        plan_hash: &plan.hash,
         state: Mutex::new(Resolved::from_observed(observed)),
         progress,
         started: Instant::now(),
