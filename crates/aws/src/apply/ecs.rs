@@ -445,6 +445,10 @@ pub(super) async fn run_hook(
     // Make sure the task definition is readable before running (and warm the cache).
     let _ = describe_task_definition(c, td.clone()).await?;
     let res = format!("{phase_name}-deploy hook {} of service {service}", hook.name);
+    // RunTask's client token is the SDK's own: a new one per call, the same across its
+    // retries, so a lost answer does not start the hook twice. A token from the plan would
+    // make a rerun of the same plan after a failed hook get the failed task back instead
+    // of running the hook again.
     let mut req = c
         .ecs
         .run_task()
