@@ -208,7 +208,61 @@ pub(super) fn may_have_made(err: &AwsError) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+
+    use aws_sdk_ecs::operation::create_service::CreateServiceError;
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::client::result::SdkError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
     use super::*;
+
+    fn failed(code: &str, status: u16) -> AwsError {
+        let err = CreateServiceError::generic(ErrorMetadata::builder().code(code).build());
+        let response = HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty());
+        AwsError::ecs("CreateService", "service web", SdkError::service_error(err, response))
+    }
+
+    fn timed_out() -> AwsError {
+        AwsError::ecs("CreateService", "service web", SdkError::<CreateServiceError, _>::timeout_error("timed out"))
+    }
+
+    /// `or_find` with `find` answering `found`; returns the result and whether `find` ran.
+    fn settle(
+        created: Result<&'static str, AwsError>,
+        found: Result<Option<&'static str>, AwsError>,
+    ) -> (String, bool) {
+        let looked = Cell::new(false);
+        let out = futures::executor::block_on(or_find(created, || {
+            looked.set(true);
+            std::future::ready(found)
+        }));
+        (out.map_or_else(|e| format!("error: {e}"), |v| v.to_owned()), looked.get())
+    }
+
+    #[test]
+    fn a_create_that_may_have_made_its_resource_takes_what_the_lookup_finds() {
+        assert_eq!(settle(Ok("arn:new"), Ok(Some("arn:found"))), ("arn:new".into(), false), "success: no lookup");
+        assert_eq!(settle(Err(timed_out()), Ok(Some("arn:found"))), ("arn:found".into(), true));
+        assert_eq!(settle(Err(failed("InternalFailure", 500)), Ok(Some("arn:found"))), ("arn:found".into(), true));
+        assert_eq!(settle(Err(failed("ConflictException", 400)), Ok(Some("arn:found"))), ("arn:found".into(), true));
+    }
+
+    #[test]
+    fn otherwise_the_create_error_stands() {
+        // Nothing of bosun's found, or the lookup failed too: the create's own error.
+        let (out, looked) = settle(Err(timed_out()), Ok(None));
+        assert!(looked && out.starts_with("error: CreateService on service web failed: Timeout"), "{out}");
+        let (out, looked) = settle(Err(failed("InternalFailure", 500)), Err(timed_out()));
+        assert!(looked && out.contains("InternalFailure"), "{out}");
+        // A refusal cannot have made anything: no lookup.
+        let (out, looked) = settle(Err(failed("InvalidParameterException", 400)), Ok(Some("arn:found")));
+        assert!(!looked && out.contains("InvalidParameterException"), "{out}");
+        let (out, looked) = settle(Err(failed("ThrottlingException", 400)), Ok(Some("arn:found")));
+        assert!(!looked && out.contains("ThrottlingException"), "{out}");
+    }
 
     #[test]
     fn client_tokens_are_per_plan_and_resource_and_fit_every_aws_limit() {
