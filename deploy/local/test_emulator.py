@@ -629,6 +629,22 @@ class ServiceLifecycleTests(EcsCase):
         self.assertEqual(err.response["Error"]["Message"], "Creation of service was not idempotent.")
         self.assertEqual(err.response["ResponseMetadata"]["HTTPStatusCode"], 400)
 
+    def test_create_retried_with_its_client_token_returns_the_service(self) -> None:
+        td = self.register(unique("fam"))
+        first = self.create_service("retried", td, clientToken="token-1")
+        self.settle("retried")
+        again = self.create_service("retried", td, clientToken="token-1")
+        self.assertEqual(again["serviceArn"], first["serviceArn"])
+        self.assertEqual(again["createdAt"], first["createdAt"])
+        self.assertEqual(len(self.ecs.list_services(cluster=self.cluster)["serviceArns"]), 1)
+        self.assertEqual([d["rolloutState"] for d in self.describe("retried")["deployments"]], ["COMPLETED"])
+        # The same token with other parameters, or another token, is not a retry.
+        for kwargs in ({"clientToken": "token-1", "desired": 3}, {"clientToken": "token-2"}):
+            err = self.error_of(self.create_service, "retried", td, **kwargs)
+            self.assertEqual(err.response["Error"]["Code"], "InvalidParameterException")
+            self.assertEqual(err.response["Error"]["Message"], "Creation of service was not idempotent.")
+        self.assertEqual(self.describe("retried")["desiredCount"], 2)
+
     def test_delete_drains_then_inactive_and_can_be_recreated(self) -> None:
         td = self.register(unique("fam"))
         self.create_service("gone", td)
@@ -856,6 +872,135 @@ class RunTaskTests(EcsCase):
         response = self.ecs.describe_tasks(cluster=self.cluster, tasks=["0" * 32])
         self.assertEqual(response["tasks"], [])
         self.assertEqual(response["failures"][0]["reason"], "MISSING")
+
+
+class CloudMapTests(unittest.TestCase):
+    def setUp(self) -> None:
+        self.sd = client("servicediscovery")
+        self.ec2 = client("ec2")
+
+    def namespace(self) -> str:
+        op = self.sd.create_http_namespace(Name=unique("ns"))["OperationId"]
+        return self.sd.get_operation(OperationId=op)["Operation"]["Targets"]["NAMESPACE"]
+
+    def create(self, name: str, namespace: str, request_id: str) -> dict:
+        return self.sd.create_service(
+            Name=name,
+            NamespaceId=namespace,
+            CreatorRequestId=request_id,
+            DnsConfig={"RoutingPolicy": "MULTIVALUE", "DnsRecords": [{"Type": "A", "TTL": 30}]},
+        )["Service"]
+
+    def listed(self, **kwargs) -> list[str]:
+        """Ids of the services ListServices returns, every page."""
+        services = []
+        for page in self.sd.get_paginator("list_services").paginate(**kwargs):
+            services += [s["Id"] for s in page["Services"]]
+        return sorted(services)
+
+    def test_list_services_honours_the_namespace_filter_and_pages(self) -> None:
+        a, b = self.namespace(), self.namespace()
+        in_a = sorted([self.create("api", a, unique("r"))["Id"], self.create("web", a, unique("r"))["Id"]])
+        in_b = [self.create("api", b, unique("r"))["Id"]]
+        only_a = [{"Name": "NAMESPACE_ID", "Values": [a], "Condition": "EQ"}]
+        self.assertEqual(self.listed(Filters=only_a), in_a)
+        self.assertEqual(self.listed(Filters=[{"Name": "NAMESPACE_ID", "Values": [b]}]), in_b)
+        both = [{"Name": "NAMESPACE_ID", "Values": [a, b], "Condition": "IN"}]
+        self.assertEqual(self.listed(Filters=both), sorted(in_a + in_b))
+        first = self.sd.list_services(Filters=only_a, MaxResults=1)
+        self.assertEqual(len(first["Services"]), 1)
+        self.assertIn("NextToken", first)
+        self.assertEqual(self.listed(Filters=only_a, PaginationConfig={"PageSize": 1}), in_a)
+        err = self.error_of(self.sd.list_services, Filters=[{"Name": "NAMESPACE_ID", "Values": [a, b]}])
+        self.assertEqual(err.response["Error"]["Code"], "InvalidInput")
+
+    def test_create_service_retried_with_its_creator_request_id_returns_the_service(self) -> None:
+        ns, other = self.namespace(), self.namespace()
+        first = self.create("users", ns, "request-1")
+        again = self.create("users", ns, "request-1")
+        self.assertEqual(again["Id"], first["Id"])
+        self.assertEqual(self.listed(Filters=[{"Name": "NAMESPACE_ID", "Values": [ns]}]), [first["Id"]])
+        # Another request for the name is refused, and says which service has it.
+        err = self.error_of(self.create, "users", ns, "request-2")
+        self.assertEqual(err.response["Error"]["Code"], "ServiceAlreadyExists")
+        self.assertEqual(err.response["ServiceId"], first["Id"])
+        self.assertEqual(err.response["CreatorRequestId"], "request-1")
+        # The name is free in another namespace.
+        self.assertNotEqual(self.create("users", other, "request-3")["Id"], first["Id"])
+
+    def test_namespace_create_retried_with_its_creator_request_id_is_the_same_operation(self) -> None:
+        vpc = self.ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
+        name = f"{unique('ns')}.local"
+        first = self.sd.create_private_dns_namespace(Name=name, Vpc=vpc, CreatorRequestId="ns-request")
+        again = self.sd.create_private_dns_namespace(Name=name, Vpc=vpc, CreatorRequestId="ns-request")
+        self.assertEqual(again["OperationId"], first["OperationId"])
+        names = [n["Name"] for n in self.sd.list_namespaces()["Namespaces"]]
+        self.assertEqual(names.count(name), 1)
+
+    def error_of(self, call, *args, **kwargs) -> ClientError:
+        with self.assertRaises(ClientError) as ctx:
+            call(*args, **kwargs)
+        return ctx.exception
+
+
+class ElbIdempotencyTests(unittest.TestCase):
+    """CreateLoadBalancer, CreateTargetGroup and CreateListener with the same settings
+    return the existing resource; with other settings they are Duplicate... errors."""
+
+    def setUp(self) -> None:
+        self.elb = client("elbv2")
+        ec2 = client("ec2")
+        self.vpc = ec2.create_vpc(CidrBlock="10.78.0.0/16")["Vpc"]["VpcId"]
+        self.subnets = [
+            ec2.create_subnet(VpcId=self.vpc, CidrBlock=f"10.78.{i}.0/24", AvailabilityZone=az)["Subnet"]["SubnetId"]
+            for i, az in enumerate(["us-east-1a", "us-east-1b"])
+        ]
+
+    def target_group(self, name: str, port: int = 80) -> dict:
+        return self.elb.create_target_group(
+            Name=name, Protocol="HTTP", Port=port, VpcId=self.vpc, TargetType="ip", HealthCheckPath="/health"
+        )["TargetGroups"][0]
+
+    def load_balancer(self, name: str, scheme: str = "internet-facing") -> dict:
+        return self.elb.create_load_balancer(Name=name, Subnets=self.subnets, Scheme=scheme, Type="application")[
+            "LoadBalancers"
+        ][0]
+
+    def listener(self, lb: str, tg: str, port: int = 80) -> dict:
+        return self.elb.create_listener(
+            LoadBalancerArn=lb,
+            Protocol="HTTP",
+            Port=port,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}],
+        )["Listeners"][0]
+
+    def code(self, call, *args, **kwargs) -> str:
+        with self.assertRaises(ClientError) as ctx:
+            call(*args, **kwargs)
+        return ctx.exception.response["Error"]["Code"]
+
+    def test_target_group(self) -> None:
+        name = unique("tg")
+        first = self.target_group(name)
+        self.assertEqual(self.target_group(name)["TargetGroupArn"], first["TargetGroupArn"])
+        self.assertEqual(len(self.elb.describe_target_groups(Names=[name])["TargetGroups"]), 1)
+        self.assertEqual(self.code(self.target_group, name, port=8080), "DuplicateTargetGroupName")
+
+    def test_load_balancer_and_listener(self) -> None:
+        name = unique("lb")
+        lb = self.load_balancer(name)
+        lb_arn = lb["LoadBalancerArn"]
+        self.assertEqual(self.load_balancer(name)["LoadBalancerArn"], lb_arn)
+        self.assertEqual(len(self.elb.describe_load_balancers(Names=[name])["LoadBalancers"]), 1)
+        self.assertEqual(self.code(self.load_balancer, name, scheme="internal"), "DuplicateLoadBalancerName")
+
+        tg, other = self.target_group(unique("tg"))["TargetGroupArn"], self.target_group(unique("tg"))["TargetGroupArn"]
+        first = self.listener(lb_arn, tg)
+        self.assertEqual(self.listener(lb_arn, tg)["ListenerArn"], first["ListenerArn"])
+        self.assertEqual(len(self.elb.describe_listeners(LoadBalancerArn=lb_arn)["Listeners"]), 1)
+        self.assertEqual(self.code(self.listener, lb_arn, other), "DuplicateListener")
+        self.assertNotEqual(self.listener(lb_arn, tg, port=8080)["ListenerArn"], first["ListenerArn"])
+        self.assertEqual(len(self.elb.describe_listeners(LoadBalancerArn=lb_arn)["Listeners"]), 2)
 
 
 class SqsLongPollTests(unittest.TestCase):

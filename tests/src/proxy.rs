@@ -26,7 +26,8 @@ use serde_json::json;
 use tokio::process::{Child, Command};
 
 /// What the proxy does to requests: `rate` of the requests to `services` (SigV4 signing
-/// names; empty for all) fail with a kind drawn from `kinds`, after `latency`.
+/// names; empty for all) and of `operations` (empty for all) fail with a kind drawn from
+/// `kinds`, each operation at most `limit_per_operation` times, after `latency`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Faults {
     /// Share of requests that fail, 0 to 1.
@@ -36,6 +37,11 @@ pub struct Faults {
     pub kinds: Vec<&'static str>,
     /// Signing names of the services to fault (`ecs`, `s3`, ...); empty means all.
     pub services: Vec<&'static str>,
+    /// Operations to fault, as [`ProxyStats::operations`] names them
+    /// (`ecs:CreateService`, `elasticloadbalancing:CreateRule`, ...); empty means all.
+    pub operations: Vec<&'static str>,
+    /// Fault each operation at most this many times; `None` for no limit.
+    pub limit_per_operation: Option<u64>,
     /// Added before each request is forwarded (fixed at start).
     pub latency: Duration,
     /// Seed of the draws; `None` picks one from the clock (it is printed either way).
@@ -53,7 +59,15 @@ impl Faults {
 
     /// `rate` of all requests fail, with every kind of fault.
     pub fn rate(rate: f64) -> Self {
-        Self { rate, kinds: ALL_KINDS.to_vec(), services: Vec::new(), latency: Duration::ZERO, seed: None }
+        Self {
+            rate,
+            kinds: ALL_KINDS.to_vec(),
+            services: Vec::new(),
+            operations: Vec::new(),
+            limit_per_operation: None,
+            latency: Duration::ZERO,
+            seed: None,
+        }
     }
 
     /// Only these kinds of fault.
@@ -65,6 +79,18 @@ impl Faults {
     /// Only requests to these services (SigV4 signing names).
     pub fn services(mut self, services: &[&'static str]) -> Self {
         self.services = services.to_vec();
+        self
+    }
+
+    /// Only requests of these operations (`ecs:CreateService`, ...).
+    pub fn operations(mut self, operations: &[&'static str]) -> Self {
+        self.operations = operations.to_vec();
+        self
+    }
+
+    /// Fault each operation at most `n` times (with rate 1: exactly its first `n` calls).
+    pub fn limit_per_operation(mut self, n: u64) -> Self {
+        self.limit_per_operation = Some(n);
         self
     }
 
@@ -128,6 +154,8 @@ impl AwsProxy {
             .args(["--fault-rate", &faults.rate.to_string()])
             .args(["--faults", &faults.kinds.join(",")])
             .args(["--services", &faults.services.join(",")])
+            .args(["--operations", &faults.operations.join(",")])
+            .args(faults.limit_per_operation.map(|n| format!("--limit-per-operation={n}")))
             .args(["--seed", &seed.to_string()])
             .args(["--watch-pid", &std::process::id().to_string()])
             .stdin(Stdio::null())
@@ -164,9 +192,16 @@ impl AwsProxy {
         self.seed
     }
 
-    /// Change the rate, kinds and services from the next request on (latency stays).
+    /// Change the rate, kinds, services, operations and limit from the next request on
+    /// (latency stays; the per-operation counts of the limit start again).
     pub async fn set_faults(&self, faults: Faults) {
-        let body = json!({"rate": faults.rate, "kinds": faults.kinds, "services": faults.services});
+        let body = json!({
+            "rate": faults.rate,
+            "kinds": faults.kinds,
+            "services": faults.services,
+            "operations": faults.operations,
+            "limit_per_operation": faults.limit_per_operation,
+        });
         let resp = self.http.post(format!("{}/_proxy/faults", self.endpoint)).json(&body).send().await;
         let resp = resp.expect("POST /_proxy/faults");
         assert!(resp.status().is_success(), "the proxy refused {body}: {}", resp.status());

@@ -11,7 +11,8 @@ use bosun_plan::observed::ObservedTaskDefinition;
 use crate::stats::{CallStats, CountingInterceptor};
 
 /// Attempts per call. The SDK's standard retry mode backs off exponentially with
-/// jitter on throttling, 5xx and transport errors.
+/// jitter on throttling, 5xx and transport errors. A retried create whose first answer
+/// was lost does not make its resource twice: see [`crate::apply`].
 const MAX_ATTEMPTS: u32 = 5;
 
 /// The SDK clients of one account and region, sharing call counters and a cache of

@@ -30,6 +30,11 @@ pub enum ErrorKind {
     Conflict,
     /// The credentials may not make the call.
     AccessDenied,
+    /// The call may or may not have taken effect: no answer arrived (a timeout, a
+    /// connection that failed or was dropped, a response that could not be read) or AWS
+    /// failed on its side (5xx), after the SDK's retries. A create that failed this way
+    /// is looked up before it counts as failed.
+    Ambiguous,
     /// Anything else.
     Other,
 }
@@ -62,6 +67,7 @@ impl ErrorKind {
                 Some(409 | 412) => ErrorKind::Conflict,
                 Some(429) => ErrorKind::Throttled,
                 Some(403) => ErrorKind::AccessDenied,
+                Some(500..=599) => ErrorKind::Ambiguous,
                 _ => ErrorKind::Other,
             },
         }
@@ -278,12 +284,18 @@ impl AwsError {
                 let kind = service.modelled_kind().unwrap_or_else(|| ErrorKind::from_code(&code, status));
                 fail(kind, &code, message, false, Box::new(service))
             }
+            // The request may have reached AWS: a connection can fail after it was sent.
             SdkError::TimeoutError(_) => {
-                fail(ErrorKind::Other, "Timeout", "the request timed out".into(), true, Box::new(err))
+                fail(ErrorKind::Ambiguous, "Timeout", "the request timed out".into(), true, Box::new(err))
             }
             SdkError::DispatchFailure(_) => {
                 let message = DisplayErrorContext(&err).to_string();
-                fail(ErrorKind::Other, "DispatchFailure", message, true, Box::new(err))
+                fail(ErrorKind::Ambiguous, "DispatchFailure", message, true, Box::new(err))
+            }
+            // A response arrived but could not be read: AWS did answer.
+            SdkError::ResponseError(_) => {
+                let message = DisplayErrorContext(&err).to_string();
+                fail(ErrorKind::Ambiguous, "ResponseError", message, true, Box::new(err))
             }
             other => {
                 let message = DisplayErrorContext(&other).to_string();
@@ -532,8 +544,48 @@ mod tests {
         let err: SdkError<ReceiveMessageError, HttpResponse> =
             SdkError::dispatch_failure(ConnectorError::io(Box::new(std::io::Error::other("connection refused"))));
         let e = AwsError::sqs("ReceiveMessage", "queue q", err);
-        assert_eq!(e.kind(), ErrorKind::Other);
+        // The connection may have failed after the request was sent.
+        assert_eq!(e.kind(), ErrorKind::Ambiguous);
         assert!(e.is_retryable());
         assert!(e.to_string().starts_with("ReceiveMessage on queue q failed: DispatchFailure: "), "{e}");
+    }
+
+    #[test]
+    fn failures_that_may_have_taken_effect_are_ambiguous() {
+        use aws_sdk_ecs::operation::create_service::CreateServiceError;
+        use aws_sdk_ecs::types::error::ServerException;
+        let server = CreateServiceError::ServerException(
+            ServerException::builder().meta(ErrorMetadata::builder().code("ServerException").build()).build(),
+        );
+        assert_eq!(
+            AwsError::ecs("CreateService", "service web", service_error(server, 500)).kind(),
+            ErrorKind::Ambiguous
+        );
+        let internal = CreateServiceError::generic(ErrorMetadata::builder().code("InternalFailure").build());
+        assert_eq!(
+            AwsError::ecs("CreateService", "service web", service_error(internal, 500)).kind(),
+            ErrorKind::Ambiguous
+        );
+        let timeout: SdkError<CreateServiceError, HttpResponse> = SdkError::timeout_error("operation timed out");
+        assert_eq!(AwsError::ecs("CreateService", "service web", timeout).kind(), ErrorKind::Ambiguous);
+        let unreadable: SdkError<CreateServiceError, HttpResponse> =
+            SdkError::response_error("body cut short", response(200));
+        let e = AwsError::ecs("CreateService", "service web", unreadable);
+        assert_eq!(e.kind(), ErrorKind::Ambiguous);
+        assert!(e.is_retryable());
+
+        // Throttling and refusals are answers: AWS did not do it.
+        let throttled = CreateServiceError::generic(ErrorMetadata::builder().code("ThrottlingException").build());
+        assert_eq!(
+            AwsError::ecs("CreateService", "service web", service_error(throttled, 400)).kind(),
+            ErrorKind::Throttled
+        );
+        let slow_down = CreateServiceError::generic(ErrorMetadata::builder().code("SlowDown").build());
+        assert_eq!(
+            AwsError::ecs("CreateService", "service web", service_error(slow_down, 503)).kind(),
+            ErrorKind::Throttled
+        );
+        let bad = CreateServiceError::generic(ErrorMetadata::builder().code("InvalidParameterException").build());
+        assert_eq!(AwsError::ecs("CreateService", "service web", service_error(bad, 400)).kind(), ErrorKind::Other);
     }
 }

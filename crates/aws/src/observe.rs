@@ -735,20 +735,9 @@ async fn observe_discovery(c: &Clients, desired: &Desired) -> Result<DiscoveryPa
     let Some(ns) = &desired.namespace else { return Ok((None, BTreeMap::new())) };
     let Some(namespace) = find_namespace(c, &ns.name).await? else { return Ok((None, BTreeMap::new())) };
     let mut summaries = Vec::new();
-    let mut pages = c
-        .discovery
-        .list_services()
-        .filters(
-            aws_sdk_servicediscovery::types::ServiceFilter::builder()
-                .name(aws_sdk_servicediscovery::types::ServiceFilterName::NamespaceId)
-                .values(&namespace.id)
-                .condition(aws_sdk_servicediscovery::types::FilterCondition::Eq)
-                .build()
-                .map_err(|e| AwsError::build("ListServices", format!("namespace {}", ns.name), e))?,
-        )
-        .max_results(100)
-        .into_paginator()
-        .send();
+    let filter = namespace_filter(&namespace.id)
+        .map_err(|e| AwsError::build("ListServices", format!("namespace {}", ns.name), e))?;
+    let mut pages = c.discovery.list_services().filters(filter).max_results(100).into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| AwsError::cloud_map("ListServices", format!("namespace {}", ns.name), e))?;
         summaries.extend(page.services().iter().cloned());
@@ -775,6 +764,18 @@ async fn observe_discovery(c: &Clients, desired: &Desired) -> Result<DiscoveryPa
         .try_collect()
         .await?;
     Ok((Some(namespace), services.into_iter().map(|s| (s.name.clone(), s)).collect()))
+}
+
+/// The ListServices filter for the services of one namespace.
+pub(crate) fn namespace_filter(
+    namespace_id: &str,
+) -> Result<aws_sdk_servicediscovery::types::ServiceFilter, aws_smithy_types::error::operation::BuildError> {
+    use aws_sdk_servicediscovery::types::{FilterCondition, ServiceFilter, ServiceFilterName};
+    ServiceFilter::builder()
+        .name(ServiceFilterName::NamespaceId)
+        .values(namespace_id)
+        .condition(FilterCondition::Eq)
+        .build()
 }
 
 /// Find a namespace by name.

@@ -2,15 +2,18 @@
 
 Run as ``PYTHONPATH=deploy/local .venv/bin/python -m ecs_realism --host 127.0.0.1 --port 4566``
 (``deploy/local/emulator start`` does that). One endpoint serves every AWS service moto
-implements. Stock moto 5.2.5 is faithful enough for S3, SQS, ELBv2, Route53, Cloud Map and
-friends, but its ECS emulation never progresses. This package monkeypatches moto's ECS
+implements. Stock moto 5.2.5 is faithful enough for S3, SQS, Route53 and friends, but its
+ECS emulation never progresses, and some ELBv2 and Cloud Map creates are not idempotent
+where AWS's are. This package monkeypatches moto's ECS
 backend (moto/ecs/models.py) and its response class (moto/ecs/responses.py) so that:
 
 * service deployments progress IN_PROGRESS -> COMPLETED (or FAILED, with circuit-breaker
   rollback) one step per DescribeServices call or with the clock, with service events;
 * UpdateService starts new deployments the way ECS does;
 * one-off tasks (RunTask) run and end in STOPPED with an exit code chosen by the caller;
-* the API gaps listed in README.md are fixed (idempotency errors, paging, resolved ARNs, ...).
+* the API gaps listed in README.md are fixed (idempotency errors, paging, resolved ARNs, ...);
+* retried ELBv2 and Cloud Map creates return the resource the first call made, as in AWS,
+  and Cloud Map's ListServices honours its namespace filter.
 
 Every patch names the moto gap it fixes. The layer is pinned to the moto version in
 requirements.txt: it refuses to start on any other version.
@@ -25,6 +28,8 @@ Modules, each importing only those listed before it:
   services          Create/Update/Delete/Describe/ListServices
   tasks             RunTask, DescribeTasks, ListTasks, StopTask
   responses         the patched ECS response handlers (request parameters, paging)
+  cloud_map         Cloud Map: idempotent CreateService and namespace creates, ListServices filters
+  elbv2             ELBv2: idempotent CreateLoadBalancer, CreateTargetGroup, CreateListener
   server            install(), the SQS long-poll fix, the request speed-ups, the control
                     endpoint, the owner watch, main()
 

@@ -15,6 +15,7 @@ from typing import Any
 import moto
 from moto.core.responses import BaseResponse
 
+from . import cloud_map, elbv2
 from .clusters import (
     _cluster_counter,
     backend_create_cluster,
@@ -117,6 +118,13 @@ def install() -> None:
         "describe_tasks": response_describe_tasks,
     }.items():
         _patch(ResponseCls, name, fn)
+
+    # Cloud Map and ELBv2 creates that AWS makes idempotent (the check for an existing
+    # resource and the create run under LOCK, so a retry cannot race its original).
+    for patches in (cloud_map.PATCHES, elbv2.PATCHES):
+        for cls, methods in patches.items():
+            for name, fn in methods.items():
+                _patch(cls, name, fn)
 
     _speed_up_requests()
     _fix_sqs_long_poll()

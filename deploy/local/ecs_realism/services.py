@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import time
 from typing import Any
 
@@ -145,11 +146,22 @@ def backend_create_service(
 ):
     cluster = self._get_cluster(cluster_str)
     existing = self.services.get(f"{cluster.name}:{service_name}")
+    request = _create_request_fingerprint(
+        cluster.name, service_name, desired_count, task_definition_str, load_balancers, scheduling_strategy,
+        tags, deployment_controller, launch_type, service_registries, platform_version, propagate_tags,
+        network_configuration, role_arn, extra,
+    )
     # moto gap: a second CreateService with the same name silently replaced the service.
+    # ECS: a retry with the first call's clientToken and the same parameters returns the
+    # service it created; anything else with the name of an ACTIVE service is refused.
     if existing is not None and existing.status == "ACTIVE":
         token = extra.get("client_token")
-        if token and token == getattr(existing, "_bosun_client_token", None):
-            return existing  # a retried request with the same clientToken
+        if (
+            token
+            and token == getattr(existing, "_bosun_client_token", None)
+            and request == getattr(existing, "_bosun_create_request", None)
+        ):
+            return existing
         raise InvalidParameterException("Creation of service was not idempotent.")
     if task_definition_str:
         task_definition = _active_task_definition(self, task_definition_str)
@@ -177,7 +189,15 @@ def backend_create_service(
         role_arn,
     )
     _init_service(self, service, extra)
+    service._bosun_create_request = request
     return service
+
+
+def _create_request_fingerprint(*params: Any) -> str:
+    """The parameters of a CreateService call, but its clientToken, in a comparable form."""
+    *positional, extra = params
+    rest = {k: v for k, v in extra.items() if k != "client_token"}
+    return json.dumps([positional, rest], sort_keys=True, default=str)
 
 
 def backend_update_service(self, props):

@@ -1,18 +1,28 @@
 //! ECS steps: the cluster, task definitions, services and hook tasks.
+//!
+//! CreateService carries a client token, so the SDK's retry of a create whose answer
+//! was lost gets the service the first attempt made. RegisterTaskDefinition has no
+//! client token in ECS: a retried registration makes another revision. Those extra
+//! revisions (bosun's own, of the same spec, registered by this step) are deregistered,
+//! and a registration whose every answer was lost is found by its spec-hash tag.
 
 use aws_sdk_ecs::types as ecs;
 use bosun_plan::observed::tags;
 use bosun_plan::{HookPhase, Owner, ServiceField};
 use bosun_stackfile::{HookSpec, LaunchType, ServiceSpec, TaskDefinitionSpec};
 
-use super::context::Ctx;
+use super::context::{Ctx, or_find};
 use crate::convert::{
-    container_to_aws, ecs_tags, network_to_aws, placement_constraints_to_aws, placement_strategy_to_aws,
-    task_placement_constraints_to_aws,
+    container_to_aws, ecs_tag, ecs_tag_pairs, ecs_tags, network_to_aws, placement_constraints_to_aws,
+    placement_strategy_to_aws, task_placement_constraints_to_aws,
 };
 use crate::error::{ApplyFailure, AwsError};
 use crate::observe::{describe_task_definition, latest_revision};
 use crate::rollout::{TaskEnd, Watch, wait_task};
+
+/// How many of a family's newest ACTIVE revisions are read when looking for the ones a
+/// retried registration made: the SDK makes at most 5 attempts, so at most 4 extras.
+const REVISIONS_READ: i32 = 10;
 
 pub(super) async fn create_cluster(ctx: &Ctx<'_>, name: &str, res: &str) -> Result<(), ApplyFailure> {
     ctx.c
@@ -47,11 +57,30 @@ async fn register(
     spec_hash: &str,
     res: &str,
 ) -> Result<String, ApplyFailure> {
-    if let Some(latest) = ctx.with(|s| s.latest_revisions.get(&spec.family).cloned())
+    let latest = ctx.with(|s| s.latest_revisions.get(&spec.family).cloned());
+    if let Some(latest) = &latest
         && latest.spec_hash.as_deref() == Some(spec_hash)
     {
-        return Ok(latest.arn);
+        return Ok(latest.arn.clone());
     }
+    // Revisions above the latest one observed were registered since: by this step.
+    let floor = latest.as_ref().and_then(|l| revision_number(&l.arn)).unwrap_or(0);
+    let ours = Revisions { service, family: &spec.family, spec_hash, floor };
+    let container = container_to_aws(&spec.container)?;
+    let registered = send_registration(ctx, service, spec, spec_hash, container, res).await;
+    let arn = or_find(registered, || async { Ok(ours.find(ctx).await?.into_iter().next()) }).await?;
+    ours.deregister_extras(ctx, &arn, res).await?;
+    Ok(arn)
+}
+
+async fn send_registration(
+    ctx: &Ctx<'_>,
+    service: &str,
+    spec: &TaskDefinitionSpec,
+    spec_hash: &str,
+    container: ecs::ContainerDefinition,
+    res: &str,
+) -> Result<String, AwsError> {
     let owner = Owner::bosun(ctx.cluster(), Some(service));
     let out = ctx
         .c
@@ -78,12 +107,103 @@ async fn register(
                 .collect(),
         ))
         .set_placement_constraints(Some(task_placement_constraints_to_aws(&spec.placement_constraints)))
-        .container_definitions(container_to_aws(&spec.container)?)
+        .container_definitions(container)
         .set_tags(Some(ecs_tags(&owner, &[(tags::SPEC_HASH, spec_hash)])))
         .send()
         .await
         .map_err(|e| AwsError::ecs("RegisterTaskDefinition", res, e))?;
     Ok(out.task_definition().and_then(|t| t.task_definition_arn()).unwrap_or_default().to_owned())
+}
+
+/// The revisions of one family that one registration step may have made: bosun's own
+/// for this service, with the spec hash being registered, above the latest revision
+/// the observation saw.
+struct Revisions<'a> {
+    service: &'a str,
+    family: &'a str,
+    spec_hash: &'a str,
+    /// The latest ACTIVE revision observed (0: none).
+    floor: u32,
+}
+
+impl Revisions<'_> {
+    /// ARNs of the ACTIVE revisions above the floor that this step registered, newest
+    /// first (from the family's newest revisions).
+    async fn find(&self, ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
+        let family = self.family;
+        let res = format!("task definition family {family}");
+        let listed = ctx
+            .c
+            .ecs
+            .list_task_definitions()
+            .family_prefix(family)
+            .status(ecs::TaskDefinitionStatus::Active)
+            .sort(ecs::SortOrder::Desc)
+            .max_results(REVISIONS_READ)
+            .send()
+            .await
+            .map_err(|e| AwsError::ecs("ListTaskDefinitions", &res, e))?;
+        let owner = Owner::bosun(ctx.cluster(), Some(self.service));
+        let mut found = Vec::new();
+        for arn in listed.task_definition_arns() {
+            // familyPrefix matches `family*`: only this exact family, above the floor.
+            let Some((f, revision)) = family_and_revision(arn) else { continue };
+            if f != family || revision <= self.floor {
+                continue;
+            }
+            let out = ctx
+                .c
+                .ecs
+                .describe_task_definition()
+                .task_definition(arn)
+                .include(ecs::TaskDefinitionField::Tags)
+                .send()
+                .await
+                .map_err(|e| AwsError::ecs("DescribeTaskDefinition", format!("task definition {arn}"), e))?;
+            let active = out.task_definition().and_then(|t| t.status()) == Some(&ecs::TaskDefinitionStatus::Active);
+            if active
+                && Owner::from_tags(ecs_tag_pairs(out.tags())) == owner
+                && ecs_tag(out.tags(), tags::SPEC_HASH) == Some(self.spec_hash)
+            {
+                found.push(arn.clone());
+            }
+        }
+        Ok(found)
+    }
+
+    /// Deregister what [`find`](Self::find) finds besides `keep`, the revision the step
+    /// settled on, except any revision a service runs. Costs nothing when `keep` is the
+    /// revision right above the floor: then no retry made another.
+    async fn deregister_extras(&self, ctx: &Ctx<'_>, keep: &str, res: &str) -> Result<(), ApplyFailure> {
+        if revision_number(keep).is_some_and(|r| r <= self.floor + 1) {
+            return Ok(());
+        }
+        for arn in self.find(ctx).await? {
+            let running = ctx.with(|s| s.task_definitions.values().any(|td| *td == arn));
+            if arn == keep || running {
+                continue;
+            }
+            tracing::info!(task_definition = %arn, kept = keep, "deregistering a revision a retried registration made");
+            ctx.c
+                .ecs
+                .deregister_task_definition()
+                .task_definition(&arn)
+                .send()
+                .await
+                .map_err(|e| AwsError::ecs("DeregisterTaskDefinition", res, e))?;
+        }
+        Ok(())
+    }
+}
+
+/// `(family, revision)` of a task definition ARN or `family:revision`.
+fn family_and_revision(arn: &str) -> Option<(&str, u32)> {
+    let (family, revision) = family_revision(arn).rsplit_once(':')?;
+    Some((family, revision.parse().ok()?))
+}
+
+fn revision_number(arn: &str) -> Option<u32> {
+    family_and_revision(arn).map(|(_, r)| r)
 }
 
 fn family_revision(arn: &str) -> &str {
@@ -170,9 +290,46 @@ pub(super) async fn create_service(
     if let Some(n) = &svc.network {
         req = req.network_configuration(network_to_aws(n)?);
     }
-    let out = req.send().await.map_err(|e| AwsError::ecs("CreateService", res, e))?;
-    watch_primary(ctx, svc, out.service());
+    let created = req
+        .client_token(ctx.client_token(res))
+        .send()
+        .await
+        .map(|out| out.service)
+        .map_err(|e| AwsError::ecs("CreateService", res, e));
+    let service = or_find(created, || find_service(ctx, svc, spec_hash, res)).await?;
+    watch_primary(ctx, svc, service.as_ref());
     Ok(())
+}
+
+/// The ACTIVE service `svc` if bosun created it for this spec (its ownership and
+/// spec-hash tags say so).
+async fn find_service(
+    ctx: &Ctx<'_>,
+    svc: &ServiceSpec,
+    spec_hash: &str,
+    res: &str,
+) -> Result<Option<Option<ecs::Service>>, AwsError> {
+    let out = ctx
+        .c
+        .ecs
+        .describe_services()
+        .cluster(ctx.cluster())
+        .services(&svc.name)
+        .include(ecs::ServiceField::Tags)
+        .send()
+        .await
+        .map_err(|e| AwsError::ecs("DescribeServices", res, e))?;
+    let owner = Owner::bosun(ctx.cluster(), Some(&svc.name));
+    Ok(out
+        .services()
+        .iter()
+        .find(|s| {
+            s.service_name() == Some(svc.name.as_str())
+                && s.status() == Some("ACTIVE")
+                && Owner::from_tags(ecs_tag_pairs(s.tags())) == owner
+                && ecs_tag(s.tags(), tags::SPEC_HASH) == Some(spec_hash)
+        })
+        .map(|s| Some(s.clone())))
 }
 
 /// Send exactly `fields` of the service, and the tags that record what it deploys.
@@ -288,6 +445,10 @@ pub(super) async fn run_hook(
     // Make sure the task definition is readable before running (and warm the cache).
     let _ = describe_task_definition(c, td.clone()).await?;
     let res = format!("{phase_name}-deploy hook {} of service {service}", hook.name);
+    // RunTask's client token is the SDK's own: a new one per call, the same across its
+    // retries, so a lost answer does not start the hook twice. A token from the plan would
+    // make a rerun of the same plan after a failed hook get the failed task back instead
+    // of running the hook again.
     let mut req = c
         .ecs
         .run_task()

@@ -6,8 +6,14 @@
 //! observer reads for every family the plan may register), so a run that failed
 //! part-way converges when it runs again and never duplicates anything.
 //!
+//! A create whose answer was lost is retried by the SDK and must not make its resource
+//! twice: creates that AWS lets carry a client token carry one derived from the plan
+//! hash and the resource (`context::client_token`), and a create that fails in a way
+//! that may have made the resource is looked up before it counts as failed (`or_find`).
+//!
 //! # Layout
-//! - `context`: the options and the names resolved to ARNs so far, shared by steps.
+//! - `context`: the options and the names resolved to ARNs so far, shared by steps; the
+//!   client tokens of creates, and how a create that failed ambiguously is settled.
 //! - `ecs`, `elb`, `route53`, `cloud_map`: the steps, by the AWS service they call.
 
 mod cloud_map;
@@ -70,6 +76,7 @@ pub async fn apply(
         c,
         desired,
         opts,
+        plan_hash: &plan.hash,
         state: Mutex::new(Resolved::from_observed(observed)),
         progress,
         started: Instant::now(),
