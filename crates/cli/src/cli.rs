@@ -142,7 +142,8 @@ pub struct WorkerArgs {
     /// waits for the current receive to end.
     #[arg(long, env = "BOSUN_RECEIVE_WAIT", value_parser = parse_duration, default_value = "10s")]
     pub receive_wait: Duration,
-    /// Time between polls of rollouts and hook tasks (as `bosun apply --poll-interval`).
+    /// The longest time between polls of rollouts and hook tasks: polls start at a
+    /// twentieth of it and back off to it (as `bosun apply --poll-interval`).
     #[arg(long, env = "BOSUN_POLL_INTERVAL", value_parser = parse_duration, default_value = "5s")]
     pub poll_interval: Duration,
     /// How often every cluster is checked for drift; 0 turns the check off.
@@ -270,7 +271,8 @@ pub struct ApplyArgs {
     /// How long to wait for each rollout (overrides `deployment.wait_timeout`), e.g. 90s or 10m.
     #[arg(long, value_parser = parse_duration)]
     pub timeout: Option<Duration>,
-    /// Time between polls of rollouts and hook tasks.
+    /// The longest time between polls of rollouts and hook tasks: polls start at a
+    /// twentieth of it (250 ms) and back off to it, with jitter.
     #[arg(long, value_parser = parse_duration, default_value = "5s", env = "BOSUN_POLL_INTERVAL")]
     pub poll_interval: Duration,
     /// Mutating AWS calls in flight at once.

@@ -20,6 +20,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bosun_aws::backoff;
 use bosun_aws::jobs::{JobMessage, JobRecord, JobStatus, now_rfc3339};
 use bosun_aws::lease::{Lease, LeaseError};
 use bosun_aws::queue::{MAX_RECEIVE_COUNT, Received};
@@ -32,7 +33,6 @@ use tokio_util::task::TaskTracker;
 use tracing::{Instrument as _, debug, error, info, info_span, warn};
 
 use crate::Ctx;
-use crate::backoff;
 use crate::heartbeat::{Beat, Interrupted, heartbeat};
 use crate::notify::{Event, EventKind};
 use crate::reconcile::{self, Outcome, ReconcileError, StoreOp};

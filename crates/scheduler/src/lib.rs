@@ -14,14 +14,12 @@
 //! - [`jobs`]: receiving jobs, heartbeats, stale and poison jobs, job records, and the
 //!   `error_policy` that decides retries.
 //! - [`reconcile`]: one reconcile: load, observe, plan, apply, wait; `ReconcileError`.
-//! - [`backoff`]: capped exponential backoff with jitter.
 //! - [`heartbeat`]: the heartbeat's timing, apart from what a beat does.
 //! - [`shutdown`]: the grace period and the hand-back at the end of a shutdown.
 //! - [`resync`]: the periodic drift check (`drift: heal|report`).
 //! - [`notify`]: Slack and generic webhooks, off the reconcile path.
 //! - [`status`]: the cluster status document.
 
-pub mod backoff;
 pub mod heartbeat;
 pub mod jobs;
 pub mod notify;
@@ -63,7 +61,8 @@ pub struct SchedulerConfig {
     /// How long one receive waits for jobs (SQS long polling, at most 20 s). Shutdown
     /// waits for the current poll to end, so this also bounds that.
     pub receive_wait: Duration,
-    /// Time between polls of rollouts and hook tasks, and of a lease held elsewhere.
+    /// The longest time between polls of rollouts and hook tasks (they start faster and
+    /// back off to it), and the time between polls of a lease held elsewhere (at most 5 s).
     pub poll_interval: Duration,
     /// How often every cluster is checked for drift; `None`: never.
     pub resync_interval: Option<Duration>,
