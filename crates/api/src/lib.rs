@@ -61,6 +61,9 @@ pub struct AppState {
     pub store: Store,
     /// The job queue.
     pub queue: Queue,
+    /// The job queue's dead-letter queue, if it has one: its depth is in each
+    /// cluster's status.
+    pub dead_letters: Option<Queue>,
     /// Known tokens.
     pub tokens: Tokens,
     /// One write lock per cluster, for read-modify-writes (see [`AppState::write_lock`]).
@@ -77,6 +80,7 @@ impl AppState {
             clients,
             store,
             queue,
+            dead_letters: None,
             tokens,
             write_locks: std::sync::Mutex::default(),
             derived: derived::Derived::default(),
@@ -113,7 +117,13 @@ pub struct ApiConfig {
 /// Connect to the bucket and queue, checking that both exist.
 pub async fn connect(clients: Clients, config: &ApiConfig) -> anyhow::Result<State> {
     let (store, queue) = bosun_aws::queue::connect(&clients, &config.bucket, &config.queue).await?;
-    Ok(Arc::new(AppState::new(clients, store, queue, config.tokens.clone())))
+    let dead_letters = queue.dead_letters().await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "could not find the dead-letter queue; the status will not show its depth");
+        None
+    });
+    let mut state = AppState::new(clients, store, queue, config.tokens.clone());
+    state.dead_letters = dead_letters;
+    Ok(Arc::new(state))
 }
 
 /// The application: each resource's routes, the 404 and 405 answers, CORS (only when
