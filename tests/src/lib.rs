@@ -22,8 +22,11 @@
 //! - [`api`]: `bosun serve api` on 127.0.0.1:0 against the test's emulator, with a
 //!   token per role and an HTTP client.
 //! - [`scheduler`]: `bosun serve scheduler` processes, and a webhook sink.
+//! - [`proxy`]: the fault proxy between `bosun` and the emulator (latency, throttling,
+//!   5xx, dropped connections, lost responses).
 
 pub mod api;
+pub mod proxy;
 pub mod scheduler;
 
 use std::collections::BTreeMap;
@@ -31,6 +34,7 @@ use std::fmt;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Stdio};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -425,6 +429,9 @@ pub struct Env {
     pub ec2: aws_sdk_ec2::Client,
     /// The SDK configuration of the emulator, for more clients.
     pub sdk: aws_config::SdkConfig,
+    /// Where `bosun` processes send their AWS calls when not to the emulator itself: a
+    /// fault proxy (see [`Env::route_through`]).
+    bosun_endpoint: Mutex<Option<String>>,
     // Last, so it is dropped (stopped) after everything that talks to it.
     emulator: Emulator,
 }
@@ -461,8 +468,22 @@ impl Env {
             discovery: aws_sdk_servicediscovery::Client::new(&sdk),
             ec2,
             sdk,
+            bosun_endpoint: Mutex::new(None),
             emulator,
         }
+    }
+
+    /// Start a fault proxy in front of this test's emulator. Nothing goes through it
+    /// until [`Env::route_through`].
+    pub async fn proxy(&self, faults: proxy::Faults) -> proxy::AwsProxy {
+        proxy::AwsProxy::start(self.endpoint(), &faults, self.work_dir()).await
+    }
+
+    /// Send the AWS calls of every `bosun` process started from now on (CLI runs and
+    /// servers) through `proxy`. The test's own SDK clients keep talking to the emulator
+    /// directly, so the end state is checked without faults.
+    pub fn route_through(&self, proxy: &proxy::AwsProxy) {
+        *self.bosun_endpoint.lock().expect("not poisoned") = Some(proxy.endpoint().to_owned());
     }
 
     /// The emulator's endpoint, `http://127.0.0.1:PORT`.
@@ -470,10 +491,18 @@ impl Env {
         &self.emulator.vars["AWS_ENDPOINT_URL"]
     }
 
-    /// The environment a process needs to reach the emulator (and nothing else).
+    /// The environment a process needs to reach the emulator (and nothing else), or the
+    /// fault proxy in front of it after [`Env::route_through`].
     pub fn aws_env(&self) -> Vec<(String, String)> {
         let empty_config = self.work.path().join(EMPTY_AWS_CONFIG).to_string_lossy().into_owned();
         let mut vars: Vec<(String, String)> = self.emulator.vars.clone().into_iter().collect();
+        if let Some(endpoint) = self.bosun_endpoint.lock().expect("not poisoned").clone() {
+            for (k, v) in &mut vars {
+                if k == "AWS_ENDPOINT_URL" {
+                    *v = endpoint.clone();
+                }
+            }
+        }
         vars.push(("AWS_CONFIG_FILE".into(), empty_config.clone()));
         vars.push(("AWS_SHARED_CREDENTIALS_FILE".into(), empty_config));
         vars.push(("AWS_EC2_METADATA_DISABLED".into(), "true".into()));
@@ -535,15 +564,8 @@ impl Env {
     /// Run `bosun` with the emulator's AWS environment and nothing else of ours:
     /// no profile, no shared config, no BOSUN_* settings. Stdin is not a terminal.
     pub async fn bosun(&self, args: &[&str]) -> Run {
-        let empty_config = self.work.path().join(EMPTY_AWS_CONFIG);
         let mut cmd = Command::new(bosun_binary());
-        cmd.args(args)
-            .current_dir(self.work.path())
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
-            .env("AWS_CONFIG_FILE", &empty_config)
-            .env("AWS_SHARED_CREDENTIALS_FILE", &empty_config)
-            .env("AWS_EC2_METADATA_DISABLED", "true");
+        cmd.args(args).current_dir(self.work.path()).stdin(Stdio::null()).kill_on_drop(true);
         for k in [
             "AWS_PROFILE",
             "AWS_SESSION_TOKEN",
@@ -554,8 +576,9 @@ impl Env {
         ] {
             cmd.env_remove(k);
         }
-        // The environment `emulator start` printed: AWS_ENDPOINT_URL, region, keys.
-        cmd.envs(&self.emulator.vars);
+        // The environment `emulator start` printed (AWS_ENDPOINT_URL, region, keys), with
+        // the endpoint of the fault proxy if the test routes through one.
+        cmd.envs(self.aws_env());
         let out = tokio::time::timeout(BOSUN_RUN_LIMIT, cmd.output())
             .await
             .unwrap_or_else(|_| panic!("`bosun {}` did not finish within {BOSUN_RUN_LIMIT:?}", args.join(" ")))

@@ -1,20 +1,41 @@
 #!/usr/bin/env python3
-"""A latency-injecting HTTP reverse proxy for the reconcile benchmark (stdlib only).
+"""A reverse proxy in front of the emulator that adds latency and injects faults (stdlib only).
 
 Listens on 127.0.0.1:PORT and forwards every request (method, path, query, headers, body)
 to the upstream emulator after sleeping --latency-ms, then returns the upstream status,
 headers and body unchanged (hop-by-hop headers aside). Requests are handled on threads,
 so concurrent requests are delayed concurrently, like independent round trips to AWS.
+The reconcile benchmark uses it for latency, the fault tests for faults:
 
-    latency_proxy.py --upstream http://127.0.0.1:4566 --port 0 --port-file /tmp/p --latency-ms 50
+    aws_proxy.py --upstream http://127.0.0.1:4566 --port 0 --port-file /tmp/p --latency-ms 50
+    aws_proxy.py --upstream http://127.0.0.1:4566 --fault-rate 0.2 --faults throttle,500,503,drop,lost --seed 7
+
+Faults. Each request to a chosen service (--services, by SigV4 signing name: ecs,
+elasticloadbalancing, route53, servicediscovery, s3, sqs, ecr, ...; default all) fails
+with probability --fault-rate, with a kind drawn uniformly from --faults:
+
+    throttle  not forwarded; the service's own throttling error (JSON protocols: 400 with
+              x-amzn-ErrorType ThrottlingException; query/XML: <Code>Throttling</Code>;
+              S3: 503 SlowDown; EC2: RequestLimitExceeded)
+    500, 503  not forwarded; an InternalFailure / ServiceUnavailable error in that shape
+    drop      not forwarded; the connection is closed without an answer
+    lost      forwarded and carried out upstream; the answer is discarded and the
+              connection closed, as when a response is lost on the way back
+
+The draws come from one seeded generator (--seed, else a random one); the seed is
+printed on stderr so a failing run can be replayed (thread scheduling aside).
 
 Requests are counted by operation: the X-Amz-Target header (JSON protocols: ECS, Cloud
 Map), else the query/form `Action` (EC2, ELBv2), else `METHOD /path` with ids collapsed
-(REST protocols: Route53). Endpoints of the proxy itself (no latency, not forwarded):
+(REST protocols: Route53, S3). Endpoints of the proxy itself (no latency, no faults, not
+forwarded):
 
-    GET  /_proxy/health   {"status": "ok", "latency_ms": ..., "upstream": ...}
-    GET  /_proxy/stats    {"requests": N, "errors": N, "operations": {"ecs:CreateService": n, ...}}
+    GET  /_proxy/health   {"status": "ok", "latency_ms": ..., "upstream": ..., "seed": ...}
+    GET  /_proxy/stats    {"requests": N, "errors": N, "operations": {"ecs:CreateService": n, ...},
+                           "faults": {"lost": n, ...}, "faulted_operations": {"ecs:CreateService": n, ...}}
     POST /_proxy/reset    zero the counters
+    POST /_proxy/faults   {"rate": 0.2, "kinds": ["lost"], "services": ["ecs"]} (each optional;
+                          "services": [] means all) changes the faults from the next request on
 
 On SIGTERM or SIGINT the counters are printed on stderr and the proxy exits.
 """
@@ -25,11 +46,13 @@ import http.server
 import json
 import re
 import os
+import random
 import signal
 import sys
 import threading
 import time
 import urllib.parse
+import uuid
 
 HOP_BY_HOP = {
     "connection",
@@ -57,13 +80,18 @@ class Counters:
             self.requests = 0
             self.errors = 0
             self.ops = {}
+            self.faults = {}
+            self.faulted_ops = {}
 
-    def add(self, op, error=False):
+    def add(self, op, error=False, fault=None):
         with self.lock:
             self.requests += 1
             if error:
                 self.errors += 1
             self.ops[op] = self.ops.get(op, 0) + 1
+            if fault:
+                self.faults[fault] = self.faults.get(fault, 0) + 1
+                self.faulted_ops[op] = self.faulted_ops.get(op, 0) + 1
 
     def snapshot(self):
         with self.lock:
@@ -71,7 +99,84 @@ class Counters:
                 "requests": self.requests,
                 "errors": self.errors,
                 "operations": dict(sorted(self.ops.items())),
+                "faults": dict(sorted(self.faults.items())),
+                "faulted_operations": dict(sorted(self.faulted_ops.items())),
             }
+
+
+FAULT_KINDS = ("throttle", "500", "503", "drop", "lost")
+
+
+class Faults:
+    """Which requests fail and how; changed at runtime through POST /_proxy/faults."""
+
+    def __init__(self, rate, kinds, services, seed):
+        self.lock = threading.Lock()
+        self.rng = random.Random(seed)
+        self.seed = seed
+        self.set(rate, kinds, services)
+
+    @staticmethod
+    def check(rate, kinds, services):
+        if not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+            raise ValueError("rate must be a number from 0 to 1")
+        if not isinstance(kinds, list) or not kinds or any(k not in FAULT_KINDS for k in kinds):
+            raise ValueError(f"kinds must be a non-empty list of {', '.join(FAULT_KINDS)}")
+        if not isinstance(services, list) or any(not isinstance(x, str) for x in services):
+            raise ValueError("services must be a list of signing names")
+
+    def set(self, rate, kinds, services):
+        self.check(rate, kinds, services)
+        with self.lock:
+            self.rate, self.kinds, self.services = float(rate), list(kinds), set(services)
+
+    def snapshot(self):
+        with self.lock:
+            return {"rate": self.rate, "kinds": self.kinds, "services": sorted(self.services)}
+
+    def draw(self, service):
+        """The fault for one request to `service`, or None."""
+        with self.lock:
+            if self.rate <= 0 or (self.services and service not in self.services):
+                return None
+            if self.rng.random() >= self.rate:
+                return None
+            return self.rng.choice(self.kinds)
+
+
+def signing_service(headers):
+    """The SigV4 signing name of a request (`ecs`, `s3`, ...), from its credential scope."""
+    m = re.search(r"Credential=[^/]*/[^/]*/[^/]*/([^/]*)/", headers.get("Authorization", ""))
+    return m.group(1) if m else ""
+
+
+def error_reply(service, headers, kind):
+    """(status, headers, body) of a throttling or server error, in the service's own shape."""
+    rid = str(uuid.uuid4())
+    code, status, message = {
+        "throttle": ("Throttling", 400, "Rate exceeded"),
+        "500": ("InternalFailure", 500, "We encountered an internal error. Please try again."),
+        "503": ("ServiceUnavailable", 503, "Service is unavailable. Please try again."),
+    }[kind]
+    if service == "s3":
+        code, status = {"throttle": ("SlowDown", 503), "500": ("InternalError", 500)}.get(kind, (code, status))
+        body = f"<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{rid}</RequestId></Error>"
+        return status, {"Content-Type": "application/xml", "x-amz-request-id": rid}, body.encode()
+    if service == "ec2":
+        code, status = ("RequestLimitExceeded", 503) if kind == "throttle" else (code, status)
+        body = (f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>"
+                f"<RequestID>{rid}</RequestID></Response>")
+        return status, {"Content-Type": "text/xml"}, body.encode()
+    if headers.get("X-Amz-Target") or "json" in headers.get("Content-Type", ""):
+        code = "ThrottlingException" if kind == "throttle" else code
+        body = json.dumps({"__type": code, "message": message}).encode()
+        return status, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": code,
+                        "x-amzn-RequestId": rid}, body
+    # Query (ELBv2) and REST-XML (Route53) protocols.
+    typ = "Sender" if status < 500 else "Receiver"
+    body = (f"<ErrorResponse><Error><Type>{typ}</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+            f"<RequestId>{rid}</RequestId></ErrorResponse>")
+    return status, {"Content-Type": "text/xml", "x-amzn-RequestId": rid}, body.encode()
 
 
 def operation(method, path, headers, body):
@@ -103,7 +208,7 @@ def operation(method, path, headers, body):
     return f"{method} {_ID.sub('/{id}', url.path)}"
 
 
-def make_handler(upstream_host, upstream_port, latency, timeout, counters):
+def make_handler(upstream_host, upstream_port, latency, timeout, counters, faults):
     # One kept-alive upstream connection per handler thread (each client connection has
     # its own thread), so forwarding costs neither a TCP handshake nor, in the
     # emulator, a new thread per request.
@@ -114,7 +219,7 @@ def make_handler(upstream_host, upstream_port, latency, timeout, counters):
         # Answers go out as two writes (headers, then body): with Nagle's algorithm the
         # body waits for the client's delayed ACK of the headers, up to 40 ms.
         disable_nagle_algorithm = True
-        server_version = "bosun-bench-latency-proxy"
+        server_version = "bosun-aws-proxy"
         sys_version = ""
 
         def log_message(self, fmt, *args):  # quiet
@@ -153,12 +258,26 @@ def make_handler(upstream_host, upstream_port, latency, timeout, counters):
                     "status": "ok",
                     "latency_ms": latency * 1000.0,
                     "upstream": f"http://{upstream_host}:{upstream_port}",
+                    "seed": faults.seed,
+                    "faults": faults.snapshot(),
                 })
             elif path == "/_proxy/stats":
                 self._reply(200, counters.snapshot())
             elif path == "/_proxy/reset" and self.command == "POST":
                 counters.reset()
                 self._reply(200, {"status": "reset"})
+            elif path == "/_proxy/faults" and self.command == "POST":
+                now = faults.snapshot()
+                try:
+                    req = json.loads(body or b"{}")
+                    if not isinstance(req, dict):
+                        raise ValueError("the body must be a JSON object")
+                    faults.set(req.get("rate", now["rate"]), req.get("kinds", now["kinds"]),
+                               req.get("services", now["services"]))
+                except ValueError as e:
+                    self._reply(400, {"error": str(e)})
+                    return
+                self._reply(200, faults.snapshot())
             else:
                 self._reply(404, {"error": f"unknown proxy endpoint {path}"})
 
@@ -205,13 +324,32 @@ def make_handler(upstream_host, upstream_port, latency, timeout, counters):
                 self._own(body)
                 return
             op = operation(self.command, self.path, self.headers, body)
+            fault = faults.draw(signing_service(self.headers))
             if latency > 0:
                 time.sleep(latency)
+            if fault == "drop":
+                counters.add(op, error=True, fault=fault)
+                self.close_connection = True
+                return
+            if fault in ("throttle", "500", "503"):
+                counters.add(op, error=True, fault=fault)
+                status, headers, data = error_reply(signing_service(self.headers), self.headers, fault)
+                self.send_response_only(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
             try:
                 resp, data = self._upstream(self.command, body)
             except (OSError, http.client.HTTPException) as e:
                 counters.add(op, error=True)
                 self._reply(502, {"error": f"upstream: {e}"})
+                return
+            if fault == "lost":
+                counters.add(op, error=True, fault=fault)
+                self.close_connection = True
                 return
             counters.add(op, error=resp.status >= 500)
             self.send_response_only(resp.status, resp.reason)
@@ -241,23 +379,36 @@ def main():
     ap.add_argument("--upstream", required=True, help="e.g. http://127.0.0.1:4566")
     ap.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
     ap.add_argument("--port-file", help="write the port actually bound here once listening")
-    ap.add_argument("--latency-ms", type=float, default=50.0, help="delay added before forwarding each request (default 50)")
+    ap.add_argument("--latency-ms", type=float, default=0.0, help="delay added before forwarding each request (default 0)")
     ap.add_argument("--timeout", type=float, default=120.0, help="upstream socket timeout in seconds (default 120)")
+    ap.add_argument("--fault-rate", type=float, default=0.0, help="share of requests that fail, 0 to 1 (default 0)")
+    ap.add_argument("--faults", default=",".join(FAULT_KINDS),
+                    help=f"comma-separated fault kinds to draw from (default {','.join(FAULT_KINDS)})")
+    ap.add_argument("--services", default="", help="comma-separated signing names to fault (default: all)")
+    ap.add_argument("--seed", type=int, help="seed of the fault draws (default: a random one, printed)")
+    ap.add_argument("--watch-pid", type=int, help="exit when this process is gone (a test that was killed)")
     args = ap.parse_args()
     if args.latency_ms < 0:
         ap.error("--latency-ms must be >= 0")
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
+    try:
+        faults = Faults(args.fault_rate, [k for k in args.faults.split(",") if k],
+                        [x for x in args.services.split(",") if x], seed)
+    except ValueError as e:
+        ap.error(str(e))
 
     up = urllib.parse.urlsplit(args.upstream)
     if up.scheme != "http" or not up.hostname:
         ap.error("--upstream must be http://HOST:PORT")
     counters = Counters()
-    handler = make_handler(up.hostname, up.port or 80, args.latency_ms / 1000.0, args.timeout, counters)
+    handler = make_handler(up.hostname, up.port or 80, args.latency_ms / 1000.0, args.timeout, counters, faults)
     server = Server(("127.0.0.1", args.port), handler)
     port = server.server_address[1]
 
     def stop(signum, _frame):
         snap = counters.snapshot()
-        print(f"latency_proxy: {snap['requests']} requests, {snap['errors']} errors", file=sys.stderr)
+        print(f"aws_proxy: {snap['requests']} requests, {snap['errors']} errors, faults {snap['faults']}, "
+              f"seed {seed}", file=sys.stderr)
         for op, n in snap["operations"].items():
             print(f"  {n:6d}  {op}", file=sys.stderr)
         sys.stderr.flush()
@@ -266,12 +417,24 @@ def main():
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if args.watch_pid:
+        def watch():
+            while True:
+                time.sleep(1)
+                try:
+                    os.kill(args.watch_pid, 0)
+                except ProcessLookupError:
+                    stop(None, None)
+                    return
+                except PermissionError:
+                    pass
+        threading.Thread(target=watch, daemon=True).start()
     if args.port_file:
         with open(args.port_file + ".tmp", "w") as f:
             f.write(f"{port}\n")
         os.replace(args.port_file + ".tmp", args.port_file)
-    print(f"latency_proxy: 127.0.0.1:{port} -> {args.upstream}, +{args.latency_ms:g} ms per request",
-          file=sys.stderr, flush=True)
+    print(f"aws_proxy: 127.0.0.1:{port} -> {args.upstream}, +{args.latency_ms:g} ms per request, "
+          f"fault rate {args.fault_rate:g} ({args.faults}), seed {seed}", file=sys.stderr, flush=True)
     server.serve_forever(poll_interval=0.2)
     server.server_close()
 
