@@ -11,8 +11,10 @@ The reconcile benchmark uses it for latency, the fault tests for faults:
     aws_proxy.py --upstream http://127.0.0.1:4566 --fault-rate 0.2 --faults throttle,500,503,drop,lost --seed 7
 
 Faults. Each request to a chosen service (--services, by SigV4 signing name: ecs,
-elasticloadbalancing, route53, servicediscovery, s3, sqs, ecr, ...; default all) fails
-with probability --fault-rate, with a kind drawn uniformly from --faults:
+elasticloadbalancing, route53, servicediscovery, s3, sqs, ecr, ...; default all), and
+when --operations is given only to those operations (named as the counters name them,
+see below: `ecs:UpdateService`, `PUT /bucket/jobs/{id}`), fails with probability
+--fault-rate, with a kind drawn uniformly from --faults:
 
     throttle  not forwarded; the service's own throttling error (JSON protocols: 400 with
               x-amzn-ErrorType ThrottlingException; query/XML: <Code>Throttling</Code>;
@@ -34,8 +36,9 @@ forwarded):
     GET  /_proxy/stats    {"requests": N, "errors": N, "operations": {"ecs:CreateService": n, ...},
                            "faults": {"lost": n, ...}, "faulted_operations": {"ecs:CreateService": n, ...}}
     POST /_proxy/reset    zero the counters
-    POST /_proxy/faults   {"rate": 0.2, "kinds": ["lost"], "services": ["ecs"]} (each optional;
-                          "services": [] means all) changes the faults from the next request on
+    POST /_proxy/faults   {"rate": 0.2, "kinds": ["lost"], "services": ["ecs"], "operations": [...]}
+                          (each optional; "services": [] and "operations": [] mean all)
+                          changes the faults from the next request on
 
 On SIGTERM or SIGINT the counters are printed on stderr and the proxy exits.
 """
@@ -110,34 +113,40 @@ FAULT_KINDS = ("throttle", "500", "503", "drop", "lost")
 class Faults:
     """Which requests fail and how; changed at runtime through POST /_proxy/faults."""
 
-    def __init__(self, rate, kinds, services, seed):
+    def __init__(self, rate, kinds, services, seed, operations=()):
         self.lock = threading.Lock()
         self.rng = random.Random(seed)
         self.seed = seed
-        self.set(rate, kinds, services)
+        self.set(rate, kinds, services, list(operations))
 
     @staticmethod
-    def check(rate, kinds, services):
+    def check(rate, kinds, services, operations):
         if not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
             raise ValueError("rate must be a number from 0 to 1")
         if not isinstance(kinds, list) or not kinds or any(k not in FAULT_KINDS for k in kinds):
             raise ValueError(f"kinds must be a non-empty list of {', '.join(FAULT_KINDS)}")
         if not isinstance(services, list) or any(not isinstance(x, str) for x in services):
             raise ValueError("services must be a list of signing names")
+        if not isinstance(operations, list) or any(not isinstance(x, str) for x in operations):
+            raise ValueError("operations must be a list of operation names")
 
-    def set(self, rate, kinds, services):
-        self.check(rate, kinds, services)
+    def set(self, rate, kinds, services, operations):
+        self.check(rate, kinds, services, operations)
         with self.lock:
             self.rate, self.kinds, self.services = float(rate), list(kinds), set(services)
+            self.operations = set(operations)
 
     def snapshot(self):
         with self.lock:
-            return {"rate": self.rate, "kinds": self.kinds, "services": sorted(self.services)}
+            return {"rate": self.rate, "kinds": self.kinds, "services": sorted(self.services),
+                    "operations": sorted(self.operations)}
 
-    def draw(self, service):
-        """The fault for one request to `service`, or None."""
+    def draw(self, service, op):
+        """The fault for one request of operation `op` to `service`, or None."""
         with self.lock:
             if self.rate <= 0 or (self.services and service not in self.services):
+                return None
+            if self.operations and op not in self.operations:
                 return None
             if self.rng.random() >= self.rate:
                 return None
@@ -273,7 +282,7 @@ def make_handler(upstream_host, upstream_port, latency, timeout, counters, fault
                     if not isinstance(req, dict):
                         raise ValueError("the body must be a JSON object")
                     faults.set(req.get("rate", now["rate"]), req.get("kinds", now["kinds"]),
-                               req.get("services", now["services"]))
+                               req.get("services", now["services"]), req.get("operations", now["operations"]))
                 except ValueError as e:
                     self._reply(400, {"error": str(e)})
                     return
@@ -324,7 +333,7 @@ def make_handler(upstream_host, upstream_port, latency, timeout, counters, fault
                 self._own(body)
                 return
             op = operation(self.command, self.path, self.headers, body)
-            fault = faults.draw(signing_service(self.headers))
+            fault = faults.draw(signing_service(self.headers), op)
             if latency > 0:
                 time.sleep(latency)
             if fault == "drop":
@@ -385,6 +394,8 @@ def main():
     ap.add_argument("--faults", default=",".join(FAULT_KINDS),
                     help=f"comma-separated fault kinds to draw from (default {','.join(FAULT_KINDS)})")
     ap.add_argument("--services", default="", help="comma-separated signing names to fault (default: all)")
+    ap.add_argument("--operations", default="",
+                    help="comma-separated operations to fault, as /_proxy/stats names them (default: all)")
     ap.add_argument("--seed", type=int, help="seed of the fault draws (default: a random one, printed)")
     ap.add_argument("--watch-pid", type=int, help="exit when this process is gone (a test that was killed)")
     args = ap.parse_args()
@@ -393,7 +404,8 @@ def main():
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
     try:
         faults = Faults(args.fault_rate, [k for k in args.faults.split(",") if k],
-                        [x for x in args.services.split(",") if x], seed)
+                        [x for x in args.services.split(",") if x], seed,
+                        [x for x in args.operations.split(",") if x])
     except ValueError as e:
         ap.error(str(e))
 

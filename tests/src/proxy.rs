@@ -26,7 +26,8 @@ use serde_json::json;
 use tokio::process::{Child, Command};
 
 /// What the proxy does to requests: `rate` of the requests to `services` (SigV4 signing
-/// names; empty for all) fail with a kind drawn from `kinds`, after `latency`.
+/// names; empty for all) and `operations` (empty for all) fail with a kind drawn from
+/// `kinds`, after `latency`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Faults {
     /// Share of requests that fail, 0 to 1.
@@ -36,6 +37,9 @@ pub struct Faults {
     pub kinds: Vec<&'static str>,
     /// Signing names of the services to fault (`ecs`, `s3`, ...); empty means all.
     pub services: Vec<&'static str>,
+    /// Operations to fault, as [`ProxyStats::operations`] names them (`ecs:UpdateService`,
+    /// `PUT /bucket/jobs/{id}`); empty means all.
+    pub operations: Vec<&'static str>,
     /// Added before each request is forwarded (fixed at start).
     pub latency: Duration,
     /// Seed of the draws; `None` picks one from the clock (it is printed either way).
@@ -53,7 +57,14 @@ impl Faults {
 
     /// `rate` of all requests fail, with every kind of fault.
     pub fn rate(rate: f64) -> Self {
-        Self { rate, kinds: ALL_KINDS.to_vec(), services: Vec::new(), latency: Duration::ZERO, seed: None }
+        Self {
+            rate,
+            kinds: ALL_KINDS.to_vec(),
+            services: Vec::new(),
+            operations: Vec::new(),
+            latency: Duration::ZERO,
+            seed: None,
+        }
     }
 
     /// Only these kinds of fault.
@@ -65,6 +76,12 @@ impl Faults {
     /// Only requests to these services (SigV4 signing names).
     pub fn services(mut self, services: &[&'static str]) -> Self {
         self.services = services.to_vec();
+        self
+    }
+
+    /// Only requests of these operations, named as [`ProxyStats::operations`] names them.
+    pub fn operations(mut self, operations: &[&'static str]) -> Self {
+        self.operations = operations.to_vec();
         self
     }
 
@@ -128,6 +145,7 @@ impl AwsProxy {
             .args(["--fault-rate", &faults.rate.to_string()])
             .args(["--faults", &faults.kinds.join(",")])
             .args(["--services", &faults.services.join(",")])
+            .args(["--operations", &faults.operations.join(",")])
             .args(["--seed", &seed.to_string()])
             .args(["--watch-pid", &std::process::id().to_string()])
             .stdin(Stdio::null())
@@ -166,7 +184,12 @@ impl AwsProxy {
 
     /// Change the rate, kinds and services from the next request on (latency stays).
     pub async fn set_faults(&self, faults: Faults) {
-        let body = json!({"rate": faults.rate, "kinds": faults.kinds, "services": faults.services});
+        let body = json!({
+            "rate": faults.rate,
+            "kinds": faults.kinds,
+            "services": faults.services,
+            "operations": faults.operations,
+        });
         let resp = self.http.post(format!("{}/_proxy/faults", self.endpoint)).json(&body).send().await;
         let resp = resp.expect("POST /_proxy/faults");
         assert!(resp.status().is_success(), "the proxy refused {body}: {}", resp.status());

@@ -16,7 +16,8 @@
 //!   stackfile version, so an unchanged stackfile is not parsed on every request.
 //! - [`error`]: the JSON error body; a 5xx logs its cause instead of sending it.
 //! - [`names`]: cluster, service and job id checks.
-//! - [`routes`]: the handlers, one module (and `router()`) per resource.
+//! - [`routes`]: the handlers, one module (and `router()`) per resource; `routes::ops`
+//!   also serves the health and metrics endpoints alone, for `bosun serve scheduler`.
 //! - [`write`](mod@write): the write path: store then enqueue, and the read-modify-write.
 //! - [`telemetry`]: access log, request ids and metrics.
 //! - [`request_id`]: each request's id, which its 5xx's logged cause carries.

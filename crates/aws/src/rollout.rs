@@ -283,6 +283,9 @@ mod tests {
         }
     }
 
+    /// The jitter of each wait, by the number of polls made.
+    type Jitter = fn(u32) -> f64;
+
     /// Polls a fixed poll makes before `horizon`: at once, then every `interval`.
     fn fixed_polls(interval: Duration, horizon: Duration) -> usize {
         usize::try_from(horizon.as_nanos().div_ceil(interval.as_nanos())).expect("small")
@@ -312,11 +315,11 @@ mod tests {
 
     #[test]
     fn from_22_intervals_on_a_schedule_never_has_polled_more_than_a_fixed_poll() {
-        let jitters: [(&str, Box<dyn Fn(u32) -> f64>); 4] = [
-            ("lowest", Box::new(|_| 0.0)),
-            ("highest", Box::new(|_| 0.999_999)),
-            ("alternating", Box::new(|n| if n % 2 == 0 { 0.0 } else { 0.999_999 })),
-            ("spread", Box::new(|n| f64::from(n * 37 % 100) / 100.0)),
+        let jitters: [(&str, Jitter); 4] = [
+            ("lowest", |_| 0.0),
+            ("highest", |_| 0.999_999),
+            ("alternating", |n| if n % 2 == 0 { 0.0 } else { 0.999_999 }),
+            ("spread", |n| f64::from(n * 37 % 100) / 100.0),
         ];
         for interval in [INTERVAL, Duration::from_secs(1), Duration::from_secs(60), Duration::from_millis(200)] {
             for (name, jitter) in &jitters {

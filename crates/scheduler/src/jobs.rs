@@ -214,7 +214,10 @@ async fn run_job(ctx: &Ctx, job: &JobMessage, msg: &Received, abort: &Cancellati
         }
     };
 
-    let attempt = beating(ctx, Some(&msg.receipt), Some(&mut lease), abort, attempt(ctx, job, msg, &mut record)).await;
+    // Boxed, as converge's work is: the nested futures of a reconcile are large, and
+    // a debug build's poll frames of them came close to a worker thread's 2 MiB stack.
+    let work = Box::pin(attempt(ctx, job, msg, &mut record));
+    let attempt = beating(ctx, Some(&msg.receipt), Some(&mut lease), abort, work).await;
     match attempt {
         Ok(Ok(done)) => {
             delete(ctx, msg).await;
@@ -369,12 +372,14 @@ async fn put_final_record(ctx: &Ctx, record: &JobRecord) -> Result<(), Reconcile
 }
 
 /// Attempts of a write that must not be lost to one failed S3 call (a final job record,
-/// the cluster status), each itself retried by the SDK.
-const DURABLE_ATTEMPTS: u32 = 5;
+/// the cluster status), each itself retried by the SDK (5 attempts with backoff, about
+/// 7 s when every one fails).
+const DURABLE_ATTEMPTS: u32 = 4;
 
-/// Run `op` until it succeeds, up to [`DURABLE_ATTEMPTS`] times, waiting 0.5, 1, 2, 4 s
-/// (jittered over the upper half of each) in between: at most 7.5 s of waiting, well
-/// inside a job's heartbeat-extended visibility.
+/// Run `op` until it succeeds, up to [`DURABLE_ATTEMPTS`] times, waiting 0.5, 1, 2 s
+/// (jittered over the upper half of each) in between: 3.5 s of waiting at most, beside
+/// the SDK's own retries. Callers run it under a heartbeat, which keeps the job's
+/// message hidden meanwhile.
 pub(crate) async fn durably<T, E, F>(what: &str, mut op: impl FnMut() -> F) -> Result<T, E>
 where
     E: std::fmt::Display,
@@ -397,7 +402,7 @@ where
 
 /// The wait after the `attempt`-th failed durable write: 0.5 s doubling, with `jitter`.
 fn durable_wait(attempt: u32, jitter: f64) -> Duration {
-    backoff::jittered(backoff::exponential(Duration::from_millis(500), attempt, Duration::from_secs(4)), jitter)
+    backoff::jittered(backoff::exponential(Duration::from_millis(500), attempt, Duration::from_secs(2)), jitter)
 }
 
 /// The attempt could not run to its end: retry later through the queue, or, on the
@@ -417,14 +422,20 @@ async fn attempt_failed(
         Action::Retry(delay) => delay,
         Action::GiveUp => {
             // The message stays hidden while the outcome is written, which may take a
-            // few retries; a shutdown does not cut that short (it is bounded).
-            let work = give_up(ctx, msg, job, record, err, sinks);
+            // few retries; a shutdown does not cut that short (it is bounded). Boxed:
+            // the rare path's retrying S3 calls would otherwise make every job's
+            // future (and its stack frames) tens of kilobytes larger.
+            let work = Box::pin(give_up(ctx, msg, job, record, err, sinks));
             let _ = beating(ctx, Some(&msg.receipt), None, &CancellationToken::new(), work).await;
             return;
         }
     };
     warn!(attempt = n, of = limit, retry_in = ?delay, error = %err, "attempt failed; the job will be retried");
-    if let Some(record) = record {
+    metrics::counter!("bosun_job_retries_total").increment(1);
+    // When it was the record that could not be written, another write now would most
+    // likely fail too, after the SDK's retries: only delay the retry.
+    let record_failed = matches!(err, ReconcileError::Store { doing: StoreOp::WriteJobRecord, .. });
+    if let Some(record) = record.filter(|_| !record_failed) {
         record.status = JobStatus::Queued;
         record.error = Some(format!("attempt {n} of {limit} failed: {err}; retrying in {}s", delay.as_secs()));
         record.updated_at = now_rfc3339();
@@ -664,6 +675,37 @@ mod tests {
         assert!(means[0] < means[4] && means[4] < means[9], "{means:?}");
         // About three quarters of the base, well under the cap at the cap.
         assert!((44.0..=46.0).contains(&means[9]), "{means:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_durable_write_is_tried_four_times_with_backoff_then_gives_its_error() {
+        let start = tokio::time::Instant::now();
+        let mut calls = 0;
+        let failed: Result<(), &str> = durably("the record", || {
+            calls += 1;
+            async { Err("S3 is down") }
+        })
+        .await;
+        assert_eq!((failed, calls), (Err("S3 is down"), 4));
+        // 0.5, 1 and 2 s, each jittered over its upper half.
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_millis(1750) && waited <= Duration::from_millis(3500), "{waited:?}");
+
+        let mut calls = 0;
+        let written = durably("the record", || {
+            calls += 1;
+            let n = calls;
+            async move { if n < 3 { Err("503") } else { Ok(n) } }
+        })
+        .await;
+        assert_eq!(written, Ok(3), "the third attempt went through");
+    }
+
+    #[test]
+    fn durable_waits_double_from_half_a_second() {
+        let ms = |attempt, jitter| durable_wait(attempt, jitter).as_millis();
+        assert_eq!((ms(1, 0.999_999), ms(2, 0.999_999), ms(3, 0.999_999)), (499, 999, 1999));
+        assert_eq!((ms(1, 0.0), ms(3, 0.0), ms(9, 0.0)), (250, 1000, 1000));
     }
 
     #[test]

@@ -126,7 +126,7 @@ async fn drift_check(ctx: &Ctx, cluster: &str) -> Result<(), ReconcileError> {
 
     let changes = change_lines(&plan);
     let version_job = version_job(ctx, cluster, &version).await;
-    let (action, note) = decide(&status, version_job.as_ref(), &version, &plan, desired.drift);
+    let (action, note) = decide(&status, version_job.as_ref(), &version, plan.conflicts.len(), desired.drift);
     metrics::counter!("bosun_drift_checks_total", "action" => action).increment(1);
     if action == "retried" {
         info!(
@@ -174,13 +174,14 @@ async fn drift_check(ctx: &Ctx, cluster: &str) -> Result<(), ReconcileError> {
     fix(ctx, &desired, &policy, &version, "drift", version_job, Some((status, drift))).await
 }
 
-/// What to do about a non-empty plan: `held`, `retried`, `reported` or `healed`, and
-/// the note the announcement ends with.
+/// What to do about a non-empty plan (with `conflicts`) for `version`: `held`,
+/// `retried`, `reported` or `healed`, and the note the announcement ends with.
+/// `version_job` is the record of the job the API queued for the version.
 fn decide(
     status: &ClusterStatus,
     version_job: Option<&JobRecord>,
     version: &str,
-    plan: &bosun_plan::Plan,
+    conflicts: usize,
     policy: DriftPolicy,
 ) -> (&'static str, String) {
     let last = status.last_job.as_ref().filter(|j| j.stackfile_version == version);
@@ -191,8 +192,8 @@ fn decide(
         let why =
             format!("not healed: the last reconcile of this version ({}) {}", last.job_id, status_word(last.status));
         ("held", why)
-    } else if !plan.conflicts.is_empty() {
-        ("held", format!("not healed: {} conflict(s) with resources bosun does not own", plan.conflicts.len()))
+    } else if conflicts > 0 {
+        ("held", format!("not healed: {conflicts} conflict(s) with resources bosun does not own"))
     } else if incomplete {
         ("retried", "its job failed without an outcome; applying it again".to_owned())
     } else if policy == DriftPolicy::Report {
@@ -278,5 +279,69 @@ fn status_word(status: JobStatus) -> &'static str {
         JobStatus::RolledBack => "rolled back",
         JobStatus::Failed => "failed",
         _ => "did not succeed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::LastJob;
+
+    fn job(version: &str, status: JobStatus, incomplete: bool) -> JobRecord {
+        let mut record = JobRecord::queued(JobMessage::new("prod", "config_updated", "alice", version));
+        record.status = status;
+        record.incomplete = incomplete;
+        record
+    }
+
+    fn status_after(record: &JobRecord) -> ClusterStatus {
+        let last = LastJob::from_record(record, "summary", &record.job.stackfile_version);
+        ClusterStatus { cluster: "prod".into(), last_job: Some(last), drift: None, updated_at: String::new() }
+    }
+
+    fn action(status: &ClusterStatus, version_job: Option<&JobRecord>, policy: DriftPolicy) -> &'static str {
+        decide(status, version_job, "v2", 0, policy).0
+    }
+
+    #[test]
+    fn a_version_whose_reconcile_failed_or_rolled_back_is_held() {
+        for outcome in [JobStatus::Failed, JobStatus::RolledBack] {
+            let last = job("v2", outcome, false);
+            let (action, note) = decide(&status_after(&last), Some(&last), "v2", 0, DriftPolicy::Heal);
+            assert_eq!(action, "held");
+            assert!(note.starts_with(&format!("not healed: the last reconcile of this version ({})", last.job.job_id)));
+        }
+    }
+
+    #[test]
+    fn a_version_whose_job_failed_without_an_outcome_is_applied_again_under_heal_and_report() {
+        let gave_up = job("v2", JobStatus::Failed, true);
+        for policy in [DriftPolicy::Heal, DriftPolicy::Report] {
+            // Known from the status, from the version's job record, or from both.
+            assert_eq!(action(&status_after(&gave_up), Some(&gave_up), policy), "retried");
+            assert_eq!(action(&status_after(&gave_up), None, policy), "retried");
+            let earlier = job("v1", JobStatus::Succeeded, false);
+            assert_eq!(action(&status_after(&earlier), Some(&gave_up), policy), "retried");
+        }
+    }
+
+    #[test]
+    fn conflicts_hold_even_a_retry() {
+        let gave_up = job("v2", JobStatus::Failed, true);
+        let (action, note) = decide(&status_after(&gave_up), Some(&gave_up), "v2", 2, DriftPolicy::Heal);
+        assert_eq!((action, note.as_str()), ("held", "not healed: 2 conflict(s) with resources bosun does not own"));
+    }
+
+    #[test]
+    fn other_drift_follows_the_stackfile_s_policy() {
+        let earlier = job("v1", JobStatus::Succeeded, false);
+        // The version's job is still queued (retrying, or waiting its turn): drift.
+        let queued = job("v2", JobStatus::Queued, false);
+        assert_eq!(action(&status_after(&earlier), Some(&queued), DriftPolicy::Heal), "healed");
+        assert_eq!(action(&status_after(&earlier), Some(&queued), DriftPolicy::Report), "reported");
+        // An older version's failure holds nothing back.
+        let old_failure = job("v1", JobStatus::Failed, false);
+        assert_eq!(action(&status_after(&old_failure), None, DriftPolicy::Heal), "healed");
+        assert_eq!(action(&ClusterStatus::default(), None, DriftPolicy::Report), "reported");
     }
 }
