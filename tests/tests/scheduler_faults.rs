@@ -110,19 +110,23 @@ async fn at_20_percent_faults_ten_bumps_end_with_every_job_final_and_the_newest_
     let first = created.json::<Value>().await.unwrap()["job_id"].as_str().unwrap().to_owned();
     assert_eq!(api.wait_job(&first, JOB_LIMIT).await["status"], "succeeded");
 
-    // 20% of bosun's AWS, S3 and SQS calls fail, with every kind of fault; ten bumps
-    // arrive a second apart.
+    // 20% of bosun's AWS, S3 and SQS calls fail, with every kind of fault. Ten bumps:
+    // the odd ones wait for their job to end (so that each is reconciled under the
+    // faults), the even ones follow at once (so that some jobs find a newer version).
     proxy.set_faults(Faults::rate(0.2)).await;
     let mut jobs = vec![first];
     for n in 1..=10 {
         let body = api.put_config(CLUSTER, &stack(&format!("1.{n}"))).await;
-        jobs.push(body["job_id"].as_str().unwrap().to_owned());
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        let job = body["job_id"].as_str().unwrap().to_owned();
+        if n % 2 == 1 {
+            eventually("the bump's job ended", JOB_LIMIT, async || is_final(&record(&api, &job).await).then_some(()))
+                .await;
+        }
+        jobs.push(job);
     }
-    // Let the faults bite for a while after the last bump.
-    tokio::time::sleep(Duration::from_secs(10)).await;
     let stats = proxy.stats().await;
     proxy.set_faults(Faults::none()).await;
+    let faults_stopped = tokio::time::Instant::now();
     // ECS (`ecs:Op`), S3 (`PUT /bucket/key`) and SQS (`AmazonSQS:Op`) calls all failed.
     for (service, is) in [
         ("ECS", (|op: &str| op.starts_with("ecs:")) as fn(&str) -> bool),
@@ -156,11 +160,12 @@ async fn at_20_percent_faults_ten_bumps_end_with_every_job_final_and_the_newest_
         *outcomes.entry(r["status"].as_str().unwrap().to_owned()).or_default() += 1;
     }
     eprintln!(
-        "seed {}: {} faults injected ({:?}) over {} requests; jobs: {outcomes:?}",
+        "seed {}: {} faults injected ({:?}) over {} requests; jobs: {outcomes:?}; converged {:?} after the faults stopped",
         proxy.seed(),
         stats.total_faults(),
         stats.faults,
-        stats.requests
+        stats.requests,
+        faults_stopped.elapsed()
     );
     // Nothing rolled back, and every job that did not succeed says why.
     for r in &records {
