@@ -38,7 +38,8 @@ pub struct Faults {
     /// Signing names of the services to fault (`ecs`, `s3`, ...); empty means all.
     pub services: Vec<&'static str>,
     /// Operations to fault, as [`ProxyStats::operations`] names them
-    /// (`ecs:CreateService`, `elasticloadbalancing:CreateRule`, ...); empty means all.
+    /// (`ecs:CreateService`, `elasticloadbalancing:CreateRule`, `PUT /bucket/jobs/{id}`, ...);
+    /// empty means all.
     pub operations: Vec<&'static str>,
     /// Fault each operation at most this many times; `None` for no limit.
     pub limit_per_operation: Option<u64>,

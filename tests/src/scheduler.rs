@@ -42,10 +42,11 @@ pub struct Scheduler {
 
 impl Scheduler {
     /// Start a scheduler on the bucket and queue of [`crate::api`] (which must exist:
-    /// start an [`crate::api::ApiServer`] first), with `args` after the bucket and
-    /// queue.
+    /// start an [`crate::api::ApiServer`] first), with its metrics and health listener
+    /// on 127.0.0.1:0, and `args` after the bucket and queue.
     pub async fn start(env: &Env, args: &[&str]) -> Self {
-        let mut cmd = env.server(&["serve", "scheduler", "--bucket", BUCKET, "--queue", QUEUE]);
+        let mut cmd =
+            env.server(&["serve", "scheduler", "--bucket", BUCKET, "--queue", QUEUE, "--listen", "127.0.0.1:0"]);
         cmd.args(args);
         let mut child = cmd.spawn().expect("start bosun serve scheduler");
         let logs = capture(&mut child, "scheduler started").await;
@@ -53,6 +54,13 @@ impl Scheduler {
             .await
             .unwrap_or_else(|_| panic!("bosun serve scheduler did not start within {START_LIMIT:?}"));
         Self { child, logs }
+    }
+
+    /// `http://127.0.0.1:PORT` of the metrics and health listener, from its log line.
+    pub async fn probes_url(&self) -> String {
+        let line = self.wait_log("metrics and health listening", START_LIMIT).await;
+        let addr = line.split_whitespace().find_map(|w| w.strip_prefix("addr=")).expect("the line has addr=");
+        format!("http://{addr}")
     }
 
     /// Every log line so far.

@@ -211,7 +211,10 @@ async fn every_endpoint_answers_with_its_documented_status_and_body() {
 
     // Status before any reconcile.
     let (s, body) = json_of(api.request(Method::GET, "/api/v1/clusters/demo/status", v).send().await.unwrap()).await;
-    assert_eq!((s, body), (StatusCode::OK, json!({"cluster": "demo", "state": "never_reconciled"})));
+    assert_eq!(
+        (s, body),
+        (StatusCode::OK, json!({"cluster": "demo", "state": "never_reconciled", "dead_letter_jobs": 0}))
+    );
 
     // Unknown things: 404; a bad job id or name: 400; an unknown method: 405.
     for (path, status, code) in [
@@ -843,4 +846,82 @@ async fn server_errors_give_a_request_id_and_log_their_cause_under_it() {
     assert_eq!(body, json!({"status": "not_ready", "checks": {"s3": "ok", "sqs": "error"}, "request_id": id}));
     let causes = logged(&api, &["readiness check failed", &format!("request_id={id}")]).await;
     assert!(causes.len() == 1 && causes[0].contains(QUEUE), "{causes:#?}");
+}
+
+/// The bucket's lifecycle rules as (id, prefix, expiration days, delete markers
+/// expire, noncurrent days), sorted by id.
+async fn lifecycle(s3: &aws_sdk_s3::Client) -> Vec<(String, String, Option<i32>, Option<bool>, Option<i32>)> {
+    let out =
+        s3.get_bucket_lifecycle_configuration().bucket(BUCKET).send().await.expect("GetBucketLifecycleConfiguration");
+    let mut rules: Vec<_> = out
+        .rules()
+        .iter()
+        .map(|r| {
+            (
+                r.id().unwrap_or_default().to_owned(),
+                r.filter().and_then(|f| f.prefix()).unwrap_or_default().to_owned(),
+                r.expiration().and_then(|e| e.days()),
+                r.expiration().and_then(|e| e.expired_object_delete_marker()),
+                r.noncurrent_version_expiration().and_then(|n| n.noncurrent_days()),
+            )
+        })
+        .collect();
+    rules.sort();
+    rules
+}
+
+#[tokio::test]
+async fn init_expires_old_leases_and_job_records_keeps_other_rules_and_stays_idempotent() {
+    use aws_sdk_s3::types::{BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule};
+    let env = Env::start().await;
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&env.sdk).force_path_style(true).build());
+    // The bucket exists already, with a rule of its owner's.
+    s3.create_bucket().bucket(BUCKET).send().await.expect("CreateBucket");
+    let theirs = LifecycleRule::builder()
+        .id("their-logs")
+        .filter(aws_sdk_s3::types::LifecycleRuleFilter::builder().prefix("logs/").build())
+        .status(ExpirationStatus::Enabled)
+        .expiration(LifecycleExpiration::builder().days(7).build())
+        .build()
+        .unwrap();
+    s3.put_bucket_lifecycle_configuration()
+        .bucket(BUCKET)
+        .lifecycle_configuration(BucketLifecycleConfiguration::builder().rules(theirs).build().unwrap())
+        .send()
+        .await
+        .expect("PutBucketLifecycleConfiguration");
+
+    let init = env.bosun(&["init", "--bucket", BUCKET, "--queue", QUEUE]).await;
+    init.expect_code(0).expect_lines(&[
+        "exists   bucket bosun-state",
+        "set      bucket bosun-state lifecycle: old lease versions expire after 1 day; job records expire after 90 days; stackfile history kept",
+    ]);
+    let expected = |days: i32| {
+        vec![
+            ("bosun-job-records".to_owned(), "jobs/".to_owned(), Some(days), None, Some(1)),
+            ("bosun-leases".to_owned(), "leases/".to_owned(), None, Some(true), Some(1)),
+            ("their-logs".to_owned(), "logs/".to_owned(), Some(7), None, None),
+        ]
+    };
+    assert_eq!(lifecycle(&s3).await, expected(90));
+
+    // Again, with another retention: the same rules, bosun's with the new number of
+    // days, theirs untouched, nothing twice.
+    env.bosun(&["init", "--bucket", BUCKET, "--queue", QUEUE]).await.expect_code(0);
+    assert_eq!(lifecycle(&s3).await, expected(90));
+    env.bosun(&["init", "--bucket", BUCKET, "--queue", QUEUE, "--job-retention-days", "30"]).await.expect_code(0);
+    assert_eq!(lifecycle(&s3).await, expected(30));
+
+    // 0 keeps job records: no rule for them; leases still expire.
+    let keep = env.bosun(&["init", "--bucket", BUCKET, "--queue", QUEUE, "--job-retention-days", "0"]).await;
+    keep.expect_code(0).expect_lines(&[
+        "set      bucket bosun-state lifecycle: old lease versions expire after 1 day; job records kept; stackfile history kept",
+    ]);
+    let mut rules = expected(0);
+    rules.remove(0);
+    assert_eq!(lifecycle(&s3).await, rules);
+    // No rule ever reaches the stackfile history.
+    assert!(lifecycle(&s3).await.iter().all(|r| !"clusters/".starts_with(&r.1)), "a rule covers clusters/");
+    let bad = env.bosun(&["init", "--bucket", BUCKET, "--queue", QUEUE, "--job-retention-days", "-1"]).await;
+    bad.expect_code(2);
 }

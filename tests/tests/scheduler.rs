@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use bosun_tests::api::{ApiServer, BUCKET, DLQ};
+use bosun_tests::api::{ApiServer, BUCKET, DLQ, QUEUE};
 use bosun_tests::scheduler::{FAST, Scheduler, Sink, dead_url};
 use bosun_tests::{CLUSTER, Env, Stackfile};
 use reqwest::Method;
@@ -505,4 +505,94 @@ async fn when_the_grace_period_runs_out_the_job_is_handed_back_and_another_sched
     assert_eq!(record["attempts"], 2, "{record:#}");
     assert_eq!(env.service("web").await.running_count(), 2);
     assert_eq!(env.load_balancers().await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_scheduler_alone_serves_its_metrics_health_and_readiness() {
+    let env = Env::start().await;
+    let api = api_only(&env).await;
+    let scheduler = Scheduler::start(&env, FAST).await;
+    let probes = scheduler.probes_url().await;
+    let job = create(&api, CLUSTER, "services:\n  - worker:\n      image: busybox:1.36\n").await;
+    assert_eq!(api.wait_job(&job, JOB_LIMIT).await["status"], "succeeded");
+
+    let get = |path: &str| api.http.get(format!("{probes}{path}")).send();
+    let resp = get("/healthz").await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.json::<Value>().await.unwrap(), json!({"status": "ok"}));
+    let resp = get("/readyz").await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.json::<Value>().await.unwrap(), json!({"status": "ready", "checks": {"s3": "ok", "sqs": "ok"}}));
+    let resp = get("/api/v1/clusters").await.unwrap();
+    assert_eq!(resp.status(), 404, "the scheduler's listener serves no API");
+
+    // The scheduler's own metrics, in the Prometheus text the API serves.
+    let resp = get("/metrics").await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/plain; version=0.0.4");
+    let text = resp.text().await.unwrap();
+    assert!(text.lines().any(|l| l == r#"bosun_jobs_total{status="succeeded"} 1"#), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with(r#"bosun_aws_calls_total{service="ECS",operation="RegisterTaskDefinition"}"#)),
+        "{text}"
+    );
+    assert!(text.contains("bosun_reconcile_duration_seconds_bucket"), "{text}");
+
+    // The listener stops with the scheduler, which exits 0.
+    let (exit, logs) = scheduler.terminate().await;
+    assert!(exit.success(), "exit {exit:?}:\n{}", logs.join("\n"));
+    assert!(get("/healthz").await.is_err(), "the listener is closed after the exit");
+}
+
+#[tokio::test]
+async fn a_dead_job_shows_in_the_status_and_jobs_redrive_runs_it_again_once() {
+    let env = Env::start().await;
+    let api = serve(&env, &[]).await;
+    let v = |tag: &str| format!("services:\n  - worker:\n      image: busybox:{tag}\n");
+    let job = create(&api, CLUSTER, &v("1.35")).await;
+    assert_eq!(api.wait_job(&job, JOB_LIMIT).await["status"], "succeeded");
+    assert_eq!(api.status(CLUSTER).await["dead_letter_jobs"], 0);
+
+    // A stackfile edited past the API's validation: its deploy fails on every attempt
+    // and goes to the dead-letter queue, recorded failed without an outcome.
+    api.s3
+        .put_object()
+        .bucket(BUCKET)
+        .key(format!("clusters/{CLUSTER}/stackfile.yaml"))
+        .body(b"services:\n  - worker:\n      image: [busybox\n".to_vec().into())
+        .send()
+        .await
+        .expect("overwrite the stackfile");
+    let resp = api.request(Method::POST, &format!("/api/v1/clusters/{CLUSTER}/deploy"), Some(&api.deployer));
+    let dead: Value = resp.send().await.unwrap().json().await.unwrap();
+    let dead = dead["job_id"].as_str().unwrap().to_owned();
+    let record = api.wait_job(&dead, JOB_LIMIT).await;
+    assert_eq!((record["status"].as_str(), record["incomplete"].as_bool()), (Some("failed"), Some(true)), "{record:#}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while api.status(CLUSTER).await["dead_letter_jobs"] != 1 {
+        assert!(tokio::time::Instant::now() < deadline, "the status never showed the dead job");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // The stackfile is fixed through the API; then the dead job is moved back. It is
+    // reopened, runs again, and finds its version superseded by the fix.
+    let fixed = api.put_config(CLUSTER, &v("1.36")).await["job_id"].as_str().unwrap().to_owned();
+    assert_eq!(api.wait_job(&fixed, JOB_LIMIT).await["status"], "succeeded");
+    let redrive = env.bosun(&["jobs", "redrive", "--bucket", BUCKET, "--queue", QUEUE]).await;
+    redrive.expect_code(0).expect_lines(&[
+        format!("moved    job {dead} (cluster {CLUSTER}): failed -> queued"),
+        format!("moved 1 job(s) from {DLQ} to {QUEUE}"),
+    ]);
+    let record = api.wait_job(&dead, JOB_LIMIT).await;
+    assert_eq!(record["status"], "superseded", "{record:#}");
+    assert_eq!(record["result"]["superseded_by"], fixed.as_str(), "{record:#}");
+    assert_eq!(api.status(CLUSTER).await["dead_letter_jobs"], 0);
+
+    // Again: nothing left to move, nothing ran twice.
+    let again = env.bosun(&["jobs", "redrive", "--bucket", BUCKET, "--queue", QUEUE]).await;
+    again.expect_code(0).expect_lines(&[format!("moved 0 job(s) from {DLQ} to {QUEUE}")]);
+    let td = env.service("worker").await.task_definition().unwrap().to_owned();
+    assert_eq!(image_of(&env.task_definition(&td).await), "busybox:1.36");
+    assert_eq!(env.revisions("demo-worker").await.len(), 2, "1.35 and 1.36, nothing else");
 }

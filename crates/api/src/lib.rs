@@ -22,7 +22,8 @@
 //!   stackfile version, so an unchanged stackfile is not parsed on every request.
 //! - [`error`]: the JSON error body; a 5xx logs its cause instead of sending it.
 //! - [`names`]: cluster, service and job id checks.
-//! - [`routes`]: the handlers, one module (and `router()`) per resource.
+//! - [`routes`]: the handlers, one module (and `router()`) per resource; `routes::ops`
+//!   also serves the health and metrics endpoints alone, for `bosun serve scheduler`.
 //! - [`write`](mod@write): the write path: store then enqueue, and the read-modify-write.
 //! - [`telemetry`]: access log, request ids and metrics.
 //! - [`request_id`]: each request's id, which its 5xx's logged cause carries.
@@ -71,6 +72,9 @@ pub struct AppState {
     pub store: Store,
     /// The job queue.
     pub queue: Queue,
+    /// The job queue's dead-letter queue, if it has one: its depth is in each
+    /// cluster's status.
+    pub dead_letters: Option<Queue>,
     /// Known tokens; replaced whole when the tokens file is reloaded.
     pub tokens: SharedTokens,
     /// Resource limits.
@@ -106,6 +110,7 @@ impl AppState {
             clients,
             store,
             queue,
+            dead_letters: None,
             tokens: tokens.into(),
             plan_slots: limits::PlanSlots::new(&limits),
             limits,
@@ -149,14 +154,20 @@ pub struct ApiConfig {
 /// Connect to the bucket and queue, checking that both exist.
 pub async fn connect(clients: Clients, config: &ApiConfig) -> anyhow::Result<State> {
     let (store, queue) = bosun_aws::queue::connect(&clients, &config.bucket, &config.queue).await?;
-    Ok(Arc::new(AppState::with_limits(
+    let dead_letters = queue.dead_letters().await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "could not find the dead-letter queue; the status will not show its depth");
+        None
+    });
+    let mut state = AppState::with_limits(
         clients,
         store,
         queue,
         config.tokens.clone(),
         config.limits.clone(),
         config.redact_env,
-    )))
+    );
+    state.dead_letters = dead_letters;
+    Ok(Arc::new(state))
 }
 
 /// The application: each resource's routes, the 404 and 405 answers, CORS (only when

@@ -17,7 +17,9 @@ pub struct JobMessage {
     pub job_id: String,
     /// The cluster to reconcile.
     pub cluster: String,
-    /// Why: `config_updated`, `service_updated`, `service_deleted`, `deploy`, `rollback`, `cluster_created`.
+    /// Why: `config_updated`, `service_updated`, `service_deleted`, `deploy`, `rollback`, `cluster_created`;
+    /// the scheduler's own jobs: `drift` (healing drift), `retry` (applying a version whose job failed without an
+    /// outcome).
     pub reason: String,
     /// The token name of the caller.
     pub requested_by: String,
@@ -98,6 +100,12 @@ pub struct JobRecord {
     /// The scheduler that ran the last attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduler: Option<String>,
+    /// The job failed without an outcome: its reconcile could not run to its end (AWS
+    /// or S3 kept failing, or its message reached the dead-letter queue). Retrying can
+    /// help, unlike after a failed rollout: the scheduler's drift check applies the
+    /// version again, and `bosun jobs redrive` reopens the job.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub incomplete: bool,
     /// The reconcile result (plan summary, per-resource results, timings), written by
     /// the scheduler.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -117,6 +125,7 @@ impl JobRecord {
             error: None,
             attempts: 0,
             scheduler: None,
+            incomplete: false,
             result: None,
         }
     }

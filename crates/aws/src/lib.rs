@@ -13,7 +13,9 @@
 //! - [`apply`](mod@apply): plan steps -> AWS calls, stage by stage, one module per
 //!   AWS service.
 //! - [`progress`]: what an apply reports while it runs, and how rollouts end.
-//! - [`rollout`]: waiting for deployments and one-off tasks, with four outcomes.
+//! - [`rollout`]: waiting for deployments and one-off tasks, with four outcomes, on
+//!   an adaptive poll schedule.
+//! - [`backoff`]: capped exponential backoff with jitter.
 //! - [`error`]: errors that name the resource and the kind of failure (with the SDK's
 //!   error as their source), and what an apply had changed when it stopped.
 //! - [`store`]: the S3 store of stackfiles (versioned, conditional writes), job
@@ -26,6 +28,7 @@
 //! - [`live`]: the live state of a cluster's services (counts, image, rollout).
 
 pub mod apply;
+pub mod backoff;
 pub mod clients;
 pub mod convert;
 pub mod ecr;

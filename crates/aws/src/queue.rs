@@ -21,6 +21,13 @@ pub const MAX_RECEIVE_COUNT: u32 = 5;
 pub const VISIBILITY_TIMEOUT_SECS: u32 = 60;
 /// How long the dead-letter queue keeps a job: 14 days, the SQS maximum.
 const DLQ_RETENTION_SECS: u32 = 14 * 24 * 3600;
+/// Days a job record is kept by default (`bosun init --job-retention-days`).
+pub const JOB_RETENTION_DAYS: u32 = 90;
+/// The id of the bucket lifecycle rule that expires old lease versions. `init` owns
+/// the rules with these ids and keeps every other rule of the bucket.
+pub const LEASES_RULE: &str = "bosun-leases";
+/// The id of the lifecycle rule that expires job records.
+pub const JOB_RECORDS_RULE: &str = "bosun-job-records";
 
 /// The job queue.
 #[derive(Debug, Clone)]
@@ -65,6 +72,12 @@ impl Queue {
 
     /// Enqueue a job; returns the SQS message id.
     pub async fn send(&self, job: &JobMessage) -> Result<String, AwsError> {
+        self.send_deduplicated(job, &job.job_id).await
+    }
+
+    /// Enqueue a job again (out of the dead-letter queue) under another deduplication
+    /// id than its first send's, which SQS may still remember for 5 minutes.
+    pub async fn send_deduplicated(&self, job: &JobMessage, deduplication_id: &str) -> Result<String, AwsError> {
         let body = serde_json::to_string(job).expect("a job message always serialises");
         let out = self
             .sqs
@@ -72,11 +85,48 @@ impl Queue {
             .queue_url(&self.url)
             .message_body(body)
             .message_group_id(&job.cluster)
-            .message_deduplication_id(&job.job_id)
+            .message_deduplication_id(deduplication_id)
             .send()
             .await
             .map_err(|e| AwsError::sqs("SendMessage", format!("job {}", job.job_id), e))?;
         Ok(out.message_id().unwrap_or_default().to_owned())
+    }
+
+    /// This job queue's dead-letter queue, named as [`init`] names it
+    /// ([`dead_letter_queue_name`]); `None` when the queue is not FIFO or there is no
+    /// such queue.
+    pub async fn dead_letters(&self) -> Result<Option<Queue>, AwsError> {
+        let name = self.url.rsplit('/').next().unwrap_or(&self.url);
+        let Some(dlq) = dead_letter_queue_name(name) else { return Ok(None) };
+        match queue_url(&self.sqs, &dlq).await {
+            Ok(url) => Ok(Some(Self { sqs: self.sqs.clone(), url })),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The messages in the queue, as SQS counts them (approximately): waiting, in
+    /// flight, and delayed.
+    pub async fn depth(&self) -> Result<u64, AwsError> {
+        let out = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&self.url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+            .send()
+            .await
+            .map_err(|e| AwsError::sqs("GetQueueAttributes", format!("queue {}", self.url), e))?;
+        let attributes = out.attributes();
+        Ok([
+            QueueAttributeName::ApproximateNumberOfMessages,
+            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+            QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+        ]
+        .iter()
+        .filter_map(|k| attributes?.get(k)?.parse::<u64>().ok())
+        .sum())
     }
 }
 
@@ -239,14 +289,16 @@ pub struct InitReport {
     pub dlq_url: String,
 }
 
-/// Create, idempotently, what an installation needs: the bucket with versioning on,
-/// the FIFO job queue, and its dead-letter queue with a redrive policy.
+/// Create, idempotently, what an installation needs: the bucket with versioning on and
+/// its lifecycle rules (see [`set_lifecycle`]), the FIFO job queue, and its dead-letter
+/// queue with a redrive policy. Job records are kept `job_retention_days` (0: for ever).
 pub async fn init(
     s3: &aws_sdk_s3::Client,
     sqs: &aws_sdk_sqs::Client,
     region: Option<&str>,
     bucket: &str,
     queue: &str,
+    job_retention_days: u32,
 ) -> Result<InitReport, AwsError> {
     let mut lines = Vec::new();
     let Some(dlq) = dead_letter_queue_name(queue) else {
@@ -291,6 +343,8 @@ pub async fn init(
         .await
         .map_err(|e| AwsError::s3("PutBucketVersioning", res, e))?;
     lines.push(format!("set      bucket {bucket} versioning: Enabled"));
+    set_lifecycle(s3, bucket, job_retention_days).await?;
+    lines.push(format!("set      bucket {bucket} lifecycle: {}", lifecycle_text(job_retention_days)));
 
     let (dlq_url, how) = ensure_fifo_queue(sqs, &dlq).await?;
     lines.push(format!("{how:<8} queue {dlq} (dead letters)"));
@@ -325,6 +379,73 @@ pub async fn init(
         .map_err(|e| AwsError::sqs("SetQueueAttributes", format!("queue {queue}"), e))?;
     lines.push(format!("set      queue {queue} redrive: {dlq} after {MAX_RECEIVE_COUNT} receives"));
     Ok(InitReport { lines, queue_url, dlq_url })
+}
+
+/// Set the bucket's lifecycle rules that keep bosun's state from growing without
+/// bound, keeping every rule that is not bosun's:
+/// - [`LEASES_RULE`]: under `leases/`, old versions of a lease (one per renewal)
+///   expire a day after they were replaced, and the delete markers of released leases
+///   once nothing is left under them;
+/// - [`JOB_RECORDS_RULE`]: under `jobs/`, a job record expires `job_retention_days`
+///   after its last write, and its earlier versions a day after they were replaced.
+///   With 0 days there is no such rule: records are kept.
+///
+/// Stackfile versions (`clusters/`) are the history and never expire.
+/// `PutBucketLifecycleConfiguration` replaces the whole configuration, so the rules
+/// are read first and written back with bosun's own replaced.
+pub async fn set_lifecycle(s3: &aws_sdk_s3::Client, bucket: &str, job_retention_days: u32) -> Result<(), AwsError> {
+    use aws_sdk_s3::types::{
+        BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
+        NoncurrentVersionExpiration,
+    };
+    let res = format!("bucket {bucket}");
+    let existing = match s3.get_bucket_lifecycle_configuration().bucket(bucket).send().await {
+        Ok(out) => out.rules().to_vec(),
+        Err(e) => {
+            let err = AwsError::s3("GetBucketLifecycleConfiguration", res.clone(), e);
+            // NoSuchLifecycleConfiguration: the bucket has no rules yet.
+            if !err.is_not_found() {
+                return Err(err);
+            }
+            Vec::new()
+        }
+    };
+    let mut rules: Vec<LifecycleRule> =
+        existing.into_iter().filter(|r| !matches!(r.id(), Some(LEASES_RULE | JOB_RECORDS_RULE))).collect();
+    let after_a_day = NoncurrentVersionExpiration::builder().noncurrent_days(1).build();
+    let rule = |id: &str, prefix: &str, expiration: LifecycleExpiration| {
+        LifecycleRule::builder()
+            .id(id)
+            .filter(LifecycleRuleFilter::builder().prefix(prefix).build())
+            .status(ExpirationStatus::Enabled)
+            .expiration(expiration)
+            .noncurrent_version_expiration(after_a_day.clone())
+            .build()
+            .expect("id, filter and status are set")
+    };
+    rules.push(rule(LEASES_RULE, "leases/", LifecycleExpiration::builder().expired_object_delete_marker(true).build()));
+    if job_retention_days > 0 {
+        let days = i32::try_from(job_retention_days).unwrap_or(i32::MAX);
+        rules.push(rule(JOB_RECORDS_RULE, "jobs/", LifecycleExpiration::builder().days(days).build()));
+    }
+    let config = BucketLifecycleConfiguration::builder().set_rules(Some(rules)).build().expect("rules are set");
+    s3.put_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .lifecycle_configuration(config)
+        .send()
+        .await
+        .map(drop)
+        .map_err(|e| AwsError::s3("PutBucketLifecycleConfiguration", res, e))
+}
+
+/// `init`'s line about the lifecycle rules.
+fn lifecycle_text(job_retention_days: u32) -> String {
+    let jobs = match job_retention_days {
+        0 => "job records kept".to_owned(),
+        1 => "job records expire after 1 day".to_owned(),
+        n => format!("job records expire after {n} days"),
+    };
+    format!("old lease versions expire after 1 day; {jobs}; stackfile history kept")
 }
 
 /// Create a FIFO queue unless it exists; returns its URL and `created` or `exists`.

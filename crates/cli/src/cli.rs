@@ -41,8 +41,9 @@ pub enum Command {
         #[command(flatten)]
         both: Box<ServeArgs>,
     },
-    /// Create what an installation needs, idempotently: the S3 bucket (versioned), the
-    /// SQS FIFO job queue and its dead-letter queue.
+    /// Create what an installation needs, idempotently: the S3 bucket (versioned, with
+    /// lifecycle rules for leases and job records), the SQS FIFO job queue and its
+    /// dead-letter queue.
     Init {
         /// S3 bucket for stackfiles, job records and status.
         #[arg(long, env = "BOSUN_BUCKET")]
@@ -50,6 +51,17 @@ pub enum Command {
         /// SQS FIFO queue name (must end in `.fifo`); the dead-letter queue is NAME-dlq.fifo.
         #[arg(long, env = "BOSUN_QUEUE")]
         queue: String,
+        /// Days a job record is kept after its last change; 0 keeps them for ever.
+        /// Stackfile history is never expired.
+        #[arg(long, env = "BOSUN_JOB_RETENTION_DAYS", default_value_t = bosun_aws::queue::JOB_RETENTION_DAYS,
+            value_parser = clap::value_parser!(u32).range(0..=36500))]
+        job_retention_days: u32,
+    },
+    /// Reconcile jobs.
+    Jobs {
+        /// What to do.
+        #[command(subcommand)]
+        command: JobsCommand,
     },
     /// API tokens.
     Token {
@@ -66,6 +78,25 @@ pub enum Server {
     Api(ApiArgs),
     /// The scheduler: consumes reconcile jobs, checks for drift, announces outcomes.
     Scheduler(SchedulerArgs),
+}
+
+/// `bosun jobs`.
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Move the jobs in the dead-letter queue (QUEUE-dlq.fifo, as `bosun init` made it)
+    /// back to the job queue, so the scheduler runs them again; a job that failed
+    /// without an outcome is reopened (`queued`). Running it again moves nothing twice.
+    Redrive {
+        /// S3 bucket (see `bosun init`).
+        #[arg(long, env = "BOSUN_BUCKET")]
+        bucket: String,
+        /// SQS FIFO job queue, a name or a URL (see `bosun init`).
+        #[arg(long, env = "BOSUN_QUEUE")]
+        queue: String,
+        /// Messages to move at most in this run.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        limit: u32,
+    },
 }
 
 /// `bosun token`.
@@ -174,7 +205,8 @@ pub struct WorkerArgs {
     /// waits for the current receive to end.
     #[arg(long, env = "BOSUN_RECEIVE_WAIT", value_parser = parse_duration, default_value = "10s")]
     pub receive_wait: Duration,
-    /// Time between polls of rollouts and hook tasks (as `bosun apply --poll-interval`).
+    /// The longest time between polls of rollouts and hook tasks: polls start at a
+    /// twentieth of it and back off to it (as `bosun apply --poll-interval`).
     #[arg(long, env = "BOSUN_POLL_INTERVAL", value_parser = parse_duration, default_value = "5s")]
     pub poll_interval: Duration,
     /// How often every cluster is checked for drift; 0 turns the check off.
@@ -226,6 +258,22 @@ pub struct SchedulerArgs {
     /// Scheduling.
     #[command(flatten)]
     pub worker: WorkerArgs,
+    /// Address of the metrics and health listener (`/metrics`, `/healthz`, `/readyz`);
+    /// port 0 picks a free port (logged at start); `off` runs none.
+    #[arg(long, env = "BOSUN_LISTEN", default_value = "127.0.0.1:9090", value_parser = parse_listen)]
+    pub listen: Listen,
+}
+
+/// Where a listener listens, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listen(pub Option<std::net::SocketAddr>);
+
+/// Parse `HOST:PORT` or `off`.
+pub fn parse_listen(s: &str) -> Result<Listen, String> {
+    if s == "off" {
+        return Ok(Listen(None));
+    }
+    s.parse().map(|a| Listen(Some(a))).map_err(|e| format!("{e} (write an address like 127.0.0.1:9090, or off)"))
 }
 
 /// `bosun serve`: both.
@@ -309,7 +357,8 @@ pub struct ApplyArgs {
     /// How long to wait for each rollout (overrides `deployment.wait_timeout`), e.g. 90s or 10m.
     #[arg(long, value_parser = parse_duration)]
     pub timeout: Option<Duration>,
-    /// Time between polls of rollouts and hook tasks.
+    /// The longest time between polls of rollouts and hook tasks: polls start at a
+    /// twentieth of it (250 ms) and back off to it, with jitter.
     #[arg(long, value_parser = parse_duration, default_value = "5s", env = "BOSUN_POLL_INTERVAL")]
     pub poll_interval: Duration,
     /// Mutating AWS calls in flight at once.
@@ -371,6 +420,9 @@ mod tests {
             panic!("not serve scheduler")
         };
         assert_eq!(s.worker.resync_interval, Duration::ZERO);
+        assert_eq!(s.listen, Listen(Some("127.0.0.1:9090".parse().unwrap())), "the metrics listener is on by default");
+        assert_eq!(parse_listen("off"), Ok(Listen(None)));
+        assert!(parse_listen("everywhere").is_err());
 
         // The scheduler alone needs no tokens file; the API and `serve` do.
         let err = Cli::try_parse_from(["bosun", "serve", "--bucket", "b", "--queue", "q.fifo"]).unwrap_err();

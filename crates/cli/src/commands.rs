@@ -14,7 +14,8 @@ use bosun_stackfile::Desired;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{
-    ApplyArgs, Cli, Command, Format, HttpArgs, PlanArgs, ServeArgs, Server, StateArgs, Target, TokenCommand, WorkerArgs,
+    ApplyArgs, Cli, Command, Format, HttpArgs, JobsCommand, Listen, PlanArgs, ServeArgs, Server, StateArgs, Target,
+    TokenCommand, WorkerArgs,
 };
 use crate::output::{EXIT_CHANGES, EXIT_CONFLICTS, Failure, TerminalProgress, print_stats};
 use crate::reload::{self, Reloadable, SinkSource};
@@ -35,11 +36,14 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             let hangups = reload::hangups();
             match server {
                 Some(Server::Api(a)) => serve_api(&a.state, a.http, signals, hangups).await,
-                Some(Server::Scheduler(s)) => serve_scheduler(&s.state, s.worker, signals, hangups).await,
+                Some(Server::Scheduler(s)) => serve_scheduler(&s.state, s.worker, s.listen, signals, hangups).await,
                 None => serve_both(*both, signals, hangups).await,
             }
         }
-        Command::Init { bucket, queue } => init(&bucket, &queue).await,
+        Command::Init { bucket, queue, job_retention_days } => init(&bucket, &queue, job_retention_days).await,
+        Command::Jobs { command: JobsCommand::Redrive { bucket, queue, limit } } => {
+            redrive(&bucket, &queue, limit).await
+        }
         Command::Token { command: TokenCommand::New { role, name } } => token_new(&role, &name),
     }
 }
@@ -117,6 +121,7 @@ async fn serve_api(
 async fn serve_scheduler(
     state: &StateArgs,
     worker: WorkerArgs,
+    listen: Listen,
     stop: CancellationToken,
     hangups: reload::Hangups,
 ) -> Result<ExitCode, Failure> {
@@ -125,7 +130,32 @@ async fn serve_scheduler(
         .await
         .map_err(|e| Failure::user(e).hint("check the AWS environment and `bosun init`"))?;
     reload::spawn(hangups, Reloadable { tokens: None, sinks: Some((slack, webhook, ctx.notifier.clone())) });
-    bosun_scheduler::run(ctx, stop.cancelled_owned()).await.map_err(Failure::internal)?;
+    let Listen(Some(addr)) = listen else {
+        bosun_scheduler::run(ctx, stop.cancelled_owned()).await.map_err(Failure::internal)?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    // The listener answers until the scheduler has stopped; one failing stops the other.
+    let probes_stop = CancellationToken::new();
+    let probes = bosun_api::routes::ops::serve_probes(
+        addr,
+        ctx.store.clone(),
+        ctx.queue.clone(),
+        probes_stop.clone().cancelled_owned(),
+    );
+    let (probes, scheduler) = tokio::join!(
+        async {
+            let r = probes.await;
+            stop.cancel();
+            r
+        },
+        async {
+            let r = bosun_scheduler::run(ctx, stop.clone().cancelled_owned()).await;
+            probes_stop.cancel();
+            r
+        }
+    );
+    probes.map_err(|e| Failure::user(e).hint("choose another --listen address, or `--listen off`"))?;
+    scheduler.map_err(Failure::internal)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -198,13 +228,14 @@ async fn signal() {
     let _ = ctrl_c.await;
 }
 
-async fn init(bucket: &str, queue: &str) -> Result<ExitCode, Failure> {
+async fn init(bucket: &str, queue: &str, job_retention_days: u32) -> Result<ExitCode, Failure> {
     if bosun_aws::queue::dead_letter_queue_name(queue).is_none() {
         return Err(Failure::user(anyhow::anyhow!("queue {queue:?} is not a FIFO queue name"))
             .hint(format!("FIFO queue names end in `.fifo`, e.g. --queue {queue}.fifo")));
     }
     let clients = Clients::from_env().await;
-    let report = bosun_aws::queue::init(&clients.s3, &clients.sqs, clients.region.as_deref(), bucket, queue)
+    let region = clients.region.as_deref();
+    let report = bosun_aws::queue::init(&clients.s3, &clients.sqs, region, bucket, queue, job_retention_days)
         .await
         .map_err(|e| aws_failure(anyhow::Error::new(e).context("could not set up the bucket and queues"), false))?;
     for line in &report.lines {
@@ -212,6 +243,55 @@ async fn init(bucket: &str, queue: &str) -> Result<ExitCode, Failure> {
     }
     println!("queue url: {}", report.queue_url);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `bosun jobs redrive`: one line per message, then a summary.
+async fn redrive(bucket: &str, queue: &str, limit: u32) -> Result<ExitCode, Failure> {
+    let clients = Clients::from_env().await;
+    let connect_hint = "check the AWS environment and `bosun init`";
+    let (store, jobs) =
+        bosun_aws::queue::connect(&clients, bucket, queue).await.map_err(|e| Failure::user(e).hint(connect_hint))?;
+    let dead = jobs
+        .dead_letters()
+        .await
+        .map_err(|e| aws_failure(anyhow::Error::new(e).context("could not find the dead-letter queue"), false))?
+        .ok_or_else(|| {
+            let name = bosun_aws::queue::dead_letter_queue_name(queue).unwrap_or_else(|| format!("{queue}-dlq.fifo"));
+            Failure::user(anyhow::anyhow!("the job queue {queue} has no dead-letter queue {name}"))
+                .hint("`bosun init` creates it, with the redrive policy that fills it")
+        })?;
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let (done, failure) = match bosun_scheduler::dead_letters::redrive(&store, &jobs, &dead, limit).await {
+        Ok(done) => (done, None),
+        Err(e) => (e.done.clone(), Some(e)),
+    };
+    for m in &done.moved {
+        let what = match (m.was, m.reopened) {
+            (None, _) => "no record; queued".to_owned(),
+            (Some(was), true) => format!("{} -> queued", status_name(was)),
+            (Some(was), false) => format!("already {}; the scheduler drops it", status_name(was)),
+        };
+        println!("moved    job {} (cluster {}): {what}", m.job_id, m.cluster);
+    }
+    for id in &done.left {
+        println!("left     message {id}: not a bosun job");
+    }
+    let dlq = dead.url().rsplit('/').next().unwrap_or_default();
+    let left = if done.left.is_empty() { String::new() } else { format!("; {} message(s) left", done.left.len()) };
+    println!("moved {} job(s) from {dlq} to {queue}{left}", done.moved.len());
+    if let Some(e) = failure {
+        let hint = "run `bosun jobs redrive` again: jobs already moved are not moved twice";
+        return Err(Failure { error: anyhow::Error::new(e), hint: Some(hint.into()), internal: true, printed: false });
+    }
+    if done.limited {
+        eprintln!("stopped at --limit {limit}; run it again for the rest");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A job status as the API spells it.
+fn status_name(status: bosun_aws::jobs::JobStatus) -> String {
+    serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 fn token_new(role: &str, name: &str) -> Result<ExitCode, Failure> {

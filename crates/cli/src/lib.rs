@@ -1,5 +1,5 @@
 //! The `bosun` command line: `validate`, `schema`, `plan`, `apply`, `serve` (the API,
-//! the scheduler, or both), `init` and `token new`.
+//! the scheduler, or both), `init`, `jobs redrive` and `token new`.
 //!
 //! Exit codes: 0 success; 1 a user error (a command line that does not parse, an
 //! invalid stackfile, conflicts, refused or failed apply, a rollout that did not

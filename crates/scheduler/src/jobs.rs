@@ -20,6 +20,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bosun_aws::backoff;
 use bosun_aws::jobs::{JobMessage, JobRecord, JobStatus, now_rfc3339};
 use bosun_aws::lease::{Lease, LeaseError};
 use bosun_aws::queue::{MAX_RECEIVE_COUNT, Received};
@@ -32,7 +33,6 @@ use tokio_util::task::TaskTracker;
 use tracing::{Instrument as _, debug, error, info, info_span, warn};
 
 use crate::Ctx;
-use crate::backoff;
 use crate::heartbeat::{Beat, Interrupted, heartbeat};
 use crate::notify::{Event, EventKind};
 use crate::reconcile::{self, Outcome, ReconcileError, StoreOp};
@@ -186,7 +186,7 @@ async fn run_job(ctx: &Ctx, job: &JobMessage, msg: &Received, abort: &Cancellati
         Ok(None) => JobRecord::queued(job.clone()),
         Err(e) => {
             let err = ReconcileError::Store { doing: StoreOp::ReadJobRecord, source: e };
-            attempt_failed(ctx, msg, None, &err, &Notifications::default()).await;
+            attempt_failed(ctx, msg, job, None, &err, &Notifications::default()).await;
             return;
         }
     };
@@ -205,7 +205,7 @@ async fn run_job(ctx: &Ctx, job: &JobMessage, msg: &Received, abort: &Cancellati
         Ok(Ok(lease)) => lease,
         Ok(Err(e)) => {
             let err = ReconcileError::Lease(e);
-            attempt_failed(ctx, msg, Some(&mut record), &err, &Notifications::default()).await;
+            attempt_failed(ctx, msg, job, Some(&mut record), &err, &Notifications::default()).await;
             return;
         }
         Err(_) => {
@@ -214,7 +214,10 @@ async fn run_job(ctx: &Ctx, job: &JobMessage, msg: &Received, abort: &Cancellati
         }
     };
 
-    let attempt = beating(ctx, Some(&msg.receipt), Some(&mut lease), abort, attempt(ctx, job, msg, &mut record)).await;
+    // Boxed, as converge's work is: the nested futures of a reconcile are large, and
+    // a debug build's poll frames of them came close to a worker thread's 2 MiB stack.
+    let work = Box::pin(attempt(ctx, job, msg, &mut record));
+    let attempt = beating(ctx, Some(&msg.receipt), Some(&mut lease), abort, work).await;
     match attempt {
         Ok(Ok(done)) => {
             delete(ctx, msg).await;
@@ -224,14 +227,15 @@ async fn run_job(ctx: &Ctx, job: &JobMessage, msg: &Received, abort: &Cancellati
             }
         }
         Ok(Err((err, sinks))) => {
-            attempt_failed(ctx, msg, Some(&mut record), &err, &sinks).await;
+            attempt_failed(ctx, msg, job, Some(&mut record), &err, &sinks).await;
             release(ctx, lease).await;
         }
         Err(Interrupted::Aborted) => hand_back(ctx, msg, &mut record, Some(lease)).await,
         Err(Interrupted::LeaseLost) => {
             // Whoever holds the lease now reconciles the cluster; this message comes
             // back after its visibility timeout and is handled again from the start.
-            attempt_failed(ctx, msg, Some(&mut record), &ReconcileError::LeaseLost, &Notifications::default()).await;
+            let err = ReconcileError::LeaseLost;
+            attempt_failed(ctx, msg, job, Some(&mut record), &err, &Notifications::default()).await;
         }
     }
 }
@@ -260,7 +264,7 @@ async fn attempt(
         record.updated_at = now_rfc3339();
         record.error = None;
         record.result = Some(json!({ "superseded_by": newer, "current_version": current }));
-        put_record(ctx, record).await.map_err(|e| (e, no_sinks()))?;
+        put_final_record(ctx, record).await.map_err(|e| (e, no_sinks()))?;
         return Ok(Done::Superseded);
     } else {
         info!(current = %current, "the job's stackfile version is stale and no job covers the current one: applying the current version");
@@ -329,10 +333,10 @@ pub(crate) async fn record_outcome(
     if status == JobStatus::Succeeded && record.job.reason != "drift" {
         status_doc.drift = None;
     }
-    if let Err(e) = status_doc.save(&ctx.store).await {
+    if let Err(e) = durably("the cluster status", || status_doc.clone().save(&ctx.store)).await {
         warn!(error = %e, "could not write the cluster status");
     }
-    put_record(ctx, record).await?;
+    put_final_record(ctx, record).await?;
     metrics::counter!("bosun_jobs_total", "status" => format!("{status:?}").to_lowercase()).increment(1);
     let kind = match status {
         JobStatus::Succeeded => EventKind::Succeeded,
@@ -361,12 +365,53 @@ async fn put_record(ctx: &Ctx, record: &JobRecord) -> Result<(), ReconcileError>
     ctx.store.put_job(record).await.map_err(ReconcileError::s3(StoreOp::WriteJobRecord))
 }
 
+/// Write a final job record, retrying (see [`durably`]): a job whose outcome is known
+/// should not run again because one S3 call failed.
+async fn put_final_record(ctx: &Ctx, record: &JobRecord) -> Result<(), ReconcileError> {
+    durably("the job record", || ctx.store.put_job(record)).await.map_err(ReconcileError::s3(StoreOp::WriteJobRecord))
+}
+
+/// Attempts of a write that must not be lost to one failed S3 call (a final job record,
+/// the cluster status), each itself retried by the SDK (5 attempts with backoff, about
+/// 7 s when every one fails).
+const DURABLE_ATTEMPTS: u32 = 4;
+
+/// Run `op` until it succeeds, up to [`DURABLE_ATTEMPTS`] times, waiting 0.5, 1, 2 s
+/// (jittered over the upper half of each) in between: 3.5 s of waiting at most, beside
+/// the SDK's own retries. Callers run it under a heartbeat, which keeps the job's
+/// message hidden meanwhile.
+pub(crate) async fn durably<T, E, F>(what: &str, mut op: impl FnMut() -> F) -> Result<T, E>
+where
+    E: std::fmt::Display,
+    F: Future<Output = Result<T, E>>,
+{
+    let mut attempt = 1;
+    loop {
+        match op().await {
+            Ok(value) => return Ok(value),
+            Err(e) if attempt < DURABLE_ATTEMPTS => {
+                let wait = durable_wait(attempt, rand::random());
+                warn!(error = %e, attempt, retry_in = ?wait, "could not write {what}; retrying");
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The wait after the `attempt`-th failed durable write: 0.5 s doubling, with `jitter`.
+fn durable_wait(attempt: u32, jitter: f64) -> Duration {
+    backoff::jittered(backoff::exponential(Duration::from_millis(500), attempt, Duration::from_secs(2)), jitter)
+}
+
 /// The attempt could not run to its end: retry later through the queue, or, on the
 /// last attempt the queue allows, record `failed` and let the message go to the
 /// dead-letter queue.
 async fn attempt_failed(
     ctx: &Ctx,
     msg: &Received,
+    job: &JobMessage,
     record: Option<&mut JobRecord>,
     err: &ReconcileError,
     sinks: &Notifications,
@@ -375,10 +420,22 @@ async fn attempt_failed(
     let n = msg.receive_count;
     let delay = match error_policy(err, n, limit, ctx.config.visibility, rand::random()) {
         Action::Retry(delay) => delay,
-        Action::GiveUp => return give_up(ctx, msg, record, err, sinks).await,
+        Action::GiveUp => {
+            // The message stays hidden while the outcome is written, which may take a
+            // few retries; a shutdown does not cut that short (it is bounded). Boxed:
+            // the rare path's retrying S3 calls would otherwise make every job's
+            // future (and its stack frames) tens of kilobytes larger.
+            let work = Box::pin(give_up(ctx, msg, job, record, err, sinks));
+            let _ = beating(ctx, Some(&msg.receipt), None, &CancellationToken::new(), work).await;
+            return;
+        }
     };
     warn!(attempt = n, of = limit, retry_in = ?delay, error = %err, "attempt failed; the job will be retried");
-    if let Some(record) = record {
+    metrics::counter!("bosun_job_retries_total").increment(1);
+    // When it was the record that could not be written, another write now would most
+    // likely fail too, after the SDK's retries: only delay the retry.
+    let record_failed = matches!(err, ReconcileError::Store { doing: StoreOp::WriteJobRecord, .. });
+    if let Some(record) = record.filter(|_| !record_failed) {
         record.status = JobStatus::Queued;
         record.error = Some(format!("attempt {n} of {limit} failed: {err}; retrying in {}s", delay.as_secs()));
         record.updated_at = now_rfc3339();
@@ -389,33 +446,45 @@ async fn attempt_failed(
 
 /// The last attempt the queue allows failed: record `failed` and announce it, then let
 /// the message go to the dead-letter queue (or delete it, when there is none).
+///
+/// The record must say `failed` before the message leaves: a job stuck `queued` whose
+/// message is dead would never end. So the record is read again when the attempt could
+/// not read it, and the writes are retried ([`durably`]). Should S3 refuse all of that,
+/// the dead-letter sweep of the drift check records the job once S3 answers
+/// ([`crate::dead_letters`]).
 async fn give_up(
     ctx: &Ctx,
     msg: &Received,
+    job: &JobMessage,
     record: Option<&mut JobRecord>,
     err: &ReconcileError,
     sinks: &Notifications,
 ) {
     let n = msg.receive_count;
     error!(attempts = n, error = %err, "giving up on the job: recording it failed");
-    if let Some(record) = record {
-        record.status = JobStatus::Failed;
-        record.error = Some(format!("gave up after {n} attempt(s): {err}"));
-        record.finished_at = Some(now_rfc3339());
-        record.updated_at = now_rfc3339();
-        record.attempts = record.attempts.max(n);
-        let mut status_doc = ClusterStatus::load(&ctx.store, &record.job.cluster).await;
-        let version = record.job.stackfile_version.clone();
-        status_doc.last_job = Some(LastJob::from_record(record, &err.to_string(), &version));
-        if let Err(e) = status_doc.save(&ctx.store).await {
-            warn!(error = %e, "could not write the cluster status");
+    let mut reread = None;
+    let record = match record {
+        Some(record) => record,
+        None => {
+            let stored = durably("the job record", || ctx.store.get_job(&job.job_id)).await.ok().flatten();
+            reread.insert(stored.unwrap_or_else(|| JobRecord::queued(job.clone())))
         }
-        let _ = put_record(ctx, record).await;
-        metrics::counter!("bosun_jobs_total", "status" => "failed").increment(1);
-        ctx.notifier.send(
-            event(record, EventKind::Failed, format!("gave up after {n} attempt(s): {err}"), vec![], &version),
-            sinks,
-        );
+    };
+    if record.status.is_final() {
+        // Another scheduler finished it meanwhile.
+        return delete(ctx, msg).await;
+    }
+    let reason = format!("gave up after {n} attempt(s): {err}");
+    match record_gave_up(ctx, record, reason, n).await {
+        Ok(()) => {
+            metrics::counter!("bosun_jobs_total", "status" => "failed").increment(1);
+            let version = record.job.stackfile_version.clone();
+            let summary = record.error.clone().unwrap_or_default();
+            ctx.notifier.send(event(record, EventKind::Failed, summary, vec![], &version), sinks);
+        }
+        Err(e) => {
+            error!(error = %e, "could not record the job failed; the drift check's dead-letter sweep records it once S3 answers");
+        }
     }
     if ctx.max_receive.is_some() {
         // Visible at once: the queue's next receive moves it to the dead-letter queue.
@@ -423,6 +492,30 @@ async fn give_up(
     } else {
         delete(ctx, msg).await;
     }
+}
+
+/// Record a job that ended without an outcome as `failed` and `incomplete`, with the
+/// cluster status first, both written [`durably`].
+pub(crate) async fn record_gave_up(
+    ctx: &Ctx,
+    record: &mut JobRecord,
+    reason: String,
+    attempts: u32,
+) -> Result<(), ReconcileError> {
+    record.status = JobStatus::Failed;
+    record.incomplete = true;
+    record.error = Some(reason);
+    record.finished_at = Some(now_rfc3339());
+    record.updated_at = now_rfc3339();
+    record.attempts = record.attempts.max(attempts);
+    let mut status_doc = ClusterStatus::load(&ctx.store, &record.job.cluster).await;
+    let version = record.job.stackfile_version.clone();
+    let summary = record.error.clone().unwrap_or_default();
+    status_doc.last_job = Some(LastJob::from_record(record, &summary, &version));
+    if let Err(e) = durably("the cluster status", || status_doc.clone().save(&ctx.store)).await {
+        warn!(error = %e, "could not write the cluster status");
+    }
+    put_final_record(ctx, record).await
 }
 
 /// What to do with a job's message after an attempt failed: [`error_policy`]'s answer.
@@ -582,6 +675,37 @@ mod tests {
         assert!(means[0] < means[4] && means[4] < means[9], "{means:?}");
         // About three quarters of the base, well under the cap at the cap.
         assert!((44.0..=46.0).contains(&means[9]), "{means:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_durable_write_is_tried_four_times_with_backoff_then_gives_its_error() {
+        let start = tokio::time::Instant::now();
+        let mut calls = 0;
+        let failed: Result<(), &str> = durably("the record", || {
+            calls += 1;
+            async { Err("S3 is down") }
+        })
+        .await;
+        assert_eq!((failed, calls), (Err("S3 is down"), 4));
+        // 0.5, 1 and 2 s, each jittered over its upper half.
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_millis(1750) && waited <= Duration::from_millis(3500), "{waited:?}");
+
+        let mut calls = 0;
+        let written = durably("the record", || {
+            calls += 1;
+            let n = calls;
+            async move { if n < 3 { Err("503") } else { Ok(n) } }
+        })
+        .await;
+        assert_eq!(written, Ok(3), "the third attempt went through");
+    }
+
+    #[test]
+    fn durable_waits_double_from_half_a_second() {
+        let ms = |attempt, jitter| durable_wait(attempt, jitter).as_millis();
+        assert_eq!((ms(1, 0.999_999), ms(2, 0.999_999), ms(3, 0.999_999)), (499, 999, 1999));
+        assert_eq!((ms(1, 0.0), ms(3, 0.0), ms(9, 0.0)), (250, 1000, 1000));
     }
 
     #[test]

@@ -13,15 +13,17 @@
 //! # Layout
 //! - [`jobs`]: receiving jobs, heartbeats, stale and poison jobs, job records, and the
 //!   `error_policy` that decides retries.
+//! - [`dead_letters`]: the dead-letter queue: recording the jobs there, moving them
+//!   back (`bosun jobs redrive`), its depth.
 //! - [`reconcile`]: one reconcile: load, observe, plan, apply, wait; `ReconcileError`.
-//! - [`backoff`]: capped exponential backoff with jitter.
 //! - [`heartbeat`]: the heartbeat's timing, apart from what a beat does.
 //! - [`shutdown`]: the grace period and the hand-back at the end of a shutdown.
-//! - [`resync`]: the periodic drift check (`drift: heal|report`).
+//! - [`resync`]: the periodic drift check (`drift: heal|report`), which also applies a
+//!   stackfile version whose job failed without an outcome.
 //! - [`notify`]: Slack and generic webhooks, off the reconcile path.
 //! - [`status`]: the cluster status document.
 
-pub mod backoff;
+pub mod dead_letters;
 pub mod heartbeat;
 pub mod jobs;
 pub mod notify;
@@ -63,7 +65,8 @@ pub struct SchedulerConfig {
     /// How long one receive waits for jobs (SQS long polling, at most 20 s). Shutdown
     /// waits for the current poll to end, so this also bounds that.
     pub receive_wait: Duration,
-    /// Time between polls of rollouts and hook tasks, and of a lease held elsewhere.
+    /// The longest time between polls of rollouts and hook tasks (they start faster and
+    /// back off to it), and the time between polls of a lease held elsewhere (at most 5 s).
     pub poll_interval: Duration,
     /// How often every cluster is checked for drift; `None`: never.
     pub resync_interval: Option<Duration>,
@@ -137,6 +140,9 @@ pub struct Ctx {
     /// The queue's `maxReceiveCount`, read at start: the attempt that may not fail
     /// without recording `failed`. `None`: the queue has no dead-letter queue.
     pub max_receive: Option<u32>,
+    /// The dead-letter queue (`<queue>-dlq.fifo`, as `bosun init` makes it), if there
+    /// is one: the drift check records the jobs that reach it.
+    pub dead_letters: Option<Queue>,
     /// This process's name in leases and job records: host, PID and a random suffix.
     pub holder: String,
     /// One lock per cluster: this process never runs two reconciles of one cluster.
@@ -170,6 +176,13 @@ pub async fn connect(clients: Clients, config: SchedulerConfig) -> anyhow::Resul
     if max_receive.is_none() {
         warn!(queue = %config.queue, "the queue has no dead-letter queue: a job that keeps failing is recorded failed and deleted after {} attempts", bosun_aws::queue::MAX_RECEIVE_COUNT);
     }
+    let dead_letters = match queue.dead_letters().await {
+        Ok(dlq) => dlq,
+        Err(e) => {
+            warn!(error = %e, "could not find the dead-letter queue; jobs that reach it are recorded by `bosun jobs redrive` only");
+            None
+        }
+    };
     let (notifier, _delivery) = Notifier::start(config.sinks.clone(), config.retry);
     Ok(Arc::new(Ctx {
         clients,
@@ -178,6 +191,7 @@ pub async fn connect(clients: Clients, config: SchedulerConfig) -> anyhow::Resul
         config,
         notifier,
         max_receive,
+        dead_letters,
         holder: holder_id(),
         locks: Mutex::default(),
     }))
@@ -215,6 +229,8 @@ pub async fn run(ctx: Arc<Ctx>, shutdown: impl Future<Output = ()> + Send + 'sta
         ))
     });
 
+    let depth = tokio::spawn(dead_letters::watch_depth(ctx.clone(), stop.clone()));
+
     shutdown.await;
     info!(grace = ?ctx.config.grace_period, "shutting down: no new jobs; letting reconciles in flight finish");
     stop.cancel();
@@ -223,6 +239,7 @@ pub async fn run(ctx: Arc<Ctx>, shutdown: impl Future<Output = ()> + Send + 'sta
     if let Some(r) = resyncer {
         let _ = r.await;
     }
+    let _ = depth.await;
     shutdown::drain(&tracker, &abort, ctx.config.grace_period, HAND_BACK_WITHIN).await;
     // Outcomes of the last jobs are worth a moment.
     ctx.notifier.flush(Duration::from_secs(5)).await;

@@ -265,10 +265,13 @@ pub fn summary_line(plan: &Plan) -> String {
 pub async fn converge(ctx: &Ctx, desired: &Desired, policy: &Policy) -> Result<Outcome, ReconcileError> {
     let started = Instant::now();
     let aws = AwsTime::default();
-    aws.scope(converge_timed(ctx, desired, policy, started)).await.map(|mut o| {
+    // Boxed: see `jobs::run_job`.
+    let converged = aws.scope(Box::pin(converge_timed(ctx, desired, policy, started))).await.map(|mut o| {
         o.result["timings_ms"]["aws"] = json!(aws.elapsed().as_millis());
         o
-    })
+    });
+    metrics::histogram!("bosun_reconcile_duration_seconds").record(started.elapsed().as_secs_f64());
+    converged
 }
 
 async fn converge_timed(

@@ -8,6 +8,14 @@
 //! back or failed: healing would redeploy what just failed, on every interval. It is
 //! reported as `held` instead, until a new version or an explicit deploy.
 //!
+//! A job that failed *without an outcome* (`incomplete`: AWS or S3 kept failing until
+//! the queue gave up, or its message reached the dead-letter queue) is different: its
+//! version was never applied, and retrying can help. The check applies that version
+//! as a job with reason `retry`, under `drift: report` too, so once the faults stop
+//! the newest version is live within one interval. A job of the current version that
+//! a drift or retry job applied in its place, and that is still not final, is recorded
+//! `superseded` by it.
+//!
 //! Each check takes the cluster's lease (skipping clusters another scheduler is
 //! working on), so a check never overlaps a job, on any replica.
 
@@ -24,6 +32,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{Instrument as _, debug, info, info_span, warn};
 
 use crate::Ctx;
+use crate::dead_letters;
 use crate::jobs::{beating, record_outcome, release};
 use crate::notify::{Event, EventKind};
 use crate::reconcile::{self, ReconcileError, StoreOp, change_lines};
@@ -44,6 +53,14 @@ pub(crate) async fn resync_loop(
         tokio::select! {
             _ = tick.tick() => {}
             () = stop.cancelled() => return,
+        }
+        // First the jobs that died without an outcome, so that the checks below see
+        // them failed and apply their versions again.
+        if let Some(dead) = &ctx.dead_letters {
+            tokio::select! {
+                _ = dead_letters::sweep(&ctx, dead) => {}
+                () = stop.cancelled() => return,
+            }
         }
         let clusters = match ctx.store.list_clusters().await {
             Ok(c) => c,
@@ -108,22 +125,16 @@ async fn drift_check(ctx: &Ctx, cluster: &str) -> Result<(), ReconcileError> {
     }
 
     let changes = change_lines(&plan);
-    let held_by = status
-        .last_job
-        .as_ref()
-        .filter(|j| j.stackfile_version == version && matches!(j.status, JobStatus::RolledBack | JobStatus::Failed));
-    let (action, note) = if let Some(last) = held_by {
-        (
-            "held",
-            format!("not healed: the last reconcile of this version ({}) {}", last.job_id, status_word(last.status)),
-        )
-    } else if !plan.conflicts.is_empty() {
-        ("held", format!("not healed: {} conflict(s) with resources bosun does not own", plan.conflicts.len()))
-    } else if desired.drift == DriftPolicy::Report {
-        ("reported", "reported only (drift: report)".to_owned())
-    } else {
-        ("healed", "healing now".to_owned())
-    };
+    let version_job = version_job(ctx, cluster, &version).await;
+    let (action, note) = decide(&status, version_job.as_ref(), &version, plan.conflicts.len(), desired.drift);
+    metrics::counter!("bosun_drift_checks_total", "action" => action).increment(1);
+    if action == "retried" {
+        info!(
+            changes = changes.len(),
+            "the current stackfile version's job failed without an outcome: applying it again"
+        );
+        return fix(ctx, &desired, &policy, &version, "retry", version_job, None).await;
+    }
     let summary = format!("{} change(s) needed to match stackfile version {version}; {note}", changes.len());
     // Announce a drift once, not on every interval while it lasts.
     let known = status.drift.as_ref().is_some_and(|d| {
@@ -146,7 +157,7 @@ async fn drift_check(ctx: &Ctx, cluster: &str) -> Result<(), ReconcileError> {
             &desired.notifications,
         );
     }
-    let mut drift = Drift {
+    let drift = Drift {
         detected_at: now_rfc3339(),
         stackfile_version: version.clone(),
         action: action.to_owned(),
@@ -160,30 +171,107 @@ async fn drift_check(ctx: &Ctx, cluster: &str) -> Result<(), ReconcileError> {
         }
         return Ok(());
     }
+    fix(ctx, &desired, &policy, &version, "drift", version_job, Some((status, drift))).await
+}
 
-    // Heal: a job of its own, recorded like any other, applied under this lease.
-    let mut record = JobRecord::queued(JobMessage::new(cluster, "drift", "scheduler", &version));
+/// What to do about a non-empty plan (with `conflicts`) for `version`: `held`,
+/// `retried`, `reported` or `healed`, and the note the announcement ends with.
+/// `version_job` is the record of the job the API queued for the version.
+fn decide(
+    status: &ClusterStatus,
+    version_job: Option<&JobRecord>,
+    version: &str,
+    conflicts: usize,
+    policy: DriftPolicy,
+) -> (&'static str, String) {
+    let last = status.last_job.as_ref().filter(|j| j.stackfile_version == version);
+    let held_by = last.filter(|j| matches!(j.status, JobStatus::RolledBack | JobStatus::Failed) && !j.incomplete);
+    let incomplete = version_job.is_some_and(|r| r.status == JobStatus::Failed && r.incomplete)
+        || last.is_some_and(|j| j.status == JobStatus::Failed && j.incomplete);
+    if let Some(last) = held_by {
+        let why =
+            format!("not healed: the last reconcile of this version ({}) {}", last.job_id, status_word(last.status));
+        ("held", why)
+    } else if conflicts > 0 {
+        ("held", format!("not healed: {conflicts} conflict(s) with resources bosun does not own"))
+    } else if incomplete {
+        ("retried", "its job failed without an outcome; applying it again".to_owned())
+    } else if policy == DriftPolicy::Report {
+        ("reported", "reported only (drift: report)".to_owned())
+    } else {
+        ("healed", "healing now".to_owned())
+    }
+}
+
+/// The record of the latest job queued for `version` (the API notes it), if it can be
+/// read.
+async fn version_job(ctx: &Ctx, cluster: &str, version: &str) -> Option<JobRecord> {
+    let id = match ctx.store.version_job(cluster, version).await {
+        Ok(id) => id?,
+        Err(e) => {
+            debug!(error = %e, "could not read the current version's job");
+            return None;
+        }
+    };
+    ctx.store.get_job(&id).await.unwrap_or_else(|e| {
+        debug!(error = %e, "could not read the current version's job record");
+        None
+    })
+}
+
+/// Apply `version` as a job of its own with `reason`, recorded like any other, under
+/// the lease the check holds. With a drift, the status says which job heals it. When
+/// the job succeeds, the version's own job (`version_job`), if it is still not final,
+/// is superseded by it.
+async fn fix(
+    ctx: &Ctx,
+    desired: &bosun_stackfile::Desired,
+    policy: &Policy,
+    version: &str,
+    reason: &str,
+    version_job: Option<JobRecord>,
+    drift: Option<(ClusterStatus, Drift)>,
+) -> Result<(), ReconcileError> {
+    let cluster = &desired.cluster;
+    let mut record = JobRecord::queued(JobMessage::new(cluster, reason, "scheduler", version));
     record.status = JobStatus::Running;
     record.attempts = 1;
     record.started_at = Some(now_rfc3339());
     record.scheduler = Some(ctx.holder.clone());
     ctx.store.put_job(&record).await.map_err(ReconcileError::s3(StoreOp::WriteDriftJobRecord))?;
-    drift.job_id = Some(record.job.job_id.clone());
-    status.drift = Some(drift);
-    status.save(&ctx.store).await.map_err(ReconcileError::s3(StoreOp::WriteDriftStatus))?;
+    if let Some((mut status, mut drift)) = drift {
+        drift.job_id = Some(record.job.job_id.clone());
+        status.drift = Some(drift);
+        status.save(&ctx.store).await.map_err(ReconcileError::s3(StoreOp::WriteDriftStatus))?;
+    }
 
-    let outcome = match reconcile::converge(ctx, &desired, &policy).await {
+    let outcome = match reconcile::converge(ctx, desired, policy).await {
         Ok(outcome) => outcome,
-        // No queue retries this job: the next interval checks again.
-        Err(e) => reconcile::Outcome {
-            status: JobStatus::Failed,
-            error: Some(e.to_string()),
-            summary: e.to_string(),
-            changes: vec![],
-            result: serde_json::json!({}),
-        },
+        // No queue retries this job: the next interval checks again, and applies the
+        // version again (the job is incomplete, not held).
+        Err(e) => {
+            record.incomplete = true;
+            reconcile::Outcome {
+                status: JobStatus::Failed,
+                error: Some(e.to_string()),
+                summary: e.to_string(),
+                changes: vec![],
+                result: serde_json::json!({}),
+            }
+        }
     };
-    record_outcome(ctx, &mut record, outcome, &version, &desired.notifications).await
+    let succeeded = outcome.status == JobStatus::Succeeded;
+    record_outcome(ctx, &mut record, outcome, version, &desired.notifications).await?;
+    if let Some(mut pending) = version_job.filter(|r| succeeded && !r.status.is_final()) {
+        info!(job_id = %pending.job.job_id, by = %record.job.job_id, "the version's own job is superseded by the one that applied it");
+        pending.status = JobStatus::Superseded;
+        pending.finished_at = Some(now_rfc3339());
+        pending.updated_at = now_rfc3339();
+        pending.error = None;
+        pending.result = Some(serde_json::json!({ "superseded_by": record.job.job_id, "current_version": version }));
+        ctx.store.put_job(&pending).await.map_err(ReconcileError::s3(StoreOp::WriteDriftJobRecord))?;
+    }
+    Ok(())
 }
 
 fn status_word(status: JobStatus) -> &'static str {
@@ -191,5 +279,69 @@ fn status_word(status: JobStatus) -> &'static str {
         JobStatus::RolledBack => "rolled back",
         JobStatus::Failed => "failed",
         _ => "did not succeed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::LastJob;
+
+    fn job(version: &str, status: JobStatus, incomplete: bool) -> JobRecord {
+        let mut record = JobRecord::queued(JobMessage::new("prod", "config_updated", "alice", version));
+        record.status = status;
+        record.incomplete = incomplete;
+        record
+    }
+
+    fn status_after(record: &JobRecord) -> ClusterStatus {
+        let last = LastJob::from_record(record, "summary", &record.job.stackfile_version);
+        ClusterStatus { cluster: "prod".into(), last_job: Some(last), drift: None, updated_at: String::new() }
+    }
+
+    fn action(status: &ClusterStatus, version_job: Option<&JobRecord>, policy: DriftPolicy) -> &'static str {
+        decide(status, version_job, "v2", 0, policy).0
+    }
+
+    #[test]
+    fn a_version_whose_reconcile_failed_or_rolled_back_is_held() {
+        for outcome in [JobStatus::Failed, JobStatus::RolledBack] {
+            let last = job("v2", outcome, false);
+            let (action, note) = decide(&status_after(&last), Some(&last), "v2", 0, DriftPolicy::Heal);
+            assert_eq!(action, "held");
+            assert!(note.starts_with(&format!("not healed: the last reconcile of this version ({})", last.job.job_id)));
+        }
+    }
+
+    #[test]
+    fn a_version_whose_job_failed_without_an_outcome_is_applied_again_under_heal_and_report() {
+        let gave_up = job("v2", JobStatus::Failed, true);
+        for policy in [DriftPolicy::Heal, DriftPolicy::Report] {
+            // Known from the status, from the version's job record, or from both.
+            assert_eq!(action(&status_after(&gave_up), Some(&gave_up), policy), "retried");
+            assert_eq!(action(&status_after(&gave_up), None, policy), "retried");
+            let earlier = job("v1", JobStatus::Succeeded, false);
+            assert_eq!(action(&status_after(&earlier), Some(&gave_up), policy), "retried");
+        }
+    }
+
+    #[test]
+    fn conflicts_hold_even_a_retry() {
+        let gave_up = job("v2", JobStatus::Failed, true);
+        let (action, note) = decide(&status_after(&gave_up), Some(&gave_up), "v2", 2, DriftPolicy::Heal);
+        assert_eq!((action, note.as_str()), ("held", "not healed: 2 conflict(s) with resources bosun does not own"));
+    }
+
+    #[test]
+    fn other_drift_follows_the_stackfile_s_policy() {
+        let earlier = job("v1", JobStatus::Succeeded, false);
+        // The version's job is still queued (retrying, or waiting its turn): drift.
+        let queued = job("v2", JobStatus::Queued, false);
+        assert_eq!(action(&status_after(&earlier), Some(&queued), DriftPolicy::Heal), "healed");
+        assert_eq!(action(&status_after(&earlier), Some(&queued), DriftPolicy::Report), "reported");
+        // An older version's failure holds nothing back.
+        let old_failure = job("v1", JobStatus::Failed, false);
+        assert_eq!(action(&status_after(&old_failure), None, DriftPolicy::Heal), "healed");
+        assert_eq!(action(&ClusterStatus::default(), None, DriftPolicy::Report), "reported");
     }
 }

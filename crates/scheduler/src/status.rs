@@ -47,6 +47,10 @@ pub struct LastJob {
     /// Rollout outcomes by service.
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub rollouts: serde_json::Value,
+    /// It failed without an outcome (see [`JobRecord::incomplete`]): the drift check
+    /// applies its version again rather than holding it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub incomplete: bool,
 }
 
 /// What a drift check found.
@@ -80,6 +84,7 @@ impl LastJob {
             summary: summary.to_owned(),
             error: record.error.clone(),
             rollouts: record.result.as_ref().map(|r| r["rollouts"].clone()).unwrap_or_default(),
+            incomplete: record.incomplete,
         }
     }
 }

@@ -252,7 +252,8 @@ pub async fn rollback(
     Ok(q.response(StatusCode::ACCEPTED))
 }
 
-/// The cluster's last reconcile result, as the scheduler recorded it.
+/// The cluster's last reconcile result, as the scheduler recorded it, and the number of
+/// jobs (of every cluster) in the dead-letter queue.
 #[utoipa::path(get, path = "/api/v1/clusters/{cluster}/status", tag = "clusters", security(("bearer" = [])),
     params(("cluster" = String, Path)), responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
 pub async fn status(
@@ -260,9 +261,23 @@ pub async fn status(
     State(state): State<crate::State>,
     names: Names,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    if let Some(status) = state.store.get_status(&names.cluster).await? {
-        return Ok(Json(status));
+    let (stored, dead) = tokio::join!(state.store.get_status(&names.cluster), dead_letter_jobs(&state));
+    let mut status = match stored? {
+        Some(status) => status,
+        None => {
+            current(&state, &names.cluster).await?;
+            serde_json::json!({ "cluster": names.cluster, "state": "never_reconciled" })
+        }
+    };
+    if let Some(fields) = status.as_object_mut() {
+        fields.insert("dead_letter_jobs".into(), dead.map_or(serde_json::Value::Null, serde_json::Value::from));
     }
-    current(&state, &names.cluster).await?;
-    Ok(Json(serde_json::json!({ "cluster": names.cluster, "state": "never_reconciled" })))
+    Ok(Json(status))
+}
+
+/// The dead-letter queue's depth; `None` when there is none or it did not answer (the
+/// status is served all the same).
+async fn dead_letter_jobs(state: &crate::AppState) -> Option<u64> {
+    let dead = state.dead_letters.as_ref()?;
+    dead.depth().await.inspect_err(|e| tracing::warn!(error = %e, "could not read the dead-letter queue's depth")).ok()
 }

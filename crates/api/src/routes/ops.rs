@@ -1,7 +1,17 @@
 //! Operations endpoints; no token needed: liveness, readiness, metrics. (The OpenAPI
 //! document, also open, is served by [`crate::openapi`].)
+//!
+//! The same three endpoints also run on their own ([`serve_probes`]), for `bosun serve
+//! scheduler`, which has no API but should be watched and scraped the same way.
 
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use anyhow::Context as _;
+use bosun_aws::queue::Queue;
+use bosun_aws::store::Store;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -30,9 +40,14 @@ pub async fn healthz() -> Json<serde_json::Value> {
 /// Readiness: S3 and SQS answer (each within 2 s). 503 otherwise.
 #[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, body = Object), (status = 503, body = Object)))]
 pub async fn readyz(State(state): State<crate::State>) -> Response {
+    ready(&state.store, &state.queue).await
+}
+
+/// The readiness answer: whether the bucket and the queue answer.
+async fn ready(store: &Store, queue: &Queue) -> Response {
     let (s3, sqs) = tokio::join!(
-        tokio::time::timeout(READY_TIMEOUT, state.store.ping()),
-        tokio::time::timeout(READY_TIMEOUT, state.queue.ping())
+        tokio::time::timeout(READY_TIMEOUT, store.ping()),
+        tokio::time::timeout(READY_TIMEOUT, queue.ping())
     );
     let id = RequestId::current();
     let (s3, sqs) = (check(id, "s3", s3), check(id, "sqs", sqs));
@@ -67,4 +82,42 @@ fn check(id: RequestId, name: &str, outcome: Result<Result<(), AwsError>, Elapse
 pub async fn metrics() -> Response {
     let text = crate::telemetry::render().unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+/// What the probes listener checks readiness against.
+#[derive(Debug, Clone)]
+struct Probes {
+    store: Store,
+    queue: Queue,
+}
+
+/// `/healthz`, `/readyz` (the bucket and the queue answer) and `/metrics` (the process's
+/// metrics, as the API serves them) alone; JSON 404 elsewhere.
+pub fn probes(store: Store, queue: Queue) -> Router {
+    let probes = Arc::new(Probes { store, queue });
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(|State(p): State<Arc<Probes>>| async move { ready(&p.store, &p.queue).await }))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { crate::ApiError::not_found("no such endpoint") })
+        .with_state(probes)
+}
+
+/// Serve [`probes`] on `listen` until `shutdown` resolves, with the process's Prometheus
+/// recorder installed: what `bosun serve scheduler` runs beside the scheduler.
+pub async fn serve_probes(
+    listen: SocketAddr,
+    store: Store,
+    queue: Queue,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    crate::telemetry::install_recorder();
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.with_context(|| format!("could not listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "metrics and health listening");
+    axum::serve(listener, probes(store, queue))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("the metrics and health listener failed")
 }

@@ -26,7 +26,8 @@ pub struct ApplyOptions {
     pub wait: bool,
     /// Overrides every service's `deployment.wait_timeout`.
     pub timeout: Option<Duration>,
-    /// Time between polls of deployments and hook tasks.
+    /// The longest time between polls of deployments and hook tasks; polls start
+    /// faster and back off to it (see [`crate::rollout::PollSchedule`]).
     pub poll_interval: Duration,
     /// Changes in flight at once. A change is one mutating call, or a few one after
     /// the other, except that a service update and the tags that record it go out

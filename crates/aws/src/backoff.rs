@@ -1,7 +1,9 @@
-//! Capped exponential backoff with jitter, for job retries and the receive loop.
+//! Capped exponential backoff with jitter: the scheduler's job retries, its receive
+//! loop and record writes, and the fast start of rollout polls
+//! ([`crate::rollout::PollSchedule`]).
 //!
-//! `exponential` is the base: `first`, doubled after each further failure, capped.
-//! `jittered` spreads it over `[base / 2, base]` ("equal jitter"), so replicas that
+//! [`exponential`] is the base: `first`, doubled after each further failure, capped.
+//! [`jittered`] spreads it over `[base / 2, base]` ("equal jitter"), so replicas that
 //! failed together do not retry together, while the wait stays at least half the base
 //! and never exceeds the cap. The randomness is a parameter, so callers' tests can pin it.
 
@@ -9,13 +11,13 @@ use std::time::Duration;
 
 /// `first * 2^(attempt - 1)`, doubling at most 10 times, capped at `cap`. Attempt 0
 /// counts as 1.
-pub(crate) fn exponential(first: Duration, attempt: u32, cap: Duration) -> Duration {
+pub fn exponential(first: Duration, attempt: u32, cap: Duration) -> Duration {
     (first * 2u32.saturating_pow(attempt.saturating_sub(1).min(10))).min(cap)
 }
 
 /// `base` spread by `jitter`, a number in `[0, 1)` (`rand::random()`): from `base / 2`
 /// at 0 up towards `base`. Values outside `[0, 1]` are clamped.
-pub(crate) fn jittered(base: Duration, jitter: f64) -> Duration {
+pub fn jittered(base: Duration, jitter: f64) -> Duration {
     let jitter = if jitter.is_nan() { 0.0 } else { jitter.clamp(0.0, 1.0) };
     base.mul_f64(0.5 + jitter / 2.0).min(base)
 }
