@@ -158,14 +158,8 @@ pub async fn connect(clients: Clients, config: &ApiConfig) -> anyhow::Result<Sta
         tracing::warn!(error = %e, "could not find the dead-letter queue; the status will not show its depth");
         None
     });
-    let mut state = AppState::with_limits(
-        clients,
-        store,
-        queue,
-        config.tokens.clone(),
-        config.limits.clone(),
-        config.redact_env,
-    );
+    let mut state =
+        AppState::with_limits(clients, store, queue, config.tokens.clone(), config.limits.clone(), config.redact_env);
     state.dead_letters = dead_letters;
     Ok(Arc::new(state))
 }
