@@ -196,14 +196,21 @@ async fn plan(api: &ApiServer, token: &str, body: &str, format: &str) -> String 
     text
 }
 
-/// What `token` reads of the stackfile and of a plan that changes its environment.
+/// A candidate that bumps the image and sets `DB_PASSWORD` to `password`.
+fn candidate(password: &str) -> String {
+    SECRETS.replace("hunter2", password).replace("nginx:1.27", "nginx:1.28")
+}
+
+/// What `token` reads of the stackfile, and of plans of a candidate that changes the
+/// image and `DB_PASSWORD`: text, JSON, and the text again with the live password as a
+/// (right) guess.
 async fn reads(api: &ApiServer, token: &str) -> Vec<String> {
-    let changed = SECRETS.replace("hunter2", "hunter3");
     vec![
         config(api, token, "application/json").await,
         config(api, token, "application/yaml").await,
-        plan(api, token, &changed, "text").await,
-        plan(api, token, &changed, "json").await,
+        plan(api, token, &candidate("hunter3"), "text").await,
+        plan(api, token, &candidate("hunter3"), "json").await,
+        plan(api, token, &candidate("hunter2"), "text").await,
     ]
 }
 
@@ -212,6 +219,8 @@ fn assert_hidden(reads: &[String], who: &str) {
         for value in VALUES {
             assert!(!read.contains(value), "{who} read {value:?}:\n{read}");
         }
+    }
+    for read in &reads[..2] {
         assert!(read.contains("<redacted>"), "{who}:\n{read}");
         // Names and secrets' ARNs stay.
         assert!(read.contains("DB_PASSWORD"), "{who}:\n{read}");
@@ -221,7 +230,11 @@ fn assert_hidden(reads: &[String], who: &str) {
         json["services"][0]["web"]["secrets"]["API_KEY"],
         "arn:aws:secretsmanager:eu-west-1:123456789012:secret:api"
     );
-    assert!(reads[2].contains("+  env DB_PASSWORD: <redacted>"), "{who}:\n{}", reads[2]);
+    // The candidate's values are not compared: the image bump shows, and a wrong guess
+    // of the password gets the very plan the right one gets, hash included.
+    assert!(reads[2].contains("+  image: nginx:1.28"), "{who}:\n{}", reads[2]);
+    assert!(!reads[2].contains("(value changed)"), "{who}:\n{}", reads[2]);
+    assert_eq!(reads[2], reads[4], "{who}: a right and a wrong guess are told apart");
 }
 
 fn assert_shown(reads: &[String], who: &str) {
@@ -230,7 +243,14 @@ fn assert_shown(reads: &[String], who: &str) {
             assert!(read.contains(value), "{who} did not read {value:?}:\n{read}");
         }
     }
-    assert!(reads[2].contains("+  env DB_PASSWORD: (sha256:"), "{who}:\n{}", reads[2]);
+    assert!(reads[2].contains("+  env DB_PASSWORD: (value changed)"), "{who}:\n{}", reads[2]);
+    assert!(!reads[4].contains("(value changed)"), "{who}:\n{}", reads[4]);
+    // Values never appear in a plan, to anyone.
+    for read in &reads[2..] {
+        for value in VALUES {
+            assert!(!read.contains(value), "{who} read {value:?}:\n{read}");
+        }
+    }
 }
 
 #[tokio::test]

@@ -13,8 +13,10 @@
 //! - [`stages`]: the order a plan runs in ([`Plan::stages`]).
 //! - [`planner`]: `plan(desired, observed, policy) -> Plan`.
 //! - [`render`]: text and JSON rendering, task-definition diffs.
+//! - [`blind`]: candidate previews that cannot confirm a guessed environment value.
 //! - [`simulate`]: a pure AWS simulator used to prove idempotence.
 
+pub mod blind;
 pub mod fields;
 pub mod observed;
 pub mod planner;

@@ -361,6 +361,53 @@ fn a_changed_environment_value_shows_only_that_it_changed() {
     assert_ne!(a.hash, b.hash);
 }
 
+/// A candidate previewed blind ([`bosun_plan::blind`]): its environment values are not
+/// compared, so nothing in the plan, its hash included, depends on them.
+fn blind_preview(edit: impl FnOnce(&mut std::collections::BTreeMap<String, String>)) -> Plan {
+    let desired = fixtures::desired("demo.yml", "demo");
+    let live = converge(&desired, &Observed::default());
+    let mut candidate = desired.clone();
+    edit(&mut candidate.services.get_mut("mailer").unwrap().task_definition.container.environment);
+    bosun_plan::blind::blind_env_values(&mut candidate);
+    // The simulator keeps every live task definition, as the observer reads them for
+    // such a candidate: no desired spec hash matches a live one any more.
+    let observed = live;
+    bosun_plan::blind::take_live_env_values(&mut candidate, &observed);
+    plan(&candidate, &observed, &Policy::default())
+}
+
+#[test]
+fn a_blind_preview_cannot_confirm_a_guessed_value() {
+    let guess = |value: &'static str| {
+        blind_preview(move |env| {
+            let name = env.keys().next().expect("mailer has an environment").clone();
+            env.insert(name, value.into());
+        })
+    };
+    let live_value = {
+        let desired = fixtures::desired("demo.yml", "demo");
+        desired.services["mailer"].task_definition.container.environment.values().next().unwrap().clone()
+    };
+    let (right, wrong) = (guess(Box::leak(live_value.into_boxed_str())), guess("a-wrong-guess"));
+    // Same plan, same hash, whether the guess is right or wrong: no change at all.
+    assert_eq!(right, wrong);
+    assert!(right.is_empty(), "{}", render_text(&right));
+
+    // A variable added or removed still shows, by name only; so do other changes.
+    let added = blind_preview(|env| {
+        env.insert("NEW_FLAG".into(), "on".into());
+    });
+    let text = render_text(&added);
+    assert!(text.contains("+  env NEW_FLAG: (hidden)"), "{text}");
+    assert!(!text.contains("(value changed)"), "{text}");
+    assert_eq!(
+        added,
+        blind_preview(|env| {
+            env.insert("NEW_FLAG".into(), "off".into());
+        })
+    );
+}
+
 /// The task definition a plan registers for `mailer`.
 fn a_spec(p: &Plan) -> bosun_stackfile::TaskDefinitionSpec {
     p.changes

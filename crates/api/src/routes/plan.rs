@@ -1,6 +1,10 @@
 //! Plan previews: the current stackfile, or a candidate body, against live AWS.
 //! Nothing is stored or applied. Each holds a plan slot ([`crate::limits`]) while it
-//! runs, and a caller who gets redacted views ([`crate::redact`]) gets a redacted plan.
+//! runs. A plan never shows an environment value; a candidate of a caller who may not
+//! read them ([`crate::redact`]) is planned without comparing them, so that a preview
+//! cannot confirm a guessed value ([`bosun_plan::blind`]).
+
+use std::borrow::Cow;
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -43,13 +47,23 @@ fn wants_json(q: &PlanQuery, headers: &HeaderMap) -> Result<bool, ApiError> {
     }
 }
 
-async fn preview(state: &crate::State, desired: &Desired, json: bool, redacted: bool) -> Result<Response, ApiError> {
-    let observed = bosun_aws::observe(&state.clients, desired).await?;
-    let mut plan = bosun_plan::plan(desired, &observed, &Policy::from_desired(desired));
-    drop(observed);
-    if redacted {
-        redact::plan(&mut plan);
+/// Plan `desired` against live AWS and render it. `blind`: the candidate of a caller who
+/// may not read environment values, whose values are not compared ([`bosun_plan::blind`]).
+async fn preview(
+    state: &crate::State,
+    mut desired: Cow<'_, Desired>,
+    json: bool,
+    blind: bool,
+) -> Result<Response, ApiError> {
+    if blind {
+        bosun_plan::blind::blind_env_values(desired.to_mut());
     }
+    let observed = bosun_aws::observe(&state.clients, &desired).await?;
+    if blind {
+        bosun_plan::blind::take_live_env_values(desired.to_mut(), &observed);
+    }
+    let plan = bosun_plan::plan(&desired, &observed, &Policy::from_desired(&desired));
+    drop((observed, desired));
     let mut resp = if json {
         ([(header::CONTENT_TYPE, "application/json")], render_json(&plan)).into_response()
     } else {
@@ -67,7 +81,7 @@ async fn preview(state: &crate::State, desired: &Desired, json: bool, redacted: 
     responses((status = 200, description = "The plan: text, or JSON with `format=json`", content_type = "text/plain", body = String),
         (status = 404, body = ErrorBody)))]
 pub async fn current(
-    Auth(caller): Auth<VIEWER>,
+    Auth(_caller): Auth<VIEWER>,
     State(state): State<crate::State>,
     names: Names,
     Query(q): Query<PlanQuery>,
@@ -79,7 +93,7 @@ pub async fn current(
     let desired = state.derived.desired(&names.cluster, &current.text).map_err(|d| {
         ApiError::corrupt(format_args!("the stored stackfile of cluster {} no longer validates: {d}", names.cluster))
     })?;
-    preview(&state, &desired, json, redact::hides_env(&state, &caller)).await
+    preview(&state, Cow::Borrowed(&desired), json, false).await
 }
 
 /// Preview a candidate stackfile (JSON or YAML body) without storing it. Viewers may
@@ -103,5 +117,5 @@ pub async fn candidate(
     redact::refuse_markers(&text)?;
     let desired = bosun_stackfile::load(&text, &names.cluster).map_err(|d| ApiError::invalid_stackfile(&d))?;
     drop(text);
-    preview(&state, &desired, json, redact::hides_env(&state, &caller)).await
+    preview(&state, Cow::Owned(desired), json, redact::hides_env(&state, &caller)).await
 }
