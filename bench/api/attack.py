@@ -4,11 +4,15 @@
     attack.py URL PID VIEWER_TOKEN DEPLOYER_TOKEN CLUSTER SERVICE OUT.json [--slow N] [--plans N]
 
 1. Idle: the server's resident memory (VmRSS) before anything.
-2. Plans: N (default 16) viewer clients at once, each POSTing the largest stackfile the
-   API accepts (1 MiB of tiny services) to .../plan, each retrying after a 429 as its
-   Retry-After says, until it gets another answer (at most 180 s). Meanwhile a deployer
-   bumps SERVICE's image, and the job is polled: the scheduler must keep reconciling.
-   The server's memory is sampled every 20 ms, and its peak (VmHWM) read at the end.
+2. Plans, two bursts of the largest bodies the API takes (1 MiB): N (default 16) viewer
+   clients at once each POST to .../plan, each retrying after a 429 as its Retry-After
+   says, until it gets another answer (at most 180 s). First "many": 1 MiB of tiny
+   services (about 39,000, which the services limit refuses with 422 once parsed); then
+   "large": the largest stackfile that is valid, 1,000 services (the limit) padded with
+   environment values to 1 MiB, which is planned against live AWS. During the first
+   burst a deployer bumps SERVICE's image, and the job is polled: the scheduler must
+   keep reconciling. The server's memory is sampled every 20 ms, and its peak (VmHWM)
+   read at the end.
 3. Slow clients: N (default 400) connections each send half a request's headers and
    then nothing; each one's time until the server closes it is recorded.
 4. After: the server's memory 10 s after the last request, against the idle figure.
@@ -33,7 +37,7 @@ def rss_kib(pid, field="VmRSS"):
     raise RuntimeError(f"no {field} for {pid}")
 
 
-def max_stackfile():
+def many_services():
     """As many tiny services as fit in the body limit."""
     head, parts, size, i = "services:\n", [], 10, 0
     while True:
@@ -44,6 +48,18 @@ def max_stackfile():
         size += len(entry)
         i += 1
     return (head + "".join(parts)).encode(), i
+
+
+def large_services(n=1000):
+    """`n` services (the services limit), each padded with an environment value so that
+    the whole is just under the body limit."""
+    head = "services:\n"
+    entry = "  - s{i:04d}:\n      image: nginx:1\n      environment:\n        PAD: {pad}\n"
+    overhead = len(entry.format(i=0, pad=""))
+    pad = (MAX_BODY - len(head)) // n - overhead - 1
+    text = head + "".join(entry.format(i=i, pad="x" * pad) for i in range(n))
+    assert len(text) <= MAX_BODY, len(text)
+    return text.encode(), n
 
 
 def request(host, port, method, path, token, body=None, ctype=None, timeout=180):
@@ -73,8 +89,6 @@ def main():
     except OSError:
         pass
 
-    body, services = max_stackfile()
-    res["plan_body_bytes"], res["plan_body_services"] = len(body), services
     samples, stop = [], threading.Event()
 
     def sample():
@@ -87,9 +101,8 @@ def main():
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    outcomes = []  # per client: (final status, 429s, seconds)
 
-    def planner():
+    def planner(body, outcomes):
         start, throttled = time.monotonic(), 0
         while True:
             try:
@@ -105,37 +118,47 @@ def main():
             outcomes.append((status, throttled, time.monotonic() - start))
             return
 
-    attack_start = time.monotonic()
-    threads = [threading.Thread(target=planner) for _ in range(n_plans)]
-    for t in threads:
-        t.start()
-    # The scheduler keeps reconciling: a deployer's image bump, polled to its end.
-    time.sleep(0.5)
+    def burst(body, services, during=None):
+        outcomes, started = [], time.monotonic()
+        threads = [threading.Thread(target=planner, args=(body, outcomes)) for _ in range(n_plans)]
+        for t in threads:
+            t.start()
+        if during:
+            during(threads)
+        for t in threads:
+            t.join(200)
+        return {
+            "body_bytes": len(body),
+            "services": services,
+            "clients": n_plans,
+            "statuses": sorted(str(o[0]) for o in outcomes),
+            "throttled_429": sum(o[1] for o in outcomes),
+            "seconds_max": round(max(o[2] for o in outcomes), 2),
+            "wall_seconds": round(time.monotonic() - started, 2),
+        }
+
     bump = {}
-    status, _, data = request(host, port, "PUT", f"/api/v1/clusters/{cluster}/services/{service}", deployer,
-                              json.dumps({"image_tag": f"attack-{int(time.time())}"}), "application/json")
-    bump["put_status"] = status
-    if status == 202:
-        job = json.loads(data)["job_id"]
-        put_at = time.monotonic()
-        while time.monotonic() - put_at < 180:
-            s, _, d = request(host, port, "GET", f"/api/v1/jobs/{job}", viewer)
-            record = json.loads(d) if s == 200 else {}
-            if record.get("status") not in (None, "queued", "running"):
-                bump["job_status"] = record["status"]
-                bump["job_seconds"] = round(time.monotonic() - put_at, 2)
-                break
-            time.sleep(0.2)
-        bump["during_attack"] = any(t.is_alive() for t in threads)
-    for t in threads:
-        t.join(200)
-    res["plans"] = {
-        "clients": n_plans,
-        "statuses": sorted(str(o[0]) for o in outcomes),
-        "throttled_429": sum(o[1] for o in outcomes),
-        "seconds_max": round(max(o[2] for o in outcomes), 2),
-        "wall_seconds": round(time.monotonic() - attack_start, 2),
-    }
+
+    def bump_image(threads):
+        # The scheduler keeps reconciling: a deployer's image bump, polled to its end.
+        time.sleep(0.5)
+        status, _, data = request(host, port, "PUT", f"/api/v1/clusters/{cluster}/services/{service}", deployer,
+                                  json.dumps({"image_tag": f"attack-{int(time.time())}"}), "application/json")
+        bump["put_status"] = status
+        if status == 202:
+            job = json.loads(data)["job_id"]
+            put_at = time.monotonic()
+            while time.monotonic() - put_at < 180:
+                s, _, d = request(host, port, "GET", f"/api/v1/jobs/{job}", viewer)
+                record = json.loads(d) if s == 200 else {}
+                if record.get("status") not in (None, "queued", "running"):
+                    bump["job_status"] = record["status"]
+                    bump["job_seconds"] = round(time.monotonic() - put_at, 2)
+                    break
+                time.sleep(0.2)
+            bump["during_attack"] = any(t.is_alive() for t in threads)
+
+    res["plans"] = {"many": burst(*many_services(), during=bump_image), "large": burst(*large_services())}
     res["scheduler_during_attack"] = bump
 
     # Slow clients: half a request's headers, then silence.
@@ -182,8 +205,9 @@ def main():
     mib = lambda k: f"{k / 1024:.1f} MiB"
     print(f"attack: idle {mib(res['idle_rss_kib'])}, peak {mib(res['peak_rss_kib_hwm'])}, "
           f"after {mib(res['after_rss_kib'])} ({res['after_vs_idle']}x idle)")
-    print(f"attack: {n_plans} max-size plans ({services} services, {len(body)} bytes): statuses {res['plans']['statuses']}, "
-          f"{res['plans']['throttled_429']} answers 429, {res['plans']['wall_seconds']} s")
+    for shape, b in res["plans"].items():
+        print(f"attack: {n_plans} plans of {shape} ({b['services']} services, {b['body_bytes']} bytes): "
+              f"statuses {b['statuses']}, {b['throttled_429']} answers 429, {b['wall_seconds']} s")
     print(f"attack: image bump during it: {bump}")
     print(f"attack: {n_slow} slow clients: {res['slow_clients']}")
 
