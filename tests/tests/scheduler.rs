@@ -11,6 +11,7 @@ use bosun_tests::scheduler::{FAST, Scheduler, Sink, dead_url};
 use bosun_tests::{CLUSTER, Env, Stackfile};
 use reqwest::Method;
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A job of the demo stack takes a few seconds on the emulator; this leaves room for a
 /// loaded CI machine.
@@ -513,6 +514,11 @@ async fn the_scheduler_alone_serves_its_metrics_health_and_readiness() {
     let api = api_only(&env).await;
     let scheduler = Scheduler::start(&env, FAST).await;
     let probes = scheduler.probes_url().await;
+    // A client that sends half a request's headers, then nothing: the listener closes it
+    // after its header timeout (10 s), as the API's does.
+    let opened = std::time::Instant::now();
+    let mut slow = tokio::net::TcpStream::connect(probes.trim_start_matches("http://")).await.unwrap();
+    slow.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: te").await.unwrap();
     let job = create(&api, CLUSTER, "services:\n  - worker:\n      image: busybox:1.36\n").await;
     assert_eq!(api.wait_job(&job, JOB_LIMIT).await["status"], "succeeded");
 
@@ -538,6 +544,16 @@ async fn the_scheduler_alone_serves_its_metrics_health_and_readiness() {
         "{text}"
     );
     assert!(text.contains("bosun_reconcile_duration_seconds_bucket"), "{text}");
+
+    let mut buf = [0u8; 256];
+    loop {
+        match tokio::time::timeout_at((opened + Duration::from_secs(13)).into(), slow.read(&mut buf)).await {
+            Err(_) => panic!("the half-sent request was still open after 13 s"),
+            Ok(Ok(0) | Err(_)) => break,
+            Ok(Ok(_)) => {}
+        }
+    }
+    assert!(opened.elapsed() >= Duration::from_secs(9), "closed before the header timeout");
 
     // The listener stops with the scheduler, which exits 0.
     let (exit, logs) = scheduler.terminate().await;

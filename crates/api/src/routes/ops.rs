@@ -116,8 +116,13 @@ pub async fn serve_probes(
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("could not listen on {listen}"))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "metrics and health listening");
-    axum::serve(listener, probes(store, queue))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("the metrics and health listener failed")
+    // The API's accept loop, so the same connection cap and header timeout hold here:
+    // a client that sends half a request cannot keep a connection open.
+    let limits = crate::limits::Limits { connections: PROBE_CONNECTIONS, ..Default::default() };
+    crate::server::run(listener, probes(store, queue), &limits, shutdown).await;
+    Ok(())
 }
+
+/// Connections the scheduler's metrics and health listener holds at once: scrapers
+/// and probes, not users.
+const PROBE_CONNECTIONS: usize = 64;
