@@ -81,7 +81,9 @@ def main():
     pid = int(pid)
     u = urllib.parse.urlparse(url)
     host, port = u.hostname, u.port
-    res = {"idle_rss_kib": rss_kib(pid)}
+    # RSS, and of it private memory (heap, stacks) and pages mapped from files (the
+    # binary's code, touched once, which the kernel can drop and read again).
+    res = {"idle_rss_kib": rss_kib(pid), "idle_anon_kib": rss_kib(pid, "RssAnon"), "idle_file_kib": rss_kib(pid, "RssFile")}
     # Reset the peak, so VmHWM is this phase's (Linux >= 4.0).
     try:
         with open(f"/proc/{pid}/clear_refs", "w") as f:
@@ -198,13 +200,16 @@ def main():
     time.sleep(10)
     stop.set()
     res["after_rss_kib"] = rss_kib(pid)
+    res["after_anon_kib"], res["after_file_kib"] = rss_kib(pid, "RssAnon"), rss_kib(pid, "RssFile")
     res["after_vs_idle"] = round(res["after_rss_kib"] / res["idle_rss_kib"], 3)
     with open(out, "w") as f:
         json.dump(res, f, indent=2)
         f.write("\n")
     mib = lambda k: f"{k / 1024:.1f} MiB"
     print(f"attack: idle {mib(res['idle_rss_kib'])}, peak {mib(res['peak_rss_kib_hwm'])}, "
-          f"after {mib(res['after_rss_kib'])} ({res['after_vs_idle']}x idle)")
+          f"after {mib(res['after_rss_kib'])} ({res['after_vs_idle']}x idle); private memory "
+          f"{mib(res['idle_anon_kib'])} -> {mib(res['after_anon_kib'])}, file-backed {mib(res['idle_file_kib'])} -> "
+          f"{mib(res['after_file_kib'])}")
     for shape, b in res["plans"].items():
         print(f"attack: {n_plans} plans of {shape} ({b['services']} services, {b['body_bytes']} bytes): "
               f"statuses {b['statuses']}, {b['throttled_429']} answers 429, {b['wall_seconds']} s")
