@@ -141,20 +141,38 @@ async fn at_20_percent_faults_ten_bumps_end_with_every_job_final_and_the_newest_
     // the newest version is what runs, and the status says a job of that version
     // succeeded.
     let newest = record(&api, jobs.last().unwrap()).await["stackfile_version"].clone();
-    let records = eventually("every job final and busybox:1.10 live", RESYNC + JOB_LIMIT, async || {
+    let mut seen = String::new();
+    // Bounded by the timeout below, which says what was last seen.
+    let converged = eventually("every job final and busybox:1.10 live", RESYNC + JOB_LIMIT * 2, async || {
         let mut records = Vec::new();
         for job in &jobs {
-            let r = record(&api, job).await;
-            if !is_final(&r) {
-                return None;
-            }
-            records.push(r);
+            records.push(record(&api, job).await);
         }
         let last = api.status(CLUSTER).await["last_job"].clone();
-        let done = last["stackfile_version"] == newest && last["status"] == "succeeded";
-        (done && live_images(&env).await == all_on("1.10")).then_some(records)
-    })
-    .await;
+        let live = live_images(&env).await;
+        let done = records.iter().all(is_final)
+            && last["stackfile_version"] == newest
+            && last["status"] == "succeeded"
+            && live == all_on("1.10");
+        // What the last look found, for the failure message.
+        let statuses: Vec<&str> = records.iter().map(|r| r["status"].as_str().unwrap_or("?")).collect();
+        seen = format!("jobs {statuses:?}; status's last job {last}; live {live:?}; newest version {newest}");
+        done.then_some(records)
+    });
+    let records = match tokio::time::timeout(RESYNC + JOB_LIMIT, converged).await {
+        Ok(records) => records,
+        Err(_) => {
+            let tails: Vec<String> = replicas
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let logs = r.logs();
+                    format!("replica {i}, last log lines:\n{}", logs[logs.len().saturating_sub(40)..].join("\n"))
+                })
+                .collect();
+            panic!("not converged after the faults stopped (seed {}): {seen}\n{}", proxy.seed(), tails.join("\n"))
+        }
+    };
     let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
     for r in &records {
         *outcomes.entry(r["status"].as_str().unwrap().to_owned()).or_default() += 1;
