@@ -672,7 +672,7 @@ async fn history_and_rollback_round_trip() {
 }
 
 #[tokio::test]
-async fn tags_endpoint_lists_the_ten_newest_ecr_tags() {
+async fn tags_endpoint_lists_every_ecr_tag_newest_first_or_the_newest_n() {
     let env = Env::start().await;
     let api = ApiServer::start(&env).await;
     let repo = api.ecr.create_repository().repository_name("team/web").send().await.expect("create the repository");
@@ -703,11 +703,28 @@ async fn tags_endpoint_lists_the_ten_newest_ecr_tags() {
     )
     .await;
     assert_eq!(s, 200, "{body}");
+    // All 12, as nysa answers (its slackbot deploys a tag only if it is listed).
     let tags: Vec<&str> = body["content"].as_array().unwrap().iter().map(|t| t["tag"].as_str().unwrap()).collect();
-    assert_eq!(tags, ["1.11", "1.10", "1.9", "1.8", "1.7", "1.6", "1.5", "1.4", "1.3", "1.2"]);
+    assert_eq!(tags, ["1.11", "1.10", "1.9", "1.8", "1.7", "1.6", "1.5", "1.4", "1.3", "1.2", "1.1", "1.0"]);
     let times: Vec<&str> =
         body["content"].as_array().unwrap().iter().map(|t| t["pushed_at"].as_str().unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] > w[1]), "{times:?}");
+    let (s, body) = json_of(
+        api.request(Method::GET, "/api/v1/clusters/ecr/services/web/tags?limit=3", Some(&api.viewer))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let tags: Vec<&str> = body["content"].as_array().unwrap().iter().map(|t| t["tag"].as_str().unwrap()).collect();
+    assert_eq!(tags, ["1.11", "1.10", "1.9"]);
+    for bad in ["0", "-1", "three", "99999999999999999999999"] {
+        let path = format!("/api/v1/clusters/ecr/services/web/tags?limit={bad}");
+        let (s, body) = json_of(api.request(Method::GET, &path, Some(&api.viewer)).send().await.unwrap()).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "limit={bad}: {body}");
+        assert_error(&body, "invalid_limit");
+    }
 
     // Not in ECR: 422.
     let (s, _) = json_of(
@@ -924,4 +941,50 @@ async fn init_expires_old_leases_and_job_records_keeps_other_rules_and_stays_ide
     assert!(lifecycle(&s3).await.iter().all(|r| !"clusters/".starts_with(&r.1)), "a rule covers clusters/");
     let bad = env.bosun(&["init", "--bucket", BUCKET, "--queue", QUEUE, "--job-retention-days", "-1"]).await;
     bad.expect_code(1); // a command line that does not parse: exit 1, as every usage error
+}
+
+/// nysa's slackbot, configured as its README says with bosun's URL in place of nysa's:
+/// the token in the URL (`http://bosun:TOKEN@host/`), which its HTTP client sends as
+/// Basic auth.
+#[tokio::test]
+async fn nysa_clients_present_the_token_as_basic_auth() {
+    let env = Env::start().await;
+    let api = ApiServer::start(&env).await;
+    assert_eq!(create(&api, "nysa", json!("services:\n  - web:\n      image: nginx:1\n")).await.0, StatusCode::CREATED);
+    let basic = |method: Method, path: &str, user: &str, password: &str| {
+        api.http.request(method, format!("{}{path}", api.url)).basic_auth(user, Some(password))
+    };
+
+    let resp = basic(Method::GET, "/api/v1/clusters", "bosun", &api.viewer).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    // The same roles: a viewer's Basic auth cannot write, a deployer's can.
+    let update = json!({"image_tag": "1.1"});
+    let resp = basic(Method::PUT, "/api/v1/clusters/nysa/services/web", "bosun", &api.viewer).json(&update).send();
+    assert_eq!(resp.await.unwrap().status(), StatusCode::FORBIDDEN);
+    let resp = basic(Method::PUT, "/api/v1/clusters/nysa/services/web", "slackbot", &api.deployer).json(&update).send();
+    assert_eq!(resp.await.unwrap().status(), StatusCode::ACCEPTED);
+
+    // Its whole-config deploy reads the config and writes it back without If-Match:
+    // taken, and logged as a write that could have lost a concurrent one.
+    let config = basic(Method::GET, "/api/v1/clusters/nysa/config", "bosun", &api.deployer).send().await.unwrap();
+    let config: Value = config.json().await.unwrap();
+    let resp = basic(Method::PUT, "/api/v1/clusters/nysa/config", "bosun", &api.deployer).json(&config).send();
+    assert_eq!(resp.await.unwrap().status(), StatusCode::ACCEPTED);
+    let warned = || api.logs().iter().any(|l| l.contains("written without If-Match") && l.contains("nysa"));
+    for _ in 0..50 {
+        if warned() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(warned(), "no warning:\n{}", api.logs().join("\n"));
+
+    // A wrong token, or the token as the user name: 401, and nothing is logged of it.
+    for (user, password) in [("bosun", "bosun_0000"), (api.deployer.as_str(), "x")] {
+        let (s, body) = json_of(basic(Method::GET, "/api/v1/clusters", user, password).send().await.unwrap()).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
+        assert_error(&body, "unauthorized");
+    }
+    let logs = api.logs().join("\n");
+    assert!(!logs.contains(&api.deployer[6..30]), "a token was logged:\n{logs}");
 }

@@ -1,4 +1,5 @@
-//! Bearer tokens and roles.
+//! Tokens and roles: a token is presented as `Authorization: Bearer TOKEN`, or as
+//! the password of HTTP Basic auth.
 //!
 //! The tokens file has one token per line, `ROLE SHA256HEX NAME`: the role, the hex
 //! SHA-256 of the token, and a name for logs and job records. Lines starting with `#`
@@ -145,15 +146,35 @@ impl Tokens {
         found.map(|e| Caller { name: e.name.clone(), role: e.role })
     }
 
-    /// The caller of a request with an `Authorization: Bearer TOKEN` header, if any.
+    /// The caller of a request, if its `Authorization` header holds a known token:
+    /// `Bearer TOKEN`, or HTTP Basic with the token as the password and any user name
+    /// (what a client sends for a URL such as `http://bosun:TOKEN@host/`, as nysa's
+    /// slackbot is configured).
     pub fn from_headers(&self, headers: &HeaderMap) -> Option<Caller> {
         let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-        let (scheme, token) = value.split_once(' ')?;
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return None;
+        let (scheme, credentials) = value.split_once(' ')?;
+        if scheme.eq_ignore_ascii_case("bearer") {
+            self.authenticate(credentials.trim())
+        } else if scheme.eq_ignore_ascii_case("basic") {
+            self.authenticate(&basic_password(credentials.trim())?)
+        } else {
+            None
         }
-        self.authenticate(token.trim())
     }
+}
+
+/// The password of HTTP Basic credentials (`base64(user:password)`), if they decode.
+/// Anything that is not base64 of UTF-8 with a colon is no credential.
+fn basic_password(credentials: &str) -> Option<String> {
+    use base64::Engine as _;
+    // A token is 70 characters; credentials far longer than any token are not decoded.
+    if credentials.len() > 1024 {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(credentials).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (_user, password) = text.split_once(':')?;
+    Some(password.to_owned())
 }
 
 /// The tokens in force, shared by every request and replaced whole on a reload. Cheap
@@ -224,7 +245,7 @@ impl<S: Send + Sync, const MIN: u8> FromRequestParts<S> for Auth<MIN> {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
-                "a valid bearer token is required (Authorization: Bearer TOKEN)",
+                "a valid token is required (Authorization: Bearer TOKEN, or Basic auth with the token as the password)",
             )
         })?;
         let needed = Role::ALL[usize::from(MIN)];
@@ -258,6 +279,32 @@ mod tests {
         h.insert(header::AUTHORIZATION, format!("Bearer {viewer}").parse().unwrap());
         assert_eq!(tokens.from_headers(&h).unwrap().name, "dash");
         h.insert(header::AUTHORIZATION, format!("Basic {viewer}").parse().unwrap());
+        assert_eq!(tokens.from_headers(&h), None);
+    }
+
+    #[test]
+    fn basic_auth_presents_the_token_as_its_password() {
+        use base64::Engine as _;
+        let (deployer, line) = new_token(Role::Deployer, "nysa-bot");
+        let tokens = Tokens::parse(&line).unwrap();
+        let basic = |credentials: &str| {
+            let mut h = HeaderMap::new();
+            let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+            h.insert(header::AUTHORIZATION, format!("Basic {encoded}").parse().unwrap());
+            tokens.from_headers(&h)
+        };
+        let caller = Some(Caller { name: "nysa-bot".into(), role: Role::Deployer });
+        // Any user name, or none; the scheme in any case.
+        assert_eq!(basic(&format!("bosun:{deployer}")), caller);
+        assert_eq!(basic(&format!(":{deployer}")), caller);
+        // The token as the user name, a wrong password, no colon: no caller.
+        assert_eq!(basic(&format!("{deployer}:x")), None);
+        assert_eq!(basic(&format!("bosun:{deployer}x")), None);
+        assert_eq!(basic(&deployer), None);
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, "basic !!not-base64!!".parse().unwrap());
+        assert_eq!(tokens.from_headers(&h), None);
+        h.insert(header::AUTHORIZATION, format!("basic {}", "QUFB".repeat(400)).parse().unwrap());
         assert_eq!(tokens.from_headers(&h), None);
     }
 

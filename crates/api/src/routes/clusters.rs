@@ -151,6 +151,15 @@ pub async fn put_config(
     drop(slot);
     let condition = match headers.get(header::IF_MATCH).map(|v| v.to_str().map(str::trim)) {
         Some(Ok("*")) | None => {
+            if headers.get(header::IF_MATCH).is_none() {
+                // nysa's clients read a config and write it back without If-Match: a write
+                // made between the two is lost. Said where an operator looks.
+                tracing::warn!(
+                    cluster = %names.cluster,
+                    caller = %caller.name,
+                    "a whole stackfile was written without If-Match: a concurrent write in between would be overwritten"
+                );
+            }
             // Unconditional, but only for a cluster that exists (POST creates).
             current(&state, &names.cluster).await?;
             None

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
@@ -13,7 +13,7 @@ use bosun_stackfile::document::{EditError, ServiceEdit, remove_service, set_serv
 use bosun_stackfile::{Desired, ServiceKind};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::{Content, Names};
 use crate::auth::{Auth, DEPLOYER, VIEWER};
@@ -29,8 +29,25 @@ pub fn router() -> Router<crate::State> {
         .route("/api/v1/clusters/{cluster}/services/{service}/tags", get(tags))
 }
 
-/// Tags the tags endpoint returns.
-const TAGS_LIMIT: usize = 10;
+/// Query of the tags endpoint.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct TagsQuery {
+    /// At most this many tags (the newest), a whole number from 1; all when absent.
+    pub limit: Option<String>,
+}
+
+impl TagsQuery {
+    fn limit(&self) -> Result<usize, ApiError> {
+        let Some(text) = &self.limit else { return Ok(usize::MAX) };
+        match text.parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(n),
+            _ => Err(ApiError::bad_request(
+                "invalid_limit",
+                format!("limit {:?} is not a whole number from 1", text.chars().take(32).collect::<String>()),
+            )),
+        }
+    }
+}
 
 /// One service: what the stackfile asks for, and what runs.
 #[derive(Debug, Serialize, ToSchema)]
@@ -94,16 +111,19 @@ pub async fn list(
     Ok(Json(Content { content }))
 }
 
-/// The 10 most recently pushed tags of the service's ECR repository, newest first.
+/// The tags of the service's ECR repository, newest pushed first: all of them (as nysa
+/// answers; its clients cut the list themselves), or the newest `limit`.
 #[utoipa::path(get, path = "/api/v1/clusters/{cluster}/services/{service}/tags", tag = "services", security(("bearer" = [])),
-    params(("cluster" = String, Path), ("service" = String, Path)),
+    params(("cluster" = String, Path), ("service" = String, Path), TagsQuery),
     responses((status = 200, body = Content<ImageTag>), (status = 404, body = ErrorBody),
         (status = 422, description = "The image is not in ECR", body = ErrorBody)))]
 pub async fn tags(
     _: Auth<VIEWER>,
     State(state): State<crate::State>,
     names: Names,
+    Query(q): Query<TagsQuery>,
 ) -> Result<Json<Content<ImageTag>>, ApiError> {
+    let limit = q.limit()?;
     let desired = desired(&state, &names.cluster).await?;
     let service = names.service();
     let svc = desired.services.get(service).ok_or_else(|| no_service(&names.cluster, service))?;
@@ -115,7 +135,7 @@ pub async fn tags(
             format!("image {image} is not in ECR, so its tags cannot be listed"),
         )
     })?;
-    let tags = recent_tags(&state.clients.ecr, &repo, TAGS_LIMIT).await.map_err(|e| {
+    let tags = recent_tags(&state.clients.ecr, &repo, limit).await.map_err(|e| {
         if e.is_not_found() {
             ApiError::not_found(format!("ECR repository {} does not exist", repo.name))
         } else {

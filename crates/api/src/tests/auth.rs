@@ -88,7 +88,10 @@ async fn each_role_gets_past_auth_exactly_where_it_may() {
             match who {
                 Who::Nobody | Who::Stranger => {
                     let body = answer.assert_client_error(401, "unauthorized");
-                    assert_eq!(body["message"], "a valid bearer token is required (Authorization: Bearer TOKEN)");
+                    assert_eq!(
+                        body["message"],
+                        "a valid token is required (Authorization: Bearer TOKEN, or Basic auth with the token as the password)"
+                    );
                     assert_eq!(answer.headers[header::WWW_AUTHENTICATE], "Bearer", "{}", answer.what);
                 }
                 Who::Role(role) if role < e.needs => {
