@@ -307,3 +307,42 @@ async fn a_failed_record_that_cannot_be_written_on_the_last_attempt_is_written_o
     again.expect_code(0).expect_lines(&[format!("moved 0 job(s) from {DLQ} to {QUEUE}")]);
     assert_eq!(live_images(&env).await, all_on("2.0"));
 }
+
+/// Renewals of the cluster lease whose answers are lost: each write took effect, the SDK
+/// retried it, and the retry failed its condition (the ETag it was conditional on is
+/// gone). The scheduler reads the lease back, finds what it wrote, and goes on: the job
+/// is not stopped as if another scheduler had taken its lease.
+#[tokio::test]
+async fn lease_renewals_whose_answers_are_lost_do_not_stop_the_job() {
+    let env = Env::start().await;
+    let api = ApiServer::start(&env).await;
+    // 200 ms on every AWS call: a job lasts several heartbeats (1 s), so it renews.
+    let proxy = env.proxy(Faults::none().latency(Duration::from_millis(200))).await;
+    env.route_through(&proxy);
+    let scheduler = Scheduler::start(&env, &scheduler_args()).await;
+    let created = api
+        .request(reqwest::Method::POST, "/api/v1/clusters", Some(&api.admin))
+        .json(&json!({ "name": CLUSTER, "config": stack("1.0") }))
+        .send()
+        .await
+        .unwrap();
+    let first = created.json::<Value>().await.unwrap()["job_id"].as_str().unwrap().to_owned();
+    assert_eq!(api.wait_job(&first, JOB_LIMIT).await["status"], "succeeded");
+
+    // Once the next job runs (its lease taken), the answers of the next two lease writes
+    // are lost: renewals, on its heartbeats.
+    let job = api.put_config(CLUSTER, &stack("2.0")).await["job_id"].as_str().unwrap().to_owned();
+    eventually("the job running", JOB_LIMIT, async || (record(&api, &job).await["status"] == "running").then_some(()))
+        .await;
+    let lease_writes: &'static str = Box::leak(format!("PUT /{BUCKET}/leases/{{id}}").into_boxed_str());
+    proxy.set_faults(Faults::rate(1.0).kinds(&["lost"]).operations(&[lease_writes]).limit_per_operation(2)).await;
+    let done = api.wait_job(&job, JOB_LIMIT).await;
+    let stats = proxy.stats().await;
+    let lost = stats.faulted_operations.get(lease_writes).copied().unwrap_or(0);
+    assert!(lost >= 1, "a renewal lost its answer: {stats:?}");
+    let logs = scheduler.logs();
+    assert!(!logs.iter().any(|l| l.contains("taken over by another scheduler")), "{}", logs.join("\n"));
+    assert_eq!(done["status"], "succeeded", "{done:#}");
+    assert_eq!(done["attempts"], 1, "the job ran once, never stopped: {done:#}");
+    assert_eq!(live_images(&env).await, all_on("2.0"));
+}

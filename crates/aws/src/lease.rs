@@ -8,6 +8,11 @@
 //! the ETag that was read to take over or renew), so two schedulers can never both
 //! believe they hold it. A crashed holder's lease simply expires.
 //!
+//! A conditional write whose answer is lost is retried by the SDK, and the retry fails
+//! its condition against the write it retries. So a failed condition is checked: when
+//! the lease holds exactly what was written, the write stands (a lost answer must not
+//! make a holder think its lease was taken, and stop a reconcile).
+//!
 //! Expiry is compared against the local clock, so replicas' clocks must agree to well
 //! within the TTL (NTP does that; the default TTL is a minute).
 
@@ -102,13 +107,16 @@ impl Store {
         let stored = Stored { holder: holder.to_owned(), purpose: purpose.to_owned(), expires_at_ms: expiry(ttl) };
         match self.put_json_if(&key, body(&stored), &condition).await {
             Ok(etag) => Ok(Lease { cluster: cluster.to_owned(), etag, stored, ttl }),
-            // Someone else created or took it between our read and our write.
-            Err(StoreError::PreconditionFailed) => Err(LeaseError::Held {
-                cluster: cluster.to_owned(),
-                holder: "another scheduler".to_owned(),
-                purpose: "just taken".to_owned(),
-                remaining: ttl,
-            }),
+            Err(StoreError::PreconditionFailed) => match self.written_anyway(cluster, &stored).await? {
+                Some(etag) => Ok(Lease { cluster: cluster.to_owned(), etag, stored, ttl }),
+                // Someone else created or took it between our read and our write.
+                None => Err(LeaseError::Held {
+                    cluster: cluster.to_owned(),
+                    holder: "another scheduler".to_owned(),
+                    purpose: "just taken".to_owned(),
+                    remaining: ttl,
+                }),
+            },
             Err(e) => Err(e.into()),
         }
     }
@@ -123,7 +131,14 @@ impl Store {
                 lease.stored = stored;
                 Ok(())
             }
-            Err(StoreError::PreconditionFailed) => Err(LeaseError::Lost(lease.cluster.clone())),
+            Err(StoreError::PreconditionFailed) => match self.written_anyway(&lease.cluster, &stored).await? {
+                Some(etag) => {
+                    lease.etag = etag;
+                    lease.stored = stored;
+                    Ok(())
+                }
+                None => Err(LeaseError::Lost(lease.cluster.clone())),
+            },
             Err(e) => Err(e.into()),
         }
     }
@@ -134,9 +149,21 @@ impl Store {
         let stored = Stored { expires_at_ms: 0, ..lease.stored };
         match self.put_json_if(&key(&lease.cluster), body(&stored), &Condition::Matches(lease.etag)).await {
             Ok(_) => Ok(()),
-            Err(StoreError::PreconditionFailed) => Err(LeaseError::Lost(lease.cluster)),
+            Err(StoreError::PreconditionFailed) => match self.written_anyway(&lease.cluster, &stored).await? {
+                Some(_) => Ok(()),
+                None => Err(LeaseError::Lost(lease.cluster)),
+            },
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// After a conditional write of `wrote` failed its condition: the lease object's ETag
+    /// if it holds exactly `wrote`. Then the write took effect and only its answer was
+    /// lost, so the SDK's retry met the new ETag; no one else writes this holder's name
+    /// with this expiry to the millisecond.
+    async fn written_anyway(&self, cluster: &str, wrote: &Stored) -> Result<Option<String>, StoreError> {
+        let current: Option<(Stored, String)> = self.get_json_tagged(&key(cluster)).await?;
+        Ok(current.and_then(|(s, etag)| (s == *wrote).then_some(etag)))
     }
 }
 
