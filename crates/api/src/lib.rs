@@ -31,6 +31,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod chat;
 pub mod derived;
 pub mod error;
 pub mod limits;

@@ -1,0 +1,24 @@
+//! bosun's ChatOps core, the part that knows nothing of any chat platform nor of AWS:
+//! what a message asks for, who may ask it, and what the answer looks like. The API
+//! crate executes commands (`bosun_api::chat`); each platform is an adapter that turns
+//! its requests into text and a user id, and renders a [`Reply`].
+//!
+//! Pure: no I/O, no async, no clock (callers pass the time in).
+//!
+//! # Layout
+//! - [`grammar`]: `deploy [to] CLUSTER SVC:TAG`, `scale`, `rollback`, `lock`, ... parsed
+//!   into a [`Command`], with errors that point at the word that is wrong.
+//! - [`access`]: the chat access file: which chat user has which role on which
+//!   clusters, and the channels commands are taken in.
+//! - [`reply`]: the structured answer: text, a preformatted body, a proposal card,
+//!   buttons.
+//! - [`slack`]: a [`Reply`] as Slack Block Kit.
+
+pub mod access;
+pub mod grammar;
+pub mod reply;
+pub mod slack;
+
+pub use access::{Access, Role};
+pub use grammar::{Command, DeployTarget, ParseError};
+pub use reply::{Action, Button, ButtonStyle, Card, CardState, Reply};
