@@ -82,6 +82,11 @@ impl ApiError {
         Self { cause: Some(cause.to_string()), ..Self::new(status, code, message) }
     }
 
+    /// What went wrong inside, for a 5xx made with [`ApiError::internal`].
+    pub(crate) fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
+    }
+
     /// Attach details.
     pub fn with_details(mut self, details: Vec<serde_json::Value>) -> Self {
         self.details = details;

@@ -89,6 +89,8 @@ pub struct AppState {
     /// What was derived from each cluster's last stackfile version: reads of an
     /// unchanged stackfile (the common case) skip parsing and validating it.
     pub derived: derived::Derived,
+    /// ChatOps, when a chat access file is configured: who may do what from chat.
+    pub chat: Option<chat::ChatConfig>,
 }
 
 impl AppState {
@@ -118,6 +120,7 @@ impl AppState {
             redact_env,
             write_locks: std::sync::Mutex::default(),
             derived: derived::Derived::default(),
+            chat: None,
         }
     }
 
@@ -150,6 +153,8 @@ pub struct ApiConfig {
     pub limits: Limits,
     /// Redact environment values for deployers too (`--redact-env`).
     pub redact_env: bool,
+    /// ChatOps settings; `None`: chat is off.
+    pub chat: Option<chat::ChatConfig>,
 }
 
 /// Connect to the bucket and queue, checking that both exist.
@@ -162,6 +167,7 @@ pub async fn connect(clients: Clients, config: &ApiConfig) -> anyhow::Result<Sta
     let mut state =
         AppState::with_limits(clients, store, queue, config.tokens.clone(), config.limits.clone(), config.redact_env);
     state.dead_letters = dead_letters;
+    state.chat = config.chat.clone();
     Ok(Arc::new(state))
 }
 
@@ -173,6 +179,7 @@ pub fn app(state: State, cors_origins: &[String]) -> anyhow::Result<Router> {
         .merge(routes::services::router())
         .merge(routes::plan::router())
         .merge(routes::jobs::router())
+        .merge(routes::chat::router())
         .merge(routes::ops::router())
         .merge(openapi::router())
         .fallback(|| async { ApiError::not_found("no such endpoint") })

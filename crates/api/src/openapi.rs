@@ -5,7 +5,7 @@ use axum::{Json, Router};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{clusters, jobs, ops, plan, services};
+use crate::routes::{chat, clusters, jobs, ops, plan, services};
 
 /// The route of the document; like the other operations routes, it needs no token.
 pub fn router() -> Router<crate::State> {
@@ -28,6 +28,7 @@ pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         services::list, services::tags, services::update, services::remove,
         plan::current, plan::candidate,
         jobs::get,
+        chat::say, chat::act, chat::proposal,
         ops::healthz, ops::readyz, ops::metrics, openapi,
     ),
     modifiers(&Bearer)

@@ -62,11 +62,18 @@ pub(crate) async fn enqueue(
 ) -> Result<Accepted, ApiError> {
     let mut job = JobMessage::new(req.cluster, req.reason, &req.caller.name, version_id);
     job.delete_services = req.delete_services;
+    enqueue_job(state, job, message).await
+}
+
+/// Record `job` as queued (in S3, first) and send it; see [`enqueue`].
+pub(crate) async fn enqueue_job(state: &crate::State, job: JobMessage, message: String) -> Result<Accepted, ApiError> {
+    let version_id = job.stackfile_version.clone();
+    let cluster = job.cluster.clone();
     let mut record = JobRecord::queued(job.clone());
     // The version's job index lets the scheduler tell a stale job (one for an older
     // version, with a job for the current one queued) from the only job of a version.
     let (put, index) =
-        tokio::join!(state.store.put_job(&record), state.store.put_version_job(req.cluster, version_id, &job.job_id));
+        tokio::join!(state.store.put_job(&record), state.store.put_version_job(&cluster, &version_id, &job.job_id));
     put?;
     index?;
     if let Err(e) = state.queue.send(&job).await {
@@ -80,19 +87,13 @@ pub(crate) async fn enqueue(
             "enqueue_failed",
             Some("the stackfile version is stored, but its job could not be queued (POST .../deploy queues it again)"),
             format!(
-                "stackfile version {version_id} of cluster {} is stored, but job {} could not be sent to {}: {e}",
-                req.cluster,
+                "stackfile version {version_id} of cluster {cluster} is stored, but job {} could not be sent to {}: {e}",
                 job.job_id,
                 state.queue.url()
             ),
         ));
     }
-    Ok(Accepted {
-        message,
-        status_url: format!("/api/v1/jobs/{}", job.job_id),
-        job_id: job.job_id,
-        version_id: version_id.to_owned(),
-    })
+    Ok(Accepted { message, status_url: format!("/api/v1/jobs/{}", job.job_id), job_id: job.job_id, version_id })
 }
 
 /// Store a stackfile version (`text`, which loads to `desired`), then queue its job.

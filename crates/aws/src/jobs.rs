@@ -18,7 +18,7 @@ pub struct JobMessage {
     /// The cluster to reconcile.
     pub cluster: String,
     /// Why: `config_updated`, `service_updated`, `service_deleted`, `deploy`, `rollback`, `cluster_created`;
-    /// the scheduler's own jobs: `drift` (healing drift), `retry` (applying a version whose job failed without an
+    /// `chat_deploy`, `chat_scale`, `chat_rollback` (an approved chat proposal); the scheduler's own jobs: `drift` (healing drift), `retry` (applying a version whose job failed without an
     /// outcome).
     pub reason: String,
     /// The token name of the caller.
@@ -31,6 +31,16 @@ pub struct JobMessage {
     /// the reconcile deletes even when the stackfile does not set `prune: true`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub delete_services: Vec<String>,
+    /// The hash of the plan that was approved (a chat proposal): the scheduler applies
+    /// that plan or nothing, and fails the job when the plan it computes differs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_hash: Option<String>,
+    /// Who approved the change, when it went through a proposal (`requested_by` asked for it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
+    /// The chat proposal the job applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposal_id: Option<String>,
 }
 
 impl JobMessage {
@@ -44,6 +54,9 @@ impl JobMessage {
             stackfile_version: stackfile_version.to_owned(),
             created_at: now_rfc3339(),
             delete_services: Vec::new(),
+            plan_hash: None,
+            approved_by: None,
+            proposal_id: None,
         }
     }
 }
@@ -106,6 +119,11 @@ pub struct JobRecord {
     /// version again, and `bosun jobs redrive` reopens the job.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub incomplete: bool,
+    /// The plan an attempt computed matched the approved `plan_hash`, and applying
+    /// began: later attempts continue it (their plan is what is left of it) rather
+    /// than compare its hash again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub plan_checked: bool,
     /// The reconcile result (plan summary, per-resource results, timings), written by
     /// the scheduler.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -126,6 +144,7 @@ impl JobRecord {
             attempts: 0,
             scheduler: None,
             incomplete: false,
+            plan_checked: false,
             result: None,
         }
     }

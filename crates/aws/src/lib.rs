@@ -38,6 +38,7 @@ pub mod lease;
 pub mod live;
 pub mod observe;
 pub mod progress;
+pub mod proposals;
 pub mod queue;
 pub mod rollout;
 pub mod stats;

@@ -50,6 +50,18 @@ pub struct ParseError {
     pub hint: Option<String>,
 }
 
+/// Every command with a line on what it does.
+pub fn help_text() -> String {
+    todo!("help")
+}
+
+impl std::fmt::Display for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let _ = f;
+        todo!("display")
+    }
+}
+
 /// Parse a message's text.
 pub fn parse(text: &str) -> Result<Command, ParseError> {
     let _ = text;

@@ -10,15 +10,18 @@
 //!   into a [`Command`], with errors that point at the word that is wrong.
 //! - [`access`]: the chat access file: which chat user has which role on which
 //!   clusters, and the channels commands are taken in.
+//! - [`proposal`]: a change waiting for approval, as stored, and its card.
 //! - [`reply`]: the structured answer: text, a preformatted body, a proposal card,
 //!   buttons.
 //! - [`slack`]: a [`Reply`] as Slack Block Kit.
 
 pub mod access;
 pub mod grammar;
+pub mod proposal;
 pub mod reply;
 pub mod slack;
 
 pub use access::{Access, Role};
 pub use grammar::{Command, DeployTarget, ParseError};
+pub use proposal::Proposal;
 pub use reply::{Action, Button, ButtonStyle, Card, CardState, Reply};

@@ -138,6 +138,10 @@ pub struct HttpArgs {
     /// Tokens file: one `ROLE SHA256HEX NAME` per line (see `bosun token new`).
     #[arg(long, env = "BOSUN_TOKENS_FILE", required = true)]
     pub tokens_file: Option<PathBuf>,
+    /// Chat access file: one `ROLE USER_ID CLUSTER_GLOB...` grant per line (see the
+    /// README's ChatOps section); chat is off without it.
+    #[arg(long, env = "BOSUN_CHAT_ACCESS_FILE")]
+    pub chat_access_file: Option<PathBuf>,
     /// Origins allowed by CORS (comma-separated); CORS is off without it.
     #[arg(long, env = "BOSUN_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origin: Vec<String>,

@@ -3,7 +3,7 @@
 //! stale plans before the first mutating call.
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -48,7 +48,8 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     }
 }
 
-fn api_config(state: &StateArgs, http: HttpArgs) -> Result<(bosun_api::ApiConfig, PathBuf), Failure> {
+/// The API's settings, and what it reloads on SIGHUP (its tokens file, its chat access file).
+fn api_config(state: &StateArgs, http: HttpArgs) -> Result<(bosun_api::ApiConfig, Reloadable), Failure> {
     let tokens_file = http.tokens_file.expect("clap requires --tokens-file");
     let tokens = reload::read_tokens(&tokens_file).map_err(|e| {
         for line in &e.lines {
@@ -70,6 +71,19 @@ fn api_config(state: &StateArgs, http: HttpArgs) -> Result<(bosun_api::ApiConfig
         request_timeout: l.request_timeout,
     };
     limits.check().map_err(|e| Failure::user(anyhow::anyhow!(e)))?;
+    let chat = match &http.chat_access_file {
+        None => None,
+        Some(path) => {
+            let access = reload::read_access(path).map_err(|e| {
+                for line in &e.lines {
+                    eprintln!("{}:{line}", path.display());
+                }
+                Failure::user(anyhow::anyhow!(e.summary))
+                    .hint("each line is `ROLE USER_ID CLUSTER_GLOB...`, e.g. `deployer U024BE7LH staging-* demo`")
+            })?;
+            Some(bosun_api::chat::ChatConfig { access: bosun_api::chat::SharedAccess::new(access) })
+        }
+    };
     let config = bosun_api::ApiConfig {
         listen: http.listen,
         bucket: state.bucket().to_owned(),
@@ -78,8 +92,14 @@ fn api_config(state: &StateArgs, http: HttpArgs) -> Result<(bosun_api::ApiConfig
         cors_origins: http.cors_origin.into_iter().filter(|o| !o.is_empty()).collect(),
         limits,
         redact_env: http.redact_env,
+        chat: chat.clone(),
     };
-    Ok((config, tokens_file))
+    let reloadable = Reloadable {
+        tokens: Some((tokens_file, config.tokens.clone())),
+        chat: http.chat_access_file.zip(chat.map(|c| c.access)),
+        sinks: None,
+    };
+    Ok((config, reloadable))
 }
 
 /// The scheduler's settings, and where its global webhook URLs come from (for SIGHUP).
@@ -110,8 +130,8 @@ async fn serve_api(
     stop: CancellationToken,
     hangups: reload::Hangups,
 ) -> Result<ExitCode, Failure> {
-    let (config, tokens_file) = api_config(state, http)?;
-    reload::spawn(hangups, Reloadable { tokens: Some((tokens_file, config.tokens.clone())), sinks: None });
+    let (config, reloadable) = api_config(state, http)?;
+    reload::spawn(hangups, reloadable);
     bosun_api::serve(config, stop.cancelled_owned())
         .await
         .map_err(|e| Failure::user(e).hint("check the AWS environment and `bosun init`"))?;
@@ -129,7 +149,10 @@ async fn serve_scheduler(
     let ctx = bosun_scheduler::connect(Clients::from_env().await, config)
         .await
         .map_err(|e| Failure::user(e).hint("check the AWS environment and `bosun init`"))?;
-    reload::spawn(hangups, Reloadable { tokens: None, sinks: Some((slack, webhook, ctx.notifier.clone())) });
+    reload::spawn(
+        hangups,
+        Reloadable { tokens: None, chat: None, sinks: Some((slack, webhook, ctx.notifier.clone())) },
+    );
     let Listen(Some(addr)) = listen else {
         bosun_scheduler::run(ctx, stop.cancelled_owned()).await.map_err(Failure::internal)?;
         return Ok(ExitCode::SUCCESS);
@@ -160,20 +183,15 @@ async fn serve_scheduler(
 }
 
 async fn serve_both(args: ServeArgs, stop: CancellationToken, hangups: reload::Hangups) -> Result<ExitCode, Failure> {
-    let (api, tokens_file) = api_config(&args.state, args.http)?;
+    let (api, mut reloadable) = api_config(&args.state, args.http)?;
     let (scheduler, slack, webhook) = scheduler_config(&args.state, args.worker)?;
     // One set of clients (one HTTP connection pool, one task definition cache).
     let clients = Clients::from_env().await;
     let ctx = bosun_scheduler::connect(clients.clone(), scheduler)
         .await
         .map_err(|e| Failure::user(e).hint("check the AWS environment and `bosun init`"))?;
-    reload::spawn(
-        hangups,
-        Reloadable {
-            tokens: Some((tokens_file, api.tokens.clone())),
-            sinks: Some((slack, webhook, ctx.notifier.clone())),
-        },
-    );
+    reloadable.sinks = Some((slack, webhook, ctx.notifier.clone()));
+    reload::spawn(hangups, reloadable);
     // One failing stops the other.
     let (api, scheduler) = tokio::join!(
         async {

@@ -1,4 +1,4 @@
-//! SIGHUP: the servers read the tokens file and the webhook files again, and put
+//! SIGHUP: the servers read the tokens file, the chat access file and the webhook files again, and put
 //! what they now say in force without a restart.
 //!
 //! A file that cannot be read or does not parse leaves what is in force as it was, and
@@ -9,7 +9,9 @@
 
 use std::path::{Path, PathBuf};
 
+use bosun_api::chat::SharedAccess;
 use bosun_api::{SharedTokens, Tokens};
+use bosun_chat::Access;
 use bosun_scheduler::{Notifier, Sinks};
 
 /// Where a global webhook URL comes from.
@@ -74,11 +76,24 @@ pub fn read_tokens(path: &Path) -> Result<Tokens, TokensError> {
     })
 }
 
+/// Read and parse a chat access file. Its errors are the same shape as a tokens
+/// file's: a summary, and `LINE:COL: message` per bad line.
+pub fn read_access(path: &Path) -> Result<Access, TokensError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| TokensError { summary: format!("could not read {}: {e}", path.display()), lines: Vec::new() })?;
+    Access::parse(&text).map_err(|errors| TokensError {
+        summary: format!("{} has {} invalid line(s)", path.display(), errors.len()),
+        lines: errors.iter().map(ToString::to_string).collect(),
+    })
+}
+
 /// What this process reloads on SIGHUP.
 #[derive(Debug, Default)]
 pub struct Reloadable {
     /// The API's tokens file and the tokens in force.
     pub tokens: Option<(PathBuf, SharedTokens)>,
+    /// The API's chat access file and the grants in force.
+    pub chat: Option<(PathBuf, SharedAccess)>,
     /// The scheduler's webhook sources and its notifier.
     pub sinks: Option<(SinkSource, SinkSource, Notifier)>,
 }
@@ -103,6 +118,19 @@ impl Reloadable {
                     lines = ?e.lines,
                     kept = shared.current().len(),
                     "the tokens file was not reloaded; the tokens loaded before stay in force"
+                ),
+            }
+        }
+        if let Some((path, shared)) = &self.chat {
+            match read_access(path) {
+                Ok(access) => {
+                    shared.replace(access);
+                    tracing::info!(file = %path.display(), "chat access file reloaded");
+                }
+                Err(e) => tracing::error!(
+                    cause = %e.summary,
+                    lines = ?e.lines,
+                    "the chat access file was not reloaded; the grants loaded before stay in force"
                 ),
             }
         }

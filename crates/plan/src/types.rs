@@ -424,6 +424,23 @@ impl Plan {
         self.changes.is_empty()
     }
 
+    /// The summary as one line: `2 to create, 1 to update`, or `no changes`.
+    pub fn summary_line(&self) -> String {
+        let s = self.summary();
+        let parts: Vec<String> = [
+            (s.create, "to create"),
+            (s.update, "to update"),
+            (s.replace, "to replace"),
+            (s.delete, "to delete"),
+            (s.run, "hook(s) to run"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+        if parts.is_empty() { "no changes".to_owned() } else { parts.join(", ") }
+    }
+
     /// Counts by action.
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();

@@ -289,6 +289,21 @@ async fn attempt(
     }
     let mut policy = Policy::from_desired(&desired);
     policy.prune_services = job.delete_services.iter().cloned().collect();
+    if let Some(approved) = job.plan_hash.as_deref().filter(|_| !record.plan_checked) {
+        let (_, plan) =
+            reconcile::plan(ctx, &desired, &policy).await.map_err(|e| (e, desired.notifications.clone()))?;
+        if let Some(refused) = reconcile::refuse_unapproved(&plan, approved) {
+            warn!(approved, planned = plan.short_hash(), "the plan is not the approved one: nothing is applied");
+            record_outcome(ctx, record, refused, &version, &desired.notifications)
+                .await
+                .map_err(|e| (e, desired.notifications.clone()))?;
+            return Ok(Done::Finished);
+        }
+        // Kept before applying: a later attempt continues this plan, whose remainder
+        // hashes differently.
+        record.plan_checked = true;
+        put_record(ctx, record).await.map_err(|e| (e, no_sinks()))?;
+    }
     info!(version = %version, "reconciling");
     let outcome = reconcile::converge(ctx, &desired, &policy).await.map_err(|e| (e, desired.notifications.clone()))?;
     record_outcome(ctx, record, outcome, &version, &desired.notifications)

@@ -238,26 +238,28 @@ pub async fn plan(ctx: &Ctx, desired: &Desired, policy: &Policy) -> Result<(Obse
     Ok((observed, plan))
 }
 
+/// The outcome of a job whose approved plan (`approved`, a hash prefix) is not `plan`:
+/// failed, with nothing applied. `None` when `plan` is the approved one.
+pub fn refuse_unapproved(plan: &Plan, approved: &str) -> Option<Outcome> {
+    if plan.matches_hash(approved) {
+        return None;
+    }
+    let error = format!(
+        "the plan changed since it was approved: it now has hash {}, not {approved}; nothing was changed",
+        plan.short_hash()
+    );
+    Some(Outcome {
+        status: JobStatus::Failed,
+        summary: error.clone(),
+        error: Some(error),
+        changes: change_lines(plan),
+        result: json!({ "plan": { "hash": plan.hash, "summary": plan.summary(), "approved_hash": approved } }),
+    })
+}
+
 /// `<action> <resource>` for each change.
 pub fn change_lines(plan: &Plan) -> Vec<String> {
     plan.changes.iter().map(|c| format!("{:?} {}", c.action, c.resource).to_lowercase()).collect()
-}
-
-/// `2 to create, 1 to update`, or `no changes`.
-pub fn summary_line(plan: &Plan) -> String {
-    let s = plan.summary();
-    let parts: Vec<String> = [
-        (s.create, "to create"),
-        (s.update, "to update"),
-        (s.replace, "to replace"),
-        (s.delete, "to delete"),
-        (s.run, "hook(s) to run"),
-    ]
-    .iter()
-    .filter(|(n, _)| *n > 0)
-    .map(|(n, what)| format!("{n} {what}"))
-    .collect();
-    if parts.is_empty() { "no changes".to_owned() } else { parts.join(", ") }
 }
 
 /// Bring the cluster to `desired`: observe, plan with `policy`, apply, wait for the
@@ -283,7 +285,7 @@ async fn converge_timed(
     let (observed, plan) = plan(ctx, desired, policy).await?;
     let planned = started.elapsed();
     let changes = change_lines(&plan);
-    let summary = summary_line(&plan);
+    let summary = plan.summary_line();
     let mut result = json!({
         "plan": {
             "hash": plan.hash,

@@ -23,6 +23,9 @@ pub struct Desired {
     /// credentials, so they are never logged nor shown in a plan.
     #[serde(default, skip_serializing_if = "Notifications::is_empty")]
     pub notifications: Notifications,
+    /// How changes asked for in chat are approved.
+    #[serde(default, skip_serializing_if = "ChatPolicy::is_default")]
+    pub chat: ChatPolicy,
     /// The Cloud Map private DNS namespace that `dns_discovery` services register in.
     pub namespace: Option<NamespaceSpec>,
     /// Application load balancers, keyed by their AWS name. Holds both the shared
@@ -41,6 +44,20 @@ pub enum Drift {
     Heal,
     /// Only record and announce the plan.
     Report,
+}
+
+/// How changes asked for in chat are approved (`chat:`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatPolicy {
+    /// The approver of a proposal must not be its requester.
+    pub require_second_approver: bool,
+}
+
+impl ChatPolicy {
+    /// Whether it is the default (one person may ask and approve).
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// A cluster's own notification sinks, used in addition to the scheduler's global ones.

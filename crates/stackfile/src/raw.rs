@@ -84,6 +84,8 @@ pub struct RawStackfile {
     pub drift: Option<RawDrift>,
     /// Where the scheduler announces this cluster's reconciles, in addition to its global webhooks.
     pub notifications: Option<RawNotifications>,
+    /// How changes asked for in chat are approved.
+    pub chat: Option<RawChat>,
     /// Shared application load balancers, keyed by a short name that `routing.load_balancer` refers to.
     #[schemars(extend("maxProperties" = MAX_LOAD_BALANCERS))]
     pub load_balancers: Option<BTreeMap<String, RawLoadBalancer>>,
@@ -182,6 +184,14 @@ pub enum RawDrift {
     Heal,
     /// Only record the plan in the cluster status and announce it.
     Report,
+}
+
+/// Chat approval rules of the cluster.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawChat {
+    /// A change proposed in chat must be approved by someone other than who asked for it (default false).
+    pub require_second_approver: Option<bool>,
 }
 
 /// Per-cluster notification sinks.

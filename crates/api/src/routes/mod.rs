@@ -1,6 +1,7 @@
 //! The handlers, one module per resource, each with its `router()`; and what they
 //! share: the checked names of a path, and nysa's list envelope.
 
+pub mod chat;
 pub mod clusters;
 pub mod jobs;
 pub mod ops;

@@ -219,6 +219,9 @@ impl<'a> Normaliser<'a> {
                 Some(RawDrift::Heal) | None => Drift::Heal,
             },
             notifications,
+            chat: ChatPolicy {
+                require_second_approver: raw.chat.as_ref().and_then(|c| c.require_second_approver).unwrap_or(false),
+            },
             namespace,
             load_balancers,
             services,
