@@ -19,6 +19,6 @@ pub mod grammar;
 pub mod reply;
 pub mod slack;
 
-pub use access::{Access, Role};
+pub use access::{Access, AccessError, Role};
 pub use grammar::{Command, DeployTarget, ParseError};
 pub use reply::{Action, Button, ButtonStyle, Card, CardState, Reply};
