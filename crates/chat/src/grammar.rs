@@ -144,13 +144,13 @@ const COMMANDS: &[Spec] = &[
     Spec { word: "help", forms: &[("help [COMMAND]", "this list, or how to use one command")] },
     Spec { word: "clusters", forms: &[("clusters", "the clusters you may see")] },
     Spec { word: "status", forms: &[("status CLUSTER [SVC]", "services, their images and task counts, and any lock")] },
-    Spec { word: "plan", forms: &[("plan CLUSTER", "what bosun would change now: the stackfile against live AWS")] },
+    Spec { word: "plan", forms: &[("plan CLUSTER", "what bosun would change now (the stackfile against live AWS)")] },
     Spec { word: "history", forms: &[("history CLUSTER", "the latest jobs, and who asked for and approved them")] },
     Spec {
         word: "deploy",
         forms: &[
             ("deploy [to] CLUSTER SVC", "the service's 10 newest tags, as buttons"),
-            ("deploy [to] CLUSTER SVC:TAG[,SVC:TAG...]", "propose these tags: a plan to approve"),
+            ("deploy [to] CLUSTER SVC:TAG[,SVC:TAG...]", "propose these tags, as a plan to approve"),
             ("deploy [to] CLUSTER all:TAG", "propose this tag for every service"),
         ],
     },
@@ -163,7 +163,7 @@ const COMMANDS: &[Spec] = &[
         word: "lock",
         forms: &[(
             "lock CLUSTER [for DURATION] [REASON]",
-            "freeze a cluster: changes are refused until `unlock` or the end of DURATION (`30m`, `2h`, `1d`)",
+            "freeze a cluster, refusing changes until `unlock` or the end of DURATION (`30m`, `2h`, `1d`)",
         )],
     },
     Spec { word: "unlock", forms: &[("unlock CLUSTER", "end a freeze")] },
@@ -787,5 +787,596 @@ impl Command {
     /// Whether the command proposes a change (a plan to approve): deploy, scale, rollback.
     pub fn is_change(&self) -> bool {
         matches!(self, Self::Deploy { .. } | Self::Scale { .. } | Self::Rollback { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn ok(text: &str) -> Command {
+        parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"))
+    }
+
+    /// The error's column, message and hint.
+    #[track_caller]
+    fn err(text: &str) -> (usize, String, String) {
+        match parse(text) {
+            Ok(cmd) => panic!("{text:?} parsed as {cmd:?}"),
+            Err(e) => (e.column, e.message, e.hint.unwrap_or_default()),
+        }
+    }
+
+    fn s(text: &str) -> String {
+        text.to_owned()
+    }
+
+    fn services(pairs: &[(&str, &str)]) -> DeployTarget {
+        DeployTarget::Services(pairs.iter().map(|(svc, tag)| (s(svc), s(tag))).collect())
+    }
+
+    #[test]
+    fn bosun_commands() {
+        let cases = [
+            ("help", Command::Help),
+            ("clusters", Command::Clusters),
+            ("status demo", Command::Status { cluster: s("demo"), service: None }),
+            ("status demo web_2", Command::Status { cluster: s("demo"), service: Some(s("web_2")) }),
+            ("history prod-eu", Command::History { cluster: s("prod-eu") }),
+            ("plan prod-eu", Command::Plan { cluster: s("prod-eu") }),
+            ("scale demo web 4", Command::Scale { cluster: s("demo"), service: s("web"), count: 4 }),
+            ("scale demo web 0", Command::Scale { cluster: s("demo"), service: s("web"), count: 0 }),
+            ("scale demo web 007", Command::Scale { cluster: s("demo"), service: s("web"), count: 7 }),
+            ("scale demo web 5000", Command::Scale { cluster: s("demo"), service: s("web"), count: 5000 }),
+            (
+                "rollback demo 3HL4kqt.Jl+cp/X=",
+                Command::Rollback { cluster: s("demo"), version: s("3HL4kqt.Jl+cp/X=") },
+            ),
+            ("rollback demo to null", Command::Rollback { cluster: s("demo"), version: s("null") }),
+            ("rollback demo to to", Command::Rollback { cluster: s("demo"), version: s("to") }),
+            ("unlock prod", Command::Unlock { cluster: s("prod") }),
+            ("lock prod", Command::Lock { cluster: s("prod"), ttl: None, reason: None }),
+        ];
+        for (text, want) in cases {
+            assert_eq!(ok(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn command_words_and_keywords_take_any_case_and_any_whitespace() {
+        let want = Command::Deploy { cluster: s("Staging"), target: services(&[("Web", "V1")]) };
+        assert_eq!(ok("DEPLOY TO Staging Web:V1"), want);
+        assert_eq!(ok("  Deploy\tto \n Staging\u{a0}\u{a0}Web:V1  \r\n"), want);
+        assert_eq!(ok("RollBack demo TO v1"), Command::Rollback { cluster: s("demo"), version: s("v1") });
+        assert_eq!(ok("HELP"), Command::Help);
+        // Names and tags keep their case.
+        assert_ne!(ok("deploy staging web:v1"), want);
+    }
+
+    #[test]
+    fn nysa_deploys() {
+        let tags = |cluster: &str, service: &str| Command::Tags { cluster: s(cluster), service: s(service) };
+        assert_eq!(ok("deploy staging web"), tags("staging", "web"));
+        assert_eq!(ok("deploy to staging web"), tags("staging", "web"));
+        assert_eq!(ok("deploy to to web"), tags("to", "web"));
+
+        let deploy = |cluster: &str, target| Command::Deploy { cluster: s(cluster), target };
+        let two = services(&[("web", "1.28"), ("api", "2.0")]);
+        for text in [
+            "deploy staging web:1.28,api:2.0",
+            "deploy to staging web:1.28,api:2.0",
+            "deploy staging web:1.28, api:2.0",
+            "deploy staging web:1.28 ,api:2.0",
+            "deploy staging web:1.28 , api:2.0",
+            "deploy staging web:1.28 api:2.0",
+        ] {
+            assert_eq!(ok(text), deploy("staging", two.clone()), "{text}");
+        }
+        // Hyphens in names and dots in tags, which nysa's regex refused.
+        assert_eq!(
+            ok("deploy to staging-eu web-api:1.28.0-rc.1"),
+            deploy("staging-eu", services(&[("web-api", "1.28.0-rc.1")]))
+        );
+        assert_eq!(ok("deploy demo web:_x.Y-9"), deploy("demo", services(&[("web", "_x.Y-9")])));
+        assert_eq!(ok("deploy demo all:1.28"), deploy("demo", DeployTarget::All { tag: s("1.28") }));
+        assert_eq!(ok("deploy demo ALL:1.28"), deploy("demo", DeployTarget::All { tag: s("1.28") }));
+        // The order given is kept.
+        assert_eq!(ok("deploy demo b:1,a:2,c:3"), deploy("demo", services(&[("b", "1"), ("a", "2"), ("c", "3")])));
+    }
+
+    #[test]
+    fn locks() {
+        let lock = |ttl: Option<u64>, reason: Option<&str>| Command::Lock {
+            cluster: s("prod"),
+            ttl: ttl.map(Duration::from_secs),
+            reason: reason.map(s),
+        };
+        assert_eq!(ok("lock prod for 2h"), lock(Some(7200), None));
+        assert_eq!(ok("lock prod FOR 30m"), lock(Some(1800), None));
+        assert_eq!(
+            ok("lock prod for 1h30m release   freeze\n(see #ops)"),
+            lock(Some(5400), Some("release freeze (see #ops)"))
+        );
+        assert_eq!(ok("lock prod for 1d for the release"), lock(Some(86_400), Some("for the release")));
+        assert_eq!(ok("lock prod for 30d"), lock(Some(30 * 86_400), None));
+        assert_eq!(ok("lock prod for 1m"), lock(Some(60), None));
+        // Without `for`, everything after the cluster is the reason.
+        assert_eq!(ok("lock prod 2h is the outage"), lock(None, Some("2h is the outage")));
+        assert_eq!(ok("lock prod incident 42 🔥"), lock(None, Some("incident 42 🔥")));
+        let longest = "x".repeat(MAX_REASON);
+        assert_eq!(ok(&format!("lock prod {longest}")), lock(None, Some(&longest)));
+    }
+
+    #[test]
+    fn help_on_one_command() {
+        assert_eq!(ok("help deploy"), Command::HelpOn { command: "deploy" });
+        assert_eq!(ok("help LOCK"), Command::HelpOn { command: "lock" });
+        assert_eq!(ok("help help"), Command::HelpOn { command: "help" });
+        let (column, message, hint) = err("help deplyo");
+        assert_eq!((column, message.as_str()), (6, "unknown command `deplyo`"));
+        assert!(hint.starts_with("did you mean `deploy`?"), "{hint}");
+        assert_eq!(err("help deploy now").0, 13);
+    }
+
+    #[test]
+    fn an_empty_message_is_help() {
+        for text in ["", "   ", "\n\t", "<@U0BOT>", "  <@U0BOT|bosun>  "] {
+            assert_eq!(ok(text), Command::Help, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn slack_markup_is_taken_out() {
+        // Mentions of the bot (or anyone) before the command are skipped.
+        assert_eq!(ok("<@U0BOT> plan demo"), Command::Plan { cluster: s("demo") });
+        assert_eq!(ok("<@U0BOT|bosun> <@W123> plan demo"), Command::Plan { cluster: s("demo") });
+        // Auto-linked words become their labels, the command word included.
+        assert_eq!(ok("<http://deploy|deploy> demo web"), Command::Tags { cluster: s("demo"), service: s("web") });
+        assert_eq!(
+            ok("rollback demo <mailto:a@b.io|a@b.io>"),
+            Command::Rollback { cluster: s("demo"), version: s("a@b.io") }
+        );
+        assert_eq!(
+            ok("rollback demo <https://x.io>"),
+            Command::Rollback { cluster: s("demo"), version: s("https://x.io") }
+        );
+        let reason = |text: &str| match ok(text) {
+            Command::Lock { reason, .. } => reason.unwrap_or_default(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(reason("lock prod db &amp; cache"), "db & cache");
+        assert_eq!(reason("lock prod a &lt;b&gt; c"), "a <b> c");
+        // One pass: what an entity decodes to is not decoded again.
+        assert_eq!(reason("lock prod &amp;lt;"), "&lt;");
+        assert_eq!(reason("lock prod see <https://status.io/x|status.io> now"), "see status.io now");
+        assert_eq!(reason("lock prod <https://a.io|a &amp; b>"), "a & b");
+        // A mention after the command is text, not skipped; what Slack escaped stays text.
+        assert_eq!(reason("lock prod ask <@U1> &lt;!channel&gt;"), "ask @U1 <!channel>");
+        // A `<` that opens no markup, and `&` that starts no entity, are kept.
+        assert_eq!(reason("lock prod 1 < 2 & 3 <> <"), "1 < 2 & 3 <> <");
+    }
+
+    #[test]
+    fn columns_count_the_text_as_received() {
+        // The mention and the entity are longer than what they decode to.
+        let (column, message, _) = err("<@U0BOT> deploy st&amp;ge web");
+        assert_eq!(column, 17);
+        assert!(message.starts_with("cluster name `st&ge` has `&`"), "{message}");
+        let (column, message, _) = err("<@U0BOT> deploy demo &lt;web:1");
+        assert_eq!(column, 22, "{message}");
+        // Characters, not bytes.
+        assert_eq!(err("plan ünïcode").0, 6);
+        assert_eq!(err("lock démo-ü for x").0, 6);
+        assert_eq!(err("lock prod for x").0, 15);
+        assert_eq!(err("lock prod for 2h ü\u{7}").0, 19);
+    }
+
+    #[test]
+    fn unknown_commands_get_a_suggestion_and_the_list() {
+        let (column, message, hint) = err("deplyo staging web:1");
+        assert_eq!((column, message.as_str()), (1, "unknown command `deplyo`"));
+        assert_eq!(
+            hint,
+            "did you mean `deploy`? The commands are help, clusters, status, plan, history, deploy, scale, rollback, \
+             lock, unlock"
+        );
+        assert!(err("Stauts demo").2.starts_with("did you mean `status`?"));
+        let (column, message, hint) = err("<@U0BOT>  frobnicate now");
+        assert_eq!((column, message.as_str()), (11, "unknown command `frobnicate`"));
+        assert!(hint.starts_with("the commands are help,"), "{hint}");
+    }
+
+    #[test]
+    fn missing_and_extra_words_show_the_usage() {
+        let cases = [
+            ("plan", 6, "`plan` needs a CLUSTER", "usage: `plan CLUSTER`"),
+            ("status  ", 8, "`status` needs a CLUSTER", "usage: `status CLUSTER [SVC]`"),
+            ("history", 9, "`history` needs a CLUSTER", "usage: `history CLUSTER`"),
+            ("unlock", 8, "`unlock` needs a CLUSTER", "usage: `unlock CLUSTER`"),
+            ("lock", 6, "`lock` needs a CLUSTER", "usage: `lock CLUSTER [for DURATION] [REASON]`"),
+            (
+                "lock prod for",
+                15,
+                "`lock` needs a DURATION after `for`",
+                "usage: `lock CLUSTER [for DURATION] [REASON]`",
+            ),
+            ("scale demo", 12, "`scale` needs a SVC (a service name)", "usage: `scale CLUSTER SVC N`"),
+            ("scale demo web", 16, "`scale` needs N, the number of tasks", "usage: `scale CLUSTER SVC N`"),
+            (
+                "rollback demo to",
+                18,
+                "`rollback` needs a VERSION (the stackfile's S3 version id)",
+                "usage: `rollback CLUSTER [to] VERSION`",
+            ),
+            ("plan demo now", 11, "unexpected `now` after `plan`'s arguments", "usage: `plan CLUSTER`"),
+            ("clusters all", 10, "unexpected `all` after `clusters`'s arguments", "usage: `clusters`"),
+            ("status demo web x", 17, "unexpected `x` after `status`'s arguments", "usage: `status CLUSTER [SVC]`"),
+            ("scale demo web 2 3", 18, "unexpected `3` after `scale`'s arguments", "usage: `scale CLUSTER SVC N`"),
+            ("unlock demo please", 13, "unexpected `please` after `unlock`'s arguments", "usage: `unlock CLUSTER`"),
+        ];
+        for (text, column, message, hint) in cases {
+            assert_eq!(err(text), (column, s(message), s(hint)), "{text}");
+        }
+        let deploy_usage = "usage: `deploy [to] CLUSTER SVC` or `deploy [to] CLUSTER SVC:TAG[,SVC:TAG...]` or \
+                            `deploy [to] CLUSTER all:TAG`";
+        assert_eq!(err("deploy"), (8, s("`deploy` needs a CLUSTER"), s(deploy_usage)));
+        assert_eq!(err("deploy to"), (11, s("`deploy` needs a CLUSTER"), s(deploy_usage)));
+        assert_eq!(err("deploy to staging"), (19, s("`deploy` needs a SVC, or SVC:TAG pairs"), s(deploy_usage)));
+    }
+
+    #[test]
+    fn bad_names_say_which_rule_they_break() {
+        let rule = "a name is 1-255 letters, digits, hyphens and underscores";
+        assert_eq!(err("plan staging.eu"), (6, format!("cluster name `staging.eu` has `.`: {rule}"), s("")));
+        assert_eq!(err("status demo web/1"), (13, format!("service name `web/1` has `/`: {rule}"), s("")));
+        assert_eq!(err("deploy demo :1").1, format!("service name `` is empty: {rule}"));
+        let long = "c".repeat(256);
+        let (column, message, _) = err(&format!("plan {long}"));
+        assert_eq!(column, 6);
+        assert!(message.ends_with(&format!("is longer than 255 characters: {rule}")), "{message}");
+        assert!(ok(&format!("plan {}", "c".repeat(255))).cluster().is_some());
+        assert_eq!(err("deploy demo web-é:1").1, format!("service name `web-é` has `é`: {rule}"));
+    }
+
+    #[test]
+    fn bad_tags_say_which_rule_they_break() {
+        let rule = "a tag is 1-128 letters, digits, `_`, `.` and `-`, and starts with a letter, digit or `_`";
+        let cases = [
+            ("deploy demo web:1.0+build", 17, "tag `1.0+build` has `+`"),
+            ("deploy demo web:-rc", 17, "tag `-rc` starts with `-`"),
+            ("deploy demo web:.1", 17, "tag `.1` starts with `.`"),
+            ("deploy demo web:", 17, "tag `` is empty"),
+            ("deploy demo web:1:2", 17, "tag `1:2` has `:`"),
+            ("deploy demo api:1,web:ü", 23, "tag `ü` starts with `ü`"),
+            ("deploy demo api:1,web:1ü", 23, "tag `1ü` has `ü`"),
+            ("deploy demo all:x/y", 17, "tag `x/y` has `/`"),
+        ];
+        for (text, column, message) in cases {
+            assert_eq!(err(text), (column, format!("{message}: {rule}"), s("")), "{text}");
+        }
+        let (_, message, _) = err(&format!("deploy demo web:{}", "t".repeat(129)));
+        assert!(message.contains("is longer than 128 characters"), "{message}");
+        assert!(ok(&format!("deploy demo web:{}", "t".repeat(128))).is_change());
+    }
+
+    #[test]
+    fn deploy_lists_are_checked() {
+        let usage_start = "usage: `deploy [to] CLUSTER SVC`";
+        let (column, message, hint) = err("deploy staging web api");
+        assert_eq!((column, message.as_str()), (16, "`web` has no tag: write SVC:TAG (or SVC alone to see its tags)"));
+        assert!(hint.starts_with(usage_start), "{hint}");
+        assert_eq!(err("deploy staging web:1,api").0, 22);
+        assert_eq!(err("deploy staging web,api").0, 16);
+
+        let (column, message, _) = err("deploy staging web:1,api:2,web:3");
+        assert_eq!((column, message.as_str()), (28, "service `web` is named twice: give each service one tag"));
+
+        let mixed = "`all:TAG` deploys every service, so it cannot be given with other services";
+        assert_eq!(err("deploy staging web:1,all:2").0, 22);
+        assert_eq!(err("deploy staging web:1,all:2").1, mixed);
+        assert_eq!(err("deploy staging all:2 web:1").0, 16);
+        let (column, message, hint) = err("deploy staging all");
+        assert_eq!((column, message.as_str()), (16, "`all` needs a tag: `all:TAG`"));
+        assert!(hint.starts_with(usage_start), "{hint}");
+
+        // Commas: doubled, leading or trailing.
+        let between = "an empty SVC:TAG between commas";
+        assert_eq!(err("deploy staging web:1,,api:2").0, 22);
+        assert_eq!(err("deploy staging web:1,,api:2").1, between);
+        assert_eq!(err("deploy staging web:1,").0, 21);
+        assert_eq!(err("deploy staging web:1 ,").0, 22);
+        assert_eq!(err("deploy staging ,web:1").0, 16);
+        assert_eq!(err("deploy staging web,").0, 19);
+    }
+
+    #[test]
+    fn a_deploy_takes_at_most_100_pairs() {
+        let pairs = |n: usize| (0..n).map(|i| format!("s{i}:1")).collect::<Vec<_>>().join(",");
+        match ok(&format!("deploy demo {}", pairs(100))) {
+            Command::Deploy { target: DeployTarget::Services(s), .. } => assert_eq!(s.len(), 100),
+            other => panic!("{other:?}"),
+        }
+        let text = format!("deploy demo {}", pairs(101));
+        let (column, message, _) = err(&text);
+        assert_eq!(message, "a deploy takes at most 100 SVC:TAG pairs");
+        assert_eq!(column, text.find("s100:").unwrap() + 1);
+    }
+
+    #[test]
+    fn bad_counts_versions_and_durations() {
+        for count in ["5001", "-1", "+1", "2.5", "99999999999", "four", "１"] {
+            let (column, message, hint) = err(&format!("scale demo web {count}"));
+            assert_eq!(column, 16, "{count}");
+            assert!(message.ends_with("is not a task count: use a whole number from 0 to 5000"), "{message}");
+            assert_eq!(hint, "ECS runs at most 5000 tasks per service");
+        }
+
+        let (column, message, _) = err("rollback demo to vé");
+        assert_eq!(column, 18);
+        assert_eq!(message, "version `vé` has `é`: an S3 version id is 1-1024 printable ASCII characters");
+        assert!(err(&format!("rollback demo {}", "v".repeat(1025))).1.contains("is longer than 1024 characters"));
+        assert!(ok(&format!("rollback demo {}", "v".repeat(1024))).is_change());
+
+        let duration_hint = "a duration is like `30m`, `2h`, `1h30m` or `1d`; to give only a reason, leave out `for`";
+        assert_eq!(err("lock prod for lunch break"), (15, s("`lunch` is not a duration"), s(duration_hint)));
+        assert_eq!(err("lock prod for 30s"), (15, s("a lock lasts from 1m to 30d, not `30s`"), s(duration_hint)));
+        assert_eq!(err("lock prod for 31d").1, "a lock lasts from 1m to 30d, not `31d`");
+        assert_eq!(err("lock prod for 0").1, "a lock lasts from 1m to 30d, not `0`");
+        assert_eq!(err("lock prod for 1h500ms").1, "a lock lasts whole seconds");
+        assert_eq!(err("lock prod for 99999999999999999999y").1, "`99999999999999999999y` is not a duration");
+    }
+
+    #[test]
+    fn reasons_are_limited_and_free_of_control_characters() {
+        let (column, message, _) = err(&format!("lock prod {} y", "x".repeat(MAX_REASON)));
+        assert_eq!((column, message.as_str()), (11, "the reason is longer than 200 characters"));
+        let (column, message, _) = err("lock prod for 2h bell\u{7}s");
+        assert_eq!(column, 22);
+        assert_eq!(message, r"the reason has a control or invisible character in `bell\u{7}s`");
+        // A right-to-left override would make the reason read otherwise than it is.
+        assert_eq!(err("lock prod ok \u{202e}kcatta").0, 14);
+        assert_eq!(err("lock prod zero\u{200b}width").0, 15);
+    }
+
+    #[test]
+    fn the_text_is_limited() {
+        let at_limit = format!("lock prod{}", " ".repeat(MAX_TEXT - 9));
+        assert_eq!(ok(&at_limit).word(), "lock");
+        let over = format!("{at_limit} ");
+        assert_eq!(err(&over), (4001, s("the message is longer than 4000 characters"), s("")));
+        // Counted in characters.
+        assert!(parse(&"é".repeat(MAX_TEXT)).is_err_and(|e| e.column == 1));
+    }
+
+    #[test]
+    fn errors_repeat_little_of_the_input_and_escape_it() {
+        let long = format!("{}.", "w".repeat(100));
+        let (_, message, _) = err(&format!("deploy demo {long}:1"));
+        assert!(message.starts_with(&format!("service name `{}…` has `.`", "w".repeat(64))), "{message}");
+        assert!(message.chars().count() < 200, "{message}");
+        let (_, message, _) = err(&format!("{} demo", "x".repeat(3000)));
+        assert_eq!(message, format!("unknown command `{}…`", "x".repeat(64)));
+        // An escape sequence is shown, not sent to a terminal or a log.
+        let (_, message, _) = err("plan st\u{1b}[31mred");
+        assert_eq!(
+            message,
+            r"cluster name `st\u{1b}[31mred` has `\u{1b}`: a name is 1-255 letters, digits, hyphens and underscores"
+        );
+        assert_eq!(
+            err("plan a`b").1,
+            r"cluster name `a\u{60}b` has `\u{60}`: a name is 1-255 letters, digits, hyphens and underscores"
+        );
+    }
+
+    #[test]
+    fn display_is_canonical() {
+        let cases = [
+            ("deploy to staging web:1.28, api:2.0", "deploy staging web:1.28,api:2.0"),
+            ("DEPLOY staging ALL:1.28", "deploy staging all:1.28"),
+            ("deploy to to web", "deploy to to web"),
+            ("deploy to TO web:1", "deploy to TO web:1"),
+            ("deploy to staging web", "deploy staging web"),
+            ("lock prod FOR 120m reason   text", "lock prod for 2h reason text"),
+            ("lock prod for 90061s", "lock prod for 1d1h1m1s"),
+            ("lock prod a &amp; b &lt;!here&gt;", "lock prod a &amp; b &lt;!here&gt;"),
+            ("lock prod a & b", "lock prod a &amp; b"),
+            ("rollback prod abc", "rollback prod to abc"),
+            ("rollback prod to a&amp;b", "rollback prod to a&amp;b"),
+            ("<@U0BOT> status demo", "status demo"),
+            ("status demo web", "status demo web"),
+            ("scale demo web 007", "scale demo web 7"),
+            ("help Deploy", "help deploy"),
+            ("", "help"),
+            ("clusters", "clusters"),
+            ("history demo", "history demo"),
+            ("plan demo", "plan demo"),
+            ("unlock demo", "unlock demo"),
+        ];
+        for (text, canonical) in cases {
+            let cmd = ok(text);
+            assert_eq!(cmd.to_string(), canonical, "{text}");
+            assert_eq!(ok(canonical), cmd, "{canonical}");
+        }
+    }
+
+    #[test]
+    fn command_helpers() {
+        assert_eq!(ok("deploy demo web").word(), "deploy");
+        assert_eq!(ok("help lock").word(), "help");
+        assert_eq!(ok("scale x y 1").cluster(), Some("x"));
+        assert_eq!(ok("clusters").cluster(), None);
+        assert!(ok("rollback x v").is_change() && !ok("deploy x web").is_change() && !ok("lock x").is_change());
+    }
+
+    #[test]
+    fn usage_and_help() {
+        assert_eq!(
+            usage("deploy").unwrap(),
+            "deploy [to] CLUSTER SVC\ndeploy [to] CLUSTER SVC:TAG[,SVC:TAG...]\ndeploy [to] CLUSTER all:TAG"
+        );
+        assert_eq!(usage("SCALE").as_deref(), Some("scale CLUSTER SVC N"));
+        assert_eq!(usage("frobnicate"), None);
+        let help = help_text();
+        for word in commands() {
+            assert!(help.contains(&format!("• `{}", usage(word).unwrap().lines().next().unwrap())), "{word}");
+            assert_eq!(ok(&format!("help {word}")), Command::HelpOn { command: spec(word).unwrap().word });
+        }
+        insta::assert_snapshot!("help_text", help);
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        /// Pieces of commands, markup and awkward characters, to reach deep into the parser.
+        fn soup() -> impl Strategy<Value = String> {
+            let tokens = prop::sample::select(vec![
+                "deploy",
+                "to",
+                "TO",
+                "all",
+                "all:1",
+                "web",
+                "web:1.2",
+                "api:x",
+                ":",
+                ",",
+                ", ",
+                " ",
+                "  ",
+                "\n",
+                "\t",
+                "lock",
+                "for",
+                "2h",
+                "1h30m",
+                "scale",
+                "5000",
+                "rollback",
+                "help",
+                "status",
+                "<@U0BOT>",
+                "<@U1|x>",
+                "<http://a|b>",
+                "<",
+                ">",
+                "|",
+                "&amp;",
+                "&lt;",
+                "&gt;",
+                "&",
+                "&am",
+                "é",
+                "\u{202e}",
+                "\u{7}",
+                "🔥",
+                "\u{0}",
+                "-",
+                ".",
+                "_",
+            ]);
+            prop::collection::vec(tokens, 0..60).prop_map(|t| t.concat())
+        }
+
+        proptest! {
+            #[test]
+            fn parse_never_panics(text in any::<String>()) {
+                let _ = parse(&text);
+            }
+
+            #[test]
+            fn parse_never_panics_on_commands_soup(text in soup()) {
+                if let Ok(cmd) = parse(&text) {
+                    // What parses displays as text that parses to the same command.
+                    prop_assert_eq!(parse(&cmd.to_string()), Ok(cmd));
+                }
+            }
+
+            #[test]
+            fn errors_point_into_the_text_or_just_past_it(text in soup()) {
+                if let Err(e) = parse(&text) {
+                    prop_assert!(e.column >= 1 && e.column <= text.chars().count() + 2, "{e} in {text:?}");
+                }
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+            #[test]
+            fn parse_never_panics_on_long_text(text in "\\PC{3990,4010}", prefix in soup()) {
+                let _ = parse(&text);
+                let _ = parse(&format!("{prefix}{text}"));
+                let _ = parse(&format!("lock prod for 2h {text}"));
+                let _ = parse(&format!("deploy demo {}", text.replace(' ', ",")));
+            }
+        }
+
+        fn name() -> impl Strategy<Value = String> {
+            "[A-Za-z0-9_-]{1,12}"
+        }
+
+        fn service() -> impl Strategy<Value = String> {
+            name().prop_filter("`all` is the keyword", |s| !s.eq_ignore_ascii_case("all"))
+        }
+
+        fn tag() -> impl Strategy<Value = String> {
+            "[A-Za-z0-9_][A-Za-z0-9_.-]{0,15}"
+        }
+
+        fn reason() -> impl Strategy<Value = String> {
+            prop::collection::vec("[^\\s\\p{C}]{1,8}", 1..8).prop_map(|words| words.join(" "))
+        }
+
+        fn command() -> impl Strategy<Value = Command> {
+            let services = prop::collection::vec((service(), tag()), 1..8).prop_map(|pairs| {
+                let mut seen = HashSet::new();
+                pairs.into_iter().filter(|(s, _)| seen.insert(s.clone())).collect::<Vec<_>>()
+            });
+            let ttl = prop::option::of((MIN_LOCK_TTL.as_secs()..=MAX_LOCK_TTL.as_secs()).prop_map(Duration::from_secs));
+            prop_oneof![
+                Just(Command::Help),
+                prop::sample::select(commands().collect::<Vec<_>>()).prop_map(|command| Command::HelpOn { command }),
+                Just(Command::Clusters),
+                (name(), prop::option::of(name())).prop_map(|(cluster, service)| Command::Status { cluster, service }),
+                name().prop_map(|cluster| Command::History { cluster }),
+                name().prop_map(|cluster| Command::Plan { cluster }),
+                (name(), service()).prop_map(|(cluster, service)| Command::Tags { cluster, service }),
+                (name(), tag())
+                    .prop_map(|(cluster, tag)| Command::Deploy { cluster, target: DeployTarget::All { tag } }),
+                (name(), services)
+                    .prop_map(|(cluster, s)| Command::Deploy { cluster, target: DeployTarget::Services(s) }),
+                (name(), name(), 0..=MAX_SCALE).prop_map(|(cluster, service, count)| Command::Scale {
+                    cluster,
+                    service,
+                    count
+                }),
+                (name(), "[!-~]{1,40}").prop_map(|(cluster, version)| Command::Rollback { cluster, version }),
+                (name(), ttl, prop::option::of(reason()))
+                    .prop_filter("a reason after no duration cannot start with `for`", |(_, ttl, reason)| {
+                        ttl.is_some()
+                            || !reason
+                                .as_deref()
+                                .is_some_and(|r| r.split(' ').next().unwrap().eq_ignore_ascii_case("for"))
+                    })
+                    .prop_map(|(cluster, ttl, reason)| Command::Lock { cluster, ttl, reason }),
+                name().prop_map(|cluster| Command::Unlock { cluster }),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn display_round_trips(cmd in command()) {
+                let text = cmd.to_string();
+                prop_assert_eq!(parse(&text), Ok(cmd), "{}", text);
+            }
+
+            #[test]
+            fn display_round_trips_after_a_mention(cmd in command()) {
+                prop_assert_eq!(parse(&format!("<@U0BOT|bosun>  {cmd}")), Ok(cmd));
+            }
+        }
     }
 }
