@@ -6,10 +6,11 @@
 //! Pure: no I/O, no async, no clock (callers pass the time in).
 //!
 //! # Layout
-//! - [`grammar`]: `deploy [to] CLUSTER SVC:TAG`, `scale`, `rollback`, `lock`, ... parsed
-//!   into a [`Command`], with errors that point at the word that is wrong.
+//! - [`grammar`]: `deploy [to] CLUSTER SVC:TAG`, `scale`, `rollback`, `lock`, ... taken
+//!   out of Slack's markup and parsed into a [`Command`] (which displays as its canonical
+//!   text), with errors that point at the word that is wrong; the `help` text.
 //! - [`access`]: the chat access file: which chat user has which role on which
-//!   clusters, and the channels commands are taken in.
+//!   clusters, and the channels commands are taken in; the role each command needs.
 //! - [`proposal`]: a change waiting for approval, as stored, and its card.
 //! - [`reply`]: the structured answer: text, a preformatted body, a proposal card,
 //!   buttons.
@@ -21,7 +22,7 @@ pub mod proposal;
 pub mod reply;
 pub mod slack;
 
-pub use access::{Access, Role};
+pub use access::{Access, AccessError, Role};
 pub use grammar::{Command, DeployTarget, ParseError};
 pub use proposal::Proposal;
 pub use reply::{Action, Button, ButtonStyle, Card, CardState, Reply};

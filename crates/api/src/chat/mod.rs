@@ -105,10 +105,8 @@ impl Ctx<'_> {
         match self.role(cluster) {
             Some(role) if role >= needed => Ok(role),
             Some(role) => Err(Reply::private(format!(
-                "Sorry, {doing} on cluster `{}` needs the {} role; you have {}.",
-                slack_safe(cluster),
-                role_name(needed),
-                role_name(role)
+                "Sorry, {doing} on cluster `{}` needs the {needed} role; you have {role}.",
+                slack_safe(cluster)
             ))),
             None => Err(Reply::private(format!("Sorry, you have no access to cluster `{}`.", slack_safe(cluster)))),
         }
@@ -129,6 +127,7 @@ pub async fn handle(state: &crate::State, req: Request, followup: Option<Arc<dyn
     let _ = followup;
     let answer = match command {
         Command::Help => Ok(Reply::private(grammar::help_text())),
+        Command::HelpOn { command } => Ok(Reply::private(grammar::usage(command).unwrap_or_else(grammar::help_text))),
         Command::Clusters => read::clusters(&ctx).await,
         Command::Status { cluster, service } => read::status(&ctx, &cluster, service.as_deref()).await,
         Command::History { cluster } => read::history(&ctx, &cluster).await,
@@ -206,14 +205,6 @@ fn context<'a>(
         )));
     }
     Ok(Ctx { state, access, user, channel, role_cap })
-}
-
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Viewer => "viewer",
-        Role::Deployer => "deployer",
-        Role::Admin => "admin",
-    }
 }
 
 /// Refuse a change to a locked cluster.
