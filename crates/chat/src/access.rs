@@ -150,6 +150,8 @@ impl Access {
                 message: format!("the file is larger than {} MiB", MAX_FILE_BYTES >> 20),
             }]);
         }
+        // A byte order mark, as some Windows editors save one, is no part of the first role.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut access = Self::default();
         let mut errors = Vec::new();
         for (i, line) in text.lines().enumerate() {
@@ -539,6 +541,13 @@ superuser U1 *
         // Unicode columns count characters, not bytes.
         let errors = Access::parse("viewer U1 démo").unwrap_err();
         assert_eq!((errors[0].line, errors[0].column), (1, 12), "{}", errors[0]);
+    }
+
+    #[test]
+    fn windows_files_read_the_same() {
+        let access = Access::parse("\u{feff}admin U1 *\r\nviewer U2 demo # x\r\n").unwrap();
+        assert_eq!(access.role("U1", "prod"), Some(Role::Admin));
+        assert_eq!(access.role("U2", "demo"), Some(Role::Viewer));
     }
 
     #[test]

@@ -34,8 +34,8 @@ use std::time::Duration;
 pub const MAX_TEXT: usize = 4000;
 /// The most `SVC:TAG` pairs in one deploy.
 pub const MAX_DEPLOY_PAIRS: usize = 100;
-/// The most tasks `scale` asks for: ECS's quota of tasks per service, which cannot be
-/// raised ("Tasks per service: 5,000", Amazon ECS service quotas).
+/// The most tasks `scale` asks for: ECS's quota of tasks per service, the most a
+/// service's desired count may be ("Tasks per service: 5,000", Amazon ECS service quotas).
 pub const MAX_SCALE: u32 = 5000;
 /// The longest lock reason, in characters.
 pub const MAX_REASON: usize = 200;
