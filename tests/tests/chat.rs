@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bosun_tests::Env;
 use bosun_tests::api::{ApiServer, BUCKET};
-use bosun_tests::scheduler::FAST;
+use bosun_tests::scheduler::{FAST, Scheduler};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -51,6 +51,7 @@ struct Chat {
     api: ApiServer,
     web: String,
     worker: String,
+    access: String,
 }
 
 /// `bosun serve` with the access file, two ECR repositories, and cluster demo
@@ -59,14 +60,14 @@ async fn start(second_approver: bool) -> Chat {
     let env = Env::start().await;
     let access = env.work_dir().join("chat-access");
     std::fs::write(&access, ACCESS).expect("write the access file");
+    let access = access.to_str().expect("a UTF-8 path").to_owned();
     let mut args = vec!["serve"];
     args.extend_from_slice(FAST);
-    let access_arg = access.to_str().expect("a UTF-8 path").to_owned();
-    args.extend_from_slice(&["--chat-access-file", &access_arg]);
+    args.extend_from_slice(&["--chat-access-file", &access]);
     let api = ApiServer::start_with(&env, &args).await;
     let web = repository(&api, "team/web", &["1.26", "1.27", "1.28"]).await;
     let worker = repository(&api, "team/worker", &["2.0", "2.1"]).await;
-    let chat = Chat { env, api, web, worker };
+    let chat = Chat { env, api, web, worker, access };
     let job = chat.create(&chat.stackfile("1.27", "2.0", second_approver)).await;
     let done = chat.api.wait_job(&job, JOB_LIMIT).await;
     assert_eq!(done["status"], "succeeded", "{done:#}");
@@ -301,4 +302,29 @@ async fn who_may_do_what_and_what_is_refused_changes_nothing() {
     let cancelled = chat.click("alice", "cancel", &proposal_id(&multi)).await;
     assert_eq!(cancelled["card"]["state"], "cancelled", "{cancelled:#}");
     assert_eq!(chat.version().await, before);
+}
+
+#[tokio::test]
+async fn the_scheduler_applies_nothing_when_live_aws_moved_on_after_the_approval() {
+    let chat = start(false).await;
+    let id = proposal_id(&chat.say("alice", "deploy demo web:1.28").await);
+    // The API alone takes the approval, so its job waits in the queue.
+    let Chat { env, api, web, worker, access } = chat;
+    api.terminate().await;
+    let api = ApiServer::start_with(&env, &["serve", "api", "--chat-access-file", &access]).await;
+    let chat = Chat { env, api, web, worker, access };
+    let approved = chat.click("bob", "approve", &id).await;
+    assert_eq!(approved["card"]["state"], "approved", "{approved:#}");
+    let job_id = approved["card"]["job_id"].as_str().expect("a job").to_owned();
+    // Meanwhile, someone scales worker by hand: the plan is no longer the approved one.
+    chat.env.ecs.update_service().cluster("demo").service("worker").desired_count(3).send().await.expect("scale");
+
+    let _scheduler = Scheduler::start(&chat.env, FAST).await;
+    let job = chat.api.wait_job(&job_id, JOB_LIMIT).await;
+    assert_eq!(job["status"], "failed", "{job:#}");
+    assert!(job["error"].as_str().unwrap().contains("the plan changed since it was approved"), "{job:#}");
+    assert_eq!(chat.live_image("web").await, format!("{}:1.27", chat.web), "nothing applied");
+    assert_eq!(chat.env.service("worker").await.desired_count(), 3, "nothing applied");
+    let card = chat.wait_final(&id).await;
+    assert_eq!(card["state"], "failed", "{card:#}");
 }
