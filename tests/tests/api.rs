@@ -911,12 +911,13 @@ async fn init_expires_old_leases_and_job_records_keeps_other_rules_and_stays_ide
     let init = env.bosun(&["init", "--bucket", BUCKET, "--queue", QUEUE]).await;
     init.expect_code(0).expect_lines(&[
         "exists   bucket bosun-state",
-        "set      bucket bosun-state lifecycle: old lease versions expire after 1 day; job records expire after 90 days; stackfile history kept",
+        "set      bucket bosun-state lifecycle: old lease versions expire after 1 day; job records expire after 90 days; chat proposals expire after 30 days; stackfile history kept",
     ]);
     let expected = |days: i32| {
         vec![
             ("bosun-job-records".to_owned(), "jobs/".to_owned(), Some(days), None, Some(1)),
             ("bosun-leases".to_owned(), "leases/".to_owned(), None, Some(true), Some(1)),
+            ("bosun-proposals".to_owned(), "proposals/".to_owned(), Some(30), None, Some(1)),
             ("their-logs".to_owned(), "logs/".to_owned(), Some(7), None, None),
         ]
     };
@@ -932,7 +933,7 @@ async fn init_expires_old_leases_and_job_records_keeps_other_rules_and_stays_ide
     // 0 keeps job records: no rule for them; leases still expire.
     let keep = env.bosun(&["init", "--bucket", BUCKET, "--queue", QUEUE, "--job-retention-days", "0"]).await;
     keep.expect_code(0).expect_lines(&[
-        "set      bucket bosun-state lifecycle: old lease versions expire after 1 day; job records kept; stackfile history kept",
+        "set      bucket bosun-state lifecycle: old lease versions expire after 1 day; job records kept; chat proposals expire after 30 days; stackfile history kept",
     ]);
     let mut rules = expected(0);
     rules.remove(0);

@@ -28,6 +28,11 @@ pub const JOB_RETENTION_DAYS: u32 = 90;
 pub const LEASES_RULE: &str = "bosun-leases";
 /// The id of the lifecycle rule that expires job records.
 pub const JOB_RECORDS_RULE: &str = "bosun-job-records";
+/// The id of the lifecycle rule that expires chat proposals.
+pub const PROPOSALS_RULE: &str = "bosun-proposals";
+/// Days a chat proposal is kept: one waits at most 30 minutes, and its card links to
+/// it while the job runs; after that only the job record (which names it) matters.
+pub const PROPOSAL_RETENTION_DAYS: i32 = 30;
 
 /// The job queue.
 #[derive(Debug, Clone)]
@@ -389,6 +394,8 @@ pub async fn init(
 /// - [`JOB_RECORDS_RULE`]: under `jobs/`, a job record expires `job_retention_days`
 ///   after its last write, and its earlier versions a day after they were replaced.
 ///   With 0 days there is no such rule: records are kept.
+/// - [`PROPOSALS_RULE`]: under `proposals/`, a chat proposal expires
+///   [`PROPOSAL_RETENTION_DAYS`] after its last write (it holds a candidate stackfile).
 ///
 /// Stackfile versions (`clusters/`) are the history and never expire.
 /// `PutBucketLifecycleConfiguration` replaces the whole configuration, so the rules
@@ -410,8 +417,10 @@ pub async fn set_lifecycle(s3: &aws_sdk_s3::Client, bucket: &str, job_retention_
             Vec::new()
         }
     };
-    let mut rules: Vec<LifecycleRule> =
-        existing.into_iter().filter(|r| !matches!(r.id(), Some(LEASES_RULE | JOB_RECORDS_RULE))).collect();
+    let mut rules: Vec<LifecycleRule> = existing
+        .into_iter()
+        .filter(|r| !matches!(r.id(), Some(LEASES_RULE | JOB_RECORDS_RULE | PROPOSALS_RULE)))
+        .collect();
     let after_a_day = NoncurrentVersionExpiration::builder().noncurrent_days(1).build();
     let rule = |id: &str, prefix: &str, expiration: LifecycleExpiration| {
         LifecycleRule::builder()
@@ -424,6 +433,11 @@ pub async fn set_lifecycle(s3: &aws_sdk_s3::Client, bucket: &str, job_retention_
             .expect("id, filter and status are set")
     };
     rules.push(rule(LEASES_RULE, "leases/", LifecycleExpiration::builder().expired_object_delete_marker(true).build()));
+    rules.push(rule(
+        PROPOSALS_RULE,
+        "proposals/",
+        LifecycleExpiration::builder().days(PROPOSAL_RETENTION_DAYS).build(),
+    ));
     if job_retention_days > 0 {
         let days = i32::try_from(job_retention_days).unwrap_or(i32::MAX);
         rules.push(rule(JOB_RECORDS_RULE, "jobs/", LifecycleExpiration::builder().days(days).build()));
@@ -445,7 +459,9 @@ fn lifecycle_text(job_retention_days: u32) -> String {
         1 => "job records expire after 1 day".to_owned(),
         n => format!("job records expire after {n} days"),
     };
-    format!("old lease versions expire after 1 day; {jobs}; stackfile history kept")
+    format!(
+        "old lease versions expire after 1 day; {jobs}; chat proposals expire after {PROPOSAL_RETENTION_DAYS} days; stackfile history kept"
+    )
 }
 
 /// Create a FIFO queue unless it exists; returns its URL and `created` or `exists`.
