@@ -6,6 +6,8 @@
 //! - `clusters/<name>/versions/<version-id>.json`: the latest job queued for that
 //!   stackfile version, so the scheduler can tell a stale job from the only one;
 //! - `jobs/<id>.json`: one record per job;
+//! - `clusters/<name>/lock.json`: the cluster's lock (freeze): reason, who, until when
+//!   (see [`crate::locks`]);
 //! - `leases/<name>.json`: which scheduler reconciles the cluster, until when (see
 //!   [`crate::lease`]).
 //!
@@ -407,7 +409,7 @@ impl Store {
         Ok(Some((value, etag)))
     }
 
-    async fn put_json(&self, key: &str, body: Vec<u8>) -> Result<(), AwsError> {
+    pub(crate) async fn put_json(&self, key: &str, body: Vec<u8>) -> Result<(), AwsError> {
         self.s3
             .put_object()
             .bucket(&self.bucket)
@@ -418,6 +420,18 @@ impl Store {
             .await
             .map(drop)
             .map_err(|e| AwsError::s3("PutObject", format!("s3://{}/{key}", self.bucket), e))
+    }
+
+    /// Delete `key` (a delete marker, in the versioned bucket); a missing key is no error.
+    pub(crate) async fn delete_key(&self, key: &str) -> Result<(), AwsError> {
+        self.s3
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| AwsError::s3("DeleteObject", format!("s3://{}/{key}", self.bucket), e))
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
