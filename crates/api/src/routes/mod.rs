@@ -3,6 +3,7 @@
 
 pub mod clusters;
 pub mod jobs;
+pub mod locks;
 pub mod ops;
 pub mod plan;
 pub mod services;
