@@ -208,11 +208,11 @@ mod tests {
         let lock = |ttl: u64, min: Duration| Lock::new("c", "a", "", Duration::from_secs(ttl), now, min);
         assert!(lock(60, MIN_TTL).is_ok());
         assert!(lock(7 * 24 * 3600, MIN_TTL).is_ok());
+        assert_eq!(lock(59, MIN_TTL).unwrap_err().to_string(), "a lock lasts at least 1m; 59s is too short");
         assert_eq!(
-            lock(59, MIN_TTL).unwrap_err().to_string(),
-            "a lock lasts at least 1m; 59s is too short"
+            lock(7 * 24 * 3600 + 1, MIN_TTL).unwrap_err().to_string(),
+            "a lock lasts at most 7days; 7days 1s is too long"
         );
-        assert_eq!(lock(7 * 24 * 3600 + 1, MIN_TTL).unwrap_err().to_string(), "a lock lasts at most 7days; 7days 1s is too long");
         // Tests lower the minimum; the maximum stays.
         assert!(lock(2, Duration::from_secs(1)).is_ok());
         assert!(matches!(lock(0, Duration::from_secs(1)), Err(InvalidLock::TtlTooShort { .. })));

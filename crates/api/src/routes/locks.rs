@@ -31,7 +31,11 @@ fn not_locked(cluster: &str) -> ApiError {
     params(("cluster" = String, Path)),
     responses((status = 200, body = Lock),
         (status = 404, description = "`not_locked`, or `not_found` for a cluster that does not exist", body = ErrorBody)))]
-pub async fn get_lock(_: Auth<VIEWER>, State(state): State<crate::State>, names: Names) -> Result<Json<Lock>, ApiError> {
+pub async fn get_lock(
+    _: Auth<VIEWER>,
+    State(state): State<crate::State>,
+    names: Names,
+) -> Result<Json<Lock>, ApiError> {
     current_lock(&state, &names.cluster).await?.map(Json).ok_or_else(|| not_locked(&names.cluster))
 }
 
@@ -72,7 +76,11 @@ pub async fn put_lock(
     params(("cluster" = String, Path)),
     responses((status = 204, description = "Unlocked"), (status = 403, body = ErrorBody),
         (status = 404, description = "`not_locked`, or `not_found` for a cluster that does not exist", body = ErrorBody)))]
-pub async fn delete_lock(_: Auth<ADMIN>, State(state): State<crate::State>, names: Names) -> Result<Response, ApiError> {
+pub async fn delete_lock(
+    _: Auth<ADMIN>,
+    State(state): State<crate::State>,
+    names: Names,
+) -> Result<Response, ApiError> {
     if clear_lock(&state, &names.cluster).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
