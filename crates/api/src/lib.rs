@@ -7,8 +7,9 @@
 //! Prometheus metrics are counted.
 //! Handlers check, in order: the caller's role, the names in the path, a plan slot
 //! where the work is a plan or a validation ([`limits`]), the body (size, time,
-//! encoding, syntax, repeated JSON keys), the stackfile (with the engine's validator).
-//! Only then do they write: a rejected request never writes to S3 nor sends to SQS.
+//! encoding, syntax, repeated JSON keys), the stackfile (with the engine's validator),
+//! the cluster's lock ([`locks`]). Only then do they write: a rejected request never
+//! writes to S3 nor sends to SQS.
 //! What a caller reads of a stackfile is redacted by role ([`redact`]).
 //!
 //! # Layout
@@ -25,6 +26,8 @@
 //! - [`routes`]: the handlers, one module (and `router()`) per resource; `routes::ops`
 //!   also serves the health and metrics endpoints alone, for `bosun serve scheduler`.
 //! - [`write`](mod@write): the write path: store then enqueue, and the read-modify-write.
+//! - [`locks`]: cluster locks (freezes): take and clear one, and the 423 every write to
+//!   a locked cluster gets.
 //! - [`telemetry`]: access log, request ids and metrics.
 //! - [`request_id`]: each request's id, which its 5xx's logged cause carries.
 //! - [`openapi`]: the OpenAPI document, generated from the handlers, and its route.
@@ -35,6 +38,7 @@ pub mod chat;
 pub mod derived;
 pub mod error;
 pub mod limits;
+pub mod locks;
 pub mod names;
 pub mod openapi;
 pub mod redact;
@@ -180,6 +184,7 @@ pub fn app(state: State, cors_origins: &[String]) -> anyhow::Result<Router> {
         .merge(routes::plan::router())
         .merge(routes::jobs::router())
         .merge(routes::chat::router())
+        .merge(routes::locks::router())
         .merge(routes::ops::router())
         .merge(openapi::router())
         .fallback(|| async { ApiError::not_found("no such endpoint") })

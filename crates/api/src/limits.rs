@@ -48,6 +48,10 @@ pub struct Limits {
     pub body_timeout: Duration,
     /// Time a request may take from its headers to its response.
     pub request_timeout: Duration,
+    /// The shortest lock (freeze) a caller may take: [`bosun_aws::locks::MIN_TTL`], a
+    /// minute. Only the end-to-end tests lower it (a hidden flag), so a lock that
+    /// expires by itself is tested in seconds rather than a minute.
+    pub lock_min_ttl: Duration,
 }
 
 impl Default for Limits {
@@ -59,6 +63,7 @@ impl Default for Limits {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(60),
+            lock_min_ttl: bosun_aws::locks::MIN_TTL,
         }
     }
 }
@@ -74,6 +79,9 @@ impl Limits {
         let times = [("header", self.header_timeout), ("body", self.body_timeout), ("request", self.request_timeout)];
         if let Some((what, _)) = times.iter().find(|(_, d)| d.is_zero()) {
             return Err(format!("the {what} timeout must be longer than 0"));
+        }
+        if self.lock_min_ttl.is_zero() || self.lock_min_ttl > bosun_aws::locks::MAX_TTL {
+            return Err("the shortest lock must be longer than 0 and at most a week".to_owned());
         }
         Ok(())
     }

@@ -5,7 +5,7 @@ use axum::{Json, Router};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{chat, clusters, jobs, ops, plan, services};
+use crate::routes::{chat, clusters, jobs, locks, ops, plan, services};
 
 /// The route of the document; like the other operations routes, it needs no token.
 pub fn router() -> Router<crate::State> {
@@ -25,6 +25,7 @@ pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     paths(
         clusters::list, clusters::create, clusters::get_config, clusters::put_config, clusters::deploy,
         clusters::history, clusters::rollback, clusters::status,
+        locks::get_lock, locks::put_lock, locks::delete_lock,
         services::list, services::tags, services::update, services::remove,
         plan::current, plan::candidate,
         jobs::get,
@@ -58,6 +59,7 @@ mod tests {
         for p in [
             "/api/v1/clusters",
             "/api/v1/clusters/{cluster}/config",
+            "/api/v1/clusters/{cluster}/lock",
             "/api/v1/clusters/{cluster}/services/{service}",
             "/api/v1/clusters/{cluster}/services/{service}/tags",
             "/api/v1/jobs/{id}",
@@ -66,6 +68,9 @@ mod tests {
             assert!(paths.contains_key(p), "{p} missing");
         }
         assert!(paths["/api/v1/clusters/{cluster}/config"].get("put").is_some());
+        for method in ["get", "put", "delete"] {
+            assert!(paths["/api/v1/clusters/{cluster}/lock"].get(method).is_some(), "{method} lock");
+        }
         assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
     }
 }

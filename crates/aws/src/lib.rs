@@ -24,6 +24,7 @@
 //!   `connect`, which opens them for the API and the scheduler.
 //! - [`jobs`]: the job message and record.
 //! - [`lease`]: per-cluster leases in S3 that fence concurrent reconciles.
+//! - [`locks`]: cluster locks (freezes) in S3, which expire by themselves.
 //! - [`ecr`]: recent image tags of a repository.
 //! - [`live`]: the live state of a cluster's services (counts, image, rollout).
 
@@ -36,6 +37,7 @@ pub mod error;
 pub mod jobs;
 pub mod lease;
 pub mod live;
+pub mod locks;
 pub mod observe;
 pub mod progress;
 pub mod proposals;

@@ -6,8 +6,13 @@
 //! - `clusters/<name>/versions/<version-id>.json`: the latest job queued for that
 //!   stackfile version, so the scheduler can tell a stale job from the only one;
 //! - `jobs/<id>.json`: one record per job;
+<<<<<<< HEAD
 //! - `proposals/<id>.json`: chat proposals waiting for approval, and decided (see
 //!   [`crate::proposals`]);
+=======
+//! - `clusters/<name>/lock.json`: the cluster's lock (freeze): reason, who, until when
+//!   (see [`crate::locks`]);
+>>>>>>> chat-locks
 //! - `leases/<name>.json`: which scheduler reconciles the cluster, until when (see
 //!   [`crate::lease`]).
 //!
@@ -409,7 +414,7 @@ impl Store {
         Ok(Some((value, etag)))
     }
 
-    async fn put_json(&self, key: &str, body: Vec<u8>) -> Result<(), AwsError> {
+    pub(crate) async fn put_json(&self, key: &str, body: Vec<u8>) -> Result<(), AwsError> {
         self.s3
             .put_object()
             .bucket(&self.bucket)
@@ -420,6 +425,18 @@ impl Store {
             .await
             .map(drop)
             .map_err(|e| AwsError::s3("PutObject", format!("s3://{}/{key}", self.bucket), e))
+    }
+
+    /// Delete `key` (a delete marker, in the versioned bucket); a missing key is no error.
+    pub(crate) async fn delete_key(&self, key: &str) -> Result<(), AwsError> {
+        self.s3
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| AwsError::s3("DeleteObject", format!("s3://{}/{key}", self.bucket), e))
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {

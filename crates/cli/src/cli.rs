@@ -177,6 +177,10 @@ pub struct LimitArgs {
     /// Time a request may take from its headers to its answer; then 503 `request_timeout`.
     #[arg(long, env = "BOSUN_REQUEST_TIMEOUT", value_parser = parse_duration, default_value = "60s")]
     pub request_timeout: Duration,
+    /// The shortest lock a caller may take. Hidden, without a variable: only the
+    /// end-to-end tests lower it, to see a lock expire in seconds.
+    #[arg(long, hide = true, value_parser = parse_duration, default_value = "1m")]
+    pub lock_min_ttl: Duration,
 }
 
 impl StateArgs {

@@ -69,6 +69,7 @@ fn api_config(state: &StateArgs, http: HttpArgs) -> Result<(bosun_api::ApiConfig
         header_timeout: l.header_timeout,
         body_timeout: l.body_timeout,
         request_timeout: l.request_timeout,
+        lock_min_ttl: l.lock_min_ttl,
     };
     limits.check().map_err(|e| Failure::user(anyhow::anyhow!(e)))?;
     let chat = match &http.chat_access_file {

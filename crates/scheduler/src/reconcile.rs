@@ -163,6 +163,8 @@ pub enum StoreOp {
         /// The version.
         version: String,
     },
+    /// Reading the cluster's lock in a drift check.
+    ReadLock,
     /// Writing the cluster status in a drift check.
     WriteDriftStatus,
     /// Writing the record of a drift-healing job.
@@ -177,6 +179,7 @@ fn store_text(doing: &StoreOp, source: &StoreError) -> String {
         StoreOp::WriteJobRecord => format!("could not write the job record: {source}"),
         StoreOp::ReadCurrentVersion => format!("could not read the current stackfile version: {source}"),
         StoreOp::FindVersionJob => format!("could not look up the current version's job: {source}"),
+        StoreOp::ReadLock => format!("could not read the cluster's lock, so nothing is healed: {source}"),
         StoreOp::ReadStackfile { version } => format!("could not read stackfile version {version}: {source}"),
         StoreOp::WriteDriftStatus | StoreOp::WriteDriftJobRecord => source.to_string(),
     }

@@ -16,14 +16,23 @@
 //! a drift or retry job applied in its place, and that is still not final, is recorded
 //! `superseded` by it.
 //!
+//! While the cluster is locked (a freeze, see [`bosun_aws::locks`]), drift is reported
+//! and not healed, whatever the stackfile's `drift:` says: the status's drift carries
+//! the lock, and the announcement says who locked the cluster, until when and why. The
+//! retry of a version whose job failed without an outcome waits for the unlock too: a
+//! locked cluster gets no change the scheduler starts on its own. Jobs that were
+//! queued before the lock was taken still run: the lock refuses new writes in the API,
+//! it does not cancel what was accepted. The lock is read only when there is drift.
+//!
 //! Each check takes the cluster's lease (skipping clusters another scheduler is
 //! working on), so a check never overlaps a job, on any replica.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bosun_aws::jobs::{JobMessage, JobRecord, JobStatus, now_rfc3339};
 use bosun_aws::lease::LeaseError;
+use bosun_aws::locks::Lock;
 use bosun_plan::Policy;
 use bosun_stackfile::Drift as DriftPolicy;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -126,7 +135,10 @@ async fn drift_check(ctx: &Ctx, cluster: &str) -> Result<(), ReconcileError> {
 
     let changes = change_lines(&plan);
     let version_job = version_job(ctx, cluster, &version).await;
-    let (action, note) = decide(&status, version_job.as_ref(), &version, plan.conflicts.len(), desired.drift);
+    let lock =
+        ctx.store.get_lock(cluster, SystemTime::now()).await.map_err(ReconcileError::store(StoreOp::ReadLock))?;
+    let (action, note) =
+        decide(&status, version_job.as_ref(), &version, plan.conflicts.len(), desired.drift, lock.as_ref());
     metrics::counter!("bosun_drift_checks_total", "action" => action).increment(1);
     if action == "retried" {
         info!(
@@ -138,7 +150,11 @@ async fn drift_check(ctx: &Ctx, cluster: &str) -> Result<(), ReconcileError> {
     let summary = format!("{} change(s) needed to match stackfile version {version}; {note}", changes.len());
     // Announce a drift once, not on every interval while it lasts.
     let known = status.drift.as_ref().is_some_and(|d| {
-        d.stackfile_version == version && d.changes == changes && d.action == action && action != "healed"
+        d.stackfile_version == version
+            && d.changes == changes
+            && d.action == action
+            && d.lock.is_some() == lock.is_some()
+            && action != "healed"
     });
     info!(changes = changes.len(), action, "drift detected");
     if !known {
@@ -162,6 +178,7 @@ async fn drift_check(ctx: &Ctx, cluster: &str) -> Result<(), ReconcileError> {
         stackfile_version: version.clone(),
         action: action.to_owned(),
         changes,
+        lock,
         job_id: None,
     };
     if action != "healed" {
@@ -176,13 +193,15 @@ async fn drift_check(ctx: &Ctx, cluster: &str) -> Result<(), ReconcileError> {
 
 /// What to do about a non-empty plan (with `conflicts`) for `version`: `held`,
 /// `retried`, `reported` or `healed`, and the note the announcement ends with.
-/// `version_job` is the record of the job the API queued for the version.
+/// `version_job` is the record of the job the API queued for the version; `lock`, the
+/// cluster's lock, turns a heal or a retry into a report.
 fn decide(
     status: &ClusterStatus,
     version_job: Option<&JobRecord>,
     version: &str,
     conflicts: usize,
     policy: DriftPolicy,
+    lock: Option<&Lock>,
 ) -> (&'static str, String) {
     let last = status.last_job.as_ref().filter(|j| j.stackfile_version == version);
     let held_by = last.filter(|j| matches!(j.status, JobStatus::RolledBack | JobStatus::Failed) && !j.incomplete);
@@ -194,6 +213,8 @@ fn decide(
         ("held", why)
     } else if conflicts > 0 {
         ("held", format!("not healed: {conflicts} conflict(s) with resources bosun does not own"))
+    } else if let Some(lock) = lock {
+        ("reported", format!("reported only: the cluster is {}", lock.describe()))
     } else if incomplete {
         ("retried", "its job failed without an outcome; applying it again".to_owned())
     } else if policy == DriftPolicy::Report {
@@ -300,14 +321,14 @@ mod tests {
     }
 
     fn action(status: &ClusterStatus, version_job: Option<&JobRecord>, policy: DriftPolicy) -> &'static str {
-        decide(status, version_job, "v2", 0, policy).0
+        decide(status, version_job, "v2", 0, policy, None).0
     }
 
     #[test]
     fn a_version_whose_reconcile_failed_or_rolled_back_is_held() {
         for outcome in [JobStatus::Failed, JobStatus::RolledBack] {
             let last = job("v2", outcome, false);
-            let (action, note) = decide(&status_after(&last), Some(&last), "v2", 0, DriftPolicy::Heal);
+            let (action, note) = decide(&status_after(&last), Some(&last), "v2", 0, DriftPolicy::Heal, None);
             assert_eq!(action, "held");
             assert!(note.starts_with(&format!("not healed: the last reconcile of this version ({})", last.job.job_id)));
         }
@@ -328,7 +349,7 @@ mod tests {
     #[test]
     fn conflicts_hold_even_a_retry() {
         let gave_up = job("v2", JobStatus::Failed, true);
-        let (action, note) = decide(&status_after(&gave_up), Some(&gave_up), "v2", 2, DriftPolicy::Heal);
+        let (action, note) = decide(&status_after(&gave_up), Some(&gave_up), "v2", 2, DriftPolicy::Heal, None);
         assert_eq!((action, note.as_str()), ("held", "not healed: 2 conflict(s) with resources bosun does not own"));
     }
 
@@ -343,5 +364,31 @@ mod tests {
         let old_failure = job("v1", JobStatus::Failed, false);
         assert_eq!(action(&status_after(&old_failure), None, DriftPolicy::Heal), "healed");
         assert_eq!(action(&ClusterStatus::default(), None, DriftPolicy::Report), "reported");
+    }
+
+    fn lock() -> Lock {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_750_000_000);
+        Lock::new("prod", "alice", "release freeze", Duration::from_secs(3600), now, bosun_aws::locks::MIN_TTL).unwrap()
+    }
+
+    #[test]
+    fn a_lock_turns_healing_and_retrying_into_a_report_that_names_it() {
+        let earlier = status_after(&job("v1", JobStatus::Succeeded, false));
+        let gave_up = job("v2", JobStatus::Failed, true);
+        let lock = lock();
+        for (policy, version_job) in
+            [(DriftPolicy::Heal, None), (DriftPolicy::Report, None), (DriftPolicy::Heal, Some(&gave_up))]
+        {
+            let (action, note) = decide(&earlier, version_job, "v2", 0, policy, Some(&lock));
+            assert_eq!(action, "reported", "{policy:?}");
+            assert_eq!(
+                note,
+                "reported only: the cluster is locked by alice until 2025-06-15T16:06:40Z: release freeze"
+            );
+        }
+        // A failed reconcile or a conflict holds as before: that reason comes first.
+        let failed = job("v2", JobStatus::RolledBack, false);
+        assert_eq!(decide(&status_after(&failed), None, "v2", 0, DriftPolicy::Heal, Some(&lock)).0, "held");
+        assert_eq!(decide(&earlier, None, "v2", 1, DriftPolicy::Heal, Some(&lock)).0, "held");
     }
 }

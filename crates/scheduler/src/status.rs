@@ -3,6 +3,7 @@
 //! check.
 
 use bosun_aws::jobs::{JobRecord, JobStatus, now_rfc3339};
+use bosun_aws::locks::Lock;
 use serde::{Deserialize, Serialize};
 
 /// The status of one cluster.
@@ -60,11 +61,15 @@ pub struct Drift {
     pub detected_at: String,
     /// The stackfile version compared against.
     pub stackfile_version: String,
-    /// `healed` (a job applied the plan), `reported` (`drift: report`) or `held` (not
-    /// healed because the last reconcile of this version did not succeed).
+    /// `healed` (a job applied the plan), `reported` (`drift: report`, or the cluster
+    /// is locked: then `lock` is set) or `held` (not healed because the last reconcile
+    /// of this version did not succeed).
     pub action: String,
     /// The plan's changes.
     pub changes: Vec<String>,
+    /// The lock that held healing back: the drift is only reported while it holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock: Option<Lock>,
     /// The job that healed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,

@@ -268,12 +268,21 @@ fn follow(state: crate::State, mut p: Proposal, mut etag: String, followup: Opti
 /// `lock CLUSTER [for DURATION] [REASON]`: admins only.
 pub(super) async fn lock(ctx: &Ctx<'_>, cluster: &str, ttl: Option<Duration>, reason: Option<String>) -> Answer {
     ctx.require(cluster, Role::Admin, "locking")?;
-    let _ = (ttl, reason);
-    Err(Reply::private("Locks are not available yet."))
+    let reason = reason.unwrap_or_default();
+    let lock = crate::locks::set_lock(ctx.state, cluster, ctx.user, &reason, ttl).await.map_err(failed)?;
+    Ok(Reply::public(format!(
+        ":lock: Cluster `{}` is {}. Changes from chat and the API are refused until then.",
+        slack_safe(cluster),
+        slack_safe(&lock.describe())
+    )))
 }
 
 /// `unlock CLUSTER`: admins only.
 pub(super) async fn unlock(ctx: &Ctx<'_>, cluster: &str) -> Answer {
     ctx.require(cluster, Role::Admin, "unlocking")?;
-    Err(Reply::private("Locks are not available yet."))
+    if crate::locks::clear_lock(ctx.state, cluster).await.map_err(failed)? {
+        Ok(Reply::public(format!(":unlock: Cluster `{}` is unlocked.", slack_safe(cluster))))
+    } else {
+        Ok(Reply::private(format!("Cluster `{}` was not locked.", slack_safe(cluster))))
+    }
 }

@@ -207,11 +207,18 @@ fn context<'a>(
     Ok(Ctx { state, access, user, channel, role_cap })
 }
 
-/// Refuse a change to a locked cluster.
+/// Refuse a change to a locked cluster. Chat has no override: an admin unlocks first.
 pub(crate) async fn ensure_unlocked(ctx: &Ctx<'_>, cluster: &str) -> Result<(), Reply> {
-    // Filled in when cluster locks land.
-    let _ = (ctx, cluster);
-    Ok(())
+    match ctx.state.store.get_lock(cluster, std::time::SystemTime::now()).await {
+        Ok(None) => Ok(()),
+        Ok(Some(lock)) => Err(Reply::private(format!(
+            ":lock: Cluster `{}` is {}. Nothing was changed; an admin can `unlock {}`.",
+            slack_safe(cluster),
+            slack_safe(&lock.describe()),
+            slack_safe(cluster)
+        ))),
+        Err(e) => Err(failed(e.into())),
+    }
 }
 
 fn parse_error(e: &ParseError) -> Reply {

@@ -15,6 +15,7 @@ use crate::auth::{ADMIN, Auth, DEPLOYER, VIEWER};
 use crate::body::{self, Body};
 use crate::error::{ApiError, ErrorBody};
 use crate::limits::SlotAndBody;
+use crate::locks::{ensure_unlocked, overrides};
 use crate::names::check_name;
 use crate::redact;
 use crate::write::{Accepted, JobRequest, current, enqueue, no_cluster, store_and_enqueue};
@@ -131,10 +132,12 @@ pub async fn get_config(
 /// Replace the stackfile (JSON or YAML by `Content-Type`), validated first, and queue
 /// a reconcile. `If-Match: ETAG` makes the write conditional (412 when stale).
 #[utoipa::path(put, path = "/api/v1/clusters/{cluster}/config", tag = "clusters", security(("bearer" = [])),
-    params(("cluster" = String, Path), ("If-Match" = Option<String>, Header), ("X-Bosun-Message" = Option<String>, Header)),
+    params(("cluster" = String, Path), ("If-Match" = Option<String>, Header), ("X-Bosun-Message" = Option<String>, Header),
+        ("X-Bosun-Override-Lock" = Option<bool>, Header, description = "`true` from an admin: write to a locked cluster")),
     request_body(content = Object, content_type = "application/json"),
     responses((status = 202, body = Accepted), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 412, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 423, description = "`cluster_locked`: the cluster is locked", body = ErrorBody),
         (status = 422, description = "The stackfile is invalid", body = ErrorBody)))]
 pub async fn put_config(
     Auth(caller): Auth<DEPLOYER>,
@@ -149,6 +152,7 @@ pub async fn put_config(
     let desired = bosun_stackfile::load(&text, &names.cluster).map_err(|d| ApiError::invalid_stackfile(&d))?;
     // The validation is done; the write that follows is a few AWS calls.
     drop(slot);
+    ensure_unlocked(&state, &names.cluster, overrides(&caller, &headers)).await?;
     let condition = match headers.get(header::IF_MATCH).map(|v| v.to_str().map(str::trim)) {
         Some(Ok("*")) | None => {
             if headers.get(header::IF_MATCH).is_none() {
@@ -186,13 +190,18 @@ pub async fn put_config(
 
 /// Queue a reconcile of the current stackfile.
 #[utoipa::path(post, path = "/api/v1/clusters/{cluster}/deploy", tag = "clusters", security(("bearer" = [])),
-    params(("cluster" = String, Path)), responses((status = 202, body = Accepted), (status = 404, body = ErrorBody)))]
+    params(("cluster" = String, Path),
+        ("X-Bosun-Override-Lock" = Option<bool>, Header, description = "`true` from an admin: write to a locked cluster")),
+    responses((status = 202, body = Accepted), (status = 404, body = ErrorBody),
+        (status = 423, description = "`cluster_locked`: the cluster is locked", body = ErrorBody)))]
 pub async fn deploy(
     Auth(caller): Auth<DEPLOYER>,
     State(state): State<crate::State>,
     names: Names,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let current = current(&state, &names.cluster).await?;
+    ensure_unlocked(&state, &names.cluster, overrides(&caller, &headers)).await?;
     let job = JobRequest { cluster: &names.cluster, reason: "deploy", caller: &caller, delete_services: Vec::new() };
     let body =
         enqueue(&state, job, &current.version_id, format!("reconcile of cluster {} queued", names.cluster)).await?;
@@ -224,8 +233,11 @@ pub struct Rollback {
 
 /// Restore an earlier version as the new current one, and queue a reconcile.
 #[utoipa::path(post, path = "/api/v1/clusters/{cluster}/rollback", tag = "clusters", security(("bearer" = [])),
-    params(("cluster" = String, Path)), request_body = Rollback,
-    responses((status = 202, body = Accepted), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    params(("cluster" = String, Path),
+        ("X-Bosun-Override-Lock" = Option<bool>, Header, description = "`true` from an admin: write to a locked cluster")),
+    request_body = Rollback,
+    responses((status = 202, body = Accepted), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 423, description = "`cluster_locked`: the cluster is locked", body = ErrorBody)))]
 pub async fn rollback(
     Auth(caller): Auth<DEPLOYER>,
     State(state): State<crate::State>,
@@ -247,6 +259,7 @@ pub async fn rollback(
         e.message = format!("version {} no longer validates; nothing was changed", req.version_id);
         e
     })?;
+    ensure_unlocked(&state, &names.cluster, overrides(&caller, &headers)).await?;
     let mut headers = headers;
     if !headers.contains_key("x-bosun-message") {
         headers.insert(
@@ -261,8 +274,9 @@ pub async fn rollback(
     Ok(q.response(StatusCode::ACCEPTED))
 }
 
-/// The cluster's last reconcile result, as the scheduler recorded it, and the number of
-/// jobs (of every cluster) in the dead-letter queue.
+/// The cluster's last reconcile result, as the scheduler recorded it, its lock (`null`
+/// when it is not locked), and the number of jobs (of every cluster) in the dead-letter
+/// queue.
 #[utoipa::path(get, path = "/api/v1/clusters/{cluster}/status", tag = "clusters", security(("bearer" = [])),
     params(("cluster" = String, Path)), responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
 pub async fn status(
@@ -270,7 +284,11 @@ pub async fn status(
     State(state): State<crate::State>,
     names: Names,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let (stored, dead) = tokio::join!(state.store.get_status(&names.cluster), dead_letter_jobs(&state));
+    let (stored, dead, lock) = tokio::join!(
+        state.store.get_status(&names.cluster),
+        dead_letter_jobs(&state),
+        state.store.get_lock(&names.cluster, std::time::SystemTime::now())
+    );
     let mut status = match stored? {
         Some(status) => status,
         None => {
@@ -280,6 +298,7 @@ pub async fn status(
     };
     if let Some(fields) = status.as_object_mut() {
         fields.insert("dead_letter_jobs".into(), dead.map_or(serde_json::Value::Null, serde_json::Value::from));
+        fields.insert("lock".into(), serde_json::to_value(lock?).expect("a lock always serialises"));
     }
     Ok(Json(status))
 }

@@ -4,6 +4,7 @@
 pub mod chat;
 pub mod clusters;
 pub mod jobs;
+pub mod locks;
 pub mod ops;
 pub mod plan;
 pub mod services;

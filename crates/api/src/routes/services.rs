@@ -19,6 +19,7 @@ use super::{Content, Names};
 use crate::auth::{Auth, DEPLOYER, VIEWER};
 use crate::body::{self, Body};
 use crate::error::{ApiError, ErrorBody};
+use crate::locks::{ensure_unlocked, overrides};
 use crate::write::{Accepted, JobRequest, current, enqueue, read_modify_write};
 
 /// The service routes.
@@ -185,10 +186,12 @@ fn edit_error(cluster: &str, e: EditError) -> ApiError {
 /// file's comments and layout), validates, and writes back on the ETag it read,
 /// retrying when another writer got in between: concurrent updates are never lost.
 #[utoipa::path(put, path = "/api/v1/clusters/{cluster}/services/{service}", tag = "services", security(("bearer" = [])),
-    params(("cluster" = String, Path), ("service" = String, Path), ("X-Bosun-Message" = Option<String>, Header)),
+    params(("cluster" = String, Path), ("service" = String, Path), ("X-Bosun-Message" = Option<String>, Header),
+        ("X-Bosun-Override-Lock" = Option<bool>, Header, description = "`true` from an admin: write to a locked cluster")),
     request_body = UpdateService,
     responses((status = 202, body = Accepted), (status = 200, description = "Stored, not deployed (`deploy: false`)", body = Stored),
-        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 423, description = "`cluster_locked`: the cluster is locked", body = ErrorBody)))]
 pub async fn update(
     Auth(caller): Auth<DEPLOYER>,
     State(state): State<crate::State>,
@@ -202,6 +205,7 @@ pub async fn update(
         return Err(ApiError::bad_request("nothing_to_do", "give image_tag, desired_count, or deploy: true"));
     }
     let service = names.service().to_owned();
+    ensure_unlocked(&state, &names.cluster, overrides(&caller, &headers)).await?;
     let edit = ServiceEdit { image_tag: req.image_tag, desired_count: req.desired_count };
     let written = read_modify_write(&state, &names.cluster, &caller, &headers, &|text| {
         set_service(text, &service, &edit).map_err(|e| edit_error(&names.cluster, e))
@@ -232,8 +236,10 @@ pub async fn update(
 /// Remove a service from the stackfile and queue a reconcile that deletes the service
 /// and the resources bosun owns for it (even without `prune: true`).
 #[utoipa::path(delete, path = "/api/v1/clusters/{cluster}/services/{service}", tag = "services", security(("bearer" = [])),
-    params(("cluster" = String, Path), ("service" = String, Path)),
-    responses((status = 202, body = Accepted), (status = 404, body = ErrorBody)))]
+    params(("cluster" = String, Path), ("service" = String, Path),
+        ("X-Bosun-Override-Lock" = Option<bool>, Header, description = "`true` from an admin: write to a locked cluster")),
+    responses((status = 202, body = Accepted), (status = 404, body = ErrorBody),
+        (status = 423, description = "`cluster_locked`: the cluster is locked", body = ErrorBody)))]
 pub async fn remove(
     Auth(caller): Auth<DEPLOYER>,
     State(state): State<crate::State>,
@@ -241,6 +247,7 @@ pub async fn remove(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let service = names.service().to_owned();
+    ensure_unlocked(&state, &names.cluster, overrides(&caller, &headers)).await?;
     let written = read_modify_write(&state, &names.cluster, &caller, &headers, &|text| {
         remove_service(text, &service).map_err(|e| edit_error(&names.cluster, e))
     })
