@@ -6,13 +6,10 @@
 //! - `clusters/<name>/versions/<version-id>.json`: the latest job queued for that
 //!   stackfile version, so the scheduler can tell a stale job from the only one;
 //! - `jobs/<id>.json`: one record per job;
-<<<<<<< HEAD
-//! - `proposals/<id>.json`: chat proposals waiting for approval, and decided (see
-//!   [`crate::proposals`]);
-=======
 //! - `clusters/<name>/lock.json`: the cluster's lock (freeze): reason, who, until when
 //!   (see [`crate::locks`]);
->>>>>>> chat-locks
+//! - `proposals/<id>.json`: chat proposals waiting for approval, and decided (see
+//!   [`crate::proposals`]);
 //! - `leases/<name>.json`: which scheduler reconciles the cluster, until when (see
 //!   [`crate::lease`]).
 //!
