@@ -63,7 +63,8 @@ async fn start(second_approver: bool) -> Chat {
     let access = access.to_str().expect("a UTF-8 path").to_owned();
     let mut args = vec!["serve"];
     args.extend_from_slice(FAST);
-    args.extend_from_slice(&["--chat-access-file", &access]);
+    // Short API locks, so that a test sees one expire.
+    args.extend_from_slice(&["--chat-access-file", &access, "--lock-min-ttl", "1s"]);
     let api = ApiServer::start_with(&env, &args).await;
     let web = repository(&api, "team/web", &["1.26", "1.27", "1.28"]).await;
     let worker = repository(&api, "team/worker", &["2.0", "2.1"]).await;
@@ -327,4 +328,52 @@ async fn the_scheduler_applies_nothing_when_live_aws_moved_on_after_the_approval
     assert_eq!(chat.env.service("worker").await.desired_count(), 3, "nothing applied");
     let card = chat.wait_final(&id).await;
     assert_eq!(card["state"], "failed", "{card:#}");
+}
+
+#[tokio::test]
+async fn a_locked_cluster_refuses_changes_from_chat_until_it_is_unlocked_or_the_lock_expires() {
+    let chat = start(false).await;
+    let before = chat.version().await;
+    // Only an admin locks.
+    let refused = chat.say("bob", "lock demo for 10m release freeze").await;
+    assert!(refused["text"].as_str().unwrap().contains("needs the admin role"), "{refused:#}");
+    let locked = chat.say("root", "lock demo for 10m release freeze").await;
+    assert_eq!(locked["private"], false, "the channel sees the lock: {locked:#}");
+    assert!(locked["text"].as_str().unwrap().contains("release freeze"), "{locked:#}");
+    let status = chat.api.status("demo").await;
+    assert_eq!(status["lock"]["locked_by"], "root", "{status:#}");
+
+    let deploy = chat.say("alice", "deploy demo web:1.28").await;
+    assert!(deploy.get("card").is_none(), "{deploy:#}");
+    assert!(deploy["text"].as_str().unwrap().contains("release freeze"), "{deploy:#}");
+    // The API refuses too.
+    let put = chat
+        .api
+        .request(Method::PUT, "/api/v1/clusters/demo/services/web", Some(&chat.api.deployer))
+        .json(&json!({"image_tag": "1.28"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 423);
+    // A proposal made before the lock cannot be approved under it.
+    chat.say("root", "unlock demo").await;
+    let id = proposal_id(&chat.say("alice", "deploy demo web:1.28").await);
+    chat.say("root", "lock demo").await;
+    let approve = chat.click("bob", "approve", &id).await;
+    assert!(approve["text"].as_str().unwrap().contains("is locked"), "{approve:#}");
+    assert_eq!(chat.proposal(&id).await["state"], "proposed", "the proposal still waits");
+    assert_eq!(chat.version().await, before, "nothing written under the lock");
+
+    // A short lock (through the API) expires by itself; then the approval goes through.
+    let short = chat
+        .api
+        .request(Method::PUT, "/api/v1/clusters/demo/lock", Some(&chat.api.admin))
+        .json(&json!({"reason": "two seconds", "ttl": "2s"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(short.status(), 200);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let approved = chat.click("bob", "approve", &id).await;
+    assert_eq!(approved["card"]["state"], "approved", "{approved:#}");
 }

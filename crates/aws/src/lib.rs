@@ -25,6 +25,7 @@
 //! - [`jobs`]: the job message and record.
 //! - [`lease`]: per-cluster leases in S3 that fence concurrent reconciles.
 //! - [`locks`]: cluster locks (freezes) in S3, which expire by themselves.
+//! - [`proposals`]: chat proposals in S3, changed only by conditional writes.
 //! - [`ecr`]: recent image tags of a repository.
 //! - [`live`]: the live state of a cluster's services (counts, image, rollout).
 
