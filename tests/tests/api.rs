@@ -213,7 +213,7 @@ async fn every_endpoint_answers_with_its_documented_status_and_body() {
     let (s, body) = json_of(api.request(Method::GET, "/api/v1/clusters/demo/status", v).send().await.unwrap()).await;
     assert_eq!(
         (s, body),
-        (StatusCode::OK, json!({"cluster": "demo", "state": "never_reconciled", "dead_letter_jobs": 0}))
+        (StatusCode::OK, json!({"cluster": "demo", "state": "never_reconciled", "dead_letter_jobs": 0, "lock": null}))
     );
 
     // Unknown things: 404; a bad job id or name: 400; an unknown method: 405.

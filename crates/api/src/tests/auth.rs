@@ -38,6 +38,8 @@ fn endpoints() -> Vec<Endpoint> {
     let no_version = Req::post("/api/v1/clusters/m/rollback").json(&json!({"version_id": ""}));
     let not_json = Req::post("/api/v1/clusters/m/plan").content_type("application/json").body("[1, 2");
     let unknown_field = Req::put("/api/v1/clusters/m/services/web").json(&json!({"colour": "red"}));
+    const LOCK: &str = "/api/v1/clusters/{cluster}/lock";
+    let bad_ttl = Req::put("/api/v1/clusters/m/lock").json(&json!({"reason": "freeze", "ttl": "soon"}));
     vec![
         endpoint(M::GET, "/api/v1/clusters", Viewer, Req::get("/api/v1/clusters"), (502, "aws_error")),
         endpoint(M::POST, "/api/v1/clusters", Admin, Req::post("/api/v1/clusters").json(&json!({"name": "a.b", "config": {}})), NAME),
@@ -47,6 +49,9 @@ fn endpoints() -> Vec<Endpoint> {
         endpoint(M::GET, "/api/v1/clusters/{cluster}/history", Viewer, Req::get("/api/v1/clusters/a.b/history"), NAME),
         endpoint(M::POST, "/api/v1/clusters/{cluster}/rollback", Deployer, no_version, (400, "invalid_version")),
         endpoint(M::GET, "/api/v1/clusters/{cluster}/status", Viewer, Req::get("/api/v1/clusters/a.b/status"), NAME),
+        endpoint(M::GET, LOCK, Viewer, Req::get("/api/v1/clusters/a.b/lock"), NAME),
+        endpoint(M::PUT, LOCK, Admin, bad_ttl, (400, "invalid_lock")),
+        endpoint(M::DELETE, LOCK, Admin, Req::new(M::DELETE, "/api/v1/clusters/a.b/lock"), NAME),
         endpoint(M::GET, PLAN, Viewer, Req::get("/api/v1/clusters/m/plan?format=xml"), (400, "invalid_format")),
         endpoint(M::POST, PLAN, Viewer, not_json, (400, "malformed_body")),
         endpoint(M::GET, "/api/v1/clusters/{cluster}/services", Viewer, Req::get("/api/v1/clusters/a.b/services"), NAME),
