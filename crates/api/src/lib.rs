@@ -28,6 +28,9 @@
 //! - [`telemetry`]: access log, request ids and metrics.
 //! - [`request_id`]: each request's id, which its 5xx's logged cause carries.
 //! - [`openapi`]: the OpenAPI document, generated from the handlers, and its route.
+//! - [`chat`]: chat commands, executed with the API's own rules and write path.
+//! - [`slack`]: bosun's Slack app: signed requests in, Block Kit replies out (its
+//!   routes exist only when a signing secret is configured).
 
 pub mod auth;
 pub mod body;
@@ -41,6 +44,7 @@ pub mod redact;
 pub mod request_id;
 pub mod routes;
 pub mod server;
+pub mod slack;
 pub mod telemetry;
 pub mod write;
 
@@ -89,6 +93,9 @@ pub struct AppState {
     /// What was derived from each cluster's last stackfile version: reads of an
     /// unchanged stackfile (the common case) skip parsing and validating it.
     pub derived: derived::Derived,
+    /// bosun's Slack app, when a signing secret is configured; without it the Slack
+    /// endpoints do not exist (404).
+    pub slack: Option<Arc<slack::Slack>>,
 }
 
 impl AppState {
@@ -118,6 +125,7 @@ impl AppState {
             redact_env,
             write_locks: std::sync::Mutex::default(),
             derived: derived::Derived::default(),
+            slack: None,
         }
     }
 
@@ -150,6 +158,8 @@ pub struct ApiConfig {
     pub limits: Limits,
     /// Redact environment values for deployers too (`--redact-env`).
     pub redact_env: bool,
+    /// bosun's Slack app; `None`: the Slack endpoints answer 404.
+    pub slack: Option<slack::SlackConfig>,
 }
 
 /// Connect to the bucket and queue, checking that both exist.
@@ -162,6 +172,7 @@ pub async fn connect(clients: Clients, config: &ApiConfig) -> anyhow::Result<Sta
     let mut state =
         AppState::with_limits(clients, store, queue, config.tokens.clone(), config.limits.clone(), config.redact_env);
     state.dead_letters = dead_letters;
+    state.slack = config.slack.as_ref().map(slack::Slack::new).transpose()?.map(Arc::new);
     Ok(Arc::new(state))
 }
 
@@ -175,6 +186,8 @@ pub fn app(state: State, cors_origins: &[String]) -> anyhow::Result<Router> {
         .merge(routes::jobs::router())
         .merge(routes::ops::router())
         .merge(openapi::router())
+        // Only when configured: without a signing secret, the Slack paths are unknown.
+        .merge(if state.slack.is_some() { slack::router() } else { Router::new() })
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         // After the merges: it applies to the routes there are.
         .method_not_allowed_fallback(|| async {
@@ -236,6 +249,8 @@ pub async fn serve_with(
         tokens = config.tokens.current().len(),
         max_connections = config.limits.connections,
         max_plans = config.limits.plans,
+        slack = config.slack.is_some(),
+        slack_bot_token = config.slack.as_ref().is_some_and(|s| s.bot_token.is_some()),
         "listening"
     );
     server::run(listener, app, &config.limits, shutdown).await;
