@@ -160,6 +160,11 @@ async fn unverified_requests_get_401_and_change_nothing() {
         }
     }
 
+    // A body over 64 KiB is not read, signed or not.
+    let big = command_form(&"help ".repeat(14_000), "U024BE7LH", "C0OPS", &sink.response_url("refused"));
+    let resp = signed(&api, "/slack/commands", FORM, &big, SIGNING_SECRET, now()).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
     // A good request afterwards is answered; the refused ones, which came first, got
     // nothing: no reply, no message, nothing in S3 nor in the queue.
     let good = command_form("help", "U024BE7LH", "C0OPS", &sink.response_url("accepted"));

@@ -148,9 +148,9 @@ pub struct HttpArgs {
     /// Resource limits.
     #[command(flatten)]
     pub limits: LimitArgs,
-    /// bosun's Slack app.
+    /// bosun's Slack app (boxed: the flags are many, and `Command` holds them inline).
     #[command(flatten)]
-    pub slack: SlackArgs,
+    pub slack: Box<SlackArgs>,
 }
 
 /// bosun's Slack app (see the README, "bosun's Slack app"). Without a signing secret

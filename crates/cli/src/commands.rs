@@ -78,7 +78,7 @@ fn api_config(state: &StateArgs, http: HttpArgs) -> Result<(bosun_api::ApiConfig
         cors_origins: http.cors_origin.into_iter().filter(|o| !o.is_empty()).collect(),
         limits,
         redact_env: http.redact_env,
-        slack: slack_config(http.slack)?,
+        slack: slack_config(*http.slack)?,
     };
     Ok((config, tokens_file))
 }

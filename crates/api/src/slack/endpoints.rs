@@ -1,5 +1,5 @@
-//! The three endpoints. Each verifies the request first ([`verified`]), answers at
-//! once, and runs the command in a task of its own ([`spawn`]) that delivers the reply.
+//! The three endpoints. Each verifies the request first (`verified`), answers at
+//! once, and runs the command in a task of its own (`spawn`) that delivers the reply.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -42,10 +42,9 @@ async fn verified(state: &crate::State, req: Request) -> Result<(Arc<Slack>, Hea
 }
 
 /// A form body (`application/x-www-form-urlencoded`) as `T`; 400 if it is not one.
-fn form<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
-    serde_urlencoded::from_bytes(body).map_err(|e| {
-        ApiError::bad_request("malformed_body", format!("the body is not the form Slack sends: {e}")).into_response()
-    })
+fn form<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    serde_urlencoded::from_bytes(body)
+        .map_err(|e| ApiError::bad_request("malformed_body", format!("the body is not the form Slack sends: {e}")))
 }
 
 /// A short private answer to the asker, in the body of the 200.
@@ -73,7 +72,7 @@ pub async fn commands(State(state): State<crate::State>, req: Request) -> Respon
     };
     let cmd: Command = match form(&body) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(e) => return e.into_response(),
     };
     if !slack.web.allows(&cmd.response_url) {
         tracing::warn!(user = %cmd.user_id, "a Slack command's response_url is not under the allowed prefix; not run");
@@ -144,10 +143,10 @@ pub async fn interactions(State(state): State<crate::State>, req: Request) -> Re
         Err(r) => return r,
     };
     let payload: Interaction = match form::<InteractionForm>(&body)
-        .and_then(|f| serde_json::from_str(&f.payload).map_err(|e| crate::body::malformed_json(&e).into_response()))
+        .and_then(|f| serde_json::from_str(&f.payload).map_err(|e| crate::body::malformed_json(&e)))
     {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return e.into_response(),
     };
     let clicked = payload.actions.first();
     // The action id is `approve`, or `run:1` for a second `run` button in one block.
