@@ -57,6 +57,12 @@ impl ApiServer {
     /// `serve` with scheduler flags for both servers in one process), plus the listen
     /// address, bucket, queue and tokens file.
     pub async fn start_with(env: &Env, serve: &[&str]) -> Self {
+        Self::start_configured(env, serve, &[]).await
+    }
+
+    /// [`ApiServer::start_with`], with these environment variables set for the server
+    /// (and no `BOSUN_SLACK_*` settings from the test's own environment).
+    pub async fn start_configured(env: &Env, serve: &[&str], envs: &[(&str, &str)]) -> Self {
         env.bosun(&["init", "--bucket", BUCKET, "--queue", QUEUE]).await.expect_code(0);
         let mut lines = Vec::new();
         let mut tokens = Vec::new();
@@ -79,6 +85,10 @@ impl ApiServer {
             .expect("write the tokens file");
 
         let mut cmd = env.server(serve);
+        for k in ["BOSUN_SLACK_SIGNING_SECRET", "BOSUN_SLACK_BOT_TOKEN", "BOSUN_SLACK_API_URL"] {
+            cmd.env_remove(k);
+        }
+        cmd.envs(envs.iter().copied());
         cmd.args(["--listen", "127.0.0.1:0", "--bucket", BUCKET, "--queue", QUEUE, "--tokens-file"]).arg(&tokens_file);
         let mut child = cmd.spawn().expect("start bosun serve api");
         let stderr = child.stderr.take().expect("stderr is piped");

@@ -22,12 +22,15 @@
 //! - [`api`]: `bosun serve api` on 127.0.0.1:0 against the test's emulator, with a
 //!   token per role and an HTTP client.
 //! - [`scheduler`]: `bosun serve scheduler` processes, and a webhook sink.
+//! - [`slack`]: a local stand-in for Slack's Web API and response URLs, requests
+//!   signed as Slack signs them, and `bosun serve api` with the Slack app on.
 //! - [`proxy`]: the fault proxy between `bosun` and the emulator (latency, throttling,
 //!   5xx, dropped connections, lost responses).
 
 pub mod api;
 pub mod proxy;
 pub mod scheduler;
+pub mod slack;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -32,23 +32,30 @@ impl FromRequest<crate::State> for Body {
 
     async fn from_request(req: Request, state: &crate::State) -> Result<Self, Self::Rejection> {
         let limit = state.limits.body_timeout;
-        tokio::time::timeout(limit, buffer(req)).await.unwrap_or_else(|_| {
-            Err(ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "body_timeout",
-                format!("the request body did not arrive within {limit:?}"),
-            )
-            .with_header(header::CONNECTION, HeaderValue::from_static("close")))
-        })
+        read(req, MAX_BODY, limit).await.map(Body)
     }
 }
 
-async fn buffer(req: Request) -> Result<Body, ApiError> {
+/// The body of `req`, at most `max` bytes (else 413), arriving within `limit` (else
+/// 408, and the connection is closed). [`Body`] reads with [`MAX_BODY`]; endpoints
+/// whose callers send less (Slack's) cap it lower.
+pub async fn read(req: Request, max: usize, limit: Duration) -> Result<Bytes, ApiError> {
+    tokio::time::timeout(limit, buffer(req, max)).await.unwrap_or_else(|_| {
+        Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!("the request body did not arrive within {limit:?}"),
+        )
+        .with_header(header::CONNECTION, HeaderValue::from_static("close")))
+    })
+}
+
+async fn buffer(req: Request, max: usize) -> Result<Bytes, ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            format!("the body is larger than {MAX_BODY} bytes"),
+            format!("the body is larger than {max} bytes"),
         )
     };
     let declared =
@@ -57,20 +64,20 @@ async fn buffer(req: Request) -> Result<Body, ApiError> {
         return Err(too_large());
     }
     let mut body = req.into_body();
-    let mut buf = BytesMut::with_capacity(declared.unwrap_or(0).min(MAX_BODY));
+    let mut buf = BytesMut::with_capacity(declared.unwrap_or(0).min(max));
     let mut total = 0usize;
     while let Some(frame) = body.frame().await {
         let frame =
             frame.map_err(|e| ApiError::bad_request("unreadable_body", format!("could not read the body: {e}")))?;
         let Ok(data) = frame.into_data() else { continue };
         total += data.len();
-        if total <= MAX_BODY {
+        if total <= max {
             buf.extend_from_slice(&data);
         } else if total > DRAIN_LIMIT {
             break;
         }
     }
-    if total > MAX_BODY { Err(too_large()) } else { Ok(Body(buf.freeze())) }
+    if total > max { Err(too_large()) } else { Ok(buf.freeze()) }
 }
 
 /// Read a body to its end and drop it, keeping nothing: at most [`DRAIN_LIMIT`] bytes,

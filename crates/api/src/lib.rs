@@ -31,6 +31,9 @@
 //! - [`telemetry`]: access log, request ids and metrics.
 //! - [`request_id`]: each request's id, which its 5xx's logged cause carries.
 //! - [`openapi`]: the OpenAPI document, generated from the handlers, and its route.
+//! - [`chat`]: chat commands, executed with the API's own rules and write path.
+//! - [`slack`]: bosun's Slack app: signed requests in, Block Kit replies out (its
+//!   routes exist only when a signing secret is configured).
 
 pub mod auth;
 pub mod body;
@@ -45,6 +48,7 @@ pub mod redact;
 pub mod request_id;
 pub mod routes;
 pub mod server;
+pub mod slack;
 pub mod telemetry;
 pub mod write;
 
@@ -95,6 +99,9 @@ pub struct AppState {
     pub derived: derived::Derived,
     /// ChatOps, when a chat access file is configured: who may do what from chat.
     pub chat: Option<chat::ChatConfig>,
+    /// bosun's Slack app, when a signing secret is configured; without it the Slack
+    /// endpoints do not exist (404).
+    pub slack: Option<Arc<slack::Slack>>,
 }
 
 impl AppState {
@@ -125,6 +132,7 @@ impl AppState {
             write_locks: std::sync::Mutex::default(),
             derived: derived::Derived::default(),
             chat: None,
+            slack: None,
         }
     }
 
@@ -159,6 +167,8 @@ pub struct ApiConfig {
     pub redact_env: bool,
     /// ChatOps settings; `None`: chat is off.
     pub chat: Option<chat::ChatConfig>,
+    /// bosun's Slack app; `None`: the Slack endpoints answer 404.
+    pub slack: Option<slack::SlackConfig>,
 }
 
 /// Connect to the bucket and queue, checking that both exist.
@@ -172,6 +182,7 @@ pub async fn connect(clients: Clients, config: &ApiConfig) -> anyhow::Result<Sta
         AppState::with_limits(clients, store, queue, config.tokens.clone(), config.limits.clone(), config.redact_env);
     state.dead_letters = dead_letters;
     state.chat = config.chat.clone();
+    state.slack = config.slack.as_ref().map(slack::Slack::new).transpose()?.map(Arc::new);
     Ok(Arc::new(state))
 }
 
@@ -187,6 +198,8 @@ pub fn app(state: State, cors_origins: &[String]) -> anyhow::Result<Router> {
         .merge(routes::locks::router())
         .merge(routes::ops::router())
         .merge(openapi::router())
+        // Only when configured: without a signing secret, the Slack paths are unknown.
+        .merge(if state.slack.is_some() { slack::router() } else { Router::new() })
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         // After the merges: it applies to the routes there are.
         .method_not_allowed_fallback(|| async {
@@ -248,6 +261,8 @@ pub async fn serve_with(
         tokens = config.tokens.current().len(),
         max_connections = config.limits.connections,
         max_plans = config.limits.plans,
+        slack = config.slack.is_some(),
+        slack_bot_token = config.slack.as_ref().is_some_and(|s| s.bot_token.is_some()),
         "listening"
     );
     server::run(listener, app, &config.limits, shutdown).await;

@@ -152,6 +152,36 @@ pub struct HttpArgs {
     /// Resource limits.
     #[command(flatten)]
     pub limits: LimitArgs,
+    /// bosun's Slack app (boxed: the flags are many, and `Command` holds them inline).
+    #[command(flatten)]
+    pub slack: Box<SlackArgs>,
+}
+
+/// bosun's Slack app (see the README, "bosun's Slack app"). Without a signing secret
+/// the Slack endpoints answer 404. Both secrets are read once, at start.
+#[derive(Debug, Args)]
+pub struct SlackArgs {
+    /// The Slack app's signing secret; every request to /slack/* is checked with it.
+    /// Prefer the environment variable or --slack-signing-secret-file: a flag's value
+    /// shows in the process list.
+    #[arg(long, env = "BOSUN_SLACK_SIGNING_SECRET", hide_env_values = true)]
+    pub slack_signing_secret: Option<String>,
+    /// A file holding the Slack signing secret.
+    #[arg(long, env = "BOSUN_SLACK_SIGNING_SECRET_FILE", conflicts_with = "slack_signing_secret")]
+    pub slack_signing_secret_file: Option<PathBuf>,
+    /// The Slack bot token (`xoxb-...`), to answer `@bosun` mentions and post progress
+    /// in card threads. Prefer the environment variable or --slack-bot-token-file.
+    #[arg(long, env = "BOSUN_SLACK_BOT_TOKEN", hide_env_values = true)]
+    pub slack_bot_token: Option<String>,
+    /// A file holding the Slack bot token.
+    #[arg(long, env = "BOSUN_SLACK_BOT_TOKEN_FILE", conflicts_with = "slack_bot_token")]
+    pub slack_bot_token_file: Option<PathBuf>,
+    /// The Slack Web API's base URL.
+    #[arg(long, env = "BOSUN_SLACK_API_URL", default_value = bosun_api::slack::DEFAULT_API_URL)]
+    pub slack_api_url: String,
+    /// What a request's `response_url` must start with for bosun to post to it.
+    #[arg(long, env = "BOSUN_SLACK_RESPONSE_URL_PREFIX", default_value = bosun_api::slack::DEFAULT_RESPONSE_URL_PREFIX)]
+    pub slack_response_url_prefix: String,
 }
 
 /// How much the API lets its callers hold (see docs/api.md, "Limits").

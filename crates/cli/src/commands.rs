@@ -3,7 +3,7 @@
 //! stale plans before the first mutating call.
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -94,6 +94,7 @@ fn api_config(state: &StateArgs, http: HttpArgs) -> Result<(bosun_api::ApiConfig
         limits,
         redact_env: http.redact_env,
         chat: chat.clone(),
+        slack: slack_config(*http.slack)?,
     };
     let reloadable = Reloadable {
         tokens: Some((tokens_file, config.tokens.clone())),
@@ -101,6 +102,37 @@ fn api_config(state: &StateArgs, http: HttpArgs) -> Result<(bosun_api::ApiConfig
         sinks: None,
     };
     Ok((config, reloadable))
+}
+
+/// The Slack app's settings; `None` without a signing secret. Errors never quote a
+/// secret nor its file.
+fn slack_config(args: crate::cli::SlackArgs) -> Result<Option<bosun_api::slack::SlackConfig>, Failure> {
+    use bosun_api::slack::{Secret, SlackConfig};
+    let read = |value: Option<String>, file: Option<PathBuf>, what: &str| -> Result<Option<Secret>, Failure> {
+        let value = match file {
+            Some(path) => Some(std::fs::read_to_string(&path).map_err(|e| {
+                Failure::user(anyhow::anyhow!("could not read the Slack {what} file {}: {e}", path.display()))
+            })?),
+            None => value,
+        };
+        Ok(value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()).map(Secret::new))
+    };
+    let bot_token = read(args.slack_bot_token, args.slack_bot_token_file, "bot token")?;
+    let Some(signing_secret) = read(args.slack_signing_secret, args.slack_signing_secret_file, "signing secret")?
+    else {
+        if bot_token.is_some() {
+            eprintln!("warning: a Slack bot token is set but no signing secret: the Slack endpoints are off");
+        }
+        return Ok(None);
+    };
+    let config = SlackConfig {
+        signing_secret,
+        bot_token,
+        api_url: args.slack_api_url,
+        response_url_prefix: args.slack_response_url_prefix,
+    };
+    config.check().map_err(|e| Failure::user(anyhow::anyhow!(e)))?;
+    Ok(Some(config))
 }
 
 /// The scheduler's settings, and where its global webhook URLs come from (for SIGHUP).
