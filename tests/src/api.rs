@@ -156,6 +156,31 @@ impl ApiServer {
         }
     }
 
+    /// An ECR repository `name` with an image pushed for each of `tags`, in order
+    /// (within the same second: the emulator's push times do not order them); its URI.
+    pub async fn ecr_repository(&self, name: &str, tags: &[&str]) -> String {
+        let repo = self.ecr.create_repository().repository_name(name).send().await.expect("create the repository");
+        let uri = repo.repository().and_then(|r| r.repository_uri()).expect("a repository URI").to_owned();
+        for (i, tag) in tags.iter().enumerate() {
+            let manifest = serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 100 + i,
+                    "digest": format!("sha256:{:064x}", i + 1 + name.len() * 100)},
+                "layers": []
+            });
+            self.ecr
+                .put_image()
+                .repository_name(name)
+                .image_manifest(manifest.to_string())
+                .image_tag(*tag)
+                .send()
+                .await
+                .expect("push an image");
+        }
+        uri
+    }
+
     /// Every log line so far.
     pub fn logs(&self) -> Vec<String> {
         self.logs.lock().expect("log lock").clone()

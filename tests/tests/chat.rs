@@ -22,30 +22,6 @@ viewer victor demo
 admin root *
 ";
 
-/// An ECR repository with these tags, pushed in order; its URI.
-async fn repository(api: &ApiServer, name: &str, tags: &[&str]) -> String {
-    let repo = api.ecr.create_repository().repository_name(name).send().await.expect("create the repository");
-    let uri = repo.repository().and_then(|r| r.repository_uri()).expect("a repository URI").to_owned();
-    for (i, tag) in tags.iter().enumerate() {
-        let manifest = json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 100 + i,
-                "digest": format!("sha256:{:064x}", i + 1 + name.len() * 100)},
-            "layers": []
-        });
-        api.ecr
-            .put_image()
-            .repository_name(name)
-            .image_manifest(manifest.to_string())
-            .image_tag(*tag)
-            .send()
-            .await
-            .expect("push an image");
-    }
-    uri
-}
-
 struct Chat {
     env: Env,
     api: ApiServer,
@@ -66,8 +42,8 @@ async fn start(second_approver: bool) -> Chat {
     // Short API locks, so that a test sees one expire.
     args.extend_from_slice(&["--chat-access-file", &access, "--lock-min-ttl", "1s"]);
     let api = ApiServer::start_with(&env, &args).await;
-    let web = repository(&api, "team/web", &["1.26", "1.27", "1.28"]).await;
-    let worker = repository(&api, "team/worker", &["2.0", "2.1"]).await;
+    let web = api.ecr_repository("team/web", &["1.26", "1.27", "1.28"]).await;
+    let worker = api.ecr_repository("team/worker", &["2.0", "2.1"]).await;
     let chat = Chat { env, api, web, worker, access };
     let job = chat.create(&chat.stackfile("1.27", "2.0", second_approver)).await;
     let done = chat.api.wait_job(&job, JOB_LIMIT).await;

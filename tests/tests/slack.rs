@@ -291,3 +291,177 @@ async fn start_api_logging_debug(env: &Env, sink: &SlackSink) -> ApiServer {
     )
     .await
 }
+
+/// Chat users of the flow tests: two deployers and a viewer of cluster demo.
+const ACCESS: &str = "deployer U0ALICE demo\ndeployer U0BOB demo\nviewer U0VIC demo\n";
+
+/// `bosun serve` (API and scheduler) with the Slack app and chat on, pointed at `sink`;
+/// cluster demo (web at 1.27 and worker at 2.0, from ECR, a second approver required)
+/// converged. Returns the server and the two repositories' URIs.
+async fn start_chat(env: &Env, sink: &SlackSink) -> (ApiServer, String, String) {
+    let access = env.work_dir().join("chat-access");
+    std::fs::write(&access, ACCESS).expect("write the access file");
+    let (api_url, prefix) = (sink.api_url(), sink.response_url_prefix());
+    let mut args = vec!["serve"];
+    args.extend_from_slice(bosun_tests::scheduler::FAST);
+    args.extend_from_slice(&["--slack-api-url", &api_url, "--slack-response-url-prefix", &prefix]);
+    args.extend_from_slice(&["--chat-access-file", access.to_str().expect("UTF-8 path")]);
+    let envs = [("BOSUN_SLACK_SIGNING_SECRET", SIGNING_SECRET), ("BOSUN_SLACK_BOT_TOKEN", BOT_TOKEN)];
+    let api = ApiServer::start_configured(env, &args, &envs).await;
+    let web = api.ecr_repository("team/web", &["1.27", "1.28"]).await;
+    let worker = api.ecr_repository("team/worker", &["2.0", "1.28"]).await;
+    let yaml = format!(
+        "chat: {{require_second_approver: true}}\nservices:\n  - web: {{image: '{web}:1.27', memory: 128, desired_count: 1}}\n  - worker: {{image: '{worker}:2.0', memory: 128, desired_count: 1}}\n"
+    );
+    let resp = api
+        .request(reqwest::Method::POST, "/api/v1/clusters", Some(&api.admin))
+        .json(&json!({ "name": "demo", "config": yaml }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let job: Value = resp.json().await.unwrap();
+    let done = api.wait_job(job["job_id"].as_str().unwrap(), Duration::from_secs(90)).await;
+    assert_eq!(done["status"], "succeeded", "{done:#}");
+    (api, web, worker)
+}
+
+/// A signed slash command from `user`, answered at the sink's `/hooks/{hook}`; asserts
+/// the 200 comes within Slack's 3 seconds, and returns the reply that reaches the sink.
+async fn slash(api: &ApiServer, sink: &SlackSink, user: &str, text: &str, hook: &str) -> Value {
+    let body = command_form(text, user, "C0OPS", &sink.response_url(hook));
+    let sent = std::time::Instant::now();
+    let resp = signed(api, "/slack/commands", FORM, &body, SIGNING_SECRET, now()).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(sent.elapsed() < Duration::from_secs(3), "acknowledged after {:?}", sent.elapsed());
+    let path = format!("/hooks/{hook}");
+    sink.wait_for(&format!("the reply to {text:?}"), REPLY_LIMIT, |r| r.path == path).await.body
+}
+
+/// A signed click on `action_id` by `user`, whose replies go to `/hooks/{hook}`.
+async fn click_as(api: &ApiServer, sink: &SlackSink, user: &str, action_id: &str, value: &str, hook: &str) {
+    let mut payload: Value =
+        serde_json::from_str(&urlencoding_payload(&click_form(action_id, value, &sink.response_url(hook)))).unwrap();
+    payload["user"]["id"] = json!(user);
+    let body = format!("payload={}", form_encode(&payload.to_string()));
+    let resp = signed(api, "/slack/interactions", FORM, &body, SIGNING_SECRET, now()).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
+/// The JSON of a `payload=...` form body (undoing [`form_encode`]).
+fn urlencoding_payload(form: &str) -> String {
+    let encoded = form.strip_prefix("payload=").expect("a payload form");
+    let bytes = encoded.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                out.push(u8::from_str_radix(&encoded[i + 1..i + 3], 16).expect("hex"));
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).expect("UTF-8")
+}
+
+/// The value of the button `action_id` in a message's blocks.
+fn button_value(message: &Value, action_id: &str) -> Option<String> {
+    let blocks = message["blocks"].as_array()?;
+    blocks
+        .iter()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| b["elements"].as_array().into_iter().flatten())
+        .find_map(|e| (e["action_id"] == action_id).then(|| e["value"].as_str().unwrap_or_default().to_owned()))
+}
+
+#[tokio::test]
+async fn a_slash_command_deploy_is_approved_by_a_second_user_and_its_card_follows_the_job_to_succeeded() {
+    let env = Env::start().await;
+    let sink = SlackSink::start().await;
+    let (api, web, _) = start_chat(&env, &sink).await;
+
+    let card = slash(&api, &sink, "U0ALICE", "deploy demo web:1.28", "deploy").await;
+    assert_eq!(card["response_type"], "in_channel", "the channel sees the proposal: {card:#}");
+    let text = card.to_string();
+    assert!(text.contains("Plan hash:"), "{card:#}");
+    assert!(text.contains(&format!("{web}:1.27 -&gt; {web}:1.28")), "{card:#}");
+    let proposal = button_value(&card, "approve").unwrap_or_else(|| panic!("no Approve button: {card:#}"));
+    assert_eq!(button_value(&card, "cancel").as_deref(), Some(proposal.as_str()), "the buttons carry the id only");
+
+    // The requester's own approval is refused, privately.
+    click_as(&api, &sink, "U0ALICE", "approve", &proposal, "alice-click").await;
+    let refused = sink.wait_for("the refusal", REPLY_LIMIT, |r| r.path == "/hooks/alice-click").await.body;
+    assert_eq!(refused["response_type"], "ephemeral", "{refused:#}");
+    assert!(refused.to_string().contains("second approver"), "{refused:#}");
+
+    // bob approves: the card is replaced in place until the job succeeds.
+    click_as(&api, &sink, "U0BOB", "approve", &proposal, "bob-click").await;
+    let succeeded = sink
+        .wait_for("the card at succeeded", Duration::from_secs(90), |r| {
+            r.path == "/hooks/bob-click" && r.body.to_string().contains("Succeeded")
+        })
+        .await;
+    assert_eq!(succeeded.body["replace_original"], true, "{:#}", succeeded.body);
+    let states: Vec<bool> = sink.to("/hooks/bob-click").iter().map(|r| r.body["replace_original"] == true).collect();
+    assert!(states.iter().all(|r| *r), "every update replaces the card: {:#?}", sink.to("/hooks/bob-click"));
+
+    let card = api.request(reqwest::Method::GET, &format!("/api/v1/chat/proposals/{proposal}"), Some(&api.viewer));
+    let card: Value = card.send().await.unwrap().json().await.unwrap();
+    let job = api.job(card["job_id"].as_str().expect("a job")).await;
+    assert_eq!(job["status"], "succeeded", "{job:#}");
+    assert_eq!((job["requested_by"].as_str(), job["approved_by"].as_str()), (Some("U0ALICE"), Some("U0BOB")));
+    let arn = env.running_revision("web").await;
+    let image = env.task_definition(&arn).await.container_definitions()[0].image().unwrap_or_default().to_owned();
+    assert_eq!(image, format!("{web}:1.28"));
+    // With a bot token, the job's progress is posted in the card's thread.
+    let thread = sink.to("/api/chat.postMessage");
+    assert!(
+        thread.iter().any(|r| r.body["thread_ts"] == "1700000000.000001"),
+        "no progress line in the card's thread: {thread:#?}"
+    );
+}
+
+#[tokio::test]
+async fn slash_commands_deploy_several_services_or_all_and_refuse_unknown_services_and_tags() {
+    let env = Env::start().await;
+    let sink = SlackSink::start().await;
+    let (api, web, worker) = start_chat(&env, &sink).await;
+
+    let multi = slash(&api, &sink, "U0ALICE", "deploy to demo web:1.28,worker:1.28", "multi").await;
+    let text = multi.to_string();
+    assert!(text.contains(&format!("{web}:1.27 -&gt; {web}:1.28")), "{multi:#}");
+    assert!(text.contains(&format!("{worker}:2.0 -&gt; {worker}:1.28")), "{multi:#}");
+    let all = slash(&api, &sink, "U0ALICE", "deploy demo all:1.28", "all").await;
+    assert!(button_value(&all, "approve").is_some(), "{all:#}");
+    assert!(all.to_string().contains(&format!("{worker}:2.0 -&gt; {worker}:1.28")), "{all:#}");
+
+    for (text, hook, needle) in [
+        ("deploy demo cache:1.28", "unknown-service", "has no service `cache`"),
+        ("deploy demo web:9.9", "unknown-tag", "No such tag: `web:9.9`"),
+        ("deploy demo all:2.0", "unknown-tag-all", "No such tag: `web:2.0`"),
+        ("deploy prod web:1.28", "unknown-cluster", "no access to cluster `prod`"),
+        ("deploy demo web:1.28", "viewer", "needs the deployer role"),
+    ] {
+        let user = if hook == "viewer" { "U0VIC" } else { "U0ALICE" };
+        let reply = slash(&api, &sink, user, text, hook).await;
+        assert_eq!(reply["response_type"], "ephemeral", "{text}: {reply:#}");
+        assert!(button_value(&reply, "approve").is_none(), "{text}: {reply:#}");
+        assert!(reply.to_string().contains(needle), "{text}: expected {needle:?} in {reply:#}");
+    }
+    let unknown = slash(&api, &sink, "U0MALLORY", "status demo", "mallory").await;
+    assert!(unknown.to_string().contains("not allowed to use bosun"), "{unknown:#}");
+    // Nothing of it reached the stackfile: still the first version.
+    let history: Value = api
+        .request(reqwest::Method::GET, "/api/v1/clusters/demo/history", Some(&api.viewer))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history["content"].as_array().map(Vec::len), Some(1), "{history:#}");
+}

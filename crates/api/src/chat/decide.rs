@@ -23,7 +23,7 @@ use bosun_chat::{Action, Button, ButtonStyle, CardState, Reply, Role};
 use bosun_plan::Policy;
 use tokio::time::Instant;
 
-use super::{Answer, Ctx, Followup, failed, slack_safe};
+use super::{Answer, Ctx, Followup, failed, shown};
 use crate::limits::PlanSlot;
 
 /// How long a card follows its job: longer than any rollout bosun waits for.
@@ -35,11 +35,11 @@ const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 /// its decision. A stale proposal offers to plan the change again.
 pub(crate) fn card_reply(p: &Proposal) -> Reply {
     let text = match p.state {
-        CardState::Proposed => format!("Proposal: `{}` on *{}*", slack_safe(&p.command), slack_safe(&p.cluster)),
+        CardState::Proposed => format!("Proposal: `{}` on *{}*", shown(&p.command), shown(&p.cluster)),
         state => format!(
             "Proposal `{}` on *{}*: {}",
-            slack_safe(&p.command),
-            slack_safe(&p.cluster),
+            shown(&p.command),
+            shown(&p.cluster),
             format!("{state:?}").to_lowercase()
         ),
     };
@@ -64,7 +64,7 @@ async fn load(ctx: &Ctx<'_>, id: &str) -> Result<(Proposal, String), Reply> {
     }
     match ctx.state.store.get_proposal(id).await {
         Ok(Some(found)) => Ok(found),
-        Ok(None) => Err(Reply::private(format!("There is no proposal `{}`.", slack_safe(id)))),
+        Ok(None) => Err(Reply::private(format!("There is no proposal `{}`.", shown(id)))),
         Err(e) => Err(failed(e.into())),
     }
 }
@@ -79,7 +79,7 @@ async fn still_waiting(ctx: &Ctx<'_>, p: &mut Proposal, etag: &str) -> Result<Op
         return Ok(Some(card_reply(p)));
     }
     if p.state != CardState::Proposed {
-        let by = p.decided_by.as_deref().map(|u| format!(" by {}", slack_safe(u))).unwrap_or_default();
+        let by = p.decided_by.as_deref().map(|u| format!(" by {}", shown(u))).unwrap_or_default();
         return Err(Reply::private(format!(
             "This proposal was already decided: it is {}{by}.",
             format!("{:?}", p.state).to_lowercase()
@@ -105,7 +105,7 @@ pub(super) async fn approve(ctx: &Ctx<'_>, id: &str, followup: Option<Arc<dyn Fo
     if second_approver && ctx.user == p.requester {
         return Err(Reply::private(format!(
             "Cluster `{}` requires a second approver: someone other than you must approve your proposal.",
-            slack_safe(&cluster)
+            shown(&cluster)
         )));
     }
     super::ensure_unlocked(ctx, &cluster).await?;
@@ -272,8 +272,8 @@ pub(super) async fn lock(ctx: &Ctx<'_>, cluster: &str, ttl: Option<Duration>, re
     let lock = crate::locks::set_lock(ctx.state, cluster, ctx.user, &reason, ttl).await.map_err(failed)?;
     Ok(Reply::public(format!(
         ":lock: Cluster `{}` is {}. Changes from chat and the API are refused until then.",
-        slack_safe(cluster),
-        slack_safe(&lock.describe())
+        shown(cluster),
+        shown(&lock.describe())
     )))
 }
 
@@ -281,8 +281,8 @@ pub(super) async fn lock(ctx: &Ctx<'_>, cluster: &str, ttl: Option<Duration>, re
 pub(super) async fn unlock(ctx: &Ctx<'_>, cluster: &str) -> Answer {
     ctx.require(cluster, Role::Admin, "unlocking")?;
     if crate::locks::clear_lock(ctx.state, cluster).await.map_err(failed)? {
-        Ok(Reply::public(format!(":unlock: Cluster `{}` is unlocked.", slack_safe(cluster))))
+        Ok(Reply::public(format!(":unlock: Cluster `{}` is unlocked.", shown(cluster))))
     } else {
-        Ok(Reply::private(format!("Cluster `{}` was not locked.", slack_safe(cluster))))
+        Ok(Reply::private(format!("Cluster `{}` was not locked.", shown(cluster))))
     }
 }

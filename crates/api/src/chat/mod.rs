@@ -106,9 +106,9 @@ impl Ctx<'_> {
             Some(role) if role >= needed => Ok(role),
             Some(role) => Err(Reply::private(format!(
                 "Sorry, {doing} on cluster `{}` needs the {needed} role; you have {role}.",
-                slack_safe(cluster)
+                shown(cluster)
             ))),
-            None => Err(Reply::private(format!("Sorry, you have no access to cluster `{}`.", slack_safe(cluster)))),
+            None => Err(Reply::private(format!("Sorry, you have no access to cluster `{}`.", shown(cluster)))),
         }
     }
 }
@@ -201,7 +201,7 @@ fn context<'a>(
     if !access.knows(user) {
         return Err(Reply::private(format!(
             "Sorry, you are not allowed to use bosun. An admin can grant your user id (`{}`) a role in the chat access file.",
-            slack_safe(user)
+            shown(user)
         )));
     }
     Ok(Ctx { state, access, user, channel, role_cap })
@@ -213,9 +213,9 @@ pub(crate) async fn ensure_unlocked(ctx: &Ctx<'_>, cluster: &str) -> Result<(), 
         Ok(None) => Ok(()),
         Ok(Some(lock)) => Err(Reply::private(format!(
             ":lock: Cluster `{}` is {}. Nothing was changed; an admin can `unlock {}`.",
-            slack_safe(cluster),
-            slack_safe(&lock.describe()),
-            slack_safe(cluster)
+            shown(cluster),
+            shown(&lock.describe()),
+            shown(cluster)
         ))),
         Err(e) => Err(failed(e.into())),
     }
@@ -241,20 +241,12 @@ pub(crate) fn failed(e: ApiError) -> Reply {
     }
 }
 
-/// `text` with Slack's control characters (`&`, `<`, `>`) escaped and other control
-/// characters dropped, so that a name cannot inject a mention or a link.
-pub(crate) fn slack_safe(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
+/// `text` without control characters, for a reply: a name or a reason cannot break a
+/// reply's lines. Replies are plain text with `*bold*` and `` `code` ``; each adapter
+/// escapes what its platform reads as markup (Slack: `&`, `<`, `>`), so that nothing
+/// quoted can become a mention or a link.
+pub(crate) fn shown(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).collect()
 }
 
 /// At most `max` bytes of `text`, cut at a line end where there is one, with a note.
@@ -275,8 +267,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_cannot_inject_slack_markup() {
-        assert_eq!(slack_safe("<!channel> & <@U1|x>\u{7}"), "&lt;!channel&gt; &amp; &lt;@U1|x&gt;");
+    fn quoted_text_loses_its_control_characters() {
+        assert_eq!(shown("web\u{7}\nx\u{1b}[31m"), "webx[31m");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use bosun_stackfile::Desired;
 use bosun_stackfile::document::{EditError, ServiceEdit, set_service};
 
 use super::read::no_service;
-use super::{Answer, Ctx, excerpt, failed, slack_safe};
+use super::{Answer, Ctx, excerpt, failed, shown};
 use crate::limits::PlanSlot;
 
 /// How long a proposal waits for approval.
@@ -50,15 +50,15 @@ pub(super) async fn propose(ctx: &Ctx<'_>, command: &Command) -> Answer {
     if let Some(conflict) = plan.conflicts.first() {
         return Err(Reply::private(format!(
             "This change conflicts with a resource bosun does not own ({}: {}); nothing was proposed.",
-            slack_safe(&conflict.resource.to_string()),
-            slack_safe(&conflict.reason)
+            shown(&conflict.resource.to_string()),
+            shown(&conflict.reason)
         )));
     }
     if plan.is_empty() {
         return Ok(Reply::private(format!(
             "Nothing to change: cluster `{}` already runs what `{}` asks for.",
-            slack_safe(cluster),
-            slack_safe(&command.to_string())
+            shown(cluster),
+            shown(&command.to_string())
         )));
     }
     let created = SystemTime::now();
@@ -123,9 +123,9 @@ async fn candidate(ctx: &Ctx<'_>, command: &Command, base: &Stackfile, desired: 
             old.map(|old| old.text).ok_or_else(|| {
                 Reply::private(format!(
                     "Cluster `{}` has no version `{}`; `history {}` lists them.",
-                    slack_safe(cluster),
-                    slack_safe(version),
-                    slack_safe(cluster)
+                    shown(cluster),
+                    shown(version),
+                    shown(cluster)
                 ))
             })
         }
@@ -155,12 +155,7 @@ async fn check_tags(ctx: &Ctx<'_>, desired: &Desired, pairs: &[(String, String)]
         };
         for (service, tag) in wanted {
             if !tags.contains(*tag) {
-                missing.push(format!(
-                    "`{}:{}` (ECR repository `{}`)",
-                    slack_safe(service),
-                    slack_safe(tag),
-                    slack_safe(&repo.name)
-                ));
+                missing.push(format!("`{}:{}` (ECR repository `{}`)", shown(service), shown(tag), shown(&repo.name)));
             }
         }
     }
@@ -174,11 +169,11 @@ async fn check_tags(ctx: &Ctx<'_>, desired: &Desired, pairs: &[(String, String)]
 fn edit_refusal(cluster: &str, service: &str, e: EditError, desired: &Desired) -> Reply {
     match e {
         EditError::NoSuchService(_) => no_service(cluster, service, desired.services.keys()),
-        EditError::Invalid(m) => Reply::private(format!("{}. Nothing was changed.", slack_safe(&m))),
+        EditError::Invalid(m) => Reply::private(format!("{}. Nothing was changed.", shown(&m))),
         EditError::Layout(_) => Reply::private(format!(
             "The stackfile of `{}` is laid out in a way bosun cannot edit for `{}` ({e}); change it through the API.",
-            slack_safe(cluster),
-            slack_safe(service)
+            shown(cluster),
+            shown(service)
         )),
         EditError::Parse(d) => failed(crate::ApiError::corrupt(format_args!(
             "the stored stackfile of cluster {cluster} does not parse: {d}"
@@ -190,13 +185,7 @@ fn invalid(d: &bosun_stackfile::Diagnostics) -> Reply {
     let mut text =
         format!("The change would make the stackfile invalid ({} error(s)); nothing was proposed.", d.0.len());
     for diag in d.0.iter().take(5) {
-        text.push_str(&format!(
-            "\n{}:{}: {}: {}",
-            diag.line,
-            diag.column,
-            slack_safe(&diag.path),
-            slack_safe(&diag.message)
-        ));
+        text.push_str(&format!("\n{}:{}: {}: {}", diag.line, diag.column, shown(&diag.path), shown(&diag.message)));
     }
     Reply::private(text)
 }

@@ -9,7 +9,7 @@ use bosun_aws::live::live_services;
 use bosun_chat::{Action, Button, ButtonStyle, Reply, Role};
 use bosun_plan::{Policy, render_text};
 
-use super::{Answer, Ctx, excerpt, failed, slack_safe};
+use super::{Answer, Ctx, excerpt, failed, shown};
 use crate::limits::PlanSlot;
 
 /// The most a plan or a table shown in chat holds (Slack cuts a section at 3,000).
@@ -52,7 +52,7 @@ pub(super) async fn status(ctx: &Ctx<'_>, cluster: &str, service: Option<&str>) 
     let (status, live) = tokio::join!(ctx.state.store.get_status(cluster), live_services(&ctx.state.clients, cluster));
     let live = live.map_err(|e| failed(e.into()))?;
     let status = status.map_err(|e| failed(e.into()))?;
-    let mut text = format!("*{}*", slack_safe(cluster));
+    let mut text = format!("*{}*", shown(cluster));
     if let Some(s) = &status {
         let job = s.get("last_job");
         let field = |k: &str| job.and_then(|j| j.get(k)).and_then(|v| v.as_str()).unwrap_or("-").to_owned();
@@ -100,11 +100,8 @@ pub(super) async fn history(ctx: &Ctx<'_>, cluster: &str) -> Answer {
             if v.is_latest { " (current)" } else { "" }
         );
     }
-    let text = format!(
-        "Versions of *{}*, newest first (`rollback {} VERSION` restores one):",
-        slack_safe(cluster),
-        slack_safe(cluster)
-    );
+    let text =
+        format!("Versions of *{}*, newest first (`rollback {} VERSION` restores one):", shown(cluster), shown(cluster));
     Ok(Reply::private(text).with_body(excerpt(&body, BODY_MAX)))
 }
 
@@ -120,7 +117,7 @@ pub(super) async fn plan(ctx: &Ctx<'_>, cluster: &str) -> Answer {
         .map_err(|d| failed(crate::ApiError::corrupt(format_args!("the stored stackfile of {cluster}: {d}"))))?;
     let observed = bosun_aws::observe(&ctx.state.clients, &desired).await.map_err(|e| failed(e.into()))?;
     let plan = bosun_plan::plan(&desired, &observed, &Policy::from_desired(&desired));
-    let text = format!("Plan of *{}*: {} (hash `{}`)", slack_safe(cluster), plan.summary_line(), plan.short_hash());
+    let text = format!("Plan of *{}*: {} (hash `{}`)", shown(cluster), plan.summary_line(), plan.short_hash());
     Ok(Reply::private(text).with_body(excerpt(&render_text(&plan), BODY_MAX)))
 }
 
@@ -140,20 +137,20 @@ pub(super) async fn tags(ctx: &Ctx<'_>, cluster: &str, service: &str) -> Answer 
     let Some(repo) = ecr_repository(image) else {
         return Err(Reply::private(format!(
             "The image of `{}` is not in ECR, so its tags cannot be listed; deploy with `deploy {} {}:TAG`.",
-            slack_safe(service),
-            slack_safe(cluster),
-            slack_safe(service)
+            shown(service),
+            shown(cluster),
+            shown(service)
         )));
     };
     let tags = recent_tags(&ctx.state.clients.ecr, &repo, TAG_BUTTONS).await.map_err(|e| failed(e.into()))?;
     if tags.is_empty() {
-        return Ok(Reply::private(format!("ECR repository `{}` has no tagged image.", slack_safe(&repo.name))));
+        return Ok(Reply::private(format!("ECR repository `{}` has no tagged image.", shown(&repo.name))));
     }
     let mut reply = Reply::private(format!(
         "The {} newest tags of `{}` (now `{}`): pick one to see its plan.",
         tags.len(),
-        slack_safe(service),
-        slack_safe(image)
+        shown(service),
+        shown(image)
     ));
     reply.buttons = tags
         .into_iter()
@@ -173,8 +170,8 @@ pub(super) fn no_service<'a>(cluster: &str, service: &str, known: impl Iterator<
     let known: Vec<&str> = known.map(String::as_str).take(20).collect();
     Reply::private(format!(
         "Cluster `{}` has no service `{}`; it has: {}. Nothing was changed.",
-        slack_safe(cluster),
-        slack_safe(service),
-        slack_safe(&known.join(", "))
+        shown(cluster),
+        shown(service),
+        shown(&known.join(", "))
     ))
 }
