@@ -276,7 +276,7 @@ mod tests {
         let text = "line one\nline two\nline three\n";
         assert_eq!(excerpt(text, 100), text);
         let cut = excerpt(text, 20);
-        assert_eq!(cut, "line one\nline two\n... (11 more bytes)");
+        assert_eq!(cut, "line one\nline two\n... (12 more bytes)");
         let wide = "é".repeat(20);
         assert!(excerpt(&wide, 7).starts_with("ééé\n"));
     }

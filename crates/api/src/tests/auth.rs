@@ -59,6 +59,10 @@ fn endpoints() -> Vec<Endpoint> {
         endpoint(M::DELETE, SERVICE, Deployer, Req::new(M::DELETE, "/api/v1/clusters/m/services/a.b"), NAME),
         endpoint(M::GET, "/api/v1/clusters/{cluster}/services/{service}/tags", Viewer, Req::get("/api/v1/clusters/m/services/a.b/tags"), NAME),
         endpoint(M::GET, "/api/v1/jobs/{id}", Viewer, Req::get("/api/v1/jobs/not-a-job"), (400, "invalid_job_id")),
+        // Chat is off in these tests (no access file): past auth, 404.
+        endpoint(M::POST, "/api/v1/chat", Viewer, Req::post("/api/v1/chat").json(&json!({})), (404, "not_found")),
+        endpoint(M::POST, "/api/v1/chat/actions", Viewer, Req::post("/api/v1/chat/actions").json(&json!({})), (404, "not_found")),
+        endpoint(M::GET, "/api/v1/chat/proposals/{id}", Viewer, Req::get("/api/v1/chat/proposals/x"), (400, "invalid_job_id")),
     ]
 }
 
