@@ -136,7 +136,9 @@ async fn candidate(ctx: &Ctx<'_>, command: &Command, base: &Stackfile, desired: 
 /// Refuse a deploy of a tag that is not in the service's ECR repository. Images
 /// outside ECR cannot be checked and pass.
 async fn check_tags(ctx: &Ctx<'_>, desired: &Desired, pairs: &[(String, String)]) -> Result<(), Reply> {
-    let mut by_repo: BTreeMap<String, (bosun_aws::ecr::EcrRepository, Vec<(&str, &str)>)> = BTreeMap::new();
+    // Per repository: the services (and tags) that deploy from it.
+    type Wanted<'a> = (bosun_aws::ecr::EcrRepository, Vec<(&'a str, &'a str)>);
+    let mut by_repo: BTreeMap<String, Wanted<'_>> = BTreeMap::new();
     for (service, tag) in pairs {
         let image = &desired.services[service].task_definition.container.image;
         if let Some(repo) = ecr_repository(image) {
