@@ -211,6 +211,19 @@ fn context<'a>(
     Ok(Ctx { state, access, user, channel, role_cap })
 }
 
+/// The cluster's current stackfile and what it loads to (cached per version), or the
+/// refusal for a cluster that does not exist.
+pub(crate) async fn current(
+    ctx: &Ctx<'_>,
+    cluster: &str,
+) -> Result<(bosun_aws::store::Stackfile, Arc<bosun_stackfile::Desired>), Reply> {
+    let current = crate::write::current(ctx.state, cluster).await.map_err(failed)?;
+    let desired = ctx.state.derived.desired(cluster, &current.text).map_err(|d| {
+        failed(crate::ApiError::corrupt(format_args!("the stored stackfile of {cluster} no longer validates: {d}")))
+    })?;
+    Ok((current, desired))
+}
+
 /// Refuse a change to a locked cluster. Chat has no override: an admin unlocks first.
 pub(crate) async fn ensure_unlocked(ctx: &Ctx<'_>, cluster: &str) -> Result<(), Reply> {
     match ctx.state.store.get_lock(cluster, std::time::SystemTime::now()).await {

@@ -37,12 +37,7 @@ pub(super) async fn propose(ctx: &Ctx<'_>, command: &Command) -> Answer {
     ctx.require(cluster, Role::Deployer, "changing a cluster")?;
     super::ensure_unlocked(ctx, cluster).await?;
     let _slot = PlanSlot::try_acquire(ctx.state, &format!("chat:{}", ctx.user)).map_err(failed)?;
-    let base = crate::write::current(ctx.state, cluster).await.map_err(failed)?;
-    let base_desired = ctx
-        .state
-        .derived
-        .desired(cluster, &base.text)
-        .map_err(|d| failed(crate::ApiError::corrupt(format_args!("the stored stackfile of {cluster}: {d}"))))?;
+    let (base, base_desired) = super::current(ctx, cluster).await?;
     let candidate = candidate(ctx, command, &base, &base_desired).await?;
     let desired = bosun_stackfile::load(&candidate, cluster).map_err(|d| invalid(&d))?;
     let observed = bosun_aws::observe(&ctx.state.clients, &desired).await.map_err(|e| failed(e.into()))?;

@@ -38,12 +38,7 @@ pub(super) async fn clusters(ctx: &Ctx<'_>) -> Answer {
 /// live); or one service's.
 pub(super) async fn status(ctx: &Ctx<'_>, cluster: &str, service: Option<&str>) -> Answer {
     ctx.require(cluster, Role::Viewer, "status")?;
-    let current = crate::write::current(ctx.state, cluster).await.map_err(failed)?;
-    let desired = ctx
-        .state
-        .derived
-        .desired(cluster, &current.text)
-        .map_err(|d| failed(crate::ApiError::corrupt(format_args!("the stored stackfile of {cluster}: {d}"))))?;
+    let (_, desired) = super::current(ctx, cluster).await?;
     if let Some(s) = service
         && !desired.services.contains_key(s)
     {
@@ -109,12 +104,7 @@ pub(super) async fn history(ctx: &Ctx<'_>, cluster: &str) -> Answer {
 pub(super) async fn plan(ctx: &Ctx<'_>, cluster: &str) -> Answer {
     ctx.require(cluster, Role::Viewer, "plan")?;
     let _slot = PlanSlot::try_acquire(ctx.state, &format!("chat:{}", ctx.user)).map_err(failed)?;
-    let current = crate::write::current(ctx.state, cluster).await.map_err(failed)?;
-    let desired = ctx
-        .state
-        .derived
-        .desired(cluster, &current.text)
-        .map_err(|d| failed(crate::ApiError::corrupt(format_args!("the stored stackfile of {cluster}: {d}"))))?;
+    let (_, desired) = super::current(ctx, cluster).await?;
     let observed = bosun_aws::observe(&ctx.state.clients, &desired).await.map_err(|e| failed(e.into()))?;
     let plan = bosun_plan::plan(&desired, &observed, &Policy::from_desired(&desired));
     let text = format!("Plan of *{}*: {} (hash `{}`)", shown(cluster), plan.summary_line(), plan.short_hash());
@@ -124,12 +114,7 @@ pub(super) async fn plan(ctx: &Ctx<'_>, cluster: &str) -> Answer {
 /// The service's newest tags in ECR, each a button that proposes deploying it.
 pub(super) async fn tags(ctx: &Ctx<'_>, cluster: &str, service: &str) -> Answer {
     ctx.require(cluster, Role::Viewer, "listing tags")?;
-    let current = crate::write::current(ctx.state, cluster).await.map_err(failed)?;
-    let desired = ctx
-        .state
-        .derived
-        .desired(cluster, &current.text)
-        .map_err(|d| failed(crate::ApiError::corrupt(format_args!("the stored stackfile of {cluster}: {d}"))))?;
+    let (_, desired) = super::current(ctx, cluster).await?;
     let Some(svc) = desired.services.get(service) else {
         return Err(no_service(cluster, service, desired.services.keys()));
     };
