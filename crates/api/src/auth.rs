@@ -136,10 +136,16 @@ impl Tokens {
 
     /// The caller a token belongs to. Compares against every entry in constant time.
     pub fn authenticate(&self, token: &str) -> Option<Caller> {
-        let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        self.by_hash(&token_hash(token))
+    }
+
+    /// The caller whose token has this SHA-256 ([`token_hash`]); what a web session
+    /// keeps, so that a token taken out of the file ends its sessions too. Compares
+    /// against every entry in constant time.
+    pub fn by_hash(&self, hash: &[u8; 32]) -> Option<Caller> {
         let mut found = None;
         for e in &self.entries {
-            if bool::from(e.hash.ct_eq(&hash)) {
+            if bool::from(e.hash.ct_eq(hash)) {
                 found = Some(e);
             }
         }
@@ -209,6 +215,11 @@ impl From<Tokens> for SharedTokens {
     fn from(tokens: Tokens) -> Self {
         Self::new(tokens)
     }
+}
+
+/// The SHA-256 of a token, as the tokens file holds it.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
 }
 
 /// A new random token (256 bits, URL-safe) and its tokens-file line.

@@ -34,6 +34,8 @@
 //! - [`chat`]: chat commands, executed with the API's own rules and write path.
 //! - [`slack`]: bosun's Slack app: signed requests in, Block Kit replies out (its
 //!   routes exist only when a signing secret is configured).
+//! - [`ui`]: the control-plane web UI at `/`: server-rendered pages over the API's own
+//!   router, sign-in by token, CSRF and CSP.
 
 pub mod auth;
 pub mod body;
@@ -50,6 +52,7 @@ pub mod routes;
 pub mod server;
 pub mod slack;
 pub mod telemetry;
+pub mod ui;
 pub mod write;
 
 use std::collections::HashMap;
@@ -102,6 +105,10 @@ pub struct AppState {
     /// bosun's Slack app, when a signing secret is configured; without it the Slack
     /// endpoints do not exist (404).
     pub slack: Option<Arc<slack::Slack>>,
+    /// When this process started: `GET /api/v1/system` reports the uptime.
+    pub started: std::time::Instant,
+    /// The web UI's sessions.
+    pub ui: ui::UiConfig,
 }
 
 impl AppState {
@@ -133,6 +140,8 @@ impl AppState {
             derived: derived::Derived::default(),
             chat: None,
             slack: None,
+            started: std::time::Instant::now(),
+            ui: ui::UiConfig::default(),
         }
     }
 
@@ -169,6 +178,8 @@ pub struct ApiConfig {
     pub chat: Option<chat::ChatConfig>,
     /// bosun's Slack app; `None`: the Slack endpoints answer 404.
     pub slack: Option<slack::SlackConfig>,
+    /// The web UI's session key and lifetime.
+    pub ui: ui::UiConfig,
 }
 
 /// Connect to the bucket and queue, checking that both exist.
@@ -182,18 +193,33 @@ pub async fn connect(clients: Clients, config: &ApiConfig) -> anyhow::Result<Sta
         AppState::with_limits(clients, store, queue, config.tokens.clone(), config.limits.clone(), config.redact_env);
     state.dead_letters = dead_letters;
     state.chat = config.chat.clone();
+    state.ui = config.ui.clone();
     state.slack = config.slack.as_ref().map(slack::Slack::new).transpose()?.map(Arc::new);
     Ok(Arc::new(state))
 }
 
-/// The application: each resource's routes, the 404 and 405 answers, CORS (only when
-/// origins are configured), and the telemetry middleware around all of it.
+/// The application: the web UI's pages ([`ui`]) and the API, which answers every
+/// path the UI does not know.
 pub fn app(state: State, cors_origins: &[String]) -> anyhow::Result<Router> {
+    let api = api(state.clone(), cors_origins)?;
+    let ui = ui::Ui {
+        app: state.clone(),
+        api: ui::client::Api::new(api.clone()),
+        config: state.ui.clone(),
+        started: state.started,
+    };
+    Ok(ui::router(Arc::new(ui)).fallback_service(api))
+}
+
+/// The API: each resource's routes, the 404 and 405 answers, CORS (only when origins
+/// are configured), and the telemetry middleware around all of it.
+pub fn api(state: State, cors_origins: &[String]) -> anyhow::Result<Router> {
     let mut router = Router::new()
         .merge(routes::clusters::router())
         .merge(routes::services::router())
         .merge(routes::plan::router())
         .merge(routes::jobs::router())
+        .merge(routes::system::router())
         .merge(routes::chat::router())
         .merge(routes::locks::router())
         .merge(routes::ops::router())

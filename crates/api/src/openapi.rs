@@ -5,7 +5,7 @@ use axum::{Json, Router};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{chat, clusters, jobs, locks, ops, plan, services};
+use crate::routes::{chat, clusters, jobs, locks, ops, plan, services, system};
 
 /// The route of the document; like the other operations routes, it needs no token.
 pub fn router() -> Router<crate::State> {
@@ -27,8 +27,9 @@ pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         clusters::history, clusters::rollback, clusters::status,
         locks::get_lock, locks::put_lock, locks::delete_lock,
         services::list, services::tags, services::update, services::remove,
-        plan::current, plan::candidate,
+        plan::current, plan::candidate, plan::validate,
         jobs::get,
+        system::system,
         chat::say, chat::act, chat::proposal,
         ops::healthz, ops::readyz, ops::metrics, openapi,
     ),

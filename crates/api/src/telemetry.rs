@@ -85,7 +85,12 @@ pub async fn observe_request(State(state): State<crate::State>, mut req: Request
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
-    let caller = state.tokens.current().from_headers(req.headers());
+    // A request the web UI makes of the API in process carries its session's caller
+    // already (a request from the network cannot carry an extension).
+    let caller = match req.extensions().get::<Authenticated>() {
+        Some(Authenticated(caller)) => caller.clone(),
+        None => state.tokens.current().from_headers(req.headers()),
+    };
     let who = caller.as_ref().map_or_else(|| "-".to_owned(), |c| c.name.clone());
     req.extensions_mut().insert(Authenticated(caller));
 

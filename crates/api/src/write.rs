@@ -49,6 +49,50 @@ pub(crate) struct JobRequest<'a> {
     pub reason: &'a str,
     pub caller: &'a Caller,
     pub delete_services: Vec<String>,
+    /// The plan the caller saw (`X-Bosun-Plan-Hash`): the scheduler applies exactly
+    /// that plan, or nothing.
+    pub plan_hash: Option<String>,
+}
+
+impl<'a> JobRequest<'a> {
+    /// A job for `reason`, asked for by `caller`, pinned to the plan in `headers` if
+    /// they name one ([`pinned_plan`]).
+    pub(crate) fn new(
+        cluster: &'a str,
+        reason: &'a str,
+        caller: &'a Caller,
+        headers: &HeaderMap,
+    ) -> Result<Self, ApiError> {
+        Ok(Self { cluster, reason, caller, delete_services: Vec::new(), plan_hash: pinned_plan(headers)? })
+    }
+}
+
+/// The header that pins a write's job to the plan its caller previewed.
+pub const PLAN_HASH_HEADER: &str = "x-bosun-plan-hash";
+
+/// The plan a write is pinned to: `X-Bosun-Plan-Hash`, 16 to 64 hex digits of a plan's
+/// hash (what a plan preview returns in the same header). Its job plans first and
+/// fails, changing nothing, when the plan is not that one.
+pub(crate) fn pinned_plan(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(PLAN_HASH_HEADER) else { return Ok(None) };
+    value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|h| (16..=64).contains(&h.len()) && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(|h| Some(h.to_ascii_lowercase()))
+        .ok_or_else(|| {
+            ApiError::bad_request("invalid_plan_hash", "X-Bosun-Plan-Hash must be 16 to 64 hex digits of a plan's hash")
+        })
+}
+
+/// The ETag a write is conditional on (`If-Match`); `None` without one or with `*`.
+pub(crate) fn if_match(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    match headers.get(header::IF_MATCH).map(|v| v.to_str().map(str::trim)) {
+        None | Some(Ok("*")) => Ok(None),
+        Some(Ok(etag)) if !etag.is_empty() && etag.len() <= 256 => Ok(Some(etag.to_owned())),
+        Some(_) => Err(ApiError::bad_request("invalid_header", "If-Match is not a valid ETag")),
+    }
 }
 
 /// Record a job as queued (in S3, first) and send it. When the send fails, the record
@@ -62,6 +106,7 @@ pub(crate) async fn enqueue(
 ) -> Result<Accepted, ApiError> {
     let mut job = JobMessage::new(req.cluster, req.reason, &req.caller.name, version_id);
     job.delete_services = req.delete_services;
+    job.plan_hash = req.plan_hash;
     enqueue_job(state, job, message).await
 }
 
@@ -125,7 +170,9 @@ pub(crate) fn change_message(headers: &HeaderMap) -> Option<String> {
 const RMW_ATTEMPTS: u32 = 20;
 
 /// Read the current stackfile, change it with `edit`, validate the result and write it
-/// back conditionally on the ETag that was read; on a lost race, read again. Returns the
+/// back conditionally on the ETag that was read; on a lost race, read again. With
+/// `If-Match` in `headers`, the edit applies to that version only: 412 when the current
+/// one is another, and no retry. Returns the
 /// new text's version id and ETag, or the current ones when `edit` changed nothing.
 pub(crate) async fn read_modify_write(
     state: &crate::State,
@@ -135,6 +182,7 @@ pub(crate) async fn read_modify_write(
     edit: &(dyn Fn(&str) -> Result<String, ApiError> + Send + Sync),
 ) -> Result<Written, ApiError> {
     let meta = WriteMeta { author: caller.name.clone(), message: change_message(headers) };
+    let expected = if_match(headers)?;
     // Writers in this process take turns per cluster, so they never make each other
     // retry; the conditional write still fences writers in other replicas.
     let queued = Instant::now();
@@ -143,6 +191,9 @@ pub(crate) async fn read_modify_write(
     crate::telemetry::add_wait(queued.elapsed());
     for attempt in 0..RMW_ATTEMPTS {
         let current = current(state, cluster).await?;
+        if expected.as_ref().is_some_and(|e| *e != current.etag) {
+            return Err(StoreError::PreconditionFailed.into());
+        }
         let text = edit(&current.text)?;
         if text == current.text {
             return Ok(Written { version_id: current.version_id, etag: current.etag, changed: false });
@@ -152,6 +203,9 @@ pub(crate) async fn read_modify_write(
             Ok(w) => {
                 state.derived.wrote(cluster, &text, desired);
                 return Ok(Written { version_id: w.version_id, etag: w.etag, changed: true });
+            }
+            Err(StoreError::PreconditionFailed) if expected.is_some() => {
+                return Err(StoreError::PreconditionFailed.into());
             }
             Err(StoreError::PreconditionFailed) => {
                 // Another writer won; back off a little (with jitter) and read again.

@@ -155,6 +155,14 @@ pub struct HttpArgs {
     /// bosun's Slack app (boxed: the flags are many, and `Command` holds them inline).
     #[command(flatten)]
     pub slack: Box<SlackArgs>,
+    /// A file holding the secret web UI sessions are signed with. Every API replica
+    /// behind one load balancer needs the same one; without it each process makes a
+    /// random key, and its sessions end when it stops.
+    #[arg(long, env = "BOSUN_UI_SESSION_SECRET_FILE")]
+    pub ui_session_secret_file: Option<PathBuf>,
+    /// How long a web UI sign-in lasts.
+    #[arg(long, env = "BOSUN_UI_SESSION_TTL", value_parser = parse_duration, default_value = "12h")]
+    pub ui_session_ttl: Duration,
 }
 
 /// bosun's Slack app (see the README, "bosun's Slack app"). Without a signing secret

@@ -85,7 +85,9 @@ fn api_config(state: &StateArgs, http: HttpArgs) -> Result<(bosun_api::ApiConfig
             Some(bosun_api::chat::ChatConfig { access: bosun_api::chat::SharedAccess::new(access) })
         }
     };
+    let ui = ui_config(http.ui_session_secret_file.as_deref(), http.ui_session_ttl)?;
     let config = bosun_api::ApiConfig {
+        ui,
         listen: http.listen,
         bucket: state.bucket().to_owned(),
         queue: state.queue().to_owned(),
@@ -102,6 +104,36 @@ fn api_config(state: &StateArgs, http: HttpArgs) -> Result<(bosun_api::ApiConfig
         sinks: None,
     };
     Ok((config, reloadable))
+}
+
+/// The web UI's session key (from the secret file, else random) and lifetime. Errors
+/// never quote the secret.
+fn ui_config(
+    secret_file: Option<&std::path::Path>,
+    ttl: std::time::Duration,
+) -> Result<bosun_api::ui::UiConfig, Failure> {
+    use bosun_api::ui::session::SessionKey;
+    if ttl.is_zero() || ttl > std::time::Duration::from_secs(30 * 86_400) {
+        return Err(Failure::user(anyhow::anyhow!("--ui-session-ttl must be from 1s to 30 days")));
+    }
+    let key = match secret_file {
+        None => SessionKey::random(),
+        Some(path) => {
+            let secret = std::fs::read(path).map_err(|e| {
+                Failure::user(anyhow::anyhow!("could not read the UI session secret file {}: {e}", path.display()))
+            })?;
+            let secret = secret.trim_ascii();
+            if secret.len() < 32 {
+                return Err(Failure::user(anyhow::anyhow!(
+                    "the UI session secret in {} is shorter than 32 bytes",
+                    path.display()
+                ))
+                .hint("`head -c 48 /dev/urandom | base64 > FILE` makes one"));
+            }
+            SessionKey::from_secret(secret)
+        }
+    };
+    Ok(bosun_api::ui::UiConfig { key, session_ttl: ttl })
 }
 
 /// The Slack app's settings; `None` without a signing secret. Errors never quote a

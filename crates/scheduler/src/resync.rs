@@ -125,11 +125,12 @@ async fn drift_check(ctx: &Ctx, cluster: &str) -> Result<(), ReconcileError> {
     let policy = Policy::from_desired(&desired);
     let (_, plan) = reconcile::plan(ctx, &desired, &policy).await?;
     let mut status = ClusterStatus::load(&ctx.store, cluster).await;
+    status.drift_checked_at = Some(bosun_aws::jobs::now_rfc3339());
     if plan.is_empty() {
         if status.drift.take().is_some() {
             info!("no drift any more");
-            status.save(&ctx.store).await.map_err(ReconcileError::s3(StoreOp::WriteDriftStatus))?;
         }
+        status.save(&ctx.store).await.map_err(ReconcileError::s3(StoreOp::WriteDriftStatus))?;
         return Ok(());
     }
 
@@ -184,8 +185,9 @@ async fn drift_check(ctx: &Ctx, cluster: &str) -> Result<(), ReconcileError> {
     if action != "healed" {
         if !known {
             status.drift = Some(drift);
-            status.save(&ctx.store).await.map_err(ReconcileError::s3(StoreOp::WriteDriftStatus))?;
         }
+        // Saved either way: `drift_checked_at` moved.
+        status.save(&ctx.store).await.map_err(ReconcileError::s3(StoreOp::WriteDriftStatus))?;
         return Ok(());
     }
     fix(ctx, &desired, &policy, &version, "drift", version_job, Some((status, drift))).await
@@ -317,7 +319,13 @@ mod tests {
 
     fn status_after(record: &JobRecord) -> ClusterStatus {
         let last = LastJob::from_record(record, "summary", &record.job.stackfile_version);
-        ClusterStatus { cluster: "prod".into(), last_job: Some(last), drift: None, updated_at: String::new() }
+        ClusterStatus {
+            cluster: "prod".into(),
+            last_job: Some(last),
+            drift: None,
+            drift_checked_at: None,
+            updated_at: String::new(),
+        }
     }
 
     fn action(status: &ClusterStatus, version_job: Option<&JobRecord>, policy: DriftPolicy) -> &'static str {

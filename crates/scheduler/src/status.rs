@@ -17,6 +17,10 @@ pub struct ClusterStatus {
     /// The last drift check that found a difference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift: Option<Drift>,
+    /// RFC 3339: the last drift check, whatever it found (the web UI's system page
+    /// shows it, so that a scheduler that stopped checking is seen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift_checked_at: Option<String>,
     /// RFC 3339: the last change of this document.
     pub updated_at: String,
 }

@@ -1,14 +1,14 @@
 //! Clusters and their stackfiles: list, create, read, replace, deploy, history,
 //! rollback, status.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bosun_aws::store::{Condition, Version};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::{Content, Names};
 use crate::auth::{ADMIN, Auth, DEPLOYER, VIEWER};
@@ -18,7 +18,7 @@ use crate::limits::SlotAndBody;
 use crate::locks::{ensure_unlocked, overrides};
 use crate::names::check_name;
 use crate::redact;
-use crate::write::{Accepted, JobRequest, current, enqueue, no_cluster, store_and_enqueue};
+use crate::write::{Accepted, JobRequest, current, enqueue, if_match, no_cluster, store_and_enqueue};
 
 /// The cluster routes.
 pub fn router() -> Router<crate::State> {
@@ -66,8 +66,7 @@ pub async fn create(
     redact::refuse_markers(&text)?;
     let desired = bosun_stackfile::load(&text, &req.name).map_err(|d| ApiError::invalid_stackfile(&d))?;
     drop(slot);
-    let job =
-        JobRequest { cluster: &req.name, reason: "cluster_created", caller: &caller, delete_services: Vec::new() };
+    let job = JobRequest::new(&req.name, "cluster_created", &caller, &headers)?;
     match store_and_enqueue(&state, job, &text, desired, Some(&Condition::Absent), &headers).await {
         Ok(mut queued) => {
             queued.body.message = format!("cluster {} created; reconcile queued", req.name);
@@ -82,6 +81,21 @@ pub async fn create(
     }
 }
 
+/// Query of `GET .../config`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ConfigQuery {
+    /// A version id from the history: that version rather than the current one.
+    pub version: Option<String>,
+}
+
+/// 400 unless `version` can be a version id.
+fn check_version(version: &str) -> Result<(), ApiError> {
+    if version.is_empty() || version.len() > 1024 || version.chars().any(char::is_control) {
+        return Err(ApiError::bad_request("invalid_version", "version_id is not a version id"));
+    }
+    Ok(())
+}
+
 fn wants_yaml(headers: &HeaderMap) -> bool {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("yaml"))
 }
@@ -91,16 +105,37 @@ fn wants_yaml(headers: &HeaderMap) -> bool {
 /// `--redact-env`) reads environment values and webhook URLs as `<redacted>`, and the
 /// YAML without comments.
 #[utoipa::path(get, path = "/api/v1/clusters/{cluster}/config", tag = "clusters", security(("bearer" = [])),
-    params(("cluster" = String, Path)),
+    params(("cluster" = String, Path), ConfigQuery),
     responses((status = 200, description = "The stackfile: JSON, or YAML with `Accept: application/yaml`", body = Object, content_type = "application/json"),
         (status = 404, body = ErrorBody)))]
 pub async fn get_config(
     Auth(caller): Auth<VIEWER>,
     State(state): State<crate::State>,
     names: Names,
+    Query(q): Query<ConfigQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let current = current(&state, &names.cluster).await?;
+    let current = match &q.version {
+        None => current(&state, &names.cluster).await?,
+        Some(version) => {
+            check_version(version)?;
+            current(&state, &names.cluster).await?;
+            state
+                .store
+                .get_stackfile(&names.cluster, Some(version))
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("no version {version} of cluster {}", names.cluster)))?
+        }
+    };
+    // An earlier version is derived apart, so that reading one does not evict what is
+    // kept for the current one.
+    let scratch;
+    let derived = if q.version.is_some() {
+        scratch = crate::derived::Derived::default();
+        &scratch
+    } else {
+        &state.derived
+    };
     let redacted = redact::hides_env(&state, &caller);
     let unparsable = |d: bosun_stackfile::Diagnostics| {
         ApiError::corrupt(format_args!("the stored stackfile of cluster {} does not parse: {d}", names.cluster))
@@ -108,11 +143,11 @@ pub async fn get_config(
     let mut resp = match (wants_yaml(&headers), redacted) {
         (true, false) => ([(header::CONTENT_TYPE, "application/yaml")], current.text).into_response(),
         (true, true) => {
-            let yaml = state.derived.yaml_redacted(&names.cluster, &current.text).map_err(unparsable)?;
+            let yaml = derived.yaml_redacted(&names.cluster, &current.text).map_err(unparsable)?;
             ([(header::CONTENT_TYPE, "application/yaml")], yaml).into_response()
         }
         (false, _) => {
-            let json = state.derived.json(&names.cluster, &current.text, redacted).map_err(unparsable)?;
+            let json = derived.json(&names.cluster, &current.text, redacted).map_err(unparsable)?;
             ([(header::CONTENT_TYPE, "application/json")], json).into_response()
         }
     };
@@ -133,7 +168,8 @@ pub async fn get_config(
 /// a reconcile. `If-Match: ETAG` makes the write conditional (412 when stale).
 #[utoipa::path(put, path = "/api/v1/clusters/{cluster}/config", tag = "clusters", security(("bearer" = [])),
     params(("cluster" = String, Path), ("If-Match" = Option<String>, Header), ("X-Bosun-Message" = Option<String>, Header),
-        ("X-Bosun-Override-Lock" = Option<bool>, Header, description = "`true` from an admin: write to a locked cluster")),
+        ("X-Bosun-Override-Lock" = Option<bool>, Header, description = "`true` from an admin: write to a locked cluster"),
+        ("X-Bosun-Plan-Hash" = Option<String>, Header, description = "The hash a plan preview returned: the job applies exactly that plan, or nothing")),
     request_body(content = Object, content_type = "application/json"),
     responses((status = 202, body = Accepted), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 412, body = ErrorBody), (status = 413, body = ErrorBody),
@@ -153,8 +189,9 @@ pub async fn put_config(
     // The validation is done; the write that follows is a few AWS calls.
     drop(slot);
     ensure_unlocked(&state, &names.cluster, overrides(&caller, &headers)).await?;
-    let condition = match headers.get(header::IF_MATCH).map(|v| v.to_str().map(str::trim)) {
-        Some(Ok("*")) | None => {
+    let job = JobRequest::new(&names.cluster, "config_updated", &caller, &headers)?;
+    let condition = match if_match(&headers)? {
+        None => {
             if headers.get(header::IF_MATCH).is_none() {
                 // nysa's clients read a config and write it back without If-Match: a write
                 // made between the two is lost. Said where an operator looks.
@@ -168,13 +205,8 @@ pub async fn put_config(
             current(&state, &names.cluster).await?;
             None
         }
-        Some(Ok(etag)) => Some(Condition::Matches(etag.to_owned())),
-        Some(Err(_)) => {
-            return Err(ApiError::bad_request("invalid_header", "If-Match is not a valid ETag"));
-        }
+        Some(etag) => Some(Condition::Matches(etag)),
     };
-    let job =
-        JobRequest { cluster: &names.cluster, reason: "config_updated", caller: &caller, delete_services: Vec::new() };
     match store_and_enqueue(&state, job, &text, desired, condition.as_ref(), &headers).await {
         Ok(q) => Ok(q.response(StatusCode::ACCEPTED)),
         // A conditional write to a cluster that does not exist fails its precondition too.
@@ -191,7 +223,8 @@ pub async fn put_config(
 /// Queue a reconcile of the current stackfile.
 #[utoipa::path(post, path = "/api/v1/clusters/{cluster}/deploy", tag = "clusters", security(("bearer" = [])),
     params(("cluster" = String, Path),
-        ("X-Bosun-Override-Lock" = Option<bool>, Header, description = "`true` from an admin: write to a locked cluster")),
+        ("X-Bosun-Override-Lock" = Option<bool>, Header, description = "`true` from an admin: write to a locked cluster"),
+        ("X-Bosun-Plan-Hash" = Option<String>, Header, description = "The hash a plan preview returned: the job applies exactly that plan, or nothing")),
     responses((status = 202, body = Accepted), (status = 404, body = ErrorBody),
         (status = 423, description = "`cluster_locked`: the cluster is locked", body = ErrorBody)))]
 pub async fn deploy(
@@ -202,7 +235,7 @@ pub async fn deploy(
 ) -> Result<Response, ApiError> {
     let current = current(&state, &names.cluster).await?;
     ensure_unlocked(&state, &names.cluster, overrides(&caller, &headers)).await?;
-    let job = JobRequest { cluster: &names.cluster, reason: "deploy", caller: &caller, delete_services: Vec::new() };
+    let job = JobRequest::new(&names.cluster, "deploy", &caller, &headers)?;
     let body =
         enqueue(&state, job, &current.version_id, format!("reconcile of cluster {} queued", names.cluster)).await?;
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
@@ -233,8 +266,9 @@ pub struct Rollback {
 
 /// Restore an earlier version as the new current one, and queue a reconcile.
 #[utoipa::path(post, path = "/api/v1/clusters/{cluster}/rollback", tag = "clusters", security(("bearer" = [])),
-    params(("cluster" = String, Path),
-        ("X-Bosun-Override-Lock" = Option<bool>, Header, description = "`true` from an admin: write to a locked cluster")),
+    params(("cluster" = String, Path), ("If-Match" = Option<String>, Header),
+        ("X-Bosun-Override-Lock" = Option<bool>, Header, description = "`true` from an admin: write to a locked cluster"),
+        ("X-Bosun-Plan-Hash" = Option<String>, Header, description = "The hash a plan preview returned: the job applies exactly that plan, or nothing")),
     request_body = Rollback,
     responses((status = 202, body = Accepted), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 423, description = "`cluster_locked`: the cluster is locked", body = ErrorBody)))]
@@ -246,9 +280,7 @@ pub async fn rollback(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let req: Rollback = body::json(&headers, &body)?;
-    if req.version_id.is_empty() || req.version_id.len() > 1024 || req.version_id.chars().any(char::is_control) {
-        return Err(ApiError::bad_request("invalid_version", "version_id is not a version id"));
-    }
+    check_version(&req.version_id)?;
     current(&state, &names.cluster).await?;
     let old =
         state.store.get_stackfile(&names.cluster, Some(&req.version_id)).await?.ok_or_else(|| {
@@ -268,8 +300,9 @@ pub async fn rollback(
                 .unwrap_or(HeaderValue::from_static("rollback")),
         );
     }
-    let job = JobRequest { cluster: &names.cluster, reason: "rollback", caller: &caller, delete_services: Vec::new() };
-    let mut q = store_and_enqueue(&state, job, &old.text, desired, None, &headers).await?;
+    let job = JobRequest::new(&names.cluster, "rollback", &caller, &headers)?;
+    let condition = if_match(&headers)?.map(Condition::Matches);
+    let mut q = store_and_enqueue(&state, job, &old.text, desired, condition.as_ref(), &headers).await?;
     q.body.message = format!("cluster {} rolled back to version {}; reconcile queued", names.cluster, req.version_id);
     Ok(q.response(StatusCode::ACCEPTED))
 }

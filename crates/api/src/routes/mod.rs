@@ -8,6 +8,7 @@ pub mod locks;
 pub mod ops;
 pub mod plan;
 pub mod services;
+pub mod system;
 
 use axum::extract::{FromRequestParts, Path};
 use http::request::Parts;

@@ -186,8 +186,9 @@ fn edit_error(cluster: &str, e: EditError) -> ApiError {
 /// file's comments and layout), validates, and writes back on the ETag it read,
 /// retrying when another writer got in between: concurrent updates are never lost.
 #[utoipa::path(put, path = "/api/v1/clusters/{cluster}/services/{service}", tag = "services", security(("bearer" = [])),
-    params(("cluster" = String, Path), ("service" = String, Path), ("X-Bosun-Message" = Option<String>, Header),
-        ("X-Bosun-Override-Lock" = Option<bool>, Header, description = "`true` from an admin: write to a locked cluster")),
+    params(("cluster" = String, Path), ("service" = String, Path), ("If-Match" = Option<String>, Header), ("X-Bosun-Message" = Option<String>, Header),
+        ("X-Bosun-Override-Lock" = Option<bool>, Header, description = "`true` from an admin: write to a locked cluster"),
+        ("X-Bosun-Plan-Hash" = Option<String>, Header, description = "The hash a plan preview returned: the job applies exactly that plan, or nothing")),
     request_body = UpdateService,
     responses((status = 202, body = Accepted), (status = 200, description = "Stored, not deployed (`deploy: false`)", body = Stored),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
@@ -205,6 +206,8 @@ pub async fn update(
         return Err(ApiError::bad_request("nothing_to_do", "give image_tag, desired_count, or deploy: true"));
     }
     let service = names.service().to_owned();
+    // Before the write: a bad header must not leave a stored version behind.
+    let job = JobRequest::new(&names.cluster, "service_updated", &caller, &headers)?;
     ensure_unlocked(&state, &names.cluster, overrides(&caller, &headers)).await?;
     let edit = ServiceEdit { image_tag: req.image_tag, desired_count: req.desired_count };
     let written = read_modify_write(&state, &names.cluster, &caller, &headers, &|text| {
@@ -212,12 +215,6 @@ pub async fn update(
     })
     .await?;
     let mut resp = if deploy {
-        let job = JobRequest {
-            cluster: &names.cluster,
-            reason: "service_updated",
-            caller: &caller,
-            delete_services: Vec::new(),
-        };
         let what = if written.changed { "updated" } else { "unchanged" };
         let body =
             enqueue(&state, job, &written.version_id, format!("service {service} {what}; reconcile queued")).await?;
@@ -236,8 +233,9 @@ pub async fn update(
 /// Remove a service from the stackfile and queue a reconcile that deletes the service
 /// and the resources bosun owns for it (even without `prune: true`).
 #[utoipa::path(delete, path = "/api/v1/clusters/{cluster}/services/{service}", tag = "services", security(("bearer" = [])),
-    params(("cluster" = String, Path), ("service" = String, Path),
-        ("X-Bosun-Override-Lock" = Option<bool>, Header, description = "`true` from an admin: write to a locked cluster")),
+    params(("cluster" = String, Path), ("service" = String, Path), ("If-Match" = Option<String>, Header),
+        ("X-Bosun-Override-Lock" = Option<bool>, Header, description = "`true` from an admin: write to a locked cluster"),
+        ("X-Bosun-Plan-Hash" = Option<String>, Header, description = "The hash a plan preview returned: the job applies exactly that plan, or nothing")),
     responses((status = 202, body = Accepted), (status = 404, body = ErrorBody),
         (status = 423, description = "`cluster_locked`: the cluster is locked", body = ErrorBody)))]
 pub async fn remove(
@@ -247,17 +245,13 @@ pub async fn remove(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let service = names.service().to_owned();
+    let mut job = JobRequest::new(&names.cluster, "service_deleted", &caller, &headers)?;
+    job.delete_services = vec![service.clone()];
     ensure_unlocked(&state, &names.cluster, overrides(&caller, &headers)).await?;
     let written = read_modify_write(&state, &names.cluster, &caller, &headers, &|text| {
         remove_service(text, &service).map_err(|e| edit_error(&names.cluster, e))
     })
     .await?;
-    let job = JobRequest {
-        cluster: &names.cluster,
-        reason: "service_deleted",
-        caller: &caller,
-        delete_services: vec![service.clone()],
-    };
     let body =
         enqueue(&state, job, &written.version_id, format!("service {service} removed; reconcile queued to delete it"))
             .await?;

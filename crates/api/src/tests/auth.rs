@@ -37,6 +37,7 @@ fn endpoints() -> Vec<Endpoint> {
     let xml = Req::put("/api/v1/clusters/m/config").content_type("application/xml").body("<services/>");
     let no_version = Req::post("/api/v1/clusters/m/rollback").json(&json!({"version_id": ""}));
     let not_json = Req::post("/api/v1/clusters/m/plan").content_type("application/json").body("[1, 2");
+    let not_yaml = Req::post("/api/v1/clusters/m/validate").content_type("application/json").body("[1, 2");
     let unknown_field = Req::put("/api/v1/clusters/m/services/web").json(&json!({"colour": "red"}));
     const LOCK: &str = "/api/v1/clusters/{cluster}/lock";
     let bad_ttl = Req::put("/api/v1/clusters/m/lock").json(&json!({"reason": "freeze", "ttl": "soon"}));
@@ -59,6 +60,8 @@ fn endpoints() -> Vec<Endpoint> {
         endpoint(M::DELETE, SERVICE, Deployer, Req::new(M::DELETE, "/api/v1/clusters/m/services/a.b"), NAME),
         endpoint(M::GET, "/api/v1/clusters/{cluster}/services/{service}/tags", Viewer, Req::get("/api/v1/clusters/m/services/a.b/tags"), NAME),
         endpoint(M::GET, "/api/v1/jobs/{id}", Viewer, Req::get("/api/v1/jobs/not-a-job"), (400, "invalid_job_id")),
+        endpoint(M::POST, "/api/v1/clusters/{cluster}/validate", Viewer, not_yaml, (400, "malformed_body")),
+        endpoint(M::GET, "/api/v1/system", Viewer, Req::get("/api/v1/system"), (502, "aws_error")),
         // Chat is off in these tests (no access file): past auth, 404.
         endpoint(M::POST, "/api/v1/chat", Viewer, Req::post("/api/v1/chat").json(&json!({})), (404, "not_found")),
         endpoint(M::POST, "/api/v1/chat/actions", Viewer, Req::post("/api/v1/chat/actions").json(&json!({})), (404, "not_found")),

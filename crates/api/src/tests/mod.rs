@@ -10,3 +10,4 @@ mod errors;
 mod fixture;
 mod input;
 mod limits;
+mod ui;
