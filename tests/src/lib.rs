@@ -24,10 +24,14 @@
 //! - [`scheduler`]: `bosun serve scheduler` processes, and a webhook sink.
 //! - [`slack`]: a local stand-in for Slack's Web API and response URLs, requests
 //!   signed as Slack signs them, and `bosun serve api` with the Slack app on.
+//! - [`browser`]: headless Chromium through chromedriver (WebDriver, fantoccini) for
+//!   the web UI's journeys: waits for selectors and text, forms, phone width,
+//!   screenshots, and the console's errors. Dropping it ends Chromium and chromedriver.
 //! - [`proxy`]: the fault proxy between `bosun` and the emulator (latency, throttling,
 //!   5xx, dropped connections, lost responses).
 
 pub mod api;
+pub mod browser;
 pub mod proxy;
 pub mod scheduler;
 pub mod slack;
@@ -160,7 +164,7 @@ impl Drop for Emulator {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("bind 127.0.0.1:0").port()
 }
 
