@@ -1,6 +1,6 @@
 //! The UI's static files, embedded in the binary: htmx 2.0.11 (vendored from the npm
-//! package `htmx.org`, 0BSD, `assets/htmx.LICENSE`), bosun's stylesheet and its one
-//! small script. They change only with the binary, so browsers may keep them an hour.
+//! package `htmx.org`, 0BSD, `assets/htmx.LICENSE`), bosun's stylesheet, its one
+//! small script and its icon. They change only with the binary, so browsers may keep them an hour.
 
 use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
@@ -11,6 +11,9 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("htmx.min.js", "text/javascript; charset=utf-8", include_str!("../../assets/htmx.min.js")),
     ("bosun.js", "text/javascript; charset=utf-8", include_str!("../../assets/bosun.js")),
     ("bosun.css", "text/css; charset=utf-8", include_str!("../../assets/bosun.css")),
+    // Every page names it: a browser that found none would ask for /favicon.ico, and
+    // log the 404 as a console error.
+    ("favicon.svg", "image/svg+xml", include_str!("../../assets/favicon.svg")),
 ];
 
 /// The embedded assets' total size in bytes (the system page shows it).

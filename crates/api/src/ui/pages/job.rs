@@ -16,6 +16,7 @@ use crate::ui::{Nav, Session, UiState, render};
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct Record {
+    #[serde(flatten)]
     job: Message,
     status: String,
     updated_at: String,
