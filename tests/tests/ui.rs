@@ -339,11 +339,16 @@ async fn a_deploy_the_circuit_breaker_rolls_back_shows_as_rolled_back_with_its_r
     let ui = start().await;
     ui.sign_in(&ui.api.deployer).await;
     ui.browser.goto(&ui.url("/clusters/demo")).await;
-    ui.browser.click("#svc-web button.change").await;
+    // By keyboard this time: Enter on each focused button.
+    let browser = &ui.browser;
+    let enter = |selector: &'static str| async move {
+        browser.wait_for(selector).await.send_keys("\u{E007}").await.expect("press Enter");
+    };
+    enter("#svc-web button.change").await;
     ui.browser.fill("Image tag for web", "fail-1").await;
-    ui.browser.click("#actions-web button.preview-deploy").await;
+    enter("#actions-web button.preview-deploy").await;
     ui.browser.wait_for_text("#plan-web pre.plan", "fail-1").await;
-    ui.browser.click("#plan-web #confirm").await;
+    enter("#plan-web #confirm").await;
     ui.browser.wait_for("#job").await;
     assert_eq!(ui.final_job_status().await, "rolled_back");
     let rollout = ui.browser.wait_for_text(".rollout[data-service=web]", "rolled_back").await;

@@ -14,6 +14,14 @@
   document.addEventListener("htmx:sendError", function () {
     banner("bosun did not answer: check the connection and try again.");
   });
+  // An answer htmx does not swap (the server shows its own errors in place with a
+  // 200; a 4xx or 5xx here is a refusal before any page handler, such as an expired
+  // form): say so rather than do nothing.
+  document.addEventListener("htmx:responseError", function (e) {
+    var xhr = e.detail && e.detail.xhr;
+    var status = xhr ? xhr.status : "?";
+    banner("bosun refused the request (HTTP " + status + "): reload the page and try again.");
+  });
   document.addEventListener("htmx:timeout", function () {
     banner("bosun took too long to answer; try again.");
   });

@@ -87,15 +87,21 @@ pub async fn observe_request(State(state): State<crate::State>, mut req: Request
     let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     // A request the web UI makes of the API in process carries its session's caller
     // already (a request from the network cannot carry an extension).
-    let caller = match req.extensions().get::<Authenticated>() {
+    let internal = req.extensions().get::<Authenticated>().cloned();
+    let caller = match &internal {
         Some(Authenticated(caller)) => caller.clone(),
         None => state.tokens.current().from_headers(req.headers()),
     };
     let who = caller.as_ref().map_or_else(|| "-".to_owned(), |c| c.name.clone());
     req.extensions_mut().insert(Authenticated(caller));
 
-    let aws = AwsTime::default();
-    let wait = std::sync::Arc::new(std::sync::Mutex::new(Duration::ZERO));
+    // An internal request's AWS time and waits count for the page that made it too:
+    // its page's overhead is then the UI's own work.
+    let (aws, wait) = match internal {
+        Some(_) => (AwsTime::current().unwrap_or_default(), WAIT.try_with(std::sync::Arc::clone).unwrap_or_default()),
+        None => (AwsTime::default(), std::sync::Arc::default()),
+    };
+    let (aws_before, wait_before) = (aws.elapsed(), *wait.lock().expect("wait lock is never poisoned"));
     let limit = state.limits.request_timeout;
     let handled = async move {
         // The request timeout, here rather than in tower-http's `TimeoutLayer`, so that
@@ -116,8 +122,8 @@ pub async fn observe_request(State(state): State<crate::State>, mut req: Request
     resp.headers_mut().insert(request_id::HEADER, id.header_value());
 
     let took = start.elapsed();
-    let in_aws = aws.elapsed();
-    let waited = *wait.lock().expect("wait lock is never poisoned");
+    let in_aws = aws.elapsed().saturating_sub(aws_before);
+    let waited = wait.lock().expect("wait lock is never poisoned").saturating_sub(wait_before);
     let overhead = took.saturating_sub(in_aws).saturating_sub(waited);
     let status = resp.status().as_u16();
     let labels = [("method", method.to_string()), ("route", route.clone())];

@@ -91,6 +91,12 @@ impl AwsTime {
         AWS_TIME.scope(self.0.clone(), fut).await
     }
 
+    /// The scope the current task runs in, if any: a request the API makes of itself
+    /// (the web UI's) adds its AWS time to the enclosing request's too.
+    pub fn current() -> Option<Self> {
+        AWS_TIME.try_with(|t| Self(t.clone())).ok()
+    }
+
     /// The time spent so far.
     pub fn elapsed(&self) -> Duration {
         *self.0.lock().expect("aws time lock is never poisoned")

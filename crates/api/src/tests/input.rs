@@ -187,8 +187,11 @@ async fn invalid_names_and_path_traversal_get_400() {
 async fn unknown_routes_get_404_and_wrong_methods_405() {
     let app = TestApp::new().await;
     for who in [Who::Nobody, ADMIN] {
+        // `/` is the web UI: without a session, its sign-in page.
+        let home = app.send_as(who, Req::get("/")).await;
+        assert_eq!(home.status.as_u16(), 303);
+        assert_eq!(home.headers[header::LOCATION], "/login?next=%2F");
         for path in [
-            "/",
             "/nothing",
             "/api/v1/nothing-here",
             "/api/v1/clusters/m",
