@@ -56,11 +56,22 @@ pub struct Line {
     pub text: String,
 }
 
-/// The lines of a plan's text rendering (or of a unified diff), each with its kind.
+/// The lines of a plan's text rendering, each with its kind: an entry's mark is in
+/// column 0, and a task-definition diff's in column 4 (its lines are indented by 4).
 pub fn lines(text: &str) -> Vec<Line> {
+    classify(text, |l| l.strip_prefix("    ").unwrap_or(l))
+}
+
+/// The lines of a unified diff, each with its kind: the mark is the first character,
+/// so a YAML list item (`  - web:`) in the context is context.
+pub fn diff_lines(text: &str) -> Vec<Line> {
+    classify(text, |l| l)
+}
+
+fn classify(text: &str, mark: impl Fn(&str) -> &str) -> Vec<Line> {
     text.lines()
         .map(|l| {
-            let t = l.trim_start();
+            let t = mark(l);
             let kind = if t.starts_with("@@") {
                 "hunk"
             } else if t.starts_with("+++") || t.starts_with("---") {
@@ -109,11 +120,17 @@ mod tests {
 
     #[test]
     fn plan_lines_are_classed_by_their_mark() {
-        let kinds: Vec<_> = lines("+ create x\n~ update y\n- delete z\n± replace w\n  @@ -1 +1 @@\n  -a\n  +b\n   c")
-            .into_iter()
-            .map(|l| l.kind)
-            .collect();
-        assert_eq!(kinds, ["add", "upd", "del", "rep", "hunk", "del", "add", "ctx"]);
+        let plan =
+            "+ create x\n~ update y\n- delete z\n± replace w\n    @@ -1 +1 @@\n    -a\n    +b\n     c\n       - 80/tcp";
+        let kinds: Vec<_> = lines(plan).into_iter().map(|l| l.kind).collect();
+        assert_eq!(kinds, ["add", "upd", "del", "rep", "hunk", "del", "add", "ctx", "ctx"]);
+    }
+
+    #[test]
+    fn diff_lines_are_classed_by_their_first_character() {
+        let diff = "--- a\n+++ b\n@@ -1,3 +1,3 @@\n   - web:\n-    image: x:1\n+    image: x:2\n     memory: 128";
+        let kinds: Vec<_> = diff_lines(diff).into_iter().map(|l| l.kind).collect();
+        assert_eq!(kinds, ["ctx", "ctx", "hunk", "ctx", "del", "add", "ctx"]);
     }
 
     #[test]

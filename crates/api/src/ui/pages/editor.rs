@@ -13,7 +13,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::cluster::{Confirm, accepted, plan, plan_response, stackfile};
 use crate::ui::client::Problem;
-use crate::ui::view::{Line, lines, unified};
+use crate::ui::view::{Line, diff_lines, unified};
 use crate::ui::{Nav, Session, UiState, check_name, is_htmx, render};
 
 /// The editor's state: what is in the text area and what it was based on.
@@ -191,7 +191,7 @@ async fn conflict(ui: &UiState, session: &Session, cluster: String, form: EditFo
     let caller = &session.caller;
     let theirs = stackfile(&ui.api, caller, &cluster, None).await?;
     let base = stackfile(&ui.api, caller, &cluster, Some(&form.base)).await?;
-    let changed = lines(&unified(&base.text, &theirs.text, "your starting version", "saved meanwhile"));
+    let changed = diff_lines(&unified(&base.text, &theirs.text, "your starting version", "saved meanwhile"));
     let (text, notice) = match diffy::merge(&base.text, &form.text, &theirs.text) {
         Ok(merged) => (
             merged,

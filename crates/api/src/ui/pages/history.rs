@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::cluster::{Confirm, accepted, plan, plan_response, stackfile};
 use super::clusters::Content;
 use crate::ui::client::Problem;
-use crate::ui::view::{Line, When, lines, unified};
+use crate::ui::view::{Line, When, diff_lines, unified};
 use crate::ui::{Nav, Session, UiState, check_name, is_htmx, render};
 
 /// A version, as `GET .../history` answers.
@@ -86,7 +86,7 @@ pub async fn diff(
     );
     let (old, current) = (old?, current?);
     let text = unified(&old.text, &current.text, &format!("version {}", q.version), "current");
-    Ok(render(&Diff { version: q.version, lines: lines(&text) }))
+    Ok(render(&Diff { version: q.version, lines: diff_lines(&text) }))
 }
 
 /// `POST .../history/plan`: what rolling back to a version would do, and (to
