@@ -5,8 +5,9 @@
 //!
 //! The same interceptor feeds the `metrics` facade (`bosun_aws_calls_total` by service
 //! and operation; a no-op unless a recorder is installed, as `bosun serve` does) and
-//! adds the wall time of each call to the current [`AwsTime`] scope, so the API can
-//! report its own overhead: time in the handler minus time waiting on AWS.
+//! adds each call's span to the current [`AwsTime`] scope, so the API can report its
+//! own overhead: time in the handler minus the time AWS calls were in flight (calls
+//! made at once counted once).
 //!
 //! The interceptor's span ends when the SDK hands back the output. For an operation
 //! with a streamed body (S3 `GetObject`) that is when the headers have arrived: the
@@ -77,16 +78,53 @@ pub fn is_mutating(operation: &str) -> bool {
 }
 
 tokio::task_local! {
-    static AWS_TIME: Arc<Mutex<Duration>>;
+    static AWS_TIME: Arc<Mutex<Spans>>;
 }
 
-/// The wall time spent in AWS calls made by one future (and everything it awaits on
-/// the same task). Concurrent calls each add their own duration.
+/// When AWS calls were in flight: each call's (start, end).
+#[derive(Debug, Default)]
+struct Spans(Vec<(Instant, Instant)>);
+
+impl Spans {
+    /// Spans kept before overlapping ones are merged: a scope's memory stays bounded
+    /// however many calls it makes.
+    const COMPACT_AT: usize = 1024;
+
+    fn add(&mut self, start: Instant, end: Instant) {
+        self.0.push((start, end));
+        if self.0.len() >= Self::COMPACT_AT {
+            self.compact();
+        }
+    }
+
+    /// Sort and merge overlapping spans.
+    fn compact(&mut self) {
+        self.0.sort_unstable_by_key(|s| s.0);
+        let mut merged: Vec<(Instant, Instant)> = Vec::with_capacity(self.0.len());
+        for &(start, end) in &self.0 {
+            match merged.last_mut() {
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => merged.push((start, end)),
+            }
+        }
+        self.0 = merged;
+    }
+
+    /// The time covered by at least one span.
+    fn covered(&mut self) -> Duration {
+        self.compact();
+        self.0.iter().map(|(start, end)| end.saturating_duration_since(*start)).sum()
+    }
+}
+
+/// The wall time during which a future (and everything it awaits on the same task)
+/// had at least one AWS call in flight: calls made at once count once, so the time
+/// left over is the caller's own work.
 #[derive(Debug, Clone, Default)]
-pub struct AwsTime(Arc<Mutex<Duration>>);
+pub struct AwsTime(Arc<Mutex<Spans>>);
 
 impl AwsTime {
-    /// Run `fut`, adding the duration of every AWS call it makes to this scope.
+    /// Run `fut`, counting the AWS calls it makes in this scope.
     pub async fn scope<F: Future>(&self, fut: F) -> F::Output {
         AWS_TIME.scope(self.0.clone(), fut).await
     }
@@ -99,14 +137,15 @@ impl AwsTime {
 
     /// The time spent so far.
     pub fn elapsed(&self) -> Duration {
-        *self.0.lock().expect("aws time lock is never poisoned")
+        self.0.lock().expect("aws time lock is never poisoned").covered()
     }
 }
 
-/// Add `took` to the current [`AwsTime`] scope, if any. Outside a scope (the CLI)
-/// there is nothing to add to.
-fn add_aws_time(took: Duration) {
-    let _ = AWS_TIME.try_with(|t| *t.lock().expect("aws time lock is never poisoned") += took);
+/// Count an AWS call from `start` to now in the current [`AwsTime`] scope, if any.
+/// Outside a scope (the CLI) there is nothing to add to.
+fn add_aws_time(start: Instant) {
+    let end = Instant::now();
+    let _ = AWS_TIME.try_with(|t| t.lock().expect("aws time lock is never poisoned").add(start, end));
 }
 
 /// Await `body`, the reading of a streamed AWS response body, and count its wall time
@@ -115,7 +154,7 @@ fn add_aws_time(took: Duration) {
 pub(crate) async fn reading_body<F: Future>(body: F) -> F::Output {
     let start = Instant::now();
     let out = body.await;
-    add_aws_time(start.elapsed());
+    add_aws_time(start);
     out
 }
 
@@ -164,7 +203,7 @@ impl Intercept for CountingInterceptor {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let Some(CallStart(start)) = cfg.load::<CallStart>() {
-            add_aws_time(start.elapsed());
+            add_aws_time(*start);
         }
         Ok(())
     }
@@ -194,6 +233,24 @@ mod tests {
         // Outside a scope it is counted nowhere, and does not fail.
         reading_body(tokio::time::sleep(Duration::from_millis(3))).await;
         assert_eq!(aws.elapsed(), counted);
+    }
+
+    #[test]
+    fn calls_made_at_once_count_once() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut spans = Spans::default();
+        // Two calls at once (0-20, 5-25), one later (40-50), one inside the first.
+        for (start, end) in [(0, 20), (40, 50), (5, 25), (2, 3)] {
+            spans.add(at(start), at(end));
+        }
+        assert_eq!(spans.covered(), Duration::from_millis(35));
+        // Many spans stay few once merged.
+        for i in 0..5000 {
+            spans.add(at(100 + i), at(101 + i));
+        }
+        assert!(spans.0.len() < Spans::COMPACT_AT, "{}", spans.0.len());
+        assert_eq!(spans.covered(), Duration::from_millis(35 + 5000));
     }
 
     #[test]
