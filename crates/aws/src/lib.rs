@@ -28,6 +28,8 @@
 //! - [`proposals`]: chat proposals in S3, changed only by conditional writes.
 //! - [`ecr`]: recent image tags of a repository.
 //! - [`live`]: the live state of a cluster's services (counts, image, rollout).
+//! - [`policy`]: the IAM policy bosun needs (`bosun iam-policy`), and the actions each
+//!   SDK operation needs.
 
 pub mod apply;
 pub mod backoff;
@@ -40,6 +42,7 @@ pub mod lease;
 pub mod live;
 pub mod locks;
 pub mod observe;
+pub mod policy;
 pub mod progress;
 pub mod proposals;
 pub mod queue;

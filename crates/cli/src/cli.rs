@@ -69,6 +69,68 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Print the least-privilege IAM policy bosun's engine, API and scheduler need, scoped
+    /// to its bucket and queues, bosun's tags, and the hosted zones and roles given.
+    IamPolicy(IamPolicyArgs),
+}
+
+/// `bosun iam-policy`.
+#[derive(Debug, Args)]
+pub struct IamPolicyArgs {
+    /// S3 bucket of bosun's state.
+    #[arg(long, env = "BOSUN_BUCKET")]
+    pub bucket: String,
+    /// SQS FIFO job queue, a name or a URL; its dead-letter queue is NAME-dlq.fifo.
+    #[arg(long, env = "BOSUN_QUEUE")]
+    pub queue: String,
+    /// The account the clusters live in (default: any).
+    #[arg(long, default_value = "*", value_parser = account_id)]
+    pub account: String,
+    /// The region the clusters live in (default: any).
+    #[arg(long, default_value = "*")]
+    pub region: String,
+    /// The ARN partition.
+    #[arg(long, default_value = "aws", value_parser = ["aws", "aws-cn", "aws-us-gov"])]
+    pub partition: String,
+    /// Limit ECS to these clusters (repeat); default: any cluster.
+    #[arg(long = "cluster", value_name = "NAME")]
+    pub clusters: Vec<String>,
+    /// Stackfiles whose hosted zones and task roles the policy names (repeat).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// A hosted zone bosun may write records in (repeat). Without any (here or in a
+    /// stackfile), bosun gets no Route53 write access.
+    #[arg(long = "zone-id", value_name = "ZONE")]
+    pub zones: Vec<String>,
+    /// Limit Cloud Map to these namespace ids (repeat); default: any namespace of the account.
+    #[arg(long = "namespace-id", value_name = "NS")]
+    pub namespaces: Vec<String>,
+    /// A role bosun assumes to reach clusters in other accounts (repeat).
+    #[arg(long = "assume-role", value_name = "ARN")]
+    pub assume_roles: Vec<String>,
+    /// Also grant taking over resources bosun did not create (`adopt: true`).
+    #[arg(long)]
+    pub adopt: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PolicyFormat::Yaml)]
+    pub format: PolicyFormat,
+}
+
+/// `bosun iam-policy` output formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PolicyFormat {
+    /// YAML with a comment on each statement (a CloudFormation `PolicyDocument`).
+    Yaml,
+    /// IAM's JSON, for `aws iam put-role-policy --policy-document file://...`.
+    Json,
+}
+
+fn account_id(s: &str) -> Result<String, String> {
+    if s == "*" || (s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())) {
+        Ok(s.to_owned())
+    } else {
+        Err("an AWS account id is 12 digits".to_owned())
+    }
 }
 
 /// Servers.

@@ -14,8 +14,8 @@ use bosun_stackfile::Desired;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{
-    ApplyArgs, Cli, Command, Format, HttpArgs, JobsCommand, Listen, PlanArgs, ServeArgs, Server, StateArgs, Target,
-    TokenCommand, WorkerArgs,
+    ApplyArgs, Cli, Command, Format, HttpArgs, IamPolicyArgs, JobsCommand, Listen, PlanArgs, PolicyFormat, ServeArgs,
+    Server, StateArgs, Target, TokenCommand, WorkerArgs,
 };
 use crate::output::{EXIT_CHANGES, EXIT_CONFLICTS, Failure, TerminalProgress, print_stats};
 use crate::reload::{self, Reloadable, SinkSource};
@@ -45,6 +45,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             redrive(&bucket, &queue, limit).await
         }
         Command::Token { command: TokenCommand::New { role, name } } => token_new(&role, &name),
+        Command::IamPolicy(args) => iam_policy(args),
     }
 }
 
@@ -386,6 +387,32 @@ fn token_new(role: &str, name: &str) -> Result<ExitCode, Failure> {
     println!("token: {token}");
     println!("line:  {line}");
     eprintln!("add the line to the tokens file; the token itself is not stored anywhere, so keep it now");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Print the IAM policy for the bucket, queue and stackfiles given. Reads no AWS.
+fn iam_policy(args: IamPolicyArgs) -> Result<ExitCode, Failure> {
+    // A queue URL (`https://sqs.REGION.amazonaws.com/ACCOUNT/NAME`) names the queue last.
+    let queue = args.queue.rsplit('/').next().unwrap_or(&args.queue);
+    let mut scope = bosun_aws::policy::Scope::new(args.bucket, queue);
+    scope.partition = args.partition;
+    scope.account = args.account;
+    scope.region = args.region;
+    scope.clusters.extend(args.clusters);
+    scope.zones.extend(args.zones.iter().map(|z| z.trim_start_matches("/hostedzone/").to_owned()));
+    scope.namespaces.extend(args.namespaces);
+    scope.assume_roles.extend(args.assume_roles);
+    scope.adopt = args.adopt;
+    for file in &args.files {
+        let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("cluster");
+        let desired = load(&Target { cluster: stem.to_owned(), file: file.clone(), stats: false, prune: None })?;
+        scope.add_stackfile(&desired);
+    }
+    let policy = bosun_aws::policy::Policy::new(&scope);
+    match args.format {
+        PolicyFormat::Yaml => print!("{}", policy.to_yaml()),
+        PolicyFormat::Json => println!("{}", policy.to_json()),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
