@@ -212,6 +212,45 @@ class CommandTests(unittest.TestCase):
         self.assertIn("clusterArns", json.loads(result.stdout))
 
 
+class IamEnforcementTests(unittest.TestCase):
+    """With IAM enforcement on, a REST GET (Route53) is authorized like any other request."""
+
+    def test_route53_gets_pass_the_signature_check_and_the_policy_decides(self) -> None:
+        iam, route53 = client("iam"), client("route53")
+        zone = route53.create_hosted_zone(Name=f"{unique('z')}.example.com", CallerReference=unique("r"))
+        zone_id = zone["HostedZone"]["Id"]
+        keys = {}
+        for name, actions in {"reader": ["route53:GetHostedZone", "route53:ListResourceRecordSets"], "other": ["ecs:ListClusters"]}.items():
+            user = unique(name)
+            iam.create_user(UserName=user)
+            policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}
+            iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=json.dumps(policy))
+            keys[name] = iam.create_access_key(UserName=user)["AccessKey"]
+
+        def as_user(name: str):
+            key = keys[name]
+            return boto3.client("route53", endpoint_url=ENV["AWS_ENDPOINT_URL"], region_name=ENV["AWS_REGION"],
+                                aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"],
+                                config=Config(retries={"max_attempts": 1}))
+
+        def reset_auth(after: bytes) -> None:
+            # text/plain: moto reads the raw body, which Flask keeps only for a non-form type.
+            request = urllib.request.Request(f"{ENDPOINT}/moto-api/reset-auth", data=after, method="POST",
+                                             headers={"Content-Type": "text/plain"})
+            urllib.request.urlopen(request, timeout=10).close()
+
+        reset_auth(b"0")
+        try:
+            reader = as_user("reader")
+            self.assertEqual(reader.get_hosted_zone(Id=zone_id)["HostedZone"]["Id"], zone_id)
+            reader.list_resource_record_sets(HostedZoneId=zone_id)
+            with self.assertRaises(ClientError) as denied:
+                as_user("other").get_hosted_zone(Id=zone_id)
+            self.assertIn("AccessDenied", str(denied.exception.response))
+        finally:
+            reset_auth(b"inf")
+
+
 class ControlEndpointTests(unittest.TestCase):
     def test_health_and_config(self) -> None:
         status, body = control("GET", "/_bosun/health")

@@ -439,6 +439,9 @@ pub struct Env {
     /// Where `bosun` processes send their AWS calls when not to the emulator itself: a
     /// fault proxy (see [`Env::route_through`]).
     bosun_endpoint: Mutex<Option<String>>,
+    /// The access key `bosun` processes sign with, when not the emulator's own (see
+    /// [`Env::sign_as`]).
+    bosun_credentials: Mutex<Option<(String, String)>>,
     // Last, so it is dropped (stopped) after everything that talks to it.
     emulator: Emulator,
 }
@@ -476,6 +479,7 @@ impl Env {
             ec2,
             sdk,
             bosun_endpoint: Mutex::new(None),
+            bosun_credentials: Mutex::new(None),
             emulator,
         }
     }
@@ -491,6 +495,14 @@ impl Env {
     /// directly, so the end state is checked without faults.
     pub fn route_through(&self, proxy: &proxy::AwsProxy) {
         *self.bosun_endpoint.lock().expect("not poisoned") = Some(proxy.endpoint().to_owned());
+    }
+
+    /// Sign the AWS calls of every `bosun` process started from now on with this access
+    /// key (an IAM user's, for runs the emulator authorizes against a policy). The test's
+    /// own SDK clients keep the emulator's keys.
+    pub fn sign_as(&self, access_key_id: &str, secret_access_key: &str) {
+        *self.bosun_credentials.lock().expect("not poisoned") =
+            Some((access_key_id.to_owned(), secret_access_key.to_owned()));
     }
 
     /// The emulator's endpoint, `http://127.0.0.1:PORT`.
@@ -509,6 +521,13 @@ impl Env {
                     *v = endpoint.clone();
                 }
             }
+        }
+        if let Some((key, secret)) = self.bosun_credentials.lock().expect("not poisoned").clone() {
+            vars.retain(|(k, _)| {
+                !matches!(k.as_str(), "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" | "AWS_SESSION_TOKEN")
+            });
+            vars.push(("AWS_ACCESS_KEY_ID".into(), key));
+            vars.push(("AWS_SECRET_ACCESS_KEY".into(), secret));
         }
         vars.push(("AWS_CONFIG_FILE".into(), empty_config.clone()));
         vars.push(("AWS_SHARED_CREDENTIALS_FILE".into(), empty_config));

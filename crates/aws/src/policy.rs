@@ -451,7 +451,8 @@ fn cloud_map(s: &Scope) -> Vec<Statement> {
         .request_tagged(),
         Statement::new(
             "CloudMapTagOnCreate",
-            "Cloud Map has no create-action condition: tagging is limited to bosun's own tag keys.",
+            "Cloud Map's tagging takes no resource ARN (AWS authorizes it on \"*\" only) and has no \
+             create-action condition: it is limited to bosun's own tags.",
             &["servicediscovery:TagResource"],
             vec!["*".into()],
         )
@@ -547,7 +548,7 @@ fn adoption(s: &Scope) -> Vec<Statement> {
                 "elasticloadbalancing:ModifyRule",
                 "elasticloadbalancing:ModifyTargetGroup",
             ],
-            s.elb(&["loadbalancer/app/*/*", "listener/app/*/*/*", "listener-rule/app/*/*/*/*", "targetgroup/*/*"]),
+            s.elb(&["listener/app/*/*/*", "listener-rule/app/*/*/*/*", "targetgroup/*/*"]),
         ),
         Statement::new(
             "AdoptTagsOnly",
