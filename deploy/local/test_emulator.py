@@ -251,6 +251,36 @@ class IamEnforcementTests(unittest.TestCase):
             reset_auth(b"inf")
 
 
+class AssumeRoleTests(unittest.TestCase):
+    """AssumeRole as AWS does it: only existing roles, with the external id they ask for."""
+
+    def test_roles_in_other_accounts_are_assumed_only_when_they_exist_and_trust_the_caller(self) -> None:
+        account = "111111111111"
+        iam = client("iam")
+        # moto's multi-account support: a request with this header acts in that account.
+        iam.meta.events.register("before-sign.iam.*", lambda request, **_: request.headers.add_header(
+            "x-moto-account-id", account))
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"},
+                 "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"sts:ExternalId": "bosun-ok"}}}]}
+        name = unique("bosun")
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        self.assertEqual(arn, f"arn:aws:iam::{account}:role/{name}")
+        sts = client("sts")
+
+        creds = sts.assume_role(RoleArn=arn, RoleSessionName="bosun-test", ExternalId="bosun-ok")["Credentials"]
+        assumed = boto3.client("sts", endpoint_url=ENV["AWS_ENDPOINT_URL"], region_name=ENV["AWS_REGION"],
+                               aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                               aws_session_token=creds["SessionToken"])
+        self.assertEqual(assumed.get_caller_identity()["Account"], account)
+
+        for kwargs in ({"RoleArn": arn, "ExternalId": "other"}, {"RoleArn": arn},
+                       {"RoleArn": f"arn:aws:iam::{account}:role/{unique('missing')}"},
+                       {"RoleArn": f"arn:aws:iam::222222222222:role/{name}", "ExternalId": "bosun-ok"}):
+            with self.assertRaises(ClientError) as denied:
+                sts.assume_role(RoleSessionName="bosun-test", **kwargs)
+            self.assertEqual(denied.exception.response["Error"]["Code"], "AccessDenied", kwargs)
+
+
 class ControlEndpointTests(unittest.TestCase):
     def test_health_and_config(self) -> None:
         status, body = control("GET", "/_bosun/health")

@@ -78,8 +78,12 @@ pub use limits::Limits;
 /// Everything a handler needs; shared by every request.
 #[derive(Debug)]
 pub struct AppState {
-    /// AWS clients (ECS, ELB, Route53, Cloud Map, S3, SQS, ECR), with call counting.
+    /// AWS clients (ECS, ELB, Route53, Cloud Map, S3, SQS, ECR), with call counting, of
+    /// bosun's own account and region: the bucket, the queue, image tags.
     pub clients: Clients,
+    /// The clients of each cluster, in the account and region its stackfile names
+    /// (`aws:`): plan previews and live state read through these.
+    pub clusters: bosun_aws::clients::ClusterClients,
     /// The stackfile store.
     pub store: Store,
     /// The job queue.
@@ -112,6 +116,11 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The clients of the cluster `desired` describes, in its own account and region.
+    pub async fn cluster_clients(&self, desired: &bosun_stackfile::Desired) -> Result<Clients, bosun_aws::AwsError> {
+        self.clusters.get(&desired.cluster, &desired.aws).await
+    }
+
     /// The state of an API on these clients, bucket, queue and tokens, with the
     /// default limits and no redaction beyond viewers.
     pub fn new(clients: Clients, store: Store, queue: Queue, tokens: impl Into<SharedTokens>) -> Self {
@@ -128,6 +137,7 @@ impl AppState {
         redact_env: bool,
     ) -> Self {
         Self {
+            clusters: bosun_aws::clients::ClusterClients::new(clients.clone()),
             clients,
             store,
             queue,

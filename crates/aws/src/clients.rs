@@ -1,13 +1,20 @@
-//! The SDK clients bosun uses, built from one `SdkConfig`.
+//! The SDK clients bosun uses, built from one `SdkConfig`, and the clients of a cluster
+//! that lives in another account or region (a stackfile's `aws:`), through a role bosun
+//! assumes there.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use aws_config::retry::RetryConfig;
+use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::{ProvideCredentials, future};
 use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
 use bosun_plan::observed::ObservedTaskDefinition;
+use bosun_stackfile::AwsTarget;
 
+use crate::error::AwsError;
 use crate::stats::{CallStats, CountingInterceptor};
 
 /// Attempts per call. The SDK's standard retry mode backs off exponentially with
@@ -39,6 +46,10 @@ pub struct Clients {
     pub stats: CallStats,
     /// Task definitions read so far, by ARN.
     pub(crate) td_cache: Arc<Mutex<HashMap<String, ObservedTaskDefinition>>>,
+    /// What these clients were made from, so that a cluster's own clients (another
+    /// region, an assumed role) keep the endpoint, retries and base credentials.
+    config: SdkConfig,
+    retry: RetryConfig,
 }
 
 impl Clients {
@@ -90,12 +101,121 @@ impl Clients {
             region: config.region().map(|r| r.as_ref().to_owned()),
             stats,
             td_cache: Arc::default(),
+            config: config.clone(),
+            retry,
         }
+    }
+
+    /// The clients of `cluster`, which lives where `target` says: these clients when it
+    /// names neither a region nor a role; otherwise new ones, in its region, signed with
+    /// the credentials of its role (assumed here, once, so that a role that cannot be
+    /// assumed fails now with an error that says so, and kept until they expire).
+    /// Each call makes clients of their own: callers that serve many clusters keep them
+    /// per cluster ([`ClusterClients`]), so one cluster's credentials never sign another's calls.
+    pub async fn for_target(&self, cluster: &str, target: &AwsTarget) -> Result<Clients, AwsError> {
+        if target.is_home() {
+            return Ok(self.clone());
+        }
+        let mut config = self.config.to_builder();
+        if let Some(region) = &target.region {
+            config = config.region(Region::new(region.clone()));
+        }
+        if let Some(role_arn) = &target.role_arn {
+            let mut role =
+                AssumeRoleProvider::builder(role_arn).session_name(session_name(cluster)).configure(&self.config);
+            if let Some(id) = &target.external_id {
+                role = role.external_id(id);
+            }
+            let role = AssumedRole { role: role.build().await, cached: tokio::sync::Mutex::default() };
+            role.provide_credentials().await.map_err(|e| AwsError::assume_role(role_arn, cluster, e))?;
+            config = config.credentials_provider(SharedCredentialsProvider::new(role));
+        }
+        Ok(Self::with_retry(&config.build(), self.retry.clone()))
     }
 
     /// Load the standard AWS configuration from the environment and build clients.
     pub async fn from_env() -> Self {
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
         Self::new(&config)
+    }
+}
+
+/// `bosun-CLUSTER`, as STS allows a session name: at most 64 of `[\w+=,.@-]`. It shows
+/// in the target account's CloudTrail as who made each call.
+fn session_name(cluster: &str) -> String {
+    let name: String = format!("bosun-{cluster}")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) { c } else { '-' })
+        .collect();
+    name.chars().take(64).collect()
+}
+
+/// How long before they expire assumed credentials are renewed: longer than any single
+/// AWS call, shorter than the one-hour session STS gives by default.
+const RENEW_BEFORE: Duration = Duration::from_secs(300);
+
+/// The credentials of an assumed role, kept until [`RENEW_BEFORE`] their expiry, so that
+/// one AssumeRole serves every call of the session, however many clients share it.
+#[derive(Debug)]
+struct AssumedRole {
+    role: AssumeRoleProvider,
+    cached: tokio::sync::Mutex<Option<Credentials>>,
+}
+
+impl ProvideCredentials for AssumedRole {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(async move {
+            let mut cached = self.cached.lock().await;
+            let fresh = |c: &Credentials| c.expiry().is_none_or(|at| at > SystemTime::now() + RENEW_BEFORE);
+            if let Some(c) = cached.as_ref().filter(|c| fresh(c)) {
+                return Ok(c.clone());
+            }
+            let credentials = self.role.provide_credentials().await?;
+            *cached = Some(credentials.clone());
+            Ok(credentials)
+        })
+    }
+}
+
+/// The clients of each cluster a server works on, made once per cluster and place
+/// ([`Clients::for_target`]) and kept. Keyed by cluster, so that two clusters that name
+/// the same role still never share credentials, clients or their caches; a stackfile
+/// that moves its cluster (another region or role) gets new ones.
+#[derive(Debug, Clone)]
+pub struct ClusterClients {
+    home: Clients,
+    by_cluster: Arc<tokio::sync::Mutex<HashMap<String, (AwsTarget, Clients)>>>,
+}
+
+impl ClusterClients {
+    /// Clusters that name no place get `home`.
+    pub fn new(home: Clients) -> Self {
+        Self { home, by_cluster: Arc::default() }
+    }
+
+    /// The clients of bosun's own account and region (its bucket and queue live there).
+    pub fn home(&self) -> &Clients {
+        &self.home
+    }
+
+    /// The clients of `cluster`, which lives where `target` says.
+    pub async fn get(&self, cluster: &str, target: &AwsTarget) -> Result<Clients, AwsError> {
+        if target.is_home() {
+            return Ok(self.home.clone());
+        }
+        // Held across the AssumeRole: a second caller for the same cluster waits for these
+        // clients instead of assuming the role again.
+        let mut by_cluster = self.by_cluster.lock().await;
+        if let Some((t, clients)) = by_cluster.get(cluster)
+            && t == target
+        {
+            return Ok(clients.clone());
+        }
+        let clients = self.home.for_target(cluster, target).await?;
+        by_cluster.insert(cluster.to_owned(), (target.clone(), clients.clone()));
+        Ok(clients)
     }
 }

@@ -363,6 +363,34 @@ impl AwsError {
         }
     }
 
+    /// The role a cluster's stackfile names (`aws.role_arn`) could not be assumed.
+    pub(crate) fn assume_role(
+        role_arn: &str,
+        cluster: &str,
+        err: aws_credential_types::provider::error::CredentialsError,
+    ) -> Self {
+        use aws_credential_types::provider::error::CredentialsError as E;
+        let transient = matches!(err, E::ProviderTimedOut(_));
+        // The STS error (AccessDenied: the role does not exist, or its trust policy does not
+        // let bosun in, or wants another external id) is the source of the provider's error.
+        let mut message = err.to_string();
+        let mut source = StdError::source(&err);
+        while let Some(s) = source {
+            message = format!("{message}: {s}");
+            source = s.source();
+        }
+        Self {
+            resource: format!("role {role_arn} of cluster {cluster}"),
+            operation: "AssumeRole",
+            kind: if transient { ErrorKind::Ambiguous } else { ErrorKind::AccessDenied },
+            code: "AssumeRoleFailed".into(),
+            message,
+            status: None,
+            transient,
+            source: Some(Box::new(err)),
+        }
+    }
+
     /// What kind of failure it was.
     pub fn kind(&self) -> ErrorKind {
         self.kind

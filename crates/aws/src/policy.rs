@@ -74,8 +74,10 @@ impl Scope {
         }
     }
 
-    /// Add what a stackfile names: its hosted zones and task roles.
+    /// Add what a stackfile names: its hosted zones, task roles, and the role bosun
+    /// assumes to reach its cluster.
     pub fn add_stackfile(&mut self, desired: &bosun_stackfile::Desired) {
+        self.assume_roles.extend(desired.aws.role_arn.clone());
         for svc in desired.services.values() {
             if let Some(dns) = &svc.dns {
                 self.zones.insert(dns.zone_id.clone());

@@ -469,7 +469,12 @@ fn load(target: &Target) -> Result<Desired, Failure> {
 
 async fn observe_and_plan(target: &Target) -> Result<(Clients, Desired, Observed, Plan), Failure> {
     let desired = load(target)?;
-    let clients = Clients::from_env().await;
+    let clients = Clients::from_env().await.for_target(&desired.cluster, &desired.aws).await.map_err(|e| {
+        aws_failure(
+            anyhow::Error::new(e).context(format!("could not reach the account of cluster {}", desired.cluster)),
+            false,
+        )
+    })?;
     let observed = bosun_aws::observe(&clients, &desired).await.map_err(|e| {
         aws_failure(
             anyhow::Error::new(e).context(format!("could not read the live state of cluster {}", desired.cluster)),

@@ -25,7 +25,7 @@ use bosun_aws::jobs::{JobMessage, JobRecord, JobStatus, now_rfc3339};
 use bosun_aws::lease::{Lease, LeaseError};
 use bosun_aws::queue::{MAX_RECEIVE_COUNT, Received};
 use bosun_plan::Policy;
-use bosun_stackfile::Notifications;
+use bosun_stackfile::{Desired, Notifications};
 use serde_json::json;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -36,7 +36,7 @@ use crate::Ctx;
 use crate::heartbeat::{Beat, Interrupted, heartbeat};
 use crate::notify::{Event, EventKind};
 use crate::reconcile::{self, Outcome, ReconcileError, StoreOp};
-use crate::status::{ClusterStatus, LastJob};
+use crate::status::{ClusterStatus, LastJob, Location};
 
 /// Receive jobs while there are free slots, until `stop`.
 pub(crate) async fn receive_loop(
@@ -294,7 +294,7 @@ async fn attempt(
             reconcile::plan(ctx, &desired, &policy).await.map_err(|e| (e, desired.notifications.clone()))?;
         if let Some(refused) = reconcile::refuse_unapproved(&plan, approved) {
             warn!(approved, planned = plan.short_hash(), "the plan is not the approved one: nothing is applied");
-            record_outcome(ctx, record, refused, &version, &desired.notifications)
+            record_outcome(ctx, record, refused, &version, &desired)
                 .await
                 .map_err(|e| (e, desired.notifications.clone()))?;
             return Ok(Done::Finished);
@@ -306,9 +306,7 @@ async fn attempt(
     }
     info!(version = %version, "reconciling");
     let outcome = reconcile::converge(ctx, &desired, &policy).await.map_err(|e| (e, desired.notifications.clone()))?;
-    record_outcome(ctx, record, outcome, &version, &desired.notifications)
-        .await
-        .map_err(|e| (e, desired.notifications.clone()))?;
+    record_outcome(ctx, record, outcome, &version, &desired).await.map_err(|e| (e, desired.notifications.clone()))?;
     Ok(Done::Finished)
 }
 
@@ -329,8 +327,9 @@ pub(crate) async fn record_outcome(
     record: &mut JobRecord,
     outcome: Outcome,
     version: &str,
-    sinks: &Notifications,
+    desired: &Desired,
 ) -> Result<(), ReconcileError> {
+    let sinks = &desired.notifications;
     let Outcome { status, error, summary, changes, mut result } = outcome;
     result["stackfile_version"] = json!(version);
     result["summary"] = json!(summary);
@@ -343,6 +342,7 @@ pub(crate) async fn record_outcome(
     // The status first: a client that sees the job final also sees the status.
     let mut status_doc = ClusterStatus::load(&ctx.store, &record.job.cluster).await;
     status_doc.last_job = Some(LastJob::from_record(record, &summary, version));
+    status_doc.location = Some(Location::of(&desired.aws, ctx.clients.region.as_deref()));
     // A job that converged the cluster ends a drift, except the drift job itself,
     // whose drift stays on record as healed.
     if status == JobStatus::Succeeded && record.job.reason != "drift" {

@@ -39,6 +39,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use bosun_aws::Clients;
+use bosun_aws::clients::ClusterClients;
 use bosun_aws::queue::Queue;
 use bosun_aws::store::Store;
 use tokio_util::sync::CancellationToken;
@@ -127,8 +128,11 @@ impl SchedulerConfig {
 /// What every job and resync shares.
 #[derive(Debug)]
 pub struct Ctx {
-    /// AWS clients.
+    /// AWS clients of bosun's own account and region, where its bucket and queue are.
     pub clients: Clients,
+    /// The clients of each cluster, in the account and region its stackfile names
+    /// (`aws:`); [`Ctx::clients`] for the clusters that name none.
+    pub clusters: ClusterClients,
     /// The S3 store.
     pub store: Store,
     /// The job queue.
@@ -185,6 +189,7 @@ pub async fn connect(clients: Clients, config: SchedulerConfig) -> anyhow::Resul
     };
     let (notifier, _delivery) = Notifier::start(config.sinks.clone(), config.retry);
     Ok(Arc::new(Ctx {
+        clusters: ClusterClients::new(clients.clone()),
         clients,
         store,
         queue,

@@ -11,12 +11,13 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use bosun_aws::error::ErrorKind;
 use bosun_aws::jobs::JobStatus;
 use bosun_aws::lease::LeaseError;
 use bosun_aws::progress::{Progress, ProgressEvent};
 use bosun_aws::rollout::{Watch, wait_rollouts};
 use bosun_aws::store::StoreError;
-use bosun_aws::{ApplyError, ApplyFailure, ApplyOptions, AwsError, AwsTime, RolloutOutcome};
+use bosun_aws::{ApplyError, ApplyFailure, ApplyOptions, AwsError, AwsTime, Clients, RolloutOutcome};
 use bosun_plan::{Observed, Plan, Policy};
 use bosun_stackfile::Desired;
 use serde_json::{Value, json};
@@ -113,7 +114,13 @@ impl ReconcileError {
     /// Whether retrying cannot help: the stackfile is missing or does not validate,
     /// and only a new stackfile version changes that.
     pub fn is_permanent(&self) -> bool {
-        matches!(self, Self::NoStackfile { .. } | Self::NoSuchVersion { .. } | Self::InvalidStackfile { .. })
+        match self {
+            Self::NoStackfile { .. } | Self::NoSuchVersion { .. } | Self::InvalidStackfile { .. } => true,
+            // A role that refuses bosun does not change its mind within a job's retries;
+            // the drift check tries again later.
+            Self::Live { doing: LiveOp::Reach, source, .. } => source.kind() == ErrorKind::AccessDenied,
+            _ => false,
+        }
     }
 
     /// A store failure while doing `doing`.
@@ -188,6 +195,8 @@ fn store_text(doing: &StoreOp, source: &StoreError) -> String {
 /// What a read of the live state was doing when it failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LiveOp {
+    /// Reaching the cluster's account and region (assuming the role its stackfile names).
+    Reach,
     /// Observing the cluster for a plan.
     Observe,
     /// Finding the rollouts an earlier attempt started.
@@ -199,6 +208,7 @@ pub enum LiveOp {
 impl std::fmt::Display for LiveOp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
+            Self::Reach => "could not reach the account",
             Self::Observe => "could not read the live state",
             Self::ReadRollouts => "could not read the rollouts",
             Self::FollowRollouts => "could not follow the rollouts",
@@ -230,13 +240,20 @@ pub async fn load(ctx: &Ctx, cluster: &str, version: &str) -> Result<Desired, Re
     })
 }
 
-/// Observe the cluster and plan against `desired`.
-pub async fn plan(ctx: &Ctx, desired: &Desired, policy: &Policy) -> Result<(Observed, Plan), ReconcileError> {
-    let observed = bosun_aws::observe(&ctx.clients, desired).await.map_err(|source| ReconcileError::Live {
-        doing: LiveOp::Observe,
+/// The clients of the cluster's own account and region.
+pub async fn clients(ctx: &Ctx, desired: &Desired) -> Result<Clients, ReconcileError> {
+    ctx.clusters.get(&desired.cluster, &desired.aws).await.map_err(|source| ReconcileError::Live {
+        doing: LiveOp::Reach,
         cluster: desired.cluster.clone(),
         source,
-    })?;
+    })
+}
+
+/// Observe the cluster and plan against `desired`.
+pub async fn plan(ctx: &Ctx, desired: &Desired, policy: &Policy) -> Result<(Observed, Plan), ReconcileError> {
+    let observed = bosun_aws::observe(&clients(ctx, desired).await?, desired)
+        .await
+        .map_err(|source| ReconcileError::Live { doing: LiveOp::Observe, cluster: desired.cluster.clone(), source })?;
     let plan = bosun_plan::plan(desired, &observed, policy);
     Ok((observed, plan))
 }
@@ -324,7 +341,7 @@ async fn converge_timed(
         concurrency: ctx.config.apply_concurrency,
     };
     let progress = Recorder::default();
-    let applied = bosun_aws::apply(&ctx.clients, desired, &observed, &plan, &opts, &progress).await;
+    let applied = bosun_aws::apply(&clients(ctx, desired).await?, desired, &observed, &plan, &opts, &progress).await;
     result["resources"] = json!(progress.into_results());
     result["timings_ms"]["apply"] = json!((started.elapsed() - planned).as_millis());
     result["timings_ms"]["total"] = json!(started.elapsed().as_millis());
@@ -386,7 +403,8 @@ fn rollout_outcome(
 
 /// Wait for the rollouts of the stackfile's services that are still in progress.
 async fn resume_rollouts(ctx: &Ctx, desired: &Desired) -> Result<BTreeMap<String, RolloutOutcome>, ReconcileError> {
-    let live = bosun_aws::live::live_services(&ctx.clients, &desired.cluster).await.map_err(|source| {
+    let clients = clients(ctx, desired).await?;
+    let live = bosun_aws::live::live_services(&clients, &desired.cluster).await.map_err(|source| {
         ReconcileError::Live { doing: LiveOp::ReadRollouts, cluster: desired.cluster.clone(), source }
     })?;
     let watches: Vec<Watch> = desired
@@ -406,20 +424,13 @@ async fn resume_rollouts(ctx: &Ctx, desired: &Desired) -> Result<BTreeMap<String
         return Ok(BTreeMap::new());
     }
     info!(rollouts = watches.len(), "waiting for rollouts an earlier attempt started");
-    wait_rollouts(
-        &ctx.clients,
-        &desired.cluster,
-        watches,
-        ctx.config.poll_interval,
-        Duration::ZERO,
-        &Recorder::default(),
-    )
-    .await
-    .map_err(|source| ReconcileError::Live {
-        doing: LiveOp::FollowRollouts,
-        cluster: desired.cluster.clone(),
-        source,
-    })
+    wait_rollouts(&clients, &desired.cluster, watches, ctx.config.poll_interval, Duration::ZERO, &Recorder::default())
+        .await
+        .map_err(|source| ReconcileError::Live {
+            doing: LiveOp::FollowRollouts,
+            cluster: desired.cluster.clone(),
+            source,
+        })
 }
 
 fn failed_rollouts(rollouts: &BTreeMap<String, RolloutOutcome>, rolled_back: bool) -> Vec<String> {

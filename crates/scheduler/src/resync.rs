@@ -45,7 +45,7 @@ use crate::dead_letters;
 use crate::jobs::{beating, record_outcome, release};
 use crate::notify::{Event, EventKind};
 use crate::reconcile::{self, ReconcileError, StoreOp, change_lines};
-use crate::status::{ClusterStatus, Drift};
+use crate::status::{ClusterStatus, Drift, Location};
 
 /// Check every cluster each `every`, until `stop`.
 pub(crate) async fn resync_loop(
@@ -126,6 +126,7 @@ async fn drift_check(ctx: &Ctx, cluster: &str) -> Result<(), ReconcileError> {
     let (_, plan) = reconcile::plan(ctx, &desired, &policy).await?;
     let mut status = ClusterStatus::load(&ctx.store, cluster).await;
     status.drift_checked_at = Some(bosun_aws::jobs::now_rfc3339());
+    status.location = Some(Location::of(&desired.aws, ctx.clients.region.as_deref()));
     if plan.is_empty() {
         if status.drift.take().is_some() {
             info!("no drift any more");
@@ -284,7 +285,7 @@ async fn fix(
         }
     };
     let succeeded = outcome.status == JobStatus::Succeeded;
-    record_outcome(ctx, &mut record, outcome, version, &desired.notifications).await?;
+    record_outcome(ctx, &mut record, outcome, version, desired).await?;
     if let Some(mut pending) = version_job.filter(|r| succeeded && !r.status.is_final()) {
         info!(job_id = %pending.job.job_id, by = %record.job.job_id, "the version's own job is superseded by the one that applied it");
         pending.status = JobStatus::Superseded;
@@ -324,6 +325,7 @@ mod tests {
             last_job: Some(last),
             drift: None,
             drift_checked_at: None,
+            location: None,
             updated_at: String::new(),
         }
     }

@@ -21,8 +21,32 @@ pub struct ClusterStatus {
     /// shows it, so that a scheduler that stopped checking is seen).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift_checked_at: Option<String>,
+    /// Where the cluster lives, as its stackfile said at the last job or drift check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
     /// RFC 3339: the last change of this document.
     pub updated_at: String,
+}
+
+/// The account and region of a cluster (the cluster list shows them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    /// The account of the role bosun assumes for it; `None`: bosun's own account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Its region (bosun's own, when the stackfile names none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+impl Location {
+    /// Where a cluster with this `aws:` lives, `home_region` being bosun's own.
+    pub fn of(target: &bosun_stackfile::AwsTarget, home_region: Option<&str>) -> Self {
+        Self {
+            account: target.account().map(str::to_owned),
+            region: target.region.as_deref().or(home_region).map(str::to_owned),
+        }
+    }
 }
 
 /// A finished job, as the status shows it.

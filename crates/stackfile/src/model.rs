@@ -15,6 +15,10 @@ use serde::{Deserialize, Serialize};
 pub struct Desired {
     /// The ECS cluster name; also the prefix of every derived AWS name.
     pub cluster: String,
+    /// Where the cluster lives, when the stackfile says (`aws:`): the clients that
+    /// observe and change it are made for this account and region.
+    #[serde(default, skip_serializing_if = "AwsTarget::is_home")]
+    pub aws: AwsTarget,
     /// Delete owned resources that the stackfile no longer mentions.
     pub prune: bool,
     /// What the scheduler's periodic check does with drift.
@@ -33,6 +37,31 @@ pub struct Desired {
     pub load_balancers: BTreeMap<String, LoadBalancerSpec>,
     /// Services and one-off task types, keyed by service name.
     pub services: BTreeMap<String, ServiceSpec>,
+}
+
+/// The account and region a cluster lives in: a region, and a role bosun assumes there.
+/// Everything unset means where bosun itself runs, with its own credentials.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AwsTarget {
+    /// The region; `None` for bosun's own.
+    pub region: Option<String>,
+    /// The role to assume; `None` for bosun's own credentials.
+    pub role_arn: Option<String>,
+    /// The external id the role's trust policy asks for. Not a secret (AWS documents it
+    /// as an identifier), but it is not shown in plans either.
+    pub external_id: Option<String>,
+}
+
+impl AwsTarget {
+    /// Whether this is bosun's own account and region.
+    pub fn is_home(&self) -> bool {
+        self.region.is_none() && self.role_arn.is_none()
+    }
+
+    /// The account id of the role, if a role is assumed.
+    pub fn account(&self) -> Option<&str> {
+        self.role_arn.as_deref().and_then(|arn| arn.split(':').nth(4)).filter(|a| !a.is_empty())
+    }
 }
 
 /// What the scheduler's periodic check does when live AWS differs from the stackfile.

@@ -70,6 +70,8 @@ const MAX_HOOKS: usize = 20;
 pub struct RawStackfile {
     /// Dialect: omit for a nysa stackfile, `1` for the bosun dialect (allows `services` as a mapping).
     pub version: Option<i64>,
+    /// Where the cluster lives when not in the account and region bosun runs in: its region, and a role bosun assumes there.
+    pub aws: Option<RawAws>,
     /// The VPC that load balancers, awsvpc tasks and the Cloud Map namespace live in.
     pub vpc: Option<RawVpc>,
     /// Cluster-wide container log configuration; services inherit and may override it.
@@ -184,6 +186,21 @@ pub enum RawDrift {
     Heal,
     /// Only record the plan in the cluster status and announce it.
     Report,
+}
+
+/// The account and region of a cluster.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAws {
+    /// The region of the cluster and of everything it uses, e.g. `eu-west-1` (default: the region bosun runs in).
+    #[schemars(length(max = 32))]
+    pub region: Option<String>,
+    /// An IAM role bosun assumes to manage this cluster, e.g. `arn:aws:iam::123456789012:role/bosun` in another account.
+    #[schemars(length(max = MAX_ARN))]
+    pub role_arn: Option<String>,
+    /// The external id the role's trust policy asks for (`sts:ExternalId`); needs `role_arn`.
+    #[schemars(length(min = 2, max = 1224))]
+    pub external_id: Option<String>,
 }
 
 /// Chat approval rules of the cluster.

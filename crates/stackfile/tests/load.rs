@@ -267,3 +267,29 @@ fn drift_and_notifications_are_read_and_urls_checked_without_echoing_them() {
     assert!(err.contains("3:12: notifications.webhook: must be an http:// or https:// URL"), "{err}");
     assert!(!err.contains("secret-token"), "a webhook URL is a credential: {err}");
 }
+
+#[test]
+fn aws_names_the_region_and_role_of_the_cluster() {
+    let source = "version: 1\naws:\n  region: eu-west-1\n  role_arn: arn:aws:iam::210987654321:role/ops/bosun\n  external_id: bosun-prod\nservices:\n  w:\n    image: busybox\n    memory: 64\n";
+    let desired = load_ok(source, "c");
+    assert_eq!(desired.aws.region.as_deref(), Some("eu-west-1"));
+    assert_eq!(desired.aws.account(), Some("210987654321"));
+    assert_eq!(desired.aws.external_id.as_deref(), Some("bosun-prod"));
+    assert!(!desired.aws.is_home());
+    let home = load_ok("version: 1\nservices:\n  w:\n    image: busybox\n    memory: 64\n", "c");
+    assert!(home.aws.is_home() && home.aws.account().is_none());
+}
+
+#[test]
+fn aws_values_are_checked_where_they_are_written() {
+    let source = "version: 1\naws:\n  region: Europe\n  role_arn: arn:aws:iam::12345:user/bosun\nservices:\n  w:\n    image: busybox\n    memory: 64\n";
+    insta::assert_snapshot!(errors(source, "c"), @r"
+    3:11: aws.region: `Europe` is not an AWS region name (like `eu-west-1`)
+    4:13: aws.role_arn: must be an IAM role ARN: arn:aws:iam::123456789012:role/NAME
+    ");
+    let orphan = "version: 1\naws:\n  external_id: 'x y'\nservices:\n  w:\n    image: busybox\n    memory: 64\n";
+    insta::assert_snapshot!(errors(orphan, "c"), @r"
+    3:16: aws.external_id: an external id is only sent when assuming a role: set `role_arn`
+    3:16: aws.external_id: may contain only letters, digits and + = , . @ : / - _
+    ");
+}

@@ -15,7 +15,9 @@ backend (moto/ecs/models.py) and its response class (moto/ecs/responses.py) so t
 * retried ELBv2 and Cloud Map creates return the resource the first call made, as in AWS,
   and Cloud Map's ListServices honours its namespace filter;
 * with IAM enforcement on (``POST /moto-api/reset-auth``), a REST request without a body
-  (a Route53 GET) is checked against the signature its client computed.
+  (a Route53 GET) is checked against the signature its client computed;
+* AssumeRole of a role that does not exist, or without the external id its trust policy
+  asks for, is refused with AccessDenied, as in AWS.
 
 Every patch names the moto gap it fixes. The layer is pinned to the moto version in
 requirements.txt: it refuses to start on any other version.
@@ -33,6 +35,7 @@ Modules, each importing only those listed before it:
   cloud_map         Cloud Map: idempotent CreateService and namespace creates, ListServices filters
   elbv2             ELBv2: idempotent CreateLoadBalancer, CreateTargetGroup, CreateListener
   iam_auth          IAM enforcement: SigV4 of REST requests without a body (Route53 GETs)
+  sts               AssumeRole: the role must exist, and carry the external id its trust policy asks for
   server            install(), the SQS long-poll fix, the request speed-ups, the control
                     endpoint, the owner watch, main()
 

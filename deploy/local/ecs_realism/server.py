@@ -15,7 +15,7 @@ from typing import Any
 import moto
 from moto.core.responses import BaseResponse
 
-from . import cloud_map, elbv2, iam_auth
+from . import cloud_map, elbv2, iam_auth, sts
 from .clusters import (
     _cluster_counter,
     backend_create_cluster,
@@ -125,8 +125,9 @@ def install() -> None:
         for cls, methods in patches.items():
             for name, fn in methods.items():
                 _patch(cls, name, fn)
-    # Signing of REST requests without a body, under IAM enforcement (no shared state: no lock).
-    for cls, methods in iam_auth.PATCHES.items():
+    # Signing of REST requests without a body, under IAM enforcement, and AssumeRole's
+    # checks (no shared state of the layer's: no lock).
+    for cls, methods in [*iam_auth.PATCHES.items(), *sts.PATCHES.items()]:
         for name, fn in methods.items():
             _patch(cls, name, fn, lock=False)
 

@@ -175,7 +175,8 @@ async fn stale_reason(ctx: &Ctx<'_>, p: &Proposal, current_version: &str) -> Res
         Ok(desired) => desired,
         Err(d) => return Ok(Some(format!("the candidate no longer validates: {d}"))),
     };
-    let observed = bosun_aws::observe(&ctx.state.clients, &desired).await.map_err(|e| failed(e.into()))?;
+    let clients = ctx.state.cluster_clients(&desired).await.map_err(|e| failed(e.into()))?;
+    let observed = bosun_aws::observe(&clients, &desired).await.map_err(|e| failed(e.into()))?;
     let plan = bosun_plan::plan(&desired, &observed, &Policy::from_desired(&desired));
     if plan.matches_hash(&p.plan_hash) {
         Ok(None)

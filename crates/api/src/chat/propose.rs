@@ -40,7 +40,8 @@ pub(super) async fn propose(ctx: &Ctx<'_>, command: &Command) -> Answer {
     let (base, base_desired) = super::current(ctx, cluster).await?;
     let candidate = candidate(ctx, command, &base, &base_desired).await?;
     let desired = bosun_stackfile::load(&candidate, cluster).map_err(|d| invalid(&d))?;
-    let observed = bosun_aws::observe(&ctx.state.clients, &desired).await.map_err(|e| failed(e.into()))?;
+    let clients = ctx.state.cluster_clients(&desired).await.map_err(|e| failed(e.into()))?;
+    let observed = bosun_aws::observe(&clients, &desired).await.map_err(|e| failed(e.into()))?;
     let plan = bosun_plan::plan(&desired, &observed, &Policy::from_desired(&desired));
     if let Some(conflict) = plan.conflicts.first() {
         return Err(Reply::private(format!(

@@ -44,7 +44,8 @@ pub(super) async fn status(ctx: &Ctx<'_>, cluster: &str, service: Option<&str>) 
     {
         return Err(no_service(cluster, s, desired.services.keys()));
     }
-    let (status, live) = tokio::join!(ctx.state.store.get_status(cluster), live_services(&ctx.state.clients, cluster));
+    let clients = ctx.state.cluster_clients(&desired).await.map_err(|e| failed(e.into()))?;
+    let (status, live) = tokio::join!(ctx.state.store.get_status(cluster), live_services(&clients, cluster));
     let live = live.map_err(|e| failed(e.into()))?;
     let status = status.map_err(|e| failed(e.into()))?;
     let mut text = format!("*{}*", shown(cluster));
@@ -105,7 +106,8 @@ pub(super) async fn plan(ctx: &Ctx<'_>, cluster: &str) -> Answer {
     ctx.require(cluster, Role::Viewer, "plan")?;
     let _slot = PlanSlot::try_acquire(ctx.state, &format!("chat:{}", ctx.user)).map_err(failed)?;
     let (_, desired) = super::current(ctx, cluster).await?;
-    let observed = bosun_aws::observe(&ctx.state.clients, &desired).await.map_err(|e| failed(e.into()))?;
+    let clients = ctx.state.cluster_clients(&desired).await.map_err(|e| failed(e.into()))?;
+    let observed = bosun_aws::observe(&clients, &desired).await.map_err(|e| failed(e.into()))?;
     let plan = bosun_plan::plan(&desired, &observed, &Policy::from_desired(&desired));
     let text = format!("Plan of *{}*: {} (hash `{}`)", shown(cluster), plan.summary_line(), plan.short_hash());
     Ok(Reply::private(text).with_body(excerpt(&render_text(&plan), BODY_MAX)))

@@ -78,7 +78,7 @@ async fn preview(
     if blind {
         bosun_plan::blind::blind_env_values(desired.to_mut());
     }
-    let observed = bosun_aws::observe(&state.clients, &desired).await?;
+    let observed = bosun_aws::observe(&state.cluster_clients(&desired).await?, &desired).await?;
     if blind {
         bosun_plan::blind::take_live_env_values(desired.to_mut(), &observed);
     }

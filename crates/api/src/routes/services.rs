@@ -90,7 +90,7 @@ pub async fn list(
     names: Names,
 ) -> Result<Json<Content<ServiceView>>, ApiError> {
     let desired = desired(&state, &names.cluster).await?;
-    let mut live = live_services(&state.clients, &names.cluster).await?;
+    let mut live = live_services(&state.cluster_clients(&desired).await?, &names.cluster).await?;
     let content = desired
         .services
         .values()

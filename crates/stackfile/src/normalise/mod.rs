@@ -211,8 +211,10 @@ impl<'a> Normaliser<'a> {
         let rules = std::mem::take(&mut self.rules);
         self.priority_collisions(&rules);
         let notifications = self.notifications();
+        let aws = self.aws();
         Desired {
             cluster: self.cluster.clone(),
+            aws,
             prune: raw.prune.unwrap_or(false),
             drift: match raw.drift {
                 Some(RawDrift::Report) => Drift::Report,
@@ -226,6 +228,34 @@ impl<'a> Normaliser<'a> {
             load_balancers,
             services,
         }
+    }
+
+    /// `aws:`: where the cluster lives. Each value has AWS's own shape, so that a typo is
+    /// reported here and not as a failed AssumeRole in the middle of a reconcile.
+    fn aws(&mut self) -> AwsTarget {
+        let Some(a) = self.raw.aws.clone() else {
+            return AwsTarget::default();
+        };
+        if let Some(region) = &a.region
+            && !is_region(region)
+        {
+            self.err("aws.region", format!("`{region}` is not an AWS region name (like `eu-west-1`)"));
+        }
+        if let Some(arn) = &a.role_arn
+            && !is_role_arn(arn)
+        {
+            self.err("aws.role_arn", "must be an IAM role ARN: arn:aws:iam::123456789012:role/NAME");
+        }
+        if let Some(id) = &a.external_id {
+            if a.role_arn.is_none() {
+                self.err("aws.external_id", "an external id is only sent when assuming a role: set `role_arn`");
+            }
+            let allowed = |c: char| c.is_ascii_alphanumeric() || "+=,.@:/-_".contains(c);
+            if !id.chars().all(allowed) {
+                self.err("aws.external_id", "may contain only letters, digits and + = , . @ : / - _");
+            }
+        }
+        AwsTarget { region: a.region, role_arn: a.role_arn, external_id: a.external_id }
     }
 
     fn notifications(&mut self) -> Notifications {
@@ -370,4 +400,32 @@ fn is_http_url(url: &str) -> bool {
         let host = r.split(['/', '?', '#']).next().unwrap_or_default();
         !host.is_empty() && !url.chars().any(char::is_whitespace)
     })
+}
+
+/// `us-east-1`, `eu-central-2`, `us-gov-west-1`, `cn-north-1`, `ap-southeast-5`, ...
+fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    let [geo, middle @ .., number] = parts.as_slice() else { return false };
+    geo.len() == 2
+        && geo.bytes().all(|b| b.is_ascii_lowercase())
+        && !middle.is_empty()
+        && middle.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && (1..=2).contains(&number.len())
+        && number.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`.
+fn is_role_arn(s: &str) -> bool {
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    let [arn, partition, iam, region, account, resource] = parts.as_slice() else { return false };
+    let name = resource.strip_prefix("role/").unwrap_or("");
+    *arn == "arn"
+        && partition.starts_with("aws")
+        && *iam == "iam"
+        && region.is_empty()
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && !name.is_empty()
+        && name.len() <= 576
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c))
 }

@@ -40,6 +40,18 @@ pub struct Status {
     pub dead_letter_jobs: Option<u64>,
     /// The last drift check, found something or not.
     pub drift_checked_at: Option<String>,
+    /// Where the cluster lives, as the scheduler last saw its stackfile.
+    pub location: Option<Location>,
+}
+
+/// A cluster's account and region, in a status.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Location {
+    /// The account of the role bosun assumes; `None`: bosun's own.
+    pub account: Option<String>,
+    /// The region.
+    pub region: Option<String>,
 }
 
 /// The last job, in a status.
@@ -155,6 +167,8 @@ pub struct Tile {
     last: Option<(LastJob, Option<When>)>,
     drift: (&'static str, &'static str),
     lock: Option<(Lock, Option<When>)>,
+    /// `account · region`, once a job or drift check has run.
+    location: Option<String>,
     converged: usize,
     total: usize,
     problem: Option<Problem>,
@@ -165,10 +179,26 @@ async fn tile(api: &Api, caller: &Caller, name: String, now: SystemTime) -> Tile
         api.get::<Status>(caller, format!("/api/v1/clusters/{name}/status")),
         api.get::<Content<Service>>(caller, format!("/api/v1/clusters/{name}/services")),
     );
-    let mut tile = Tile { name, last: None, drift: ("unknown", ""), lock: None, converged: 0, total: 0, problem: None };
+    let mut tile = Tile {
+        name,
+        last: None,
+        drift: ("unknown", ""),
+        lock: None,
+        location: None,
+        converged: 0,
+        total: 0,
+        problem: None,
+    };
     match status {
         Ok(mut s) => {
             tile.drift = drift_state(&s);
+            tile.location = s.location.take().map(|l| {
+                let account = l.account.unwrap_or_else(|| "bosun's account".to_owned());
+                match l.region {
+                    Some(region) => format!("{account} · {region}"),
+                    None => account,
+                }
+            });
             tile.last = s.last_job.take().map(|j| {
                 let when = j.finished_at.as_deref().and_then(|t| When::parse(t, now));
                 (j, when)
