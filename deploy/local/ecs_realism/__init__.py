@@ -13,7 +13,9 @@ backend (moto/ecs/models.py) and its response class (moto/ecs/responses.py) so t
 * one-off tasks (RunTask) run and end in STOPPED with an exit code chosen by the caller;
 * the API gaps listed in README.md are fixed (idempotency errors, paging, resolved ARNs, ...);
 * retried ELBv2 and Cloud Map creates return the resource the first call made, as in AWS,
-  and Cloud Map's ListServices honours its namespace filter.
+  and Cloud Map's ListServices honours its namespace filter;
+* CloudFormation creates the resource types bosun's own template needs that moto skips
+  (a bucket policy, a secret, an alarm), and drops ``AWS::NoValue`` from lists.
 
 Every patch names the moto gap it fixes. The layer is pinned to the moto version in
 requirements.txt: it refuses to start on any other version.
@@ -30,6 +32,8 @@ Modules, each importing only those listed before it:
   responses         the patched ECS response handlers (request parameters, paging)
   cloud_map         Cloud Map: idempotent CreateService and namespace creates, ListServices filters
   elbv2             ELBv2: idempotent CreateLoadBalancer, CreateTargetGroup, CreateListener
+  cloudformation    CloudFormation: the S3 bucket policy, Secrets Manager secret and CloudWatch
+                    alarm resource types, and AWS::NoValue dropped from lists
   server            install(), the SQS long-poll fix, the request speed-ups, the control
                     endpoint, the owner watch, main()
 
