@@ -1127,6 +1127,131 @@ def emulator_cpu_seconds() -> float:
 STATE_DIR = ""
 
 
+class CloudFormationTests(unittest.TestCase):
+    """The resource types bosun's template needs that moto's CloudFormation skips or half-makes."""
+
+    TEMPLATE = """
+Parameters:
+  WithRule: {Type: String, AllowedValues: ["yes", "no"]}
+Conditions:
+  Rule: !Equals [!Ref WithRule, "yes"]
+Resources:
+  Bucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: !Sub "${AWS::StackName}-bucket"
+      VersioningConfiguration: {Status: Enabled}
+      PublicAccessBlockConfiguration:
+        {BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true}
+      LifecycleConfiguration:
+        Rules:
+          - {Id: old, Prefix: a/, Status: Enabled, ExpiredObjectDeleteMarker: true,
+             NoncurrentVersionExpiration: {NoncurrentDays: 1}}
+          - !If [Rule, {Id: when, Prefix: b/, Status: Enabled, ExpirationInDays: 9}, !Ref AWS::NoValue]
+  Policy:
+    Type: AWS::S3::BucketPolicy
+    Properties:
+      Bucket: !Ref Bucket
+      PolicyDocument:
+        Statement:
+          - {Effect: Deny, Principal: "*", Action: "s3:*", Resource: !Sub "${Bucket.Arn}/*",
+             Condition: {Bool: {"aws:SecureTransport": "false"}}}
+  Given:
+    Type: AWS::SecretsManager::Secret
+    Properties: {Name: !Sub "${AWS::StackName}/given", SecretString: "v1"}
+  Generated:
+    Type: AWS::SecretsManager::Secret
+    Properties:
+      Name: !Sub "${AWS::StackName}/generated"
+      GenerateSecretString: {PasswordLength: 40, ExcludePunctuation: true}
+  Alarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      AlarmName: !Sub "${AWS::StackName}-alarm"
+      Namespace: AWS/SQS
+      MetricName: ApproximateNumberOfMessagesVisible
+      Dimensions: [{Name: QueueName, Value: q}]
+      Statistic: Maximum
+      Period: 60
+      EvaluationPeriods: 1
+      Threshold: 0
+      ComparisonOperator: GreaterThanThreshold
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement: [{Effect: Allow, Principal: {Service: ecs-tasks.amazonaws.com}, Action: "sts:AssumeRole"}]
+      Policies:
+        - PolicyName: p
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - {Sid: A, Effect: Allow, Action: ["s3:GetObject"], Resource: ["*"]}
+              - !If [Rule, {Sid: B, Effect: Allow, Action: ["s3:PutObject"], Resource: ["*"]}, !Ref AWS::NoValue]
+Outputs:
+  Role: {Value: !Ref Role}
+"""
+
+    def stack(self, with_rule: str) -> str:
+        cfn = client("cloudformation")
+        name = unique("s")
+        cfn.create_stack(
+            StackName=name,
+            TemplateBody=self.TEMPLATE,
+            Parameters=[{"ParameterKey": "WithRule", "ParameterValue": with_rule}],
+            Capabilities=["CAPABILITY_IAM"],
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+            if stack["StackStatus"] != "CREATE_IN_PROGRESS" or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertEqual(stack["StackStatus"], "CREATE_COMPLETE", stack)
+        return name
+
+    def test_bucket_settings_policy_secrets_alarm_and_role_policy(self) -> None:
+        name = self.stack("yes")
+        s3 = client("s3")
+        bucket = f"{name}-bucket"
+        self.assertEqual(s3.get_bucket_versioning(Bucket=bucket)["Status"], "Enabled")
+        block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        self.assertTrue(all(block.values()) and len(block) == 4, block)
+        rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]}
+        self.assertEqual(sorted(rules), ["old", "when"])
+        self.assertEqual(rules["old"]["Filter"], {"Prefix": "a/"})
+        self.assertEqual(rules["old"]["Expiration"], {"ExpiredObjectDeleteMarker": True})
+        self.assertEqual(rules["old"]["NoncurrentVersionExpiration"]["NoncurrentDays"], 1)
+        self.assertEqual(rules["when"]["Expiration"], {"Days": 9})
+        policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+        self.assertEqual(policy["Statement"][0]["Condition"], {"Bool": {"aws:SecureTransport": "false"}})
+
+        sm = client("secretsmanager")
+        self.assertEqual(sm.get_secret_value(SecretId=f"{name}/given")["SecretString"], "v1")
+        generated = sm.get_secret_value(SecretId=f"{name}/generated")["SecretString"]
+        self.assertEqual(len(generated), 40)
+        self.assertTrue(generated.isalnum(), "no punctuation")
+
+        alarm = client("cloudwatch").describe_alarms(AlarmNames=[f"{name}-alarm"])["MetricAlarms"][0]
+        self.assertEqual((alarm["MetricName"], alarm["Threshold"]), ("ApproximateNumberOfMessagesVisible", 0.0))
+        self.assertEqual(alarm["Dimensions"], [{"Name": "QueueName", "Value": "q"}])
+
+        outputs = client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]["Outputs"]
+        role = outputs[0]["OutputValue"]
+        document = client("iam").get_role_policy(RoleName=role, PolicyName="p")["PolicyDocument"]
+        # boto3 decodes IAM's JSON: the document is a dict, not moto's repr of one.
+        self.assertIsInstance(document, dict)
+        self.assertEqual([st["Sid"] for st in document["Statement"]], ["A", "B"])
+
+    def test_no_value_drops_list_elements(self) -> None:
+        name = self.stack("no")
+        rules = client("s3").get_bucket_lifecycle_configuration(Bucket=f"{name}-bucket")["Rules"]
+        self.assertEqual([r["ID"] for r in rules], ["old"])
+        outputs = client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]["Outputs"]
+        document = client("iam").get_role_policy(RoleName=outputs[0]["OutputValue"], PolicyName="p")
+        self.assertEqual([st["Sid"] for st in document["PolicyDocument"]["Statement"]], ["A"])
+
+
 def main() -> int:
     global PORT, ENDPOINT, STATE_DIR
     PORT = free_port()

@@ -64,6 +64,17 @@ impl ApiServer {
     /// (and no `BOSUN_SLACK_*` settings from the test's own environment).
     pub async fn start_configured(env: &Env, serve: &[&str], envs: &[(&str, &str)]) -> Self {
         env.bosun(&["init", "--bucket", BUCKET, "--queue", QUEUE]).await.expect_code(0);
+        Self::launch(env, serve, envs, false).await
+    }
+
+    /// `bosun serve ...` on a bucket and queue made by someone else than `bosun init`
+    /// (bosun's CloudFormation template), named [`BUCKET`] and [`QUEUE`], with the
+    /// tokens given as the tokens file's content in `BOSUN_TOKENS`, as ECS gives them.
+    pub async fn start_without_init(env: &Env, serve: &[&str], envs: &[(&str, &str)]) -> Self {
+        Self::launch(env, serve, envs, true).await
+    }
+
+    async fn launch(env: &Env, serve: &[&str], envs: &[(&str, &str)], tokens_in_env: bool) -> Self {
         let mut lines = Vec::new();
         let mut tokens = Vec::new();
         for role in ["admin", "deployer", "viewer"] {
@@ -80,16 +91,20 @@ impl ApiServer {
             tokens.push(field("token:"));
             lines.push(field("line:"));
         }
-        let tokens_file = env.work_dir().join("tokens");
-        std::fs::write(&tokens_file, format!("# role sha256 name\n{}\n", lines.join("\n")))
-            .expect("write the tokens file");
-
+        let tokens_text = format!("# role sha256 name\n{}\n", lines.join("\n"));
         let mut cmd = env.server(serve);
-        for k in ["BOSUN_SLACK_SIGNING_SECRET", "BOSUN_SLACK_BOT_TOKEN", "BOSUN_SLACK_API_URL"] {
+        for k in ["BOSUN_SLACK_SIGNING_SECRET", "BOSUN_SLACK_BOT_TOKEN", "BOSUN_SLACK_API_URL", "BOSUN_TOKENS"] {
             cmd.env_remove(k);
         }
         cmd.envs(envs.iter().copied());
-        cmd.args(["--listen", "127.0.0.1:0", "--bucket", BUCKET, "--queue", QUEUE, "--tokens-file"]).arg(&tokens_file);
+        cmd.args(["--listen", "127.0.0.1:0", "--bucket", BUCKET, "--queue", QUEUE]);
+        if tokens_in_env {
+            cmd.env("BOSUN_TOKENS", tokens_text);
+        } else {
+            let tokens_file = env.work_dir().join("tokens");
+            std::fs::write(&tokens_file, tokens_text).expect("write the tokens file");
+            cmd.arg("--tokens-file").arg(&tokens_file);
+        }
         let mut child = cmd.spawn().expect("start bosun serve api");
         let stderr = child.stderr.take().expect("stderr is piped");
         let logs = Arc::new(Mutex::new(Vec::new()));

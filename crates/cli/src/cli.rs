@@ -198,8 +198,14 @@ pub struct HttpArgs {
     #[arg(long, env = "BOSUN_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
     /// Tokens file: one `ROLE SHA256HEX NAME` per line (see `bosun token new`).
-    #[arg(long, env = "BOSUN_TOKENS_FILE", required = true)]
+    #[arg(long, env = "BOSUN_TOKENS_FILE", required_unless_present = "tokens", conflicts_with = "tokens")]
     pub tokens_file: Option<PathBuf>,
+    /// The tokens file's content instead of a file, for a container whose secrets
+    /// arrive in its environment (ECS `secrets`); set it in the environment, not as a
+    /// flag, which shows in the process list. Fixed for the process's life: SIGHUP
+    /// reloads only a tokens file.
+    #[arg(long, env = "BOSUN_TOKENS", hide_env_values = true, value_name = "LINES")]
+    pub tokens: Option<String>,
     /// Chat access file: one `ROLE USER_ID CLUSTER_GLOB...` grant per line (see the
     /// README's ChatOps section); chat is off without it.
     #[arg(long, env = "BOSUN_CHAT_ACCESS_FILE")]
@@ -220,8 +226,12 @@ pub struct HttpArgs {
     /// A file holding the secret web UI sessions are signed with. Every API replica
     /// behind one load balancer needs the same one; without it each process makes a
     /// random key, and its sessions end when it stops.
-    #[arg(long, env = "BOSUN_UI_SESSION_SECRET_FILE")]
+    #[arg(long, env = "BOSUN_UI_SESSION_SECRET_FILE", conflicts_with = "ui_session_secret")]
     pub ui_session_secret_file: Option<PathBuf>,
+    /// The UI session secret itself, instead of a file (ECS `secrets`). Set it in the
+    /// environment, not as a flag, which shows in the process list.
+    #[arg(long, env = "BOSUN_UI_SESSION_SECRET", hide_env_values = true, value_name = "SECRET")]
+    pub ui_session_secret: Option<String>,
     /// How long a web UI sign-in lasts.
     #[arg(long, env = "BOSUN_UI_SESSION_TTL", value_parser = parse_duration, default_value = "12h")]
     pub ui_session_ttl: Duration,
@@ -535,6 +545,24 @@ mod tests {
         // The scheduler alone needs no tokens file; the API and `serve` do.
         let err = Cli::try_parse_from(["bosun", "serve", "--bucket", "b", "--queue", "q.fifo"]).unwrap_err();
         assert!(err.to_string().contains("--tokens-file"), "{err}");
+    }
+
+    #[test]
+    fn the_api_takes_tokens_and_the_session_secret_from_a_file_or_their_content() {
+        let base = ["bosun", "serve", "api", "--bucket", "b", "--queue", "q.fifo"];
+        let parse = |extra: &[&str]| Cli::try_parse_from(base.iter().chain(extra));
+        let Command::Serve { server: Some(Server::Api(api)), .. } =
+            parse(&["--tokens", "admin 00 me", "--ui-session-secret", "s"]).unwrap().command
+        else {
+            panic!("not serve api")
+        };
+        assert_eq!(api.http.tokens.as_deref(), Some("admin 00 me"));
+        assert_eq!(api.http.tokens_file, None);
+        assert_eq!(api.http.ui_session_secret.as_deref(), Some("s"));
+        let both = parse(&["--tokens", "x", "--tokens-file", "t"]).unwrap_err();
+        assert_eq!(both.kind(), clap::error::ErrorKind::ArgumentConflict, "{both}");
+        let both = parse(&["--tokens-file", "t", "--ui-session-secret", "s", "--ui-session-secret-file", "f"]);
+        assert_eq!(both.unwrap_err().kind(), clap::error::ErrorKind::ArgumentConflict);
     }
 
     #[test]

@@ -51,17 +51,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
 
 /// The API's settings, and what it reloads on SIGHUP (its tokens file, its chat access file).
 fn api_config(state: &StateArgs, http: HttpArgs) -> Result<(bosun_api::ApiConfig, Reloadable), Failure> {
-    let tokens_file = http.tokens_file.expect("clap requires --tokens-file");
-    let tokens = reload::read_tokens(&tokens_file).map_err(|e| {
-        for line in &e.lines {
-            eprintln!("{}:{line}", tokens_file.display());
-        }
-        Failure::user(anyhow::anyhow!(e.summary))
-            .hint("each line is `ROLE SHA256HEX NAME`; `bosun token new --role ROLE --name NAME` prints one")
-    })?;
-    if tokens.is_empty() {
-        eprintln!("warning: {} has no tokens: every /api/v1 request will get 401", tokens_file.display());
-    }
+    let (tokens, tokens_file) = api_tokens(http.tokens_file, http.tokens.as_deref())?;
     let l = http.limits;
     let limits = bosun_api::Limits {
         plans: l.max_plans,
@@ -86,7 +76,7 @@ fn api_config(state: &StateArgs, http: HttpArgs) -> Result<(bosun_api::ApiConfig
             Some(bosun_api::chat::ChatConfig { access: bosun_api::chat::SharedAccess::new(access) })
         }
     };
-    let ui = ui_config(http.ui_session_secret_file.as_deref(), http.ui_session_ttl)?;
+    let ui = ui_config(http.ui_session_secret_file.as_deref(), http.ui_session_secret.as_deref(), http.ui_session_ttl)?;
     let config = bosun_api::ApiConfig {
         ui,
         listen: http.listen,
@@ -100,41 +90,61 @@ fn api_config(state: &StateArgs, http: HttpArgs) -> Result<(bosun_api::ApiConfig
         slack: slack_config(*http.slack)?,
     };
     let reloadable = Reloadable {
-        tokens: Some((tokens_file, config.tokens.clone())),
+        tokens: tokens_file.map(|file| (file, config.tokens.clone())),
         chat: http.chat_access_file.zip(chat.map(|c| c.access)),
         sinks: None,
     };
     Ok((config, reloadable))
 }
 
-/// The web UI's session key (from the secret file, else random) and lifetime. Errors
-/// never quote the secret.
+/// The API's tokens, from the tokens file or else from `BOSUN_TOKENS` (its content), and
+/// the file SIGHUP reloads them from (none for the variable). Errors never quote a line.
+fn api_tokens(file: Option<PathBuf>, text: Option<&str>) -> Result<(bosun_api::Tokens, Option<PathBuf>), Failure> {
+    let (origin, read) = match (&file, text) {
+        (Some(path), _) => (path.display().to_string(), reload::read_tokens(path)),
+        (None, Some(text)) => ("BOSUN_TOKENS".to_owned(), reload::parse_tokens(text, "BOSUN_TOKENS")),
+        (None, None) => return Err(Failure::user(anyhow::anyhow!("give --tokens-file or BOSUN_TOKENS"))),
+    };
+    let tokens = read.map_err(|e| {
+        for line in &e.lines {
+            eprintln!("{origin}:{line}");
+        }
+        Failure::user(anyhow::anyhow!(e.summary))
+            .hint("each line is `ROLE SHA256HEX NAME`; `bosun token new --role ROLE --name NAME` prints one")
+    })?;
+    if tokens.is_empty() {
+        eprintln!("warning: {origin} has no tokens: every /api/v1 request will get 401");
+    }
+    Ok((tokens, file))
+}
+
+/// The web UI's session key (from the secret file, else the secret itself, else
+/// random) and lifetime. Errors never quote the secret.
 fn ui_config(
     secret_file: Option<&std::path::Path>,
+    secret: Option<&str>,
     ttl: std::time::Duration,
 ) -> Result<bosun_api::ui::UiConfig, Failure> {
     use bosun_api::ui::session::SessionKey;
     if ttl.is_zero() || ttl > std::time::Duration::from_secs(30 * 86_400) {
         return Err(Failure::user(anyhow::anyhow!("--ui-session-ttl must be from 1s to 30 days")));
     }
-    let key = match secret_file {
-        None => SessionKey::random(),
-        Some(path) => {
+    let (secret, origin) = match (secret_file, secret) {
+        (Some(path), _) => {
             let secret = std::fs::read(path).map_err(|e| {
                 Failure::user(anyhow::anyhow!("could not read the UI session secret file {}: {e}", path.display()))
             })?;
-            let secret = secret.trim_ascii();
-            if secret.len() < 32 {
-                return Err(Failure::user(anyhow::anyhow!(
-                    "the UI session secret in {} is shorter than 32 bytes",
-                    path.display()
-                ))
-                .hint("`head -c 48 /dev/urandom | base64 > FILE` makes one"));
-            }
-            SessionKey::from_secret(secret)
+            (secret, format!("the UI session secret in {}", path.display()))
         }
+        (None, Some(secret)) => (secret.as_bytes().to_vec(), "BOSUN_UI_SESSION_SECRET".to_owned()),
+        (None, None) => return Ok(bosun_api::ui::UiConfig { key: SessionKey::random(), session_ttl: ttl }),
     };
-    Ok(bosun_api::ui::UiConfig { key, session_ttl: ttl })
+    let secret = secret.trim_ascii();
+    if secret.len() < 32 {
+        return Err(Failure::user(anyhow::anyhow!("{origin} is shorter than 32 bytes"))
+            .hint("`head -c 48 /dev/urandom | base64` makes one"));
+    }
+    Ok(bosun_api::ui::UiConfig { key: SessionKey::from_secret(secret), session_ttl: ttl })
 }
 
 /// The Slack app's settings; `None` without a signing secret. Errors never quote a

@@ -70,10 +70,13 @@ pub struct TokensError {
 pub fn read_tokens(path: &Path) -> Result<Tokens, TokensError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| TokensError { summary: format!("could not read {}: {e}", path.display()), lines: Vec::new() })?;
-    Tokens::parse(&text).map_err(|lines| TokensError {
-        summary: format!("{} has {} invalid line(s)", path.display(), lines.len()),
-        lines,
-    })
+    parse_tokens(&text, &path.display().to_string())
+}
+
+/// Parse the content of a tokens file that came from `origin` (a path, or `BOSUN_TOKENS`).
+pub fn parse_tokens(text: &str, origin: &str) -> Result<Tokens, TokensError> {
+    Tokens::parse(text)
+        .map_err(|lines| TokensError { summary: format!("{origin} has {} invalid line(s)", lines.len()), lines })
 }
 
 /// Read and parse a chat access file. Its errors are the same shape as a tokens

@@ -17,7 +17,9 @@ backend (moto/ecs/models.py) and its response class (moto/ecs/responses.py) so t
 * with IAM enforcement on (``POST /moto-api/reset-auth``), a REST request without a body
   (a Route53 GET) is checked against the signature its client computed;
 * AssumeRole of a role that does not exist, or without the external id its trust policy
-  asks for, is refused with AccessDenied, as in AWS.
+  asks for, is refused with AccessDenied, as in AWS;
+* CloudFormation creates the resource types bosun's own template needs that moto skips
+  (a bucket policy, a secret, an alarm), and drops ``AWS::NoValue`` from lists.
 
 Every patch names the moto gap it fixes. The layer is pinned to the moto version in
 requirements.txt: it refuses to start on any other version.
@@ -36,6 +38,8 @@ Modules, each importing only those listed before it:
   elbv2             ELBv2: idempotent CreateLoadBalancer, CreateTargetGroup, CreateListener
   iam_auth          IAM enforcement: SigV4 of REST requests without a body (Route53 GETs)
   sts               AssumeRole: the role must exist, and carry the external id its trust policy asks for
+  cloudformation    CloudFormation: the S3 bucket policy, Secrets Manager secret and CloudWatch
+                    alarm resource types, and AWS::NoValue dropped from lists
   server            install(), the SQS long-poll fix, the request speed-ups, the control
                     endpoint, the owner watch, main()
 

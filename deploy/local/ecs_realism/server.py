@@ -15,7 +15,7 @@ from typing import Any
 import moto
 from moto.core.responses import BaseResponse
 
-from . import cloud_map, elbv2, iam_auth, sts
+from . import cloud_map, cloudformation, elbv2, iam_auth, sts
 from .clusters import (
     _cluster_counter,
     backend_create_cluster,
@@ -131,6 +131,8 @@ def install() -> None:
         for name, fn in methods.items():
             _patch(cls, name, fn, lock=False)
 
+    # The resource types of bosun's own CloudFormation template that moto lacks.
+    cloudformation.install()
     _speed_up_requests()
     _fix_sqs_long_poll()
     Backend._bosun_realism = True
