@@ -560,6 +560,7 @@ impl Planner<'_> {
                 self.hooks(svc, HookPhase::Post);
                 return;
             }
+            (Claim::Adopt, Some(live)) => !self.runs_desired_spec(live, svc),
             (_, Some(live)) => live.spec_hash.as_deref() != Some(hash.as_str()) || !live.runs_deployed_revision(),
         };
         let live = live.expect("matched above");
@@ -630,6 +631,14 @@ impl Planner<'_> {
         if new_td {
             self.hooks(svc, HookPhase::Post);
         }
+    }
+
+    /// Whether an adopted service already runs a task definition equal to the desired
+    /// spec (the observer reads the live revision of every service without bosun's spec
+    /// hash). Adopting it then registers no revision and redeploys nothing: the service
+    /// is only tagged, with the revision it runs as the one bosun deployed.
+    fn runs_desired_spec(&self, live: &ObservedService, svc: &ServiceSpec) -> bool {
+        self.observed.task_definitions.get(&live.task_definition_arn).is_some_and(|td| td.spec == svc.task_definition)
     }
 
     fn hooks(&mut self, svc: &ServiceSpec, phase: HookPhase) {

@@ -2,7 +2,7 @@
 //! idempotence as a property (apply the plan with the pure simulator, plan again,
 //! expect nothing).
 
-use bosun_plan::observed::{ObservedService, Owner};
+use bosun_plan::observed::{ObservedService, ObservedTaskDefinition, Owner};
 use bosun_plan::simulate::simulate;
 use bosun_plan::{Action, Kind, Observed, Plan, Policy, ServiceField, Step, plan, render_text};
 use bosun_stackfile::{Desired, fixtures, load};
@@ -215,6 +215,51 @@ fn a_same_named_unowned_service_is_a_conflict_until_adopted() {
     let after = simulate(&adopting, &live, &p);
     assert!(after.services["mailer"].owner.is_owned_by("demo"));
     assert_converged(&adopting, &after);
+}
+
+#[test]
+fn adopting_a_service_that_runs_the_desired_spec_registers_no_revision() {
+    let desired = fixtures::desired("demo.yml", "demo");
+    let mut live = converge(&desired, &Observed::default());
+    // `mailer` was made by other tooling, with exactly the task definition and service
+    // settings the stackfile describes (what `bosun import` writes), and none of
+    // bosun's tags. The observer read its live revision, as for any service without
+    // bosun's spec hash.
+    let arn = "arn:sim:ecs:task-definition/demo-mailer:7".to_owned();
+    let mailer = live.services.get_mut("mailer").unwrap();
+    mailer.owner = Owner::default();
+    mailer.spec_hash = None;
+    mailer.deployed_task_definition = None;
+    mailer.task_definition_arn = arn.clone();
+    live.task_definitions.retain(|_, td| td.spec.family != "demo-mailer");
+    let spec = desired.services["mailer"].task_definition.clone();
+    live.task_definitions.insert(arn.clone(), ObservedTaskDefinition { arn, spec, spec_hash: None });
+
+    let mut adopting = desired.clone();
+    adopting.services.get_mut("mailer").unwrap().adopt = true;
+    let p = plan(&adopting, &live, &Policy::default());
+    assert_eq!(kinds_in_order(&p), vec![(Action::Adopt, Kind::Service)], "{}", render_text(&p));
+    let Step::UpdateService { fields, adopt, .. } = &p.changes[0].step else { panic!("a service update") };
+    assert!(fields.is_empty(), "nothing is sent to UpdateService, so nothing is redeployed: {fields:?}");
+    assert!(adopt);
+    insta::assert_snapshot!("adopt_mailer_as_it_runs", render_text(&p));
+
+    let after = simulate(&adopting, &live, &p);
+    let mailer = &after.services["mailer"];
+    assert!(mailer.owner.is_owned_by("demo"));
+    assert_eq!(mailer.task_definition_arn, "arn:sim:ecs:task-definition/demo-mailer:7", "the revision it ran");
+    assert_eq!(mailer.deployed_task_definition.as_deref(), Some("demo-mailer:7"));
+    assert_converged(&adopting, &after);
+
+    // A live revision that differs from the spec in anything still gets a new one.
+    let mut other = live.clone();
+    other.task_definitions.values_mut().for_each(|td| {
+        if td.spec.family == "demo-mailer" {
+            td.spec.container.image = "public.ecr.aws/docker/library/busybox:1.35".into();
+        }
+    });
+    let p = plan(&adopting, &other, &Policy::default());
+    assert_eq!(kinds_in_order(&p), vec![(Action::Update, Kind::TaskDefinition), (Action::Adopt, Kind::Service)]);
 }
 
 #[test]
