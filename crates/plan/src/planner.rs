@@ -253,7 +253,7 @@ impl Planner<'_> {
 
     fn load_balancers(&mut self) {
         for lb in self.desired.load_balancers.values() {
-            let adopt = lb.service.as_ref().and_then(|s| self.desired.services.get(s)).is_some_and(|s| s.adopt);
+            let adopt = lb.adopt;
             let live = self.observed.load_balancers.get(&lb.name);
             match self.claim(live.map(|l| &l.owner), adopt) {
                 Claim::Absent => {
@@ -275,7 +275,14 @@ impl Planner<'_> {
                     }
                 }
                 Claim::Foreign => {
-                    let reason = self.foreign_reason(&format!("load balancer {}", lb.name), lb.service.as_deref());
+                    let what = format!("load balancer {}", lb.name);
+                    let reason = match lb.service.as_deref() {
+                        Some(s) => self.foreign_reason(&what, Some(s)),
+                        None => format!(
+                            "{what} exists and is not managed by bosun for cluster {}; set `adopt: true` on it under `load_balancers:` to take it over, or rename it",
+                            self.cluster
+                        ),
+                    };
                     self.out.conflict(Kind::LoadBalancer, &lb.name, reason);
                 }
                 claim @ (Claim::Owned | Claim::Adopt) => {

@@ -262,6 +262,58 @@ fn adopting_a_service_that_runs_the_desired_spec_registers_no_revision() {
     assert_eq!(kinds_in_order(&p), vec![(Action::Update, Kind::TaskDefinition), (Action::Adopt, Kind::Service)]);
 }
 
+/// Everything of a converged state as other tooling would have left it: no bosun tags.
+fn disown(live: &mut Observed) {
+    for s in live.services.values_mut() {
+        (s.owner, s.spec_hash, s.deployed_task_definition) = (Owner::default(), None, None);
+    }
+    live.target_groups.values_mut().for_each(|t| t.owner = Owner::default());
+    for lb in live.load_balancers.values_mut() {
+        lb.owner = Owner::default();
+        for rules in lb.listeners.values_mut().filter_map(|l| l.rules.as_mut()) {
+            rules.values_mut().for_each(|r| r.owner = Owner::default());
+        }
+    }
+    live.records.values_mut().for_each(|r| r.owner = Owner::default());
+    live.discovery_services.values_mut().for_each(|d| d.owner = Owner::default());
+}
+
+#[test]
+fn a_shared_load_balancer_is_adopted_only_when_it_says_so() {
+    let desired = fixtures::desired("fargate.yml", "prod");
+    let mut live = converge(&desired, &Observed::default());
+    disown(&mut live);
+    let mut adopting = desired.clone();
+    adopting.services.values_mut().for_each(|s| s.adopt = true);
+
+    // The services adopt, the shared ALB does not: it is someone else's.
+    let p = plan(&adopting, &live, &Policy::default());
+    assert_eq!(p.conflicts.len(), 1, "{}", render_text(&p));
+    assert!(p.conflicts[0].reason.contains("set `adopt: true` on it under `load_balancers:`"), "{:?}", p.conflicts);
+
+    adopting.load_balancers.get_mut("prod-edge").unwrap().adopt = true;
+    let p = plan(&adopting, &live, &Policy::default());
+    assert!(p.conflicts.is_empty(), "{}", render_text(&p));
+    assert!(p.changes.iter().all(|c| c.action == Action::Adopt), "only adoptions:\n{}", render_text(&p));
+    let adopted: Vec<String> = p.changes.iter().map(|c| c.resource.to_string()).collect();
+    assert_eq!(
+        adopted,
+        [
+            "target group prod-admin-tg",
+            "target group prod-api-tg",
+            "load balancer prod-edge",
+            "listener rule prod-edge:80#10",
+            "listener rule prod-edge:80#20",
+            "service admin",
+            "service api",
+        ]
+    );
+    let after = simulate(&adopting, &live, &p);
+    assert!(after.load_balancers["prod-edge"].owner.is_owned_by("prod"));
+    assert_eq!(after.load_balancers["prod-edge"].owner.service, None, "a shared load balancer has no service");
+    assert_converged(&adopting, &after);
+}
+
 #[test]
 fn a_deleted_service_is_pruned_alone() {
     let desired = fixtures::desired("demo.yml", "demo");
