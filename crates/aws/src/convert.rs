@@ -145,7 +145,9 @@ pub(crate) fn td_from_aws(td: &ecs::TaskDefinition) -> TaskDefinitionSpec {
                 .iter()
                 .map(|p| PortMapping {
                     container_port: p.container_port().unwrap_or_default().try_into().unwrap_or_default(),
-                    host_port: p.host_port().and_then(|h| h.try_into().ok()),
+                    // ECS answers `hostPort: 0` for a dynamic bridge port, which a
+                    // registration leaves out.
+                    host_port: p.host_port().filter(|&h| h != 0).and_then(|h| h.try_into().ok()),
                     protocol: p.protocol().map_or("tcp", |p| p.as_str()).to_owned(),
                 })
                 .collect();

@@ -12,6 +12,8 @@
 //! - [`convert`]: SDK shapes <-> domain shapes.
 //! - [`apply`](mod@apply): plan steps -> AWS calls, stage by stage, one module per
 //!   AWS service.
+//! - [`import`](mod@import): a cluster bosun does not manage yet -> the live cluster
+//!   `bosun import` writes a stackfile for (reads only).
 //! - [`progress`]: what an apply reports while it runs, and how rollouts end.
 //! - [`rollout`]: waiting for deployments and one-off tasks, with four outcomes, on
 //!   an adaptive poll schedule.
@@ -37,6 +39,7 @@ pub mod clients;
 pub mod convert;
 pub mod ecr;
 pub mod error;
+pub mod import;
 pub mod jobs;
 pub mod lease;
 pub mod live;

@@ -177,7 +177,7 @@ async fn observe_ecs(c: &Clients, desired: &Desired) -> Result<EcsPart, AwsError
 }
 
 /// ARNs of the services of `cluster`.
-async fn list_services(c: &Clients, cluster: &str) -> Result<Vec<String>, AwsError> {
+pub(crate) async fn list_services(c: &Clients, cluster: &str) -> Result<Vec<String>, AwsError> {
     let mut arns = Vec::new();
     let mut pages = c.ecs.list_services().cluster(cluster).max_results(100).into_paginator().send();
     while let Some(page) = pages.next().await {
@@ -188,7 +188,11 @@ async fn list_services(c: &Clients, cluster: &str) -> Result<Vec<String>, AwsErr
 }
 
 /// Services of `cluster` by name or ARN, with tags, in concurrent batches.
-async fn describe_services(c: &Clients, cluster: &str, services: Vec<String>) -> Result<Vec<ecs::Service>, AwsError> {
+pub(crate) async fn describe_services(
+    c: &Clients,
+    cluster: &str,
+    services: Vec<String>,
+) -> Result<Vec<ecs::Service>, AwsError> {
     let batches: Vec<Vec<ecs::Service>> =
         stream::iter(services.chunks(DESCRIBE_SERVICES_BATCH).map(<[String]>::to_vec))
             .map(|batch| async move {

@@ -30,6 +30,9 @@ pub enum Command {
     Plan(PlanArgs),
     /// Change AWS to match the stackfile and wait for the rollouts.
     Apply(ApplyArgs),
+    /// Write a stackfile (bosun's dialect, every service `adopt: true`) for a cluster
+    /// that bosun does not manage yet; only reads AWS.
+    Import(ImportArgs),
     /// Run bosun's servers: with no subcommand, the API and the scheduler in one
     /// process (it takes the flags of both).
     #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -432,6 +435,28 @@ pub struct Target {
     /// Override the stackfile's `prune` setting.
     #[arg(long, value_name = "BOOL")]
     pub prune: Option<bool>,
+}
+
+/// `bosun import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The ECS cluster to import.
+    #[arg(long, env = "BOSUN_CLUSTER")]
+    pub cluster: String,
+    /// Import only these services (comma-separated); every one must exist.
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    pub services: Vec<String>,
+    /// A Route53 hosted zone whose alias records to the services' load balancers are
+    /// imported too; repeat it for more zones.
+    #[arg(long = "zone-id", value_name = "ZONE")]
+    pub zone_ids: Vec<String>,
+    /// Write the stackfile here (created with mode 0600: it holds environment values)
+    /// instead of to stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print AWS calls by operation after the run (on stderr).
+    #[arg(long)]
+    pub stats: bool,
 }
 
 /// Plan output formats.

@@ -14,8 +14,8 @@ use bosun_stackfile::Desired;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{
-    ApplyArgs, Cli, Command, Format, HttpArgs, IamPolicyArgs, JobsCommand, Listen, PlanArgs, PolicyFormat, ServeArgs,
-    Server, StateArgs, Target, TokenCommand, WorkerArgs,
+    ApplyArgs, Cli, Command, Format, HttpArgs, IamPolicyArgs, ImportArgs, JobsCommand, Listen, PlanArgs, PolicyFormat,
+    ServeArgs, Server, StateArgs, Target, TokenCommand, WorkerArgs,
 };
 use crate::output::{EXIT_CHANGES, EXIT_CONFLICTS, Failure, TerminalProgress, print_stats};
 use crate::reload::{self, Reloadable, SinkSource};
@@ -31,6 +31,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Plan(args) => plan(args).await,
         Command::Apply(args) => apply(args).await,
+        Command::Import(args) => import(args).await,
         Command::Serve { server, both } => {
             let signals = shutdown_signals();
             let hangups = reload::hangups();
@@ -530,6 +531,82 @@ async fn plan(args: PlanArgs) -> Result<ExitCode, Failure> {
         return Ok(ExitCode::from(EXIT_CHANGES));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `bosun import`: read the cluster, write the stackfile. Reads only; the text goes to
+/// the file or stdout, never to a log (it holds environment values).
+async fn import(args: ImportArgs) -> Result<ExitCode, Failure> {
+    use bosun_aws::import::{ImportReadError, ImportRequest, read_cluster};
+
+    let clients = Clients::from_env().await;
+    let request = ImportRequest {
+        cluster: args.cluster.clone(),
+        services: args.services.clone(),
+        zone_ids: args.zone_ids.clone(),
+    };
+    let result = read_cluster(&clients, &request).await;
+    if args.stats {
+        print_stats(&clients.stats);
+    }
+    let live = result.map_err(|e| match e {
+        ImportReadError::Aws(e) => {
+            let retryable = e.is_retryable();
+            aws_failure(anyhow::Error::new(e).context(format!("could not read cluster {}", args.cluster)), retryable)
+        }
+        e @ ImportReadError::NoCluster(_) => {
+            Failure::user(e).hint("check the cluster name, and AWS_REGION (and AWS_ENDPOINT_URL for the emulator)")
+        }
+        e @ ImportReadError::NoSuchServices { .. } => {
+            Failure::user(e).hint("`--services` takes the names of the cluster's ACTIVE services, comma-separated")
+        }
+        e @ ImportReadError::TooManyServices { .. } => {
+            Failure::user(e).hint("import the cluster in parts with `--services`")
+        }
+    })?;
+    let managed = live.managed.clone();
+    let imported = bosun_stackfile::import::build(&live).map_err(|e| match e {
+        bosun_stackfile::import::ImportError::NoServices if !managed.is_empty() => Failure::user(anyhow::anyhow!(
+            "every service of cluster {} that was asked for is already managed by bosun ({})",
+            args.cluster,
+            managed.join(", ")
+        ))
+        .hint("a managed service needs no import: plan it with its own stackfile"),
+        e @ bosun_stackfile::import::ImportError::NoServices => {
+            Failure::user(anyhow::anyhow!("cluster {}: {e}", args.cluster))
+        }
+        e @ bosun_stackfile::import::ImportError::Invalid(_) => Failure::internal(e),
+    })?;
+    match &args.output {
+        Some(path) => write_private(path, &imported.yaml)
+            .with_context(|| format!("could not write {}", path.display()))
+            .map_err(Failure::user)?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(imported.yaml.as_bytes()).and_then(|()| out.flush()).map_err(Failure::internal)?;
+        }
+    }
+    if !managed.is_empty() {
+        eprintln!("already managed by bosun, so not imported: {}", managed.join(", "));
+    }
+    eprintln!(
+        "imported {} service(s) of cluster {}{}; {} comment(s) say what a stackfile cannot hold or what the plan would still change",
+        imported.services.len(),
+        args.cluster,
+        args.output.as_ref().map(|p| format!(" into {}", p.display())).unwrap_or_default(),
+        imported.notes
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Write `text` to a file only its owner can read: it holds environment values.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
 }
 
 async fn apply(args: ApplyArgs) -> Result<ExitCode, Failure> {

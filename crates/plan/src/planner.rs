@@ -253,7 +253,7 @@ impl Planner<'_> {
 
     fn load_balancers(&mut self) {
         for lb in self.desired.load_balancers.values() {
-            let adopt = lb.service.as_ref().and_then(|s| self.desired.services.get(s)).is_some_and(|s| s.adopt);
+            let adopt = lb.adopt;
             let live = self.observed.load_balancers.get(&lb.name);
             match self.claim(live.map(|l| &l.owner), adopt) {
                 Claim::Absent => {
@@ -275,7 +275,14 @@ impl Planner<'_> {
                     }
                 }
                 Claim::Foreign => {
-                    let reason = self.foreign_reason(&format!("load balancer {}", lb.name), lb.service.as_deref());
+                    let what = format!("load balancer {}", lb.name);
+                    let reason = match lb.service.as_deref() {
+                        Some(s) => self.foreign_reason(&what, Some(s)),
+                        None => format!(
+                            "{what} exists and is not managed by bosun for cluster {}; set `adopt: true` on it under `load_balancers:` to take it over, or rename it",
+                            self.cluster
+                        ),
+                    };
                     self.out.conflict(Kind::LoadBalancer, &lb.name, reason);
                 }
                 claim @ (Claim::Owned | Claim::Adopt) => {
@@ -560,6 +567,7 @@ impl Planner<'_> {
                 self.hooks(svc, HookPhase::Post);
                 return;
             }
+            (Claim::Adopt, Some(live)) => !self.runs_desired_spec(live, svc),
             (_, Some(live)) => live.spec_hash.as_deref() != Some(hash.as_str()) || !live.runs_deployed_revision(),
         };
         let live = live.expect("matched above");
@@ -630,6 +638,14 @@ impl Planner<'_> {
         if new_td {
             self.hooks(svc, HookPhase::Post);
         }
+    }
+
+    /// Whether an adopted service already runs a task definition equal to the desired
+    /// spec (the observer reads the live revision of every service without bosun's spec
+    /// hash). Adopting it then registers no revision and redeploys nothing: the service
+    /// is only tagged, with the revision it runs as the one bosun deployed.
+    fn runs_desired_spec(&self, live: &ObservedService, svc: &ServiceSpec) -> bool {
+        self.observed.task_definitions.get(&live.task_definition_arn).is_some_and(|td| td.spec == svc.task_definition)
     }
 
     fn hooks(&mut self, svc: &ServiceSpec, phase: HookPhase) {

@@ -2,7 +2,7 @@
 //! idempotence as a property (apply the plan with the pure simulator, plan again,
 //! expect nothing).
 
-use bosun_plan::observed::{ObservedService, Owner};
+use bosun_plan::observed::{ObservedService, ObservedTaskDefinition, Owner};
 use bosun_plan::simulate::simulate;
 use bosun_plan::{Action, Kind, Observed, Plan, Policy, ServiceField, Step, plan, render_text};
 use bosun_stackfile::{Desired, fixtures, load};
@@ -214,6 +214,103 @@ fn a_same_named_unowned_service_is_a_conflict_until_adopted() {
     insta::assert_snapshot!("adopt_mailer", render_text(&p));
     let after = simulate(&adopting, &live, &p);
     assert!(after.services["mailer"].owner.is_owned_by("demo"));
+    assert_converged(&adopting, &after);
+}
+
+#[test]
+fn adopting_a_service_that_runs_the_desired_spec_registers_no_revision() {
+    let desired = fixtures::desired("demo.yml", "demo");
+    let mut live = converge(&desired, &Observed::default());
+    // `mailer` was made by other tooling, with exactly the task definition and service
+    // settings the stackfile describes (what `bosun import` writes), and none of
+    // bosun's tags. The observer read its live revision, as for any service without
+    // bosun's spec hash.
+    let arn = "arn:sim:ecs:task-definition/demo-mailer:7".to_owned();
+    let mailer = live.services.get_mut("mailer").unwrap();
+    mailer.owner = Owner::default();
+    mailer.spec_hash = None;
+    mailer.deployed_task_definition = None;
+    mailer.task_definition_arn = arn.clone();
+    live.task_definitions.retain(|_, td| td.spec.family != "demo-mailer");
+    let spec = desired.services["mailer"].task_definition.clone();
+    live.task_definitions.insert(arn.clone(), ObservedTaskDefinition { arn, spec, spec_hash: None });
+
+    let mut adopting = desired.clone();
+    adopting.services.get_mut("mailer").unwrap().adopt = true;
+    let p = plan(&adopting, &live, &Policy::default());
+    assert_eq!(kinds_in_order(&p), vec![(Action::Adopt, Kind::Service)], "{}", render_text(&p));
+    let Step::UpdateService { fields, adopt, .. } = &p.changes[0].step else { panic!("a service update") };
+    assert!(fields.is_empty(), "nothing is sent to UpdateService, so nothing is redeployed: {fields:?}");
+    assert!(adopt);
+    insta::assert_snapshot!("adopt_mailer_as_it_runs", render_text(&p));
+
+    let after = simulate(&adopting, &live, &p);
+    let mailer = &after.services["mailer"];
+    assert!(mailer.owner.is_owned_by("demo"));
+    assert_eq!(mailer.task_definition_arn, "arn:sim:ecs:task-definition/demo-mailer:7", "the revision it ran");
+    assert_eq!(mailer.deployed_task_definition.as_deref(), Some("demo-mailer:7"));
+    assert_converged(&adopting, &after);
+
+    // A live revision that differs from the spec in anything still gets a new one.
+    let mut other = live.clone();
+    other.task_definitions.values_mut().for_each(|td| {
+        if td.spec.family == "demo-mailer" {
+            td.spec.container.image = "public.ecr.aws/docker/library/busybox:1.35".into();
+        }
+    });
+    let p = plan(&adopting, &other, &Policy::default());
+    assert_eq!(kinds_in_order(&p), vec![(Action::Update, Kind::TaskDefinition), (Action::Adopt, Kind::Service)]);
+}
+
+/// Everything of a converged state as other tooling would have left it: no bosun tags.
+fn disown(live: &mut Observed) {
+    for s in live.services.values_mut() {
+        (s.owner, s.spec_hash, s.deployed_task_definition) = (Owner::default(), None, None);
+    }
+    live.target_groups.values_mut().for_each(|t| t.owner = Owner::default());
+    for lb in live.load_balancers.values_mut() {
+        lb.owner = Owner::default();
+        for rules in lb.listeners.values_mut().filter_map(|l| l.rules.as_mut()) {
+            rules.values_mut().for_each(|r| r.owner = Owner::default());
+        }
+    }
+    live.records.values_mut().for_each(|r| r.owner = Owner::default());
+    live.discovery_services.values_mut().for_each(|d| d.owner = Owner::default());
+}
+
+#[test]
+fn a_shared_load_balancer_is_adopted_only_when_it_says_so() {
+    let desired = fixtures::desired("fargate.yml", "prod");
+    let mut live = converge(&desired, &Observed::default());
+    disown(&mut live);
+    let mut adopting = desired.clone();
+    adopting.services.values_mut().for_each(|s| s.adopt = true);
+
+    // The services adopt, the shared ALB does not: it is someone else's.
+    let p = plan(&adopting, &live, &Policy::default());
+    assert_eq!(p.conflicts.len(), 1, "{}", render_text(&p));
+    assert!(p.conflicts[0].reason.contains("set `adopt: true` on it under `load_balancers:`"), "{:?}", p.conflicts);
+
+    adopting.load_balancers.get_mut("prod-edge").unwrap().adopt = true;
+    let p = plan(&adopting, &live, &Policy::default());
+    assert!(p.conflicts.is_empty(), "{}", render_text(&p));
+    assert!(p.changes.iter().all(|c| c.action == Action::Adopt), "only adoptions:\n{}", render_text(&p));
+    let adopted: Vec<String> = p.changes.iter().map(|c| c.resource.to_string()).collect();
+    assert_eq!(
+        adopted,
+        [
+            "target group prod-admin-tg",
+            "target group prod-api-tg",
+            "load balancer prod-edge",
+            "listener rule prod-edge:80#10",
+            "listener rule prod-edge:80#20",
+            "service admin",
+            "service api",
+        ]
+    );
+    let after = simulate(&adopting, &live, &p);
+    assert!(after.load_balancers["prod-edge"].owner.is_owned_by("prod"));
+    assert_eq!(after.load_balancers["prod-edge"].owner.service, None, "a shared load balancer has no service");
     assert_converged(&adopting, &after);
 }
 

@@ -425,7 +425,7 @@ fn push_indent(out: &mut String, n: usize) {
 
 /// A string as a YAML scalar: plain when it cannot read as anything else, otherwise
 /// double-quoted (JSON string escapes are valid YAML).
-fn quote(s: &str) -> String {
+pub(crate) fn quote(s: &str) -> String {
     if is_safe_plain(s) { s.to_owned() } else { serde_json::to_string(s).expect("strings always serialise") }
 }
 

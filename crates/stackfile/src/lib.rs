@@ -18,6 +18,8 @@
 //! # Layout
 //! - [`model`]: the normalised desired state the planner consumes.
 //! - [`hash`]: the stable hash of a task definition spec (an ownership tag).
+//! - [`import`]: `bosun import`: a stackfile (with comments for what it cannot say)
+//!   from a live cluster the AWS adapter read.
 //! - [`limits`]: the limits of a stackfile, each from the AWS limit it protects, and
 //!   the text rules of its strings (one printable line, except environment values and
 //!   commands).
@@ -49,6 +51,7 @@ pub mod document;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
 pub mod hash;
+pub mod import;
 pub mod limits;
 pub mod model;
 mod normalise;

@@ -170,6 +170,11 @@ pub struct LoadBalancerSpec {
     /// For nysa's per-service ALBs, the service that owns it (tagged `bosun:service`).
     /// `None` for a shared load balancer.
     pub service: Option<String>,
+    /// Take over a same-named load balancer bosun did not create (a shared one's own
+    /// `adopt: true`; a service's ALB follows the service's `adopt`). Left out of the
+    /// JSON when false, so plans and their hashes read as before the key existed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub adopt: bool,
 }
 
 /// One listener of a load balancer.

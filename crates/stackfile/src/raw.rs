@@ -605,6 +605,8 @@ pub struct RawLoadBalancer {
     /// Listeners; at least one, ports unique.
     #[schemars(length(max = MAX_LISTENERS))]
     pub listeners: Vec<RawListener>,
+    /// Take over a same-named load balancer that bosun did not create (with its listeners).
+    pub adopt: Option<bool>,
 }
 
 /// A listener of a shared load balancer; unmatched requests get a 404.

@@ -112,6 +112,7 @@ impl Normaliser<'_> {
                         security_groups: sgs.to_vec(),
                         listeners,
                         service: None,
+                        adopt: lb.adopt.unwrap_or(false),
                     },
                 );
             }
@@ -210,6 +211,7 @@ impl Normaliser<'_> {
                     security_groups: sgs.to_vec(),
                     listeners: BTreeMap::from([(public, listener)]),
                     service: Some(name.to_string()),
+                    adopt: e.raw.adopt.unwrap_or(false),
                 });
             }
         }
@@ -581,6 +583,20 @@ services:
         assert_eq!(api.rules[0].listener_port, 8080);
         assert_eq!(d.load_balancers["my-internal-alb"].scheme, Scheme::Internal);
         assert_eq!(d.load_balancers["my-internal-alb"].subnets, ["q-1", "q-2"]);
+    }
+
+    #[test]
+    fn a_shared_load_balancer_adopts_by_its_own_key_and_an_elb_by_its_service() {
+        let d = crate::load(NAMING, "prod").unwrap_or_else(|e| panic!("{e}"));
+        assert!(d.load_balancers.values().all(|lb| !lb.adopt), "nothing is adopted unless asked");
+        let text =
+            NAMING.replace("inner: {name: my-internal-alb,", "inner: {adopt: true, name: my-internal-alb,").replace(
+                "      image: nginx\n      ports: [80]\n      elb:",
+                "      image: nginx\n      adopt: true\n      ports: [80]\n      elb:",
+            );
+        let d = crate::load(&text, "prod").unwrap_or_else(|e| panic!("{e}"));
+        let adopted: Vec<&str> = d.load_balancers.values().filter(|lb| lb.adopt).map(|lb| lb.name.as_str()).collect();
+        assert_eq!(adopted, ["my-internal-alb", "prod-web-pub-lb"]);
     }
 
     #[test]

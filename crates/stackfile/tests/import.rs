@@ -1,0 +1,374 @@
+//! `bosun import`'s document builder: the round trip (a live cluster made from a desired
+//! state imports into a stackfile that loads back into the same desired state, so its
+//! plan adopts and changes nothing), `defaults`, and the comments for what a stackfile
+//! cannot say.
+
+use bosun_stackfile::import::{
+    ImportError, LiveAction, LiveAttachment, LiveCluster, LiveDiscoveryService, LiveListener, LiveLoadBalancer,
+    LiveNamespace, LiveRecord, LiveRule, LiveService, LiveTargetGroup, build,
+};
+use bosun_stackfile::{DefaultAction, Desired, ServiceKind, ServiceSpec, fixtures, load};
+
+fn tg_arn(name: &str) -> String {
+    format!("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/{name}/0123")
+}
+
+fn lb_arn(name: &str) -> String {
+    format!("arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/{name}/4567")
+}
+
+fn sd_arn(name: &str) -> String {
+    format!("arn:aws:servicediscovery:us-east-1:123456789012:service/srv-{name}")
+}
+
+fn dns_name(lb: &str) -> String {
+    format!("{}-1234.us-east-1.elb.amazonaws.com", lb.to_lowercase())
+}
+
+/// The live cluster that applying `d` makes, as the adapter would read it.
+fn live_from(d: &Desired) -> LiveCluster {
+    let mut live = LiveCluster { cluster: d.cluster.clone(), ..LiveCluster::default() };
+    for s in d.services.values().filter(|s| s.kind == ServiceKind::Service) {
+        live.services.push(LiveService {
+            name: s.name.clone(),
+            task_definition: s.task_definition.clone(),
+            notes: Vec::new(),
+            desired_count: s.desired_count.unwrap_or(s.initial_count),
+            launch_type: Some(s.launch_type),
+            network: s.network.clone(),
+            load_balancers: s
+                .target_group
+                .iter()
+                .map(|tg| LiveAttachment {
+                    target_group_arn: tg_arn(&tg.name),
+                    container_name: s.task_definition.container.name.clone(),
+                    container_port: s.container_port.unwrap_or(tg.port),
+                })
+                .collect(),
+            registries: s.discovery.iter().map(|x| sd_arn(&x.name)).collect(),
+            circuit_breaker: s.deployment.circuit_breaker,
+            rollback: s.deployment.rollback,
+            min_healthy_percent: s.deployment.min_healthy_percent,
+            max_percent: s.deployment.max_percent,
+            placement_strategy: s.placement_strategy.clone(),
+            placement_constraints: s.placement_constraints.clone(),
+        });
+        if let Some(tg) = &s.target_group {
+            let lb = s.rules.first().map_or_else(|| tg.name.clone(), |r| r.load_balancer.clone());
+            live.target_groups.insert(
+                tg_arn(&tg.name),
+                LiveTargetGroup {
+                    arn: tg_arn(&tg.name),
+                    spec: tg.clone(),
+                    load_balancer_arns: vec![lb_arn(&lb)],
+                    notes: Vec::new(),
+                },
+            );
+        }
+        if let Some(r) = &s.dns {
+            live.records.push(LiveRecord {
+                zone_id: r.zone_id.clone(),
+                name: r.name.clone(),
+                record_type: "A".into(),
+                alias_dns_name: dns_name(&r.load_balancer),
+            });
+        }
+        if let (Some(x), Some(ns)) = (&s.discovery, &d.namespace) {
+            live.discovery.insert(
+                sd_arn(&x.name),
+                LiveDiscoveryService {
+                    arn: sd_arn(&x.name),
+                    name: x.name.clone(),
+                    namespace_id: "ns-1".into(),
+                    dns_ttl: Some(x.dns_ttl),
+                    failure_threshold: Some(x.failure_threshold),
+                    notes: Vec::new(),
+                },
+            );
+            live.namespaces.insert(
+                "ns-1".into(),
+                LiveNamespace {
+                    id: "ns-1".into(),
+                    name: ns.name.clone(),
+                    private_dns: true,
+                    vpc_id: Some(ns.vpc_id.clone()),
+                },
+            );
+        }
+    }
+    for lb in d.load_balancers.values() {
+        let listeners = lb
+            .listeners
+            .values()
+            .map(|l| LiveListener {
+                port: l.port,
+                protocol: Some(l.protocol),
+                certificates: l.certificates.clone(),
+                default_action: match &l.default_action {
+                    DefaultAction::Forward { target_group } => {
+                        LiveAction::Forward { target_group_arn: tg_arn(target_group) }
+                    }
+                    DefaultAction::FixedResponse { status_code } => {
+                        LiveAction::FixedResponse { status_code: *status_code }
+                    }
+                },
+                rules: d
+                    .services
+                    .values()
+                    .flat_map(|s| &s.rules)
+                    .filter(|r| r.load_balancer == lb.name && r.listener_port == l.port)
+                    .map(|r| LiveRule {
+                        priority: r.priority,
+                        hosts: r.hosts.clone(),
+                        paths: r.paths.clone(),
+                        action: LiveAction::Forward { target_group_arn: tg_arn(&r.target_group) },
+                        other_conditions: Vec::new(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        live.load_balancers.insert(
+            lb_arn(&lb.name),
+            LiveLoadBalancer {
+                arn: lb_arn(&lb.name),
+                name: lb.name.clone(),
+                scheme: lb.scheme,
+                subnets: lb.subnets.clone(),
+                security_groups: lb.security_groups.clone(),
+                dns_name: dns_name(&lb.name),
+                listeners,
+                notes: Vec::new(),
+            },
+        );
+    }
+    live
+}
+
+/// A service spec as an import can know it: no hooks (they are not live), the default
+/// rollout wait, adopted.
+fn as_imported(s: &ServiceSpec) -> ServiceSpec {
+    let mut s = s.clone();
+    s.hooks = Default::default();
+    s.deployment.wait_timeout = std::time::Duration::from_secs(600);
+    s.adopt = true;
+    s
+}
+
+fn assert_round_trip(d: &Desired) -> String {
+    let live = live_from(d);
+    let imported = build(&live).unwrap_or_else(|e| panic!("{e}"));
+    assert!(bosun_stackfile::validate(&imported.yaml).is_ok(), "{}", imported.yaml);
+    let back = load(&imported.yaml, &d.cluster).unwrap_or_else(|e| panic!("{e}\n{}", imported.yaml));
+    assert_eq!(imported.notes, 0, "{}", imported.yaml);
+    assert!(!imported.yaml.contains("the plan would change"), "{}", imported.yaml);
+    for (name, s) in d.services.iter().filter(|(_, s)| s.kind == ServiceKind::Service) {
+        assert_eq!(back.services[name], as_imported(s), "service {name}:\n{}", imported.yaml);
+    }
+    for (name, lb) in &d.load_balancers {
+        let mut want = lb.clone();
+        want.adopt = true;
+        assert_eq!(back.load_balancers[name], want, "load balancer {name}:\n{}", imported.yaml);
+    }
+    assert_eq!(back.namespace, d.namespace);
+    imported.yaml
+}
+
+#[test]
+fn every_example_imports_into_the_same_desired_state() {
+    for name in fixtures::EXAMPLES {
+        assert_round_trip(&fixtures::desired(name, "shop"));
+    }
+}
+
+#[test]
+fn the_demo_imports_with_defaults_and_adopt() {
+    let yaml = assert_round_trip(&fixtures::desired("demo.yml", "demo"));
+    insta::assert_snapshot!("import_demo", yaml);
+}
+
+#[test]
+fn the_fargate_example_keeps_its_shared_load_balancer_shared() {
+    let yaml = assert_round_trip(&fixtures::desired("fargate.yml", "shop"));
+    insta::assert_snapshot!("import_fargate", yaml);
+}
+
+/// The test cluster of the issue, as a stackfile, for the shapes the examples lack:
+/// a public ALB service with an alias, two services sharing one ALB by host, a Cloud Map
+/// service, a worker, and a Fargate service with secrets.
+const CLUSTER: &str = r#"
+version: 1
+vpc:
+  id: vpc-1
+  subnets: {public: [subnet-a, subnet-b], private: [subnet-c, subnet-d]}
+  security_groups: {public: [sg-pub], private: [sg-priv]}
+service_discovery: {namespace: legacy.sd}
+load_balancers:
+  edge:
+    name: legacy-shared-alb
+    type: public
+    listeners: [{port: 80}, {port: 443, protocol: HTTPS, certificates: ["arn:aws:acm:us-east-1:123456789012:certificate/abc"]}]
+services:
+  web:
+    image: nginx:1.27
+    memory: 256
+    network_mode: bridge
+    ports: [8080, "9090:9090/udp"]
+    environment: {STAGE: prod, LOG_LEVEL: info, WEB_ONLY: "true"}
+    logging: {log_driver: awslogs, options: {awslogs-group: /ecs/legacy, awslogs-stream-prefix: web}}
+    elb:
+      type: public
+      ports: {public: 80, container: 8080}
+      dns: {hosted_zone_id: Z1, record_name: www.example.com}
+      healthcheck: {path: /health, matcher: "200-399", interval_seconds: 15}
+  api:
+    image: nginx:1.27
+    memory: 256
+    ports: [8080]
+    environment: {STAGE: prod, LOG_LEVEL: debug}
+    logging: {log_driver: awslogs, options: {awslogs-group: /ecs/legacy, awslogs-stream-prefix: api}}
+    routing: {load_balancer: edge, listener: 443, hosts: [api.example.com], priority: 10, dns: {hosted_zone_id: Z1, record_name: api.example.com}}
+    deployment: {min_healthy_percent: 100}
+  admin:
+    image: nginx:1.27
+    memory: 256
+    ports: [8080, 8081]
+    environment: {STAGE: prod, LOG_LEVEL: info}
+    logging: {log_driver: awslogs, options: {awslogs-group: /ecs/legacy, awslogs-stream-prefix: admin}}
+    routing: {load_balancer: edge, listener: 443, hosts: [admin.example.com], paths: ["/admin/*"], priority: 20, container_port: 8081}
+  users:
+    image: httpd:2.4
+    memory: 256
+    ports: [8080]
+    environment: {STAGE: prod, LOG_LEVEL: info}
+    logging: {log_driver: awslogs, options: {awslogs-group: /ecs/legacy, awslogs-stream-prefix: users}}
+    dns_discovery: {ttl: 30}
+    healthcheck: {command: "wget -q -O /dev/null http://localhost:8080/", interval: 15}
+  mailer:
+    image: busybox:1.36
+    memory: 256
+    desired_count: 0
+    environment: {STAGE: prod, LOG_LEVEL: info, SMTP_PORT: "587"}
+    logging: {log_driver: awslogs, options: {awslogs-group: /ecs/legacy, awslogs-stream-prefix: mailer}}
+    placement_strategy: [{type: spread, field: "attribute:ecs.availability-zone"}]
+    volumes: ["spool:/var/spool:/spool", "conf:/etc/mailer:/conf:ro"]
+  payments:
+    image: payments:4.2
+    launch_type: fargate
+    cpu: 512
+    memory: 1024
+    environment: {STAGE: prod, LOG_LEVEL: info}
+    logging: {log_driver: awslogs, options: {awslogs-group: /ecs/legacy, awslogs-stream-prefix: payments}}
+    secrets:
+      DATABASE_URL: arn:aws:secretsmanager:us-east-1:123456789012:secret:payments/db-AbCdEf
+      API_TOKEN: arn:aws:ssm:us-east-1:123456789012:parameter/payments/token
+    task_execution_role_arn: arn:aws:iam::123456789012:role/ecsTaskExecutionRole
+    task_role_arn: arn:aws:iam::123456789012:role/payments
+"#;
+
+fn issue_cluster() -> Desired {
+    load(CLUSTER, "legacy").unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn common_settings_move_to_defaults_and_each_service_keeps_the_rest() {
+    let yaml = assert_round_trip(&issue_cluster());
+    insta::assert_snapshot!("import_issue_cluster", yaml);
+    let doc: serde_json::Value = bosun_stackfile::document::to_json(&yaml).unwrap();
+    let defaults = &doc["defaults"];
+    assert_eq!(defaults["environment"], serde_json::json!({"STAGE": "prod"}), "LOG_LEVEL differs in api");
+    assert_eq!(defaults["logging"]["options"], serde_json::json!({"awslogs-group": "/ecs/legacy"}));
+    assert_eq!(defaults["memory"], serde_json::Value::Null, "payments' task memory differs");
+    assert_eq!(doc["services"]["api"]["logging"], serde_json::json!({"options": {"awslogs-stream-prefix": "api"}}));
+    // `legacy-shared-alb` is `<cluster>-shared-alb`: its key says its name.
+    assert_eq!(
+        doc["load_balancers"]["shared-alb"],
+        serde_json::json!({
+            "type": "public",
+            "listeners": [{"port": 80}, {"port": 443, "protocol": "HTTPS", "certificates": ["arn:aws:acm:us-east-1:123456789012:certificate/abc"]}],
+            "adopt": true,
+        })
+    );
+    for (name, s) in doc["services"].as_object().unwrap() {
+        assert_eq!(s["adopt"], true, "{name}");
+    }
+    // The secrets stay ARNs.
+    assert_eq!(
+        doc["services"]["payments"]["secrets"]["DATABASE_URL"],
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:payments/db-AbCdEf"
+    );
+}
+
+#[test]
+fn what_a_stackfile_cannot_say_is_a_comment_at_its_place_and_nothing_is_guessed() {
+    let mut live = live_from(&issue_cluster());
+    let mailer = live.services.iter_mut().find(|s| s.name == "mailer").unwrap();
+    mailer.notes.push("it has a second container, `sidecar`".into());
+    mailer.launch_type = None;
+    // A family bosun did not name: the plan would register bosun's own.
+    let web = live.services.iter_mut().find(|s| s.name == "web").unwrap();
+    web.task_definition.family = "hand-made-web".into();
+    web.task_definition.container.memory = None;
+    // A listener that answers unmatched requests with a redirect.
+    let edge = live.load_balancers.values_mut().find(|l| l.name == "legacy-shared-alb").unwrap();
+    edge.listeners[0].default_action = LiveAction::Other { description: "a redirect to HTTPS".into() };
+    // A second record for web's ALB, and an AAAA one.
+    let web_dns = live.records.iter().find(|r| r.name == "www.example.com.").unwrap().clone();
+    live.records.push(LiveRecord { name: "web.example.com.".into(), ..web_dns.clone() });
+    live.records.push(LiveRecord { record_type: "AAAA".into(), ..web_dns });
+
+    let imported = build(&live).unwrap_or_else(|e| panic!("{e}"));
+    let yaml = &imported.yaml;
+    let at = |key: &str| yaml.find(&format!("\n  {key}:\n")).unwrap_or_else(|| panic!("{key} in\n{yaml}"));
+    let comment = |text: &str| yaml.find(text).unwrap_or_else(|| panic!("`{text}` in\n{yaml}"));
+    // Each comment sits right above the service or load balancer it is about.
+    let before = |text: &str, key: &str| {
+        let (c, k) = (comment(text), at(key));
+        assert!(c < k, "`{text}` above {key}:\n{yaml}");
+        assert!(
+            yaml[c..k].lines().skip(1).all(|l| l.trim_start().starts_with('#') || l.trim().is_empty()),
+            "`{text}` right above {key}:\n{yaml}"
+        );
+    };
+    before("# bosun cannot represent: it has a second container, `sidecar`", "mailer");
+    before("capacity-provider strategy", "mailer");
+    before("its task definition family is `hand-made-web`", "web");
+    before("its container has no hard memory limit", "web");
+    // Of two records, the first by name is the service's `dns`; the other is left alone.
+    before("record www.example.com. in zone Z1 also aliases its load balancer", "web");
+    assert!(yaml.contains("record_name: web.example.com"), "{yaml}");
+    before("AAAA record www.example.com. in zone Z1", "web");
+    before("answers requests no rule matches with a redirect to HTTPS", "shared-alb");
+    before(
+        "# the plan would change: a new task definition revision, and a redeploy of the service: it differs in `container.memory`, `family`",
+        "web",
+    );
+    // The plan's listener change is said too, and nothing is said about the others.
+    before("the plan would change: the listener on port 80 of `legacy-shared-alb`: default_action", "shared-alb");
+    for quiet in ["api", "admin", "users", "payments"] {
+        let above = yaml[..=at(quiet)].lines().last().unwrap_or_default();
+        assert!(!above.trim_start().starts_with('#'), "no comment above {quiet}:\n{yaml}");
+    }
+    assert!(bosun_stackfile::validate(yaml).is_ok(), "{yaml}");
+    assert_eq!(imported.notes, 9, "{yaml}");
+}
+
+#[test]
+fn values_a_stackfile_refuses_are_left_out_with_a_comment_and_never_shown() {
+    let mut live = live_from(&issue_cluster());
+    let api = live.services.iter_mut().find(|s| s.name == "api").unwrap();
+    api.task_definition.container.environment.insert("BELL".into(), "ding\u{7}dong".into());
+    let imported = build(&live).unwrap_or_else(|e| panic!("{e}"));
+    assert!(imported.yaml.contains("environment variable `BELL` has a name or value a stackfile refuses; left out"));
+    assert!(!imported.yaml.contains("ding"), "the value is not written:\n{}", imported.yaml);
+    assert!(imported.yaml.contains("differs in `container.environment`"), "{}", imported.yaml);
+}
+
+#[test]
+fn a_cluster_without_services_to_import_is_refused() {
+    let live = LiveCluster { cluster: "empty".into(), managed: vec!["web".into()], ..LiveCluster::default() };
+    assert_eq!(build(&live), Err(ImportError::NoServices));
+    let mut one = live_from(&issue_cluster());
+    one.managed = vec!["old".into()];
+    let imported = build(&one).unwrap();
+    assert!(imported.yaml.contains("# Already managed by bosun, so not imported: old."), "{}", imported.yaml);
+}
