@@ -21,6 +21,8 @@ default all) fails with probability --fault-rate, with a kind drawn uniformly fr
               x-amzn-ErrorType ThrottlingException; query/XML: <Code>Throttling</Code>;
               S3: 503 SlowDown; EC2: RequestLimitExceeded)
     500, 503  not forwarded; an InternalFailure / ServiceUnavailable error in that shape
+    denied    not forwarded; the service's own access-denied error, 403 (JSON protocols:
+              AccessDeniedException; query/XML: AccessDenied; EC2: UnauthorizedOperation)
     drop      not forwarded; the connection is closed without an answer
     lost      forwarded and carried out upstream; the answer is discarded and the
               connection closed, as when a response is lost on the way back
@@ -109,7 +111,9 @@ class Counters:
             }
 
 
-FAULT_KINDS = ("throttle", "500", "503", "drop", "lost")
+FAULT_KINDS = ("throttle", "500", "503", "denied", "drop", "lost")
+# What --faults draws from unless told: the failures a retry can get past.
+DEFAULT_FAULTS = ("throttle", "500", "503", "drop", "lost")
 
 
 class Faults:
@@ -167,24 +171,26 @@ def signing_service(headers):
 
 
 def error_reply(service, headers, kind):
-    """(status, headers, body) of a throttling or server error, in the service's own shape."""
+    """(status, headers, body) of a throttling, access-denied or server error, in the service's own shape."""
     rid = str(uuid.uuid4())
     code, status, message = {
         "throttle": ("Throttling", 400, "Rate exceeded"),
         "500": ("InternalFailure", 500, "We encountered an internal error. Please try again."),
         "503": ("ServiceUnavailable", 503, "Service is unavailable. Please try again."),
+        "denied": ("AccessDenied", 403, "User is not authorized to perform this operation"),
     }[kind]
     if service == "s3":
         code, status = {"throttle": ("SlowDown", 503), "500": ("InternalError", 500)}.get(kind, (code, status))
         body = f"<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{rid}</RequestId></Error>"
         return status, {"Content-Type": "application/xml", "x-amz-request-id": rid}, body.encode()
     if service == "ec2":
-        code, status = ("RequestLimitExceeded", 503) if kind == "throttle" else (code, status)
+        code, status = {"throttle": ("RequestLimitExceeded", 503), "denied": ("UnauthorizedOperation", 403)}.get(
+            kind, (code, status))
         body = (f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>"
                 f"<RequestID>{rid}</RequestID></Response>")
         return status, {"Content-Type": "text/xml"}, body.encode()
     if headers.get("X-Amz-Target") or "json" in headers.get("Content-Type", ""):
-        code = "ThrottlingException" if kind == "throttle" else code
+        code = {"throttle": "ThrottlingException", "denied": "AccessDeniedException"}.get(kind, code)
         body = json.dumps({"__type": code, "message": message}).encode()
         return status, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": code,
                         "x-amzn-RequestId": rid}, body
@@ -348,7 +354,7 @@ def make_handler(upstream_host, upstream_port, latency, timeout, counters, fault
                 counters.add(op, error=True, fault=fault)
                 self.close_connection = True
                 return
-            if fault in ("throttle", "500", "503"):
+            if fault in ("throttle", "500", "503", "denied"):
                 counters.add(op, error=True, fault=fault)
                 status, headers, data = error_reply(signing_service(self.headers), self.headers, fault)
                 self.send_response_only(status)
@@ -399,8 +405,9 @@ def main():
     ap.add_argument("--latency-ms", type=float, default=0.0, help="delay added before forwarding each request (default 0)")
     ap.add_argument("--timeout", type=float, default=120.0, help="upstream socket timeout in seconds (default 120)")
     ap.add_argument("--fault-rate", type=float, default=0.0, help="share of requests that fail, 0 to 1 (default 0)")
-    ap.add_argument("--faults", default=",".join(FAULT_KINDS),
-                    help=f"comma-separated fault kinds to draw from (default {','.join(FAULT_KINDS)})")
+    ap.add_argument("--faults", default=",".join(DEFAULT_FAULTS),
+                    help=f"comma-separated fault kinds to draw from, of {','.join(FAULT_KINDS)} "
+                         f"(default {','.join(DEFAULT_FAULTS)})")
     ap.add_argument("--services", default="", help="comma-separated signing names to fault (default: all)")
     ap.add_argument("--operations", default="",
                     help="comma-separated operations to fault, as the stats name them (default: all)")

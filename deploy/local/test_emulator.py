@@ -1072,6 +1072,67 @@ class ElbIdempotencyTests(unittest.TestCase):
         self.assertEqual(len(self.elb.describe_listeners(LoadBalancerArn=lb_arn)["Listeners"]), 2)
 
 
+class PreflightReadTests(unittest.TestCase):
+    """The reads bosun's preflight check makes (crates/aws/src/preflight.rs), as stock moto
+    serves them: lookups by filter that return only what exists, the not-found errors it
+    tells "missing" by, and the states it reports (a certificate not ISSUED, a secret
+    scheduled for deletion)."""
+
+    def test_ec2_filters_return_only_what_exists_with_its_vpc(self) -> None:
+        ec2 = client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.77.1.0/24")["Subnet"]["SubnetId"]
+        group = ec2.create_security_group(VpcId=vpc, GroupName=unique("sg"), Description="x")["GroupId"]
+        subnets = ec2.describe_subnets(
+            Filters=[{"Name": "subnet-id", "Values": [subnet, "subnet-0000000000000dead"]}])["Subnets"]
+        self.assertEqual([(s["SubnetId"], s["VpcId"]) for s in subnets], [(subnet, vpc)])
+        groups = ec2.describe_security_groups(
+            Filters=[{"Name": "group-id", "Values": [group, "sg-0000000000000dead"]}])["SecurityGroups"]
+        self.assertEqual([(g["GroupId"], g["VpcId"]) for g in groups], [(group, vpc)])
+        vpcs = ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [vpc, "vpc-0000000000000dead"]}])["Vpcs"]
+        self.assertEqual([v["VpcId"] for v in vpcs], [vpc])
+
+    def test_acm_status_and_not_found(self) -> None:
+        acm = client("acm")
+        requested = acm.request_certificate(DomainName=f"{unique('www')}.example.com")["CertificateArn"]
+        self.assertEqual(acm.describe_certificate(CertificateArn=requested)["Certificate"]["Status"],
+                         "PENDING_VALIDATION")
+        missing = requested.rsplit("/", 1)[0] + "/00000000-0000-0000-0000-000000000000"
+        with self.assertRaises(ClientError) as ctx:
+            acm.describe_certificate(CertificateArn=missing)
+        self.assertEqual(ctx.exception.response["Error"]["Code"], "ResourceNotFoundException")
+
+    def test_iam_get_role_by_name_whatever_its_path(self) -> None:
+        iam = client("iam")
+        name = unique("role")
+        iam.create_role(RoleName=name, Path="/service/", AssumeRolePolicyDocument="{}")
+        self.assertTrue(iam.get_role(RoleName=name)["Role"]["Arn"].endswith(f":role/service/{name}"))
+        with self.assertRaises(ClientError) as ctx:
+            iam.get_role(RoleName=unique("missing"))
+        self.assertEqual(ctx.exception.response["Error"]["Code"], "NoSuchEntity")
+
+    def test_secret_metadata_and_deletion(self) -> None:
+        sm = client("secretsmanager")
+        arn = sm.create_secret(Name=unique("db"), SecretString="never read")["ARN"]
+        self.assertNotIn("DeletedDate", sm.describe_secret(SecretId=arn))
+        with self.assertRaises(ClientError) as ctx:
+            sm.describe_secret(SecretId=arn[:-6] + "zzzzzz")
+        self.assertEqual(ctx.exception.response["Error"]["Code"], "ResourceNotFoundException")
+        sm.delete_secret(SecretId=arn)
+        self.assertIn("DeletedDate", sm.describe_secret(SecretId=arn))
+
+    def test_parameters_by_name_equals(self) -> None:
+        ssm = client("ssm")
+        tree, flat = f"/{unique('app')}/db", unique("flat")
+        ssm.put_parameter(Name=tree, Value="never read", Type="SecureString")
+        ssm.put_parameter(Name=flat, Value="never read", Type="String")
+        found = ssm.describe_parameters(
+            ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [tree, flat, f"/{flat}", "/nope"]}],
+            MaxResults=50,
+        )["Parameters"]
+        self.assertEqual(sorted(p["Name"] for p in found), sorted([tree, flat]))
+
+
 class SqsLongPollTests(unittest.TestCase):
     """The job queue's long poll: prompt delivery, no busy wait."""
 

@@ -32,8 +32,9 @@ use tokio::process::{Child, Command};
 pub struct Faults {
     /// Share of requests that fail, 0 to 1.
     pub rate: f64,
-    /// `throttle`, `500`, `503`, `drop` (not forwarded, connection closed), `lost`
-    /// (carried out upstream, answer discarded).
+    /// `throttle`, `500`, `503`, `denied` (403, the service's access-denied error),
+    /// `drop` (not forwarded, connection closed), `lost` (carried out upstream, answer
+    /// discarded).
     pub kinds: Vec<&'static str>,
     /// Signing names of the services to fault (`ecs`, `s3`, ...); empty means all.
     pub services: Vec<&'static str>,
@@ -49,7 +50,8 @@ pub struct Faults {
     pub seed: Option<u64>,
 }
 
-/// Every fault kind the proxy knows.
+/// Every fault kind the proxy knows that a retry can get past (the proxy also knows
+/// `denied`: the service's own access-denied error, which no retry gets past).
 pub const ALL_KINDS: [&str; 5] = ["throttle", "500", "503", "drop", "lost"];
 
 impl Faults {

@@ -40,6 +40,18 @@ pub struct Clients {
     pub sqs: aws_sdk_sqs::Client,
     /// ECR.
     pub ecr: aws_sdk_ecr::Client,
+    /// EC2: preflight reads of the VPC, subnets and security groups.
+    pub ec2: aws_sdk_ec2::Client,
+    /// ACM: preflight reads of listener certificates.
+    pub acm: aws_sdk_acm::Client,
+    /// IAM: preflight reads of task and execution roles.
+    pub iam: aws_sdk_iam::Client,
+    /// Secrets Manager: preflight reads of secrets' metadata, never their values.
+    pub secrets: aws_sdk_secretsmanager::Client,
+    /// SSM: preflight reads of parameters' metadata, never their values.
+    pub ssm: aws_sdk_ssm::Client,
+    /// STS: the caller's account, which tells the roles and secrets preflight can read.
+    pub sts: aws_sdk_sts::Client,
     /// The region, as configured.
     pub region: Option<String>,
     /// Calls made through these clients.
@@ -98,6 +110,12 @@ impl Clients {
             ),
             sqs: client!(aws_sdk_sqs),
             ecr: client!(aws_sdk_ecr),
+            ec2: client!(aws_sdk_ec2),
+            acm: client!(aws_sdk_acm),
+            iam: client!(aws_sdk_iam),
+            secrets: client!(aws_sdk_secretsmanager),
+            ssm: client!(aws_sdk_ssm),
+            sts: client!(aws_sdk_sts),
             region: config.region().map(|r| r.as_ref().to_owned()),
             stats,
             td_cache: Arc::default(),

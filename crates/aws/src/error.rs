@@ -188,6 +188,70 @@ impl ServiceError for aws_sdk_ecr::Error {
     }
 }
 
+impl ServiceError for aws_sdk_ec2::Error {
+    fn modelled_kind(&self) -> Option<ErrorKind> {
+        // EC2 models no errors: its codes (`UnauthorizedOperation`, ...) decide.
+        None
+    }
+}
+
+impl ServiceError for aws_sdk_acm::Error {
+    fn modelled_kind(&self) -> Option<ErrorKind> {
+        use aws_sdk_acm::Error as E;
+        match self {
+            E::ResourceNotFoundException(_) => Some(ErrorKind::NotFound),
+            E::AccessDeniedException(_) => Some(ErrorKind::AccessDenied),
+            E::ThrottlingException(_) => Some(ErrorKind::Throttled),
+            E::ConflictException(_) | E::ResourceInUseException(_) => Some(ErrorKind::Conflict),
+            _ => None,
+        }
+    }
+}
+
+impl ServiceError for aws_sdk_iam::Error {
+    fn modelled_kind(&self) -> Option<ErrorKind> {
+        use aws_sdk_iam::Error as E;
+        match self {
+            E::NoSuchEntityException(_) => Some(ErrorKind::NotFound),
+            E::ConcurrentModificationException(_) | E::EntityAlreadyExistsException(_) => Some(ErrorKind::Conflict),
+            _ => None,
+        }
+    }
+}
+
+impl ServiceError for aws_sdk_secretsmanager::Error {
+    fn modelled_kind(&self) -> Option<ErrorKind> {
+        use aws_sdk_secretsmanager::Error as E;
+        match self {
+            E::ResourceNotFoundException(_) => Some(ErrorKind::NotFound),
+            E::ResourceExistsException(_) | E::PreconditionNotMetException(_) => Some(ErrorKind::Conflict),
+            _ => None,
+        }
+    }
+}
+
+impl ServiceError for aws_sdk_ssm::Error {
+    fn modelled_kind(&self) -> Option<ErrorKind> {
+        use aws_sdk_ssm::Error as E;
+        match self {
+            E::ParameterNotFound(_) => Some(ErrorKind::NotFound),
+            E::AccessDeniedException(_) => Some(ErrorKind::AccessDenied),
+            E::ThrottlingException(_) => Some(ErrorKind::Throttled),
+            _ => None,
+        }
+    }
+}
+
+impl ServiceError for aws_sdk_sts::Error {
+    fn modelled_kind(&self) -> Option<ErrorKind> {
+        use aws_sdk_sts::Error as E;
+        match self {
+            E::ExpiredTokenException(_) => Some(ErrorKind::AccessDenied),
+            _ => None,
+        }
+    }
+}
+
 /// An AWS call that failed.
 #[derive(Debug)]
 pub struct AwsError {
@@ -256,6 +320,18 @@ service_constructors! {
     sqs => aws_sdk_sqs::Error;
     /// A failed ECR call.
     ecr => aws_sdk_ecr::Error;
+    /// A failed EC2 call.
+    ec2 => aws_sdk_ec2::Error;
+    /// A failed ACM call.
+    acm => aws_sdk_acm::Error;
+    /// A failed IAM call.
+    iam => aws_sdk_iam::Error;
+    /// A failed Secrets Manager call.
+    secrets_manager => aws_sdk_secretsmanager::Error;
+    /// A failed SSM call.
+    ssm => aws_sdk_ssm::Error;
+    /// A failed STS call.
+    sts => aws_sdk_sts::Error;
 }
 
 impl AwsError {

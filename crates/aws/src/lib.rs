@@ -9,6 +9,9 @@
 //! - [`clients`]: the SDK clients of one region, with call counting and retries.
 //! - [`stats`]: AWS calls by operation, read and mutating.
 //! - [`observe`](mod@observe): cluster state -> `Observed`.
+//! - [`preflight`]: before the first change, every VPC, subnet, security group,
+//!   certificate, hosted zone, role, secret and parameter the stackfile names is looked
+//!   up (reads only, batched, concurrently with the observation).
 //! - [`convert`]: SDK shapes <-> domain shapes.
 //! - [`apply`](mod@apply): plan steps -> AWS calls, stage by stage, one module per
 //!   AWS service.
@@ -46,6 +49,7 @@ pub mod live;
 pub mod locks;
 pub mod observe;
 pub mod policy;
+pub mod preflight;
 pub mod progress;
 pub mod proposals;
 pub mod queue;
@@ -57,6 +61,7 @@ pub use apply::{ApplyOptions, ApplyReport, apply};
 pub use clients::Clients;
 pub use error::{ApplyError, ApplyFailure, AwsError, ErrorKind};
 pub use observe::observe;
+pub use preflight::{PreflightError, observe_checked};
 pub use progress::{Progress, ProgressEvent, RolloutOutcome};
 pub use stats::{AwsTime, CallStats};
 

@@ -51,15 +51,15 @@ pub async fn observe(c: &Clients, desired: &Desired) -> Result<Observed, AwsErro
     let desired_zones: BTreeSet<String> =
         desired.services.values().filter_map(|s| s.dns.as_ref()).map(|d| d.zone_id.clone()).collect();
     let elb_and_records = async {
-        let ((load_balancers, target_groups, tagged_zones), mut records) =
+        let ((load_balancers, target_groups, tagged_zones), (mut records, missing_zones)) =
             tokio::try_join!(observe_elb(c, desired), observe_records(c, desired, &desired_zones))?;
         let extra: BTreeSet<String> = tagged_zones.difference(&desired_zones).cloned().collect();
         if !extra.is_empty() {
-            records.extend(observe_records(c, desired, &extra).await?);
+            records.extend(observe_records(c, desired, &extra).await?.0);
         }
-        Ok::<_, AwsError>(((load_balancers, target_groups), records))
+        Ok::<_, AwsError>(((load_balancers, target_groups), (records, missing_zones)))
     };
-    let (ecs_part, (elb_part, records), discovery) =
+    let (ecs_part, (elb_part, (records, missing_zones)), discovery) =
         tokio::try_join!(observe_ecs(c, desired), elb_and_records, observe_discovery(c, desired))?;
     let (cluster, services, task_definitions, task_families) = ecs_part;
     let (load_balancers, target_groups) = elb_part;
@@ -74,6 +74,7 @@ pub async fn observe(c: &Clients, desired: &Desired) -> Result<Observed, AwsErro
         namespace,
         discovery_services,
         records,
+        missing_zones,
     };
     resolve_target_groups(&mut observed);
     Ok(observed)
@@ -656,17 +657,19 @@ async fn elb_tags(c: &Clients, arns: Vec<String>) -> Result<BTreeMap<String, Vec
         .collect())
 }
 
-/// A records, with their ownership TXT records, of `zones`.
+/// A records, with their ownership TXT records, of `zones`; and the zones Route53 does
+/// not have.
 async fn observe_records(
     c: &Clients,
     desired: &Desired,
     zones: &BTreeSet<String>,
-) -> Result<BTreeMap<RecordKey, ObservedRecord>, AwsError> {
+) -> Result<(BTreeMap<RecordKey, ObservedRecord>, BTreeSet<String>), AwsError> {
     let desired_zones: BTreeSet<&str> =
         desired.services.values().filter_map(|s| s.dns.as_ref()).map(|d| d.zone_id.as_str()).collect();
     let desired_zones = &desired_zones;
     // Owned zone ids, for the same reason as in `latest_revisions`.
-    let per_zone: Vec<Vec<(RecordKey, ObservedRecord)>> = stream::iter(zones.iter().cloned())
+    type ZoneRecords = (String, Option<Vec<(RecordKey, ObservedRecord)>>);
+    let per_zone: Vec<ZoneRecords> = stream::iter(zones.iter().cloned())
         .map(|zone: String| async move {
             let zone = zone.as_str();
             let mut sets = Vec::new();
@@ -679,15 +682,12 @@ async fn observe_records(
                 let out = match req.send().await {
                     Ok(out) => out,
                     // A zone known only from a load balancer's tag may have been deleted
-                    // since; it has no records left to find.
+                    // since; it has no records left to find. A zone the stackfile names
+                    // is one the preflight check reports (`Observed::missing_zones`).
                     Err(e)
-                        if !desired_zones.contains(zone)
-                            && matches!(
-                                e.as_service_error(),
-                                Some(ListResourceRecordSetsError::NoSuchHostedZone(_))
-                            ) =>
+                        if matches!(e.as_service_error(), Some(ListResourceRecordSetsError::NoSuchHostedZone(_))) =>
                     {
-                        return Ok(Vec::new());
+                        return Ok((zone.to_owned(), None));
                     }
                     Err(e) => {
                         return Err(AwsError::route53("ListResourceRecordSets", format!("hosted zone {zone}"), e));
@@ -711,26 +711,40 @@ async fn observe_records(
                     }
                 }
             }
-            Ok::<_, AwsError>(
-                sets.iter()
-                    .filter(|s| s.r#type() == &aws_sdk_route53::types::RrType::A)
-                    .map(|s| {
-                        let name = s.name().to_ascii_lowercase();
-                        let record = ObservedRecord {
-                            alias_dns_name: s
-                                .alias_target()
-                                .map(|a| a.dns_name().trim_end_matches('.').to_ascii_lowercase()),
-                            owner: owners.get(&name).cloned().unwrap_or_default(),
-                        };
-                        (RecordKey { zone_id: zone.to_owned(), name }, record)
-                    })
-                    .collect(),
-            )
+            Ok::<_, AwsError>((
+                zone.to_owned(),
+                Some(
+                    sets.iter()
+                        .filter(|s| s.r#type() == &aws_sdk_route53::types::RrType::A)
+                        .map(|s| {
+                            let name = s.name().to_ascii_lowercase();
+                            let record = ObservedRecord {
+                                alias_dns_name: s
+                                    .alias_target()
+                                    .map(|a| a.dns_name().trim_end_matches('.').to_ascii_lowercase()),
+                                owner: owners.get(&name).cloned().unwrap_or_default(),
+                            };
+                            (RecordKey { zone_id: zone.to_owned(), name }, record)
+                        })
+                        .collect(),
+                ),
+            ))
         })
         .buffer_unordered(READ_CONCURRENCY)
         .try_collect()
         .await?;
-    Ok(per_zone.into_iter().flatten().collect())
+    let mut records = BTreeMap::new();
+    let mut missing = BTreeSet::new();
+    for (zone, found) in per_zone {
+        match found {
+            Some(found) => records.extend(found),
+            None if desired_zones.contains(zone.as_str()) => {
+                missing.insert(zone);
+            }
+            None => {}
+        }
+    }
+    Ok((records, missing))
 }
 
 type DiscoveryPart = (Option<ObservedNamespace>, BTreeMap<String, ObservedDiscoveryService>);

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use bosun_aws::{ApplyFailure, ApplyOptions, Clients};
+use bosun_aws::{ApplyFailure, ApplyOptions, Clients, PreflightError};
 use bosun_plan::{Observed, Plan, Policy};
-use bosun_stackfile::Desired;
+use bosun_stackfile::{Desired, References};
 
 use tokio_util::sync::CancellationToken;
 
@@ -416,7 +416,7 @@ fn iam_policy(args: IamPolicyArgs) -> Result<ExitCode, Failure> {
     scope.adopt = args.adopt;
     for file in &args.files {
         let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("cluster");
-        let desired = load(&Target { cluster: stem.to_owned(), file: file.clone(), stats: false, prune: None })?;
+        let (desired, _) = load(&Target { cluster: stem.to_owned(), file: file.clone(), stats: false, prune: None })?;
         scope.add_stackfile(&desired);
     }
     let policy = bosun_aws::policy::Policy::new(&scope);
@@ -460,40 +460,80 @@ fn print_diagnostics(file: &Path, diags: &bosun_stackfile::Diagnostics) {
     }
 }
 
-/// Load and validate the stackfile. Nothing touches AWS before this succeeds.
-fn load(target: &Target) -> Result<Desired, Failure> {
+/// Load and validate the stackfile, with what it names that must exist in AWS. Nothing
+/// touches AWS before this succeeds.
+fn load(target: &Target) -> Result<(Desired, References), Failure> {
     let source = read(&target.file)?;
-    let mut desired = bosun_stackfile::load(&source, &target.cluster).map_err(|diags| {
-        print_diagnostics(&target.file, &diags);
-        Failure {
-            error: anyhow::anyhow!("{} is not a valid stackfile ({} error(s))", target.file.display(), diags.0.len()),
-            hint: Some(format!("run `bosun validate {}` after fixing the errors above", target.file.display())),
-            internal: false,
-            printed: false,
-        }
-    })?;
+    let (mut desired, references) =
+        bosun_stackfile::load_with_references(&source, &target.cluster).map_err(|diags| {
+            print_diagnostics(&target.file, &diags);
+            Failure {
+                error: anyhow::anyhow!(
+                    "{} is not a valid stackfile ({} error(s))",
+                    target.file.display(),
+                    diags.0.len()
+                ),
+                hint: Some(format!("run `bosun validate {}` after fixing the errors above", target.file.display())),
+                internal: false,
+                printed: false,
+            }
+        })?;
     if let Some(prune) = target.prune {
         desired.prune = prune;
     }
-    Ok(desired)
+    Ok((desired, references))
 }
 
+/// Observe the cluster and check the stackfile's references (preflight) at once, then
+/// plan. A reference that does not exist stops here, before anything could change.
 async fn observe_and_plan(target: &Target) -> Result<(Clients, Desired, Observed, Plan), Failure> {
-    let desired = load(target)?;
+    let (desired, references) = load(target)?;
     let clients = Clients::from_env().await.for_target(&desired.cluster, &desired.aws).await.map_err(|e| {
         aws_failure(
             anyhow::Error::new(e).context(format!("could not reach the account of cluster {}", desired.cluster)),
             false,
         )
     })?;
-    let observed = bosun_aws::observe(&clients, &desired).await.map_err(|e| {
-        aws_failure(
-            anyhow::Error::new(e).context(format!("could not read the live state of cluster {}", desired.cluster)),
-            false,
-        )
+    let observed = bosun_aws::observe_checked(&clients, &desired, &references).await.map_err(|e| {
+        // The calls made so far, all reads: what `--stats` is asked for, failure or not.
+        if target.stats {
+            print_stats(&clients.stats);
+        }
+        preflight_failure(target, &clients, e)
     })?;
     let plan = bosun_plan::plan(&desired, &observed, &Policy::from_desired(&desired));
     Ok((clients, desired, observed, plan))
+}
+
+/// What a failed observation or preflight check prints. Missing references print as
+/// validation errors do, `FILE:LINE:COL: path: message`, every one.
+fn preflight_failure(target: &Target, clients: &Clients, e: PreflightError) -> Failure {
+    match e {
+        PreflightError::Missing(diags) => {
+            print_diagnostics(&target.file, &diags);
+            let region = clients.region.as_deref().unwrap_or("the configured region");
+            Failure::user(anyhow::Error::new(PreflightError::Missing(diags))).hint(format!(
+                "create them, or fix the stackfile; bosun looked in {region} with the current credentials' account"
+            ))
+        }
+        PreflightError::Check(aws) => {
+            let retryable = aws.is_retryable();
+            let denied = aws.kind() == bosun_aws::ErrorKind::AccessDenied;
+            let mut failure = aws_failure(anyhow::Error::new(PreflightError::Check(aws)), retryable);
+            if denied {
+                failure = failure.hint(
+                    "the credentials may not read what the stackfile names; preflight reads EC2 subnets, \
+                     security groups and VPCs, ACM certificates, IAM roles, and the metadata of Secrets Manager \
+                     secrets and SSM parameters (see the README's Preflight section)",
+                );
+            }
+            failure
+        }
+        PreflightError::Observe(aws) => aws_failure(
+            anyhow::Error::new(aws).context(format!("could not read the live state of cluster {}", target.cluster)),
+            false,
+        ),
+    }
 }
 
 fn aws_failure(error: anyhow::Error, retryable: bool) -> Failure {

@@ -4,7 +4,7 @@
 //! into them, and the planner compares them with [`Desired`](bosun_stackfile::Desired).
 //! Everything is keyed by the name the stackfile uses, so planning needs no ARNs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use bosun_stackfile::{
     DefaultAction, NetworkSpec, PlacementConstraint, PlacementStrategy, Protocol, Scheme, TargetGroupSpec,
@@ -109,6 +109,11 @@ pub struct Observed {
     pub discovery_services: BTreeMap<String, ObservedDiscoveryService>,
     /// Route53 A records in the zones the stackfile names, by (zone id, record name).
     pub records: BTreeMap<RecordKey, ObservedRecord>,
+    /// Hosted zones the stackfile names that Route53 does not have. The observer reads
+    /// every named zone anyway, so this is how the preflight check learns of them
+    /// without a call of its own; the planner does not look at it.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub missing_zones: BTreeSet<String>,
 }
 
 /// Key of a Route53 record: hosted zone id and fully qualified name with trailing dot.

@@ -280,7 +280,7 @@ async fn attempt(
     record.updated_at = now_rfc3339();
     put_record(ctx, record).await.map_err(|e| (e, no_sinks()))?;
 
-    let desired = reconcile::load(ctx, &job.cluster, &version).await.map_err(|e| (e, no_sinks()))?;
+    let (desired, references) = reconcile::load(ctx, &job.cluster, &version).await.map_err(|e| (e, no_sinks()))?;
     if record.attempts == 1 {
         ctx.notifier.send(
             event(record, EventKind::Started, "reconcile started".into(), vec![], &version),
@@ -305,7 +305,9 @@ async fn attempt(
         put_record(ctx, record).await.map_err(|e| (e, no_sinks()))?;
     }
     info!(version = %version, "reconciling");
-    let outcome = reconcile::converge(ctx, &desired, &policy).await.map_err(|e| (e, desired.notifications.clone()))?;
+    let outcome = reconcile::converge(ctx, &desired, &references, &policy)
+        .await
+        .map_err(|e| (e, desired.notifications.clone()))?;
     record_outcome(ctx, record, outcome, &version, &desired).await.map_err(|e| (e, desired.notifications.clone()))?;
     Ok(Done::Finished)
 }

@@ -1,8 +1,10 @@
-//! One reconcile of one cluster: load the stackfile version, observe, plan, apply and
-//! wait for the rollouts, through the engine ([`bosun_aws`], [`bosun_plan`]).
+//! One reconcile of one cluster: load the stackfile version, observe (and check that
+//! everything the stackfile names exists), plan, apply and wait for the rollouts,
+//! through the engine ([`bosun_aws`], [`bosun_plan`]).
 //!
 //! The result is an [`Outcome`] (the reconcile ran to its end: succeeded, rolled back
-//! or failed) or a [`ReconcileError`] (it could not: S3 or AWS failed, the stored
+//! or failed; a stackfile that names something missing fails, with every missing
+//! reference in the job record, and nothing is changed) or a [`ReconcileError`] (it could not: S3 or AWS failed, the stored
 //! stackfile is unreadable). Outcomes are recorded and the job is done; errors are
 //! retried through the queue. Every run reads the stackfile and the live state anew, so
 //! running one twice is always safe.
@@ -17,9 +19,9 @@ use bosun_aws::lease::LeaseError;
 use bosun_aws::progress::{Progress, ProgressEvent};
 use bosun_aws::rollout::{Watch, wait_rollouts};
 use bosun_aws::store::StoreError;
-use bosun_aws::{ApplyError, ApplyFailure, ApplyOptions, AwsError, AwsTime, Clients, RolloutOutcome};
+use bosun_aws::{ApplyError, ApplyFailure, ApplyOptions, AwsError, AwsTime, Clients, PreflightError, RolloutOutcome};
 use bosun_plan::{Observed, Plan, Policy};
-use bosun_stackfile::Desired;
+use bosun_stackfile::{Desired, Diagnostics, References};
 use serde_json::{Value, json};
 use tracing::{debug, info};
 
@@ -203,6 +205,8 @@ pub enum LiveOp {
     ReadRollouts,
     /// Waiting for those rollouts.
     FollowRollouts,
+    /// Checking that what the stackfile names exists (preflight).
+    CheckReferences,
 }
 
 impl std::fmt::Display for LiveOp {
@@ -212,6 +216,7 @@ impl std::fmt::Display for LiveOp {
             Self::Observe => "could not read the live state",
             Self::ReadRollouts => "could not read the rollouts",
             Self::FollowRollouts => "could not follow the rollouts",
+            Self::CheckReferences => "could not check the references",
         })
     }
 }
@@ -225,15 +230,16 @@ fn half_done(completed: &[String]) -> String {
     }
 }
 
-/// Read and validate a cluster's stackfile at `version`.
-pub async fn load(ctx: &Ctx, cluster: &str, version: &str) -> Result<Desired, ReconcileError> {
+/// Read and validate a cluster's stackfile at `version`; also what it names that must
+/// exist in AWS.
+pub async fn load(ctx: &Ctx, cluster: &str, version: &str) -> Result<(Desired, References), ReconcileError> {
     let stored = ctx
         .store
         .get_stackfile(cluster, Some(version))
         .await
         .map_err(ReconcileError::s3(StoreOp::ReadStackfile { version: version.to_owned() }))?
         .ok_or_else(|| ReconcileError::NoSuchVersion { cluster: cluster.to_owned(), version: version.to_owned() })?;
-    bosun_stackfile::load(&stored.text, cluster).map_err(|diags| ReconcileError::InvalidStackfile {
+    bosun_stackfile::load_with_references(&stored.text, cluster).map_err(|diags| ReconcileError::InvalidStackfile {
         version: version.to_owned(),
         errors: diags.0.len(),
         first: diags.0.first().map(|d| Location { line: d.line, column: d.column, path: d.path.clone() }),
@@ -282,16 +288,41 @@ pub fn change_lines(plan: &Plan) -> Vec<String> {
     plan.changes.iter().map(|c| format!("{:?} {}", c.action, c.resource).to_lowercase()).collect()
 }
 
-/// Bring the cluster to `desired`: observe, plan with `policy`, apply, wait for the
-/// rollouts.
-pub async fn converge(ctx: &Ctx, desired: &Desired, policy: &Policy) -> Result<Outcome, ReconcileError> {
+/// The outcome of a reconcile whose stackfile names things AWS does not have (or that
+/// cannot be used): failed, nothing changed, every one of them in the error and the
+/// record's `preflight`.
+fn missing_references(diags: &Diagnostics) -> Outcome {
+    let lines: Vec<String> = diags.iter().map(ToString::to_string).collect();
+    let summary = PreflightError::Missing(diags.clone()).to_string();
+    let missing: Vec<Value> = diags
+        .iter()
+        .map(|d| json!({ "path": d.path, "line": d.line, "column": d.column, "message": d.message }))
+        .collect();
+    Outcome {
+        status: JobStatus::Failed,
+        error: Some(format!("{summary}: {}", lines.join("; "))),
+        summary,
+        changes: vec![],
+        result: json!({ "preflight": { "missing": missing } }),
+    }
+}
+
+/// Bring the cluster to `desired`: observe and check the references, plan with
+/// `policy`, apply, wait for the rollouts.
+pub async fn converge(
+    ctx: &Ctx,
+    desired: &Desired,
+    references: &References,
+    policy: &Policy,
+) -> Result<Outcome, ReconcileError> {
     let started = Instant::now();
     let aws = AwsTime::default();
     // Boxed: see `jobs::run_job`.
-    let converged = aws.scope(Box::pin(converge_timed(ctx, desired, policy, started))).await.map(|mut o| {
-        o.result["timings_ms"]["aws"] = json!(aws.elapsed().as_millis());
-        o
-    });
+    let converged =
+        aws.scope(Box::pin(converge_timed(ctx, desired, references, policy, started))).await.map(|mut o| {
+            o.result["timings_ms"]["aws"] = json!(aws.elapsed().as_millis());
+            o
+        });
     metrics::histogram!("bosun_reconcile_duration_seconds").record(started.elapsed().as_secs_f64());
     converged
 }
@@ -299,10 +330,21 @@ pub async fn converge(ctx: &Ctx, desired: &Desired, policy: &Policy) -> Result<O
 async fn converge_timed(
     ctx: &Ctx,
     desired: &Desired,
+    references: &References,
     policy: &Policy,
     started: Instant,
 ) -> Result<Outcome, ReconcileError> {
-    let (observed, plan) = plan(ctx, desired, policy).await?;
+    let live = |doing: LiveOp| move |source| ReconcileError::Live { doing, cluster: desired.cluster.clone(), source };
+    let observed = match bosun_aws::observe_checked(&ctx.clients, desired, references).await {
+        Ok(observed) => observed,
+        Err(PreflightError::Missing(diags)) => {
+            info!(missing = diags.len(), "the stackfile names what does not exist: nothing is applied");
+            return Ok(missing_references(&diags));
+        }
+        Err(PreflightError::Check(source)) => return Err(live(LiveOp::CheckReferences)(source)),
+        Err(PreflightError::Observe(source)) => return Err(live(LiveOp::Observe)(source)),
+    };
+    let plan = bosun_plan::plan(desired, &observed, policy);
     let planned = started.elapsed();
     let changes = change_lines(&plan);
     let summary = plan.summary_line();

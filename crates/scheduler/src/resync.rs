@@ -121,7 +121,7 @@ async fn drift_check(ctx: &Ctx, cluster: &str) -> Result<(), ReconcileError> {
     else {
         return Ok(());
     };
-    let desired = reconcile::load(ctx, cluster, &version).await?;
+    let (desired, references) = reconcile::load(ctx, cluster, &version).await?;
     let policy = Policy::from_desired(&desired);
     let (_, plan) = reconcile::plan(ctx, &desired, &policy).await?;
     let mut status = ClusterStatus::load(&ctx.store, cluster).await;
@@ -147,7 +147,7 @@ async fn drift_check(ctx: &Ctx, cluster: &str) -> Result<(), ReconcileError> {
             changes = changes.len(),
             "the current stackfile version's job failed without an outcome: applying it again"
         );
-        return fix(ctx, &desired, &policy, &version, "retry", version_job, None).await;
+        return fix(ctx, &desired, &references, &version, "retry", version_job, None).await;
     }
     let summary = format!("{} change(s) needed to match stackfile version {version}; {note}", changes.len());
     // Announce a drift once, not on every interval while it lasts.
@@ -191,7 +191,7 @@ async fn drift_check(ctx: &Ctx, cluster: &str) -> Result<(), ReconcileError> {
         status.save(&ctx.store).await.map_err(ReconcileError::s3(StoreOp::WriteDriftStatus))?;
         return Ok(());
     }
-    fix(ctx, &desired, &policy, &version, "drift", version_job, Some((status, drift))).await
+    fix(ctx, &desired, &references, &version, "drift", version_job, Some((status, drift))).await
 }
 
 /// What to do about a non-empty plan (with `conflicts`) for `version`: `held`,
@@ -250,7 +250,7 @@ async fn version_job(ctx: &Ctx, cluster: &str, version: &str) -> Option<JobRecor
 async fn fix(
     ctx: &Ctx,
     desired: &bosun_stackfile::Desired,
-    policy: &Policy,
+    references: &bosun_stackfile::References,
     version: &str,
     reason: &str,
     version_job: Option<JobRecord>,
@@ -269,7 +269,7 @@ async fn fix(
         status.save(&ctx.store).await.map_err(ReconcileError::s3(StoreOp::WriteDriftStatus))?;
     }
 
-    let outcome = match reconcile::converge(ctx, desired, policy).await {
+    let outcome = match reconcile::converge(ctx, desired, references, &Policy::from_desired(desired)).await {
         Ok(outcome) => outcome,
         // No queue retries this job: the next interval checks again, and applies the
         // version again (the job is incomplete, not held).

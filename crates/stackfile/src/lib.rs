@@ -23,6 +23,9 @@
 //! - [`limits`]: the limits of a stackfile, each from the AWS limit it protects, and
 //!   the text rules of its strings (one printable line, except environment values and
 //!   commands).
+//! - [`references`]: what the stackfile names that must exist in AWS (VPC, subnets,
+//!   security groups, certificates, hosted zones, roles, secrets, parameters), where it
+//!   names each, and the located diagnostics of a preflight check that found some missing.
 //! - [`document`]: the JSON view of a stackfile, YAML from JSON, and in-place edits
 //!   of one service (the API's read-modify-write) that keep comments and layout.
 //! - `raw`: the accepted syntax as serde types; the source of the JSON schema.
@@ -56,6 +59,7 @@ pub mod limits;
 pub mod model;
 mod normalise;
 mod raw;
+pub mod references;
 mod schema;
 mod suggest;
 mod validate;
@@ -64,6 +68,7 @@ mod walk;
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use hash::spec_hash;
 pub use model::*;
+pub use references::References;
 pub use schema::json_schema;
 
 /// Parses, validates and normalises a stackfile for the cluster `cluster`.
@@ -73,14 +78,20 @@ pub use schema::json_schema;
 /// as the 32-character limit of `<cluster>-<service>-lb`. Every error of the document is
 /// returned, sorted by position.
 pub fn load(source: &str, cluster: &str) -> Result<Desired, Diagnostics> {
+    load_with_references(source, cluster).map(|(desired, _)| desired)
+}
+
+/// [`load`], and also every place where the stackfile names something that must exist
+/// in AWS (what a preflight check looks up before the first change).
+pub fn load_with_references(source: &str, cluster: &str) -> Result<(Desired, References), Diagnostics> {
     let mut diags = Vec::new();
     if let Err(message) = validate::check_ecs_name("cluster name", cluster) {
         // Not a place in the document: line and column 0.
         diags.push(Diagnostic { path: "cluster".to_string(), line: 0, column: 0, message });
     }
-    let (desired, more) = analyse(source, Some(cluster));
+    let (analysed, more) = analyse(source, Some(cluster));
     diags.extend(more);
-    match desired {
+    match analysed {
         Some(d) if diags.is_empty() => Ok(d),
         _ => Err(Diagnostics::from_unsorted(diags)),
     }
@@ -97,9 +108,9 @@ pub fn validate(source: &str) -> Result<(), Diagnostics> {
     if diags.is_empty() { Ok(()) } else { Err(Diagnostics::from_unsorted(diags)) }
 }
 
-/// Runs all passes; `None` for the desired state when the document could not be read
-/// into the raw types at all.
-fn analyse(source: &str, cluster: Option<&str>) -> (Option<Desired>, Vec<Diagnostic>) {
+/// Runs all passes; `None` for the desired state (and its references) when the document
+/// could not be read into the raw types at all.
+fn analyse(source: &str, cluster: Option<&str>) -> (Option<(Desired, References)>, Vec<Diagnostic>) {
     let walked = match walk::parse_and_walk(source, schema::raw_schema()) {
         Ok(w) => w,
         Err(diags) => return (None, diags),
@@ -119,7 +130,7 @@ fn analyse(source: &str, cluster: Option<&str>) -> (Option<Desired>, Vec<Diagnos
             return (None, diags);
         }
     };
-    let (desired, semantic) = normalise::normalise(&raw, &walked.locs, cluster);
+    let (desired, semantic, references) = normalise::normalise(&raw, &walked.locs, cluster);
     diags.extend(semantic);
-    (Some(desired), diags)
+    (Some((desired, references)), diags)
 }

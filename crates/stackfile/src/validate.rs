@@ -92,13 +92,24 @@ pub(crate) fn parse_volume(text: &str) -> Result<VolumeEntry, String> {
     })
 }
 
-/// The parts of an ARN.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Arn<'a> {
+/// The parts of an ARN (`arn:<partition>:<service>:<region>:<account>:<resource>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arn<'a> {
+    /// `iam`, `acm`, `secretsmanager`, `ssm`, ...
     pub service: &'a str,
+    /// Empty for global services (IAM).
     pub region: &'a str,
+    /// The 12-digit account id; may be empty.
     pub account: &'a str,
+    /// Everything after the account: `role/app`, `secret:db-AbCdEf`, ...
     pub resource: &'a str,
+}
+
+impl<'a> Arn<'a> {
+    /// The parts of `text`, when it is an ARN.
+    pub fn parse(text: &'a str) -> Option<Self> {
+        parse_arn(text).ok()
+    }
 }
 
 /// Parses `arn:<partition>:<service>:<region>:<account>:<resource>`.

@@ -3,6 +3,10 @@
 //! runs. A plan never shows an environment value; a candidate of a caller who may not
 //! read them ([`crate::redact`]) is planned without comparing them, so that a preview
 //! cannot confirm a guessed value ([`bosun_plan::blind`]).
+//!
+//! A preview runs no preflight check ([`bosun_aws::preflight`]): a viewer naming roles,
+//! secrets and parameters in a candidate would learn which exist in bosun's account.
+//! The job that applies a stackfile checks them, and fails listing every missing one.
 
 use std::borrow::Cow;
 

@@ -9,6 +9,7 @@ use super::{Entry, Normaliser};
 use crate::limits::{MAX_ECS_NAME, MAX_TASK_DEFINITION_BYTES, thousands};
 use crate::model::*;
 use crate::raw::*;
+use crate::references::ReferenceKind;
 use crate::validate::*;
 use crate::walk::join;
 
@@ -287,8 +288,15 @@ impl Normaliser<'_> {
             if let Err(msg) = check_env_name(k) {
                 self.err_key(&spath, msg);
             }
-            if let Err(msg) = check_secret_arn(arn) {
-                self.err(&spath, msg);
+            match check_secret_arn(arn) {
+                Ok(()) => {
+                    let kind = match Arn::parse(arn) {
+                        Some(a) if a.service == "ssm" => ReferenceKind::Parameter,
+                        _ => ReferenceKind::Secret,
+                    };
+                    self.reference(kind, arn, &spath);
+                }
+                Err(msg) => self.err(&spath, msg),
             }
             if environment.contains_key(k) {
                 self.err_key(&spath, format!("`{k}` is both an environment variable and a secret"));
@@ -343,10 +351,11 @@ impl Normaliser<'_> {
         let s = e.raw;
         for field in ["task_role_arn", "task_execution_role_arn"] {
             let value = if field == "task_role_arn" { &s.task_role_arn } else { &s.task_execution_role_arn };
-            if let Some(arn) = value
-                && let Err(msg) = check_role_arn(arn)
-            {
-                self.err(&e.at(field), msg);
+            if let Some(arn) = value {
+                match check_role_arn(arn) {
+                    Ok(()) => self.reference(ReferenceKind::Role, arn, &e.at(field)),
+                    Err(msg) => self.err(&e.at(field), msg),
+                }
             }
         }
     }

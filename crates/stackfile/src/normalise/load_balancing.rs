@@ -9,6 +9,7 @@ use super::names::{NameKind, Names};
 use super::{Entry, Normaliser, RuleUse, SharedLb, Stack, Vpc};
 use crate::model::*;
 use crate::raw::*;
+use crate::references::ReferenceKind;
 use crate::suggest::did_you_mean;
 use crate::validate::*;
 use crate::walk::join;
@@ -450,8 +451,10 @@ impl Normaliser<'_> {
         let list = certs.clone().unwrap_or_default();
         let certs_path = join(path, "certificates");
         for (i, c) in list.iter().enumerate() {
-            if let Err(msg) = check_certificate_arn(c) {
-                self.err(&self.locs.item(&certs_path, i), msg);
+            let item = self.locs.item(&certs_path, i);
+            match check_certificate_arn(c) {
+                Ok(()) => self.reference(ReferenceKind::Certificate, c, &item),
+                Err(msg) => self.err(&item, msg),
             }
         }
         match protocol {
@@ -532,6 +535,9 @@ impl Normaliser<'_> {
         }
         if !name.ends_with('.') {
             name.push('.');
+        }
+        if !zone_id.is_empty() {
+            self.reference(ReferenceKind::HostedZone, &zone_id, &join(path, "hosted_zone_id"));
         }
         ok.then(|| DnsRecordSpec { zone_id, name, load_balancer: load_balancer.to_string() })
     }

@@ -36,6 +36,7 @@ use self::names::{Duplicate, NameKind, Names};
 use crate::diagnostic::Diagnostic;
 use crate::model::*;
 use crate::raw::*;
+use crate::references::{Reference, ReferenceKind, References};
 use crate::validate::check_ecs_name;
 use crate::walk::{Locations, join};
 
@@ -45,7 +46,11 @@ const PLACEHOLDER_CLUSTER: &str = "cluster";
 
 /// Checks and normalises a structurally valid stackfile. `cluster` is `None` when only
 /// validating. Returns the desired state (meaningful only without diagnostics).
-pub(crate) fn normalise(raw: &RawStackfile, locs: &Locations, cluster: Option<&str>) -> (Desired, Vec<Diagnostic>) {
+pub(crate) fn normalise(
+    raw: &RawStackfile,
+    locs: &Locations,
+    cluster: Option<&str>,
+) -> (Desired, Vec<Diagnostic>, References) {
     let mut n = Normaliser {
         locs,
         diags: Vec::new(),
@@ -54,13 +59,14 @@ pub(crate) fn normalise(raw: &RawStackfile, locs: &Locations, cluster: Option<&s
         raw,
         aws_names: Names::default(),
         rules: Vec::new(),
+        references: Vec::new(),
     };
     let desired = n.run();
-    let Normaliser { diags, .. } = n;
+    let Normaliser { diags, references, .. } = n;
     // A conclusion about a field whose part failed the structural pass (say, "Fargate
     // needs `cpu`" when `cpu: lots` was left out) would only repeat that error.
     let diags = diags.into_iter().filter(|d| !locs.dropped_under(&d.path)).collect();
-    (desired, diags)
+    (desired, diags, References(references))
 }
 
 /// A shared load balancer as services see it.
@@ -146,6 +152,9 @@ struct Normaliser<'a> {
     aws_names: Names,
     /// The listener rules of every service so far: priorities collide across services.
     rules: Vec<RuleUse>,
+    /// What the stackfile names that must exist in AWS, where it names it: what a
+    /// preflight check looks up before the first change.
+    references: Vec<Reference>,
 }
 
 /// The VPC as the services need it.
@@ -167,6 +176,12 @@ impl<'a> Normaliser<'a> {
     fn err(&mut self, path: &str, message: impl Into<String>) {
         let (line, column) = self.locs.at(path);
         self.diags.push(Diagnostic { path: path.to_string(), line, column, message: message.into() });
+    }
+
+    /// Notes that the value at `path` names `id`, a `kind` that must exist in AWS.
+    fn reference(&mut self, kind: ReferenceKind, id: &str, path: &str) {
+        let (line, column) = self.locs.at(path);
+        self.references.push(Reference { kind, id: id.to_owned(), path: path.to_owned(), line, column });
     }
 
     fn err_key(&mut self, path: &str, message: impl Into<String>) {

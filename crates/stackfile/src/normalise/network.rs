@@ -4,6 +4,7 @@
 use super::{Entry, Normaliser, Vpc};
 use crate::model::*;
 use crate::raw::*;
+use crate::references::ReferenceKind;
 
 /// Security groups of an awsvpc configuration and of a load balancer (ECS and ELBv2: 5).
 const MAX_SECURITY_GROUPS: usize = 5;
@@ -68,12 +69,33 @@ impl Normaliser<'_> {
         {
             self.err("vpc.id", "the VPC id must not be empty");
         }
+        self.vpc_references(v);
         Vpc {
             id: v.id.clone().filter(|s| !s.trim().is_empty()),
             public_subnets,
             private_subnets,
             public_sgs,
             private_sgs,
+        }
+    }
+
+    /// Notes the VPC, subnets and security groups `vpc` names, each where it is written.
+    fn vpc_references(&mut self, v: &RawVpc) {
+        if let Some(id) = v.id.as_deref().filter(|id| !id.trim().is_empty()) {
+            self.reference(ReferenceKind::Vpc, id, "vpc.id");
+        }
+        for (key, kind, lists) in [
+            ("subnets", ReferenceKind::Subnet, &v.subnets),
+            ("security_groups", ReferenceKind::SecurityGroup, &v.security_groups),
+        ] {
+            let Some(lists) = lists else { continue };
+            for (which, list) in [("public", &lists.public), ("private", &lists.private)] {
+                let path = format!("vpc.{key}.{which}");
+                for (i, id) in list.iter().flatten().enumerate() {
+                    let item = self.locs.item(&path, i);
+                    self.reference(kind, id, &item);
+                }
+            }
         }
     }
 
