@@ -389,7 +389,6 @@ async fn every_call_of_the_whole_flow_is_granted_by_the_printed_policy() {
         "SendMessage",
         "ReceiveMessage",
         "DeleteMessage",
-        "ChangeMessageVisibility",
     ] {
         assert!(calls.iter().any(|(_, o)| o == op), "the flow never called {op}: {calls:?}");
     }

@@ -210,6 +210,7 @@ const UNSCOPED_READS: &[&str] = &[
     "servicediscovery:ListServices",
     "servicediscovery:ListTagsForResource",
     "ssm:DescribeParameters",
+    "sts:GetCallerIdentity",
 ];
 
 impl Policy {
@@ -241,6 +242,12 @@ impl Policy {
                     format!("arn:{}:iam::{}:role/*", s.partition, s.account),
                     s.arn("secretsmanager", "secret:*"),
                 ],
+            ),
+            Statement::new(
+                "ReadCloudMap",
+                "`bosun import`: the Cloud Map services a cluster's services register in, and their namespaces.",
+                &["servicediscovery:GetNamespace", "servicediscovery:GetService"],
+                vec![s.arn("servicediscovery", "namespace/*"), s.arn("servicediscovery", "service/*")],
             ),
             Statement::new(
                 "ReadImageTags",
