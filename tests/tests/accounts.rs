@@ -122,10 +122,33 @@ async fn one_scheduler_reconciles_clusters_in_two_accounts_and_regions_each_in_i
         }
     }
 
+    // A second job of a cluster that exists finds it where it lives: an image bump
+    // updates the service there (observing anywhere else would plan it anew, and the
+    // create would fail on the service that exists).
+    let bump: Value = api
+        .request(Method::PUT, "/api/v1/clusters/west/services/ingest", Some(&api.deployer))
+        .json(&json!({ "image_tag": "1.37" }))
+        .send()
+        .await
+        .expect("PUT service")
+        .json()
+        .await
+        .expect("JSON");
+    let record = api.wait_job(bump["job_id"].as_str().expect("a job id"), JOB_LIMIT).await;
+    assert_eq!(record["status"], "succeeded", "{record}");
+    let changes = record["result"]["plan"]["changes"].to_string();
+    assert!(!changes.contains("cluster"), "the bump planned the cluster anew: {changes}");
+
     // Each cluster lives in its own account and region, and nowhere else.
     let west_ecs = ecs_in(&env, Some((&west, "bosun-west-id")), "us-west-2").await;
     let euro_ecs = ecs_in(&env, Some((&euro, "bosun-euro-id")), "eu-west-1").await;
     assert_eq!(services(&west_ecs, "west").await, Some(vec!["ingest".to_owned()]));
+    let ingest =
+        west_ecs.describe_services().cluster("west").services("ingest").send().await.expect("DescribeServices");
+    let td = ingest.services()[0].task_definition().unwrap_or_default().to_owned();
+    let td = west_ecs.describe_task_definition().task_definition(td).send().await.expect("DescribeTaskDefinition");
+    let image = td.task_definition().map(|t| t.container_definitions()[0].image().unwrap_or_default().to_owned());
+    assert_eq!(image.as_deref(), Some("public.ecr.aws/docker/library/busybox:1.37"));
     assert_eq!(services(&euro_ecs, "euro").await, Some(vec!["billing".to_owned()]));
     assert_eq!(services(&west_ecs, "euro").await, None, "euro's cluster leaked into the west account");
     assert_eq!(services(&euro_ecs, "west").await, None, "west's cluster leaked into the euro account");
@@ -170,9 +193,9 @@ async fn one_scheduler_reconciles_clusters_in_two_accounts_and_regions_each_in_i
     assert_eq!(live["content"][0]["name"], "billing", "{live}");
     assert_eq!(live["content"][0]["live"]["running_count"], 1, "{live}");
 
-    // The CLI assumes the same role: nothing to change.
+    // The CLI assumes the same role: nothing to change (the stackfile as the bump left it).
     let file = env.work_dir().join("west.yml");
-    std::fs::write(&file, &west_yaml).expect("write the stackfile");
+    std::fs::write(&file, west_yaml.replace("busybox:1.36", "busybox:1.37")).expect("write the stackfile");
     let run = env.bosun(&["plan", "--cluster", "west", "-f", file.to_str().unwrap(), "--detailed-exitcode"]).await;
     run.expect_code(0);
 }

@@ -335,7 +335,9 @@ async fn converge_timed(
     started: Instant,
 ) -> Result<Outcome, ReconcileError> {
     let live = |doing: LiveOp| move |source| ReconcileError::Live { doing, cluster: desired.cluster.clone(), source };
-    let observed = match bosun_aws::observe_checked(&ctx.clients, desired, references).await {
+    // The cluster's own account and region: its references are checked where it lives.
+    let clients = clients(ctx, desired).await?;
+    let observed = match bosun_aws::observe_checked(&clients, desired, references).await {
         Ok(observed) => observed,
         Err(PreflightError::Missing(diags)) => {
             info!(missing = diags.len(), "the stackfile names what does not exist: nothing is applied");
@@ -383,7 +385,7 @@ async fn converge_timed(
         concurrency: ctx.config.apply_concurrency,
     };
     let progress = Recorder::default();
-    let applied = bosun_aws::apply(&clients(ctx, desired).await?, desired, &observed, &plan, &opts, &progress).await;
+    let applied = bosun_aws::apply(&clients, desired, &observed, &plan, &opts, &progress).await;
     result["resources"] = json!(progress.into_results());
     result["timings_ms"]["apply"] = json!((started.elapsed() - planned).as_millis());
     result["timings_ms"]["total"] = json!(started.elapsed().as_millis());
