@@ -535,6 +535,30 @@ impl Env {
         vars
     }
 
+    /// An IAM role `name` that ECS tasks may assume, made with the AWS CLI as an account's
+    /// own tooling would (preflight checks that the roles a stackfile names exist); its ARN.
+    pub fn create_task_role(&self, name: &str) -> String {
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        let out = StdCommand::new(repo_root().join(".venv/bin/aws"))
+            .args([
+                "iam",
+                "create-role",
+                "--role-name",
+                name,
+                "--assume-role-policy-document",
+                trust,
+                "--output",
+                "json",
+            ])
+            .env_remove("AWS_PROFILE")
+            .envs(self.aws_env())
+            .output()
+            .expect("run the AWS CLI");
+        assert!(out.status.success(), "aws iam create-role: {}", String::from_utf8_lossy(&out.stderr));
+        let body: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the CLI prints JSON");
+        body["Role"]["Arn"].as_str().expect("the role has an ARN").to_owned()
+    }
+
     /// Change the emulator's realism settings at runtime (`POST /_bosun/config`), e.g.
     /// `{"rollout_describes": 1000, "rollout_seconds": 4}` for rollouts that take 4 s.
     pub async fn emulator_config(&self, settings: serde_json::Value) {

@@ -1,6 +1,7 @@
 //! Applies that fail or are refused: failed rollouts, failed hooks, AWS errors
 //! part-way, invalid stackfiles, stale plans, and nobody to confirm.
 
+use bosun_tests::proxy::Faults;
 use bosun_tests::{CLUSTER, Env, Run, Stackfile};
 
 fn demo() -> Stackfile {
@@ -73,13 +74,23 @@ async fn a_failing_pre_deploy_hook_stops_the_service_change() {
 #[tokio::test]
 async fn an_apply_that_failed_part_way_converges_without_duplicates() {
     let env = Env::start().await;
-    // moto rejects an ALB in a subnet that does not exist (SubnetNotFound), after the
-    // cluster, namespace, Cloud Map service and target group were created.
-    let broken = demo().replace("${PUBLIC_SUBNET_B}", "subnet-0000000000badbad");
-    let failed = env.apply(&broken, &[]).await;
+    // CreateLoadBalancer is refused once (the fault proxy answers it with the service's
+    // own access-denied error, which no retry gets past), after the cluster, namespace,
+    // Cloud Map service and target group were created. (A subnet that does not exist no
+    // longer gets this far: preflight reports it before any change.)
+    let proxy = env
+        .proxy(
+            Faults::rate(1.0)
+                .kinds(&["denied"])
+                .operations(&["elasticloadbalancing:CreateLoadBalancer"])
+                .limit_per_operation(1),
+        )
+        .await;
+    env.route_through(&proxy);
+    let failed = env.apply(&demo(), &[]).await;
     failed
         .expect_code(1)
-        .expect_stderr("CreateLoadBalancer on load balancer demo-web-lb failed: InvalidSubnetID.NotFound")
+        .expect_stderr("CreateLoadBalancer on load balancer demo-web-lb failed: AccessDenied")
         .expect_stderr("already changed: create cluster demo, create namespace demo.sd, create discovery service users, create target group demo-web-lb;");
     assert_eq!(env.target_groups().await.len(), 1, "the target group was created before the failure");
     assert!(env.load_balancers().await.is_empty(), "the load balancer was not");

@@ -145,6 +145,7 @@ async fn service(req: aws_sdk_ecs::operation::create_service::builders::CreateSe
 async fn build_legacy_cluster(env: &Env) {
     env.create_cluster_directly().await;
     let secret = create_secret(env, "legacy/payments/db");
+    env.create_task_role(EXECUTION_ROLE.rsplit('/').next().expect("a role name"));
     build_web(env).await;
     build_shared(env).await;
     build_users(env).await;

@@ -257,6 +257,7 @@ fn assert_shown(reads: &[String], who: &str) {
 async fn environment_values_are_redacted_for_viewers_and_with_redact_env_for_deployers() {
     let env = Env::start().await;
     // The task definition exists live, so a plan that changes a value shows it in a diff.
+    env.create_task_role("exec");
     env.converge(&Stackfile::from_text("secrets.yml", SECRETS)).await;
     let api = ApiServer::start(&env).await;
     let resp = api

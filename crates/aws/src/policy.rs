@@ -217,152 +217,9 @@ impl Policy {
     /// The policy for `scope`.
     pub fn new(scope: &Scope) -> Self {
         let s = scope;
-        let mut statement = vec![
-            Statement::new(
-                "ReadWithoutResourceScope",
-                "Reads of live state and of what a stackfile references. AWS authorizes these \
-                 actions on \"*\" only: they take no resource ARN. None of them reads a secret's \
-                 or a parameter's value.",
-                UNSCOPED_READS,
-                vec!["*".into()],
-            ),
-            Statement::new(
-                "ReadEcs",
-                "Reads of the clusters, services and one-off tasks bosun manages.",
-                &["ecs:DescribeClusters", "ecs:DescribeServices", "ecs:DescribeTasks"],
-                [s.ecs("cluster", ""), s.ecs("service", "/*"), s.ecs("task", "/*")].concat(),
-            ),
-            Statement::new(
-                "ReadReferences",
-                "Preflight: the certificates, roles and secrets a stackfile names must exist \
-                 (metadata only; never a secret's value).",
-                &["acm:DescribeCertificate", "iam:GetRole", "secretsmanager:DescribeSecret"],
-                vec![
-                    s.arn("acm", "certificate/*"),
-                    format!("arn:{}:iam::{}:role/*", s.partition, s.account),
-                    s.arn("secretsmanager", "secret:*"),
-                ],
-            ),
-            Statement::new(
-                "ReadCloudMap",
-                "`bosun import`: the Cloud Map services a cluster's services register in, and their namespaces.",
-                &["servicediscovery:GetNamespace", "servicediscovery:GetService"],
-                vec![s.arn("servicediscovery", "namespace/*"), s.arn("servicediscovery", "service/*")],
-            ),
-            Statement::new(
-                "ReadImageTags",
-                "Image tags offered by the chat and the web UI. Repositories may live in any \
-                 account and region the stackfiles pull from.",
-                &["ecr:DescribeImages"],
-                vec![format!("arn:{}:ecr:*:*:repository/*", s.partition)],
-            ),
-            Statement::new(
-                "EcsCreate",
-                "Clusters, services and task definitions are created with bosun's tags.",
-                &["ecs:CreateCluster", "ecs:CreateService", "ecs:RegisterTaskDefinition"],
-                [s.ecs("cluster", ""), s.ecs("service", "/*"), s.task_definitions()].concat(),
-            )
-            .request_tagged(),
-            Statement::new(
-                "EcsTagOnCreate",
-                "Tagging is allowed as part of a create only, and only with bosun's tags.",
-                &["ecs:TagResource"],
-                [s.ecs("cluster", ""), s.ecs("service", "/*"), s.task_definitions(), s.ecs("task", "/*")].concat(),
-            )
-            .when(
-                "StringEquals",
-                "ecs:CreateAction",
-                &["CreateCluster", "CreateService", "RegisterTaskDefinition", "RunTask"],
-            )
-            .request_tagged(),
-            Statement::new(
-                "EcsChangeOwned",
-                "Services bosun created: updated (image, count, deployment settings) and deleted (prune).",
-                &["ecs:DeleteService", "ecs:UpdateService"],
-                s.ecs("service", "/*"),
-            )
-            .owned(),
-            Statement::new(
-                "EcsTagOwned",
-                "The revision a service of bosun's runs is recorded in bosun's own tags on it.",
-                &["ecs:TagResource"],
-                s.ecs("service", "/*"),
-            )
-            .owned()
-            .bosun_tag_keys(),
-            Statement::new(
-                "EcsRunHooks",
-                "Pre- and post-deploy hooks: one-off tasks of bosun's task definitions (the families \
-                 of the clusters given), started with bosun's tags.",
-                &["ecs:RunTask"],
-                s.task_definitions(),
-            )
-            .request_tagged(),
-            Statement::new(
-                "EcsDeregisterRevisions",
-                "Revisions left over by an interrupted registration. This action takes no resource \
-                 ARN and no tag condition (AWS authorizes it on \"*\" only); bosun deregisters only \
-                 revisions whose tags say they are its own.",
-                &["ecs:DeregisterTaskDefinition"],
-                vec!["*".into()],
-            ),
-            Statement::new(
-                "PassRolesToTasks",
-                "Task and execution roles named in the stackfiles, passed to ECS tasks only.",
-                &["iam:PassRole"],
-                s.roles(),
-            )
-            .when("StringEquals", "iam:PassedToService", &["ecs-tasks.amazonaws.com"]),
-            Statement::new(
-                "ElbCreate",
-                "Load balancers, target groups, listeners and rules are created with bosun's tags.",
-                &[
-                    "elasticloadbalancing:CreateListener",
-                    "elasticloadbalancing:CreateLoadBalancer",
-                    "elasticloadbalancing:CreateRule",
-                    "elasticloadbalancing:CreateTargetGroup",
-                ],
-                s.elb(&["loadbalancer/app/*/*", "listener/app/*/*/*", "targetgroup/*/*"]),
-            )
-            .request_tagged(),
-            Statement::new(
-                "ElbTagOnCreate",
-                "Tagging is allowed as part of a create only, and only with bosun's tags.",
-                &["elasticloadbalancing:AddTags"],
-                s.elb(&["loadbalancer/app/*/*", "listener/app/*/*/*", "listener-rule/app/*/*/*/*", "targetgroup/*/*"]),
-            )
-            .when(
-                "StringEquals",
-                "elasticloadbalancing:CreateAction",
-                &["CreateListener", "CreateLoadBalancer", "CreateRule", "CreateTargetGroup"],
-            )
-            .request_tagged(),
-            Statement::new(
-                "ElbChangeOwned",
-                "Load balancers, listeners, rules and target groups bosun created: changed and deleted.",
-                &[
-                    "elasticloadbalancing:DeleteListener",
-                    "elasticloadbalancing:DeleteLoadBalancer",
-                    "elasticloadbalancing:DeleteRule",
-                    "elasticloadbalancing:DeleteTargetGroup",
-                    "elasticloadbalancing:ModifyListener",
-                    "elasticloadbalancing:ModifyRule",
-                    "elasticloadbalancing:ModifyTargetGroup",
-                    "elasticloadbalancing:SetSecurityGroups",
-                    "elasticloadbalancing:SetSubnets",
-                ],
-                s.elb(&["loadbalancer/app/*/*", "listener/app/*/*/*", "listener-rule/app/*/*/*/*", "targetgroup/*/*"]),
-            )
-            .owned(),
-            Statement::new(
-                "ElbTagOwned",
-                "bosun's own tags on its own load balancers (the hosted zone of a record that points at one).",
-                &["elasticloadbalancing:AddTags"],
-                s.elb(&["loadbalancer/app/*/*", "targetgroup/*/*"]),
-            )
-            .owned()
-            .bosun_tag_keys(),
-        ];
+        let mut statement = reads(s);
+        statement.extend(ecs(s));
+        statement.extend(elb(s));
         statement.extend(cloud_map(s));
         statement.extend(route53(s));
         statement.extend(state(s));
@@ -427,6 +284,169 @@ impl Policy {
         }
         out
     }
+}
+
+/// Reads: of live state, of what a stackfile references (preflight), of what `bosun
+/// import` takes over, and of image tags.
+fn reads(s: &Scope) -> Vec<Statement> {
+    vec![
+        Statement::new(
+            "ReadWithoutResourceScope",
+            "Reads of live state and of what a stackfile references. AWS authorizes these \
+             actions on \"*\" only: they take no resource ARN. None of them reads a secret's \
+             or a parameter's value.",
+            UNSCOPED_READS,
+            vec!["*".into()],
+        ),
+        Statement::new(
+            "ReadEcs",
+            "Reads of the clusters, services and one-off tasks bosun manages.",
+            &["ecs:DescribeClusters", "ecs:DescribeServices", "ecs:DescribeTasks"],
+            [s.ecs("cluster", ""), s.ecs("service", "/*"), s.ecs("task", "/*")].concat(),
+        ),
+        Statement::new(
+            "ReadReferences",
+            "Preflight: the certificates, roles and secrets a stackfile names must exist \
+             (metadata only; never a secret's value).",
+            &["acm:DescribeCertificate", "iam:GetRole", "secretsmanager:DescribeSecret"],
+            vec![
+                s.arn("acm", "certificate/*"),
+                format!("arn:{}:iam::{}:role/*", s.partition, s.account),
+                s.arn("secretsmanager", "secret:*"),
+            ],
+        ),
+        Statement::new(
+            "ReadCloudMap",
+            "`bosun import`: the Cloud Map services a cluster's services register in, and their namespaces.",
+            &["servicediscovery:GetNamespace", "servicediscovery:GetService"],
+            vec![s.arn("servicediscovery", "namespace/*"), s.arn("servicediscovery", "service/*")],
+        ),
+        Statement::new(
+            "ReadImageTags",
+            "Image tags offered by the chat and the web UI. Repositories may live in any \
+             account and region the stackfiles pull from.",
+            &["ecr:DescribeImages"],
+            vec![format!("arn:{}:ecr:*:*:repository/*", s.partition)],
+        ),
+    ]
+}
+
+/// ECS: clusters, services, task definitions and hook tasks.
+fn ecs(s: &Scope) -> Vec<Statement> {
+    vec![
+        Statement::new(
+            "EcsCreate",
+            "Clusters, services and task definitions are created with bosun's tags.",
+            &["ecs:CreateCluster", "ecs:CreateService", "ecs:RegisterTaskDefinition"],
+            [s.ecs("cluster", ""), s.ecs("service", "/*"), s.task_definitions()].concat(),
+        )
+        .request_tagged(),
+        Statement::new(
+            "EcsTagOnCreate",
+            "Tagging is allowed as part of a create only, and only with bosun's tags.",
+            &["ecs:TagResource"],
+            [s.ecs("cluster", ""), s.ecs("service", "/*"), s.task_definitions(), s.ecs("task", "/*")].concat(),
+        )
+        .when(
+            "StringEquals",
+            "ecs:CreateAction",
+            &["CreateCluster", "CreateService", "RegisterTaskDefinition", "RunTask"],
+        )
+        .request_tagged(),
+        Statement::new(
+            "EcsChangeOwned",
+            "Services bosun created: updated (image, count, deployment settings) and deleted (prune).",
+            &["ecs:DeleteService", "ecs:UpdateService"],
+            s.ecs("service", "/*"),
+        )
+        .owned(),
+        Statement::new(
+            "EcsTagOwned",
+            "The revision a service of bosun's runs is recorded in bosun's own tags on it.",
+            &["ecs:TagResource"],
+            s.ecs("service", "/*"),
+        )
+        .owned()
+        .bosun_tag_keys(),
+        Statement::new(
+            "EcsRunHooks",
+            "Pre- and post-deploy hooks: one-off tasks of bosun's task definitions (the families \
+             of the clusters given), started with bosun's tags.",
+            &["ecs:RunTask"],
+            s.task_definitions(),
+        )
+        .request_tagged(),
+        Statement::new(
+            "EcsDeregisterRevisions",
+            "Revisions left over by an interrupted registration. This action takes no resource \
+             ARN and no tag condition (AWS authorizes it on \"*\" only); bosun deregisters only \
+             revisions whose tags say they are its own.",
+            &["ecs:DeregisterTaskDefinition"],
+            vec!["*".into()],
+        ),
+        Statement::new(
+            "PassRolesToTasks",
+            "Task and execution roles named in the stackfiles, passed to ECS tasks only.",
+            &["iam:PassRole"],
+            s.roles(),
+        )
+        .when("StringEquals", "iam:PassedToService", &["ecs-tasks.amazonaws.com"]),
+    ]
+}
+
+/// ELBv2: load balancers, listeners, rules and target groups.
+fn elb(s: &Scope) -> Vec<Statement> {
+    vec![
+        Statement::new(
+            "ElbCreate",
+            "Load balancers, target groups, listeners and rules are created with bosun's tags.",
+            &[
+                "elasticloadbalancing:CreateListener",
+                "elasticloadbalancing:CreateLoadBalancer",
+                "elasticloadbalancing:CreateRule",
+                "elasticloadbalancing:CreateTargetGroup",
+            ],
+            s.elb(&["loadbalancer/app/*/*", "listener/app/*/*/*", "targetgroup/*/*"]),
+        )
+        .request_tagged(),
+        Statement::new(
+            "ElbTagOnCreate",
+            "Tagging is allowed as part of a create only, and only with bosun's tags.",
+            &["elasticloadbalancing:AddTags"],
+            s.elb(&["loadbalancer/app/*/*", "listener/app/*/*/*", "listener-rule/app/*/*/*/*", "targetgroup/*/*"]),
+        )
+        .when(
+            "StringEquals",
+            "elasticloadbalancing:CreateAction",
+            &["CreateListener", "CreateLoadBalancer", "CreateRule", "CreateTargetGroup"],
+        )
+        .request_tagged(),
+        Statement::new(
+            "ElbChangeOwned",
+            "Load balancers, listeners, rules and target groups bosun created: changed and deleted.",
+            &[
+                "elasticloadbalancing:DeleteListener",
+                "elasticloadbalancing:DeleteLoadBalancer",
+                "elasticloadbalancing:DeleteRule",
+                "elasticloadbalancing:DeleteTargetGroup",
+                "elasticloadbalancing:ModifyListener",
+                "elasticloadbalancing:ModifyRule",
+                "elasticloadbalancing:ModifyTargetGroup",
+                "elasticloadbalancing:SetSecurityGroups",
+                "elasticloadbalancing:SetSubnets",
+            ],
+            s.elb(&["loadbalancer/app/*/*", "listener/app/*/*/*", "listener-rule/app/*/*/*/*", "targetgroup/*/*"]),
+        )
+        .owned(),
+        Statement::new(
+            "ElbTagOwned",
+            "bosun's own tags on its own load balancers (the hosted zone of a record that points at one).",
+            &["elasticloadbalancing:AddTags"],
+            s.elb(&["loadbalancer/app/*/*", "targetgroup/*/*"]),
+        )
+        .owned()
+        .bosun_tag_keys(),
+    ]
 }
 
 fn cloud_map(s: &Scope) -> Vec<Statement> {
