@@ -233,10 +233,18 @@ impl Browser {
         }
     }
 
-    /// The rendered text of the first element that matches `selector`.
+    /// The rendered text of the first element that matches `selector`. An element that
+    /// htmx replaces between finding and reading it (a stale reference) is found again.
     pub async fn text(&self, selector: &str) -> String {
-        let element = self.wait_for(selector).await;
-        element.text().await.unwrap_or_else(|err| panic!("read the text of {selector:?}: {err}"))
+        let deadline = Instant::now() + self.wait;
+        loop {
+            let element = self.wait_for(selector).await;
+            match element.text().await {
+                Ok(text) => return text,
+                Err(err) if Instant::now() >= deadline => panic!("read the text of {selector:?}: {err}"),
+                Err(_) => tokio::time::sleep(POLL).await,
+            }
+        }
     }
 
     /// Type `value` into the form field named by `field`: the text of its `<label>` (by
