@@ -614,6 +614,11 @@ impl Env {
     /// Run `bosun` with the emulator's AWS environment and nothing else of ours:
     /// no profile, no shared config, no BOSUN_* settings. Stdin is not a terminal.
     pub async fn bosun(&self, args: &[&str]) -> Run {
+        self.bosun_with_env(args, &[]).await
+    }
+
+    /// [`Env::bosun`] with more environment variables set.
+    pub async fn bosun_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut cmd = Command::new(bosun_binary());
         cmd.args(args).current_dir(self.work.path()).stdin(Stdio::null()).kill_on_drop(true);
         for k in [
@@ -623,12 +628,17 @@ impl Env {
             "BOSUN_CLUSTER",
             "BOSUN_POLL_INTERVAL",
             "BOSUN_LOG",
+            // Colour is decided by the test, not by the shell that runs it.
+            "NO_COLOR",
+            "CLICOLOR",
+            "CLICOLOR_FORCE",
         ] {
             cmd.env_remove(k);
         }
         // The environment `emulator start` printed (AWS_ENDPOINT_URL, region, keys), with
         // the endpoint of the fault proxy if the test routes through one.
         cmd.envs(self.aws_env());
+        cmd.envs(env.iter().copied());
         let out = tokio::time::timeout(BOSUN_RUN_LIMIT, cmd.output())
             .await
             .unwrap_or_else(|_| panic!("`bosun {}` did not finish within {BOSUN_RUN_LIMIT:?}", args.join(" ")))

@@ -6,13 +6,41 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// `bosun --version`: the package version and the commit it was built from.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("BOSUN_GIT_COMMIT"), ")");
+
 /// Keep AWS ECS clusters in the state their stackfile describes.
 #[derive(Debug, Parser)]
-#[command(name = "bosun", version, about, propagate_version = true)]
+#[command(name = "bosun", version = VERSION, propagate_version = true)]
 pub struct Cli {
+    /// When to colour output: `auto` colours a terminal unless `NO_COLOR` is set (or
+    /// `CLICOLOR_FORCE` colours a pipe too), as cargo does.
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// Colour a terminal; follow `NO_COLOR` and `CLICOLOR_FORCE`.
+    Auto,
+    /// Always colour, even a pipe.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+impl From<ColorWhen> for anstream::ColorChoice {
+    fn from(when: ColorWhen) -> Self {
+        match when {
+            ColorWhen::Auto => anstream::ColorChoice::Auto,
+            ColorWhen::Always => anstream::ColorChoice::Always,
+            ColorWhen::Never => anstream::ColorChoice::Never,
+        }
+    }
 }
 
 /// Commands.
@@ -75,6 +103,20 @@ pub enum Command {
     /// Print the least-privilege IAM policy bosun's engine, API and scheduler need, scoped
     /// to its bucket and queues, bosun's tags, and the hosted zones and roles given.
     IamPolicy(IamPolicyArgs),
+    /// Print a completion script for a shell, e.g. `bosun completions bash >
+    /// /etc/bash_completion.d/bosun`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print bosun's man page (roff), e.g. `bosun man | man -l -`; with `--dir`, write a
+    /// page for every command there instead (bosun.1, bosun-plan.1, ...).
+    Man {
+        /// Write one page per command into this directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// `bosun iam-policy`.
@@ -435,6 +477,34 @@ pub struct Target {
     /// Override the stackfile's `prune` setting.
     #[arg(long, value_name = "BOOL")]
     pub prune: Option<bool>,
+    /// How changed task definitions show: `compact` shows a service whose only change
+    /// is its image as one line (`~ api  api:1.4 -> 1.5`) and every other change in
+    /// full; `full` shows every task-definition diff; `auto` is compact on a terminal
+    /// and full in a pipe, so that what scripts read does not change.
+    #[arg(long, value_enum, default_value_t = DiffArg::Auto, value_name = "MODE")]
+    pub diff: DiffArg,
+}
+
+/// `--diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffArg {
+    /// Compact on a terminal, full in a pipe.
+    Auto,
+    /// Image-only changes on one line each.
+    Compact,
+    /// Every task-definition diff.
+    Full,
+}
+
+impl DiffArg {
+    /// The diff mode for output to a terminal or not.
+    pub fn mode(self, terminal: bool) -> bosun_plan::DiffMode {
+        match self {
+            DiffArg::Auto if terminal => bosun_plan::DiffMode::Compact,
+            DiffArg::Compact => bosun_plan::DiffMode::Compact,
+            DiffArg::Auto | DiffArg::Full => bosun_plan::DiffMode::Full,
+        }
+    }
 }
 
 /// `bosun import`.

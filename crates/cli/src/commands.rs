@@ -8,8 +8,9 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use bosun_aws::{ApplyFailure, ApplyOptions, Clients, PreflightError};
-use bosun_plan::{Observed, Plan, Policy};
+use bosun_plan::{Observed, Plan, Policy, TextOptions};
 use bosun_stackfile::{Desired, References};
+use clap::CommandFactory as _;
 
 use tokio_util::sync::CancellationToken;
 
@@ -17,7 +18,9 @@ use crate::cli::{
     ApplyArgs, Cli, Command, Format, HttpArgs, IamPolicyArgs, ImportArgs, JobsCommand, Listen, PlanArgs, PolicyFormat,
     ServeArgs, Server, StateArgs, Target, TokenCommand, WorkerArgs,
 };
-use crate::output::{EXIT_CHANGES, EXIT_CONFLICTS, Failure, TerminalProgress, print_stats};
+use crate::output::{
+    EXIT_CHANGES, EXIT_CONFLICTS, Failure, TerminalProgress, print_diagnostics, print_stats, stdout_color,
+};
 use crate::reload::{self, Reloadable, SinkSource};
 
 /// Run a parsed command line.
@@ -47,6 +50,8 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Token { command: TokenCommand::New { role, name } } => token_new(&role, &name),
         Command::IamPolicy(args) => iam_policy(args),
+        Command::Completions { shell } => completions(shell),
+        Command::Man { dir } => man(dir.as_deref()),
     }
 }
 
@@ -416,8 +421,14 @@ fn iam_policy(args: IamPolicyArgs) -> Result<ExitCode, Failure> {
     scope.adopt = args.adopt;
     for file in &args.files {
         let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("cluster");
-        let (desired, _) = load(&Target { cluster: stem.to_owned(), file: file.clone(), stats: false, prune: None })?;
-        scope.add_stackfile(&desired);
+        let target = Target {
+            cluster: stem.to_owned(),
+            file: file.clone(),
+            stats: false,
+            prune: None,
+            diff: crate::cli::DiffArg::Auto,
+        };
+        scope.add_stackfile(&load(&target)?.desired);
     }
     let policy = bosun_aws::policy::Policy::new(&scope);
     match args.format {
@@ -427,13 +438,48 @@ fn iam_policy(args: IamPolicyArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `bosun completions SHELL`: the script on stdout.
+fn completions(shell: clap_complete::Shell) -> Result<ExitCode, Failure> {
+    let mut command = Cli::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut command, "bosun", &mut out);
+    write_stdout(&out)
+}
+
+/// `bosun man [--dir DIR]`: bosun(1) on stdout, or a page per command in `dir`.
+fn man(dir: Option<&Path>) -> Result<ExitCode, Failure> {
+    let command = Cli::command();
+    match dir {
+        Some(dir) => {
+            clap_mangen::generate_to(command, dir)
+                .with_context(|| format!("could not write the man pages into {}", dir.display()))
+                .map_err(Failure::user)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(command).render(&mut out).map_err(Failure::internal)?;
+            write_stdout(&out)
+        }
+    }
+}
+
+/// Write `bytes` to stdout; a closed pipe (`| head`) is not an error worth a message.
+fn write_stdout(bytes: &[u8]) -> Result<ExitCode, Failure> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::internal(e)),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
 fn validate(files: &[std::path::PathBuf]) -> Result<ExitCode, Failure> {
     let mut bad = 0usize;
     for file in files {
         let source = read(file)?;
         if let Err(diags) = bosun_stackfile::validate(&source) {
             bad += 1;
-            print_diagnostics(file, &diags);
+            print_diagnostics(file, &source, &diags);
         }
     }
     if bad == 0 {
@@ -453,20 +499,21 @@ fn read(file: &Path) -> Result<String, Failure> {
     std::fs::read_to_string(file).with_context(|| format!("could not read {}", file.display())).map_err(Failure::user)
 }
 
-fn print_diagnostics(file: &Path, diags: &bosun_stackfile::Diagnostics) {
-    let mut err = std::io::stderr().lock();
-    for d in &diags.0 {
-        let _ = writeln!(err, "{}:{}:{}: {}: {}", file.display(), d.line, d.column, d.path, d.message);
-    }
+/// A validated stackfile, with its text (to show the lines that errors point at).
+struct Loaded {
+    desired: Desired,
+    /// What it names that must exist in AWS (preflight).
+    references: References,
+    source: String,
 }
 
 /// Load and validate the stackfile, with what it names that must exist in AWS. Nothing
 /// touches AWS before this succeeds.
-fn load(target: &Target) -> Result<(Desired, References), Failure> {
+fn load(target: &Target) -> Result<Loaded, Failure> {
     let source = read(&target.file)?;
     let (mut desired, references) =
         bosun_stackfile::load_with_references(&source, &target.cluster).map_err(|diags| {
-            print_diagnostics(&target.file, &diags);
+            print_diagnostics(&target.file, &source, &diags);
             Failure {
                 error: anyhow::anyhow!(
                     "{} is not a valid stackfile ({} error(s))",
@@ -481,13 +528,13 @@ fn load(target: &Target) -> Result<(Desired, References), Failure> {
     if let Some(prune) = target.prune {
         desired.prune = prune;
     }
-    Ok((desired, references))
+    Ok(Loaded { desired, references, source })
 }
 
 /// Observe the cluster and check the stackfile's references (preflight) at once, then
 /// plan. A reference that does not exist stops here, before anything could change.
 async fn observe_and_plan(target: &Target) -> Result<(Clients, Desired, Observed, Plan), Failure> {
-    let (desired, references) = load(target)?;
+    let Loaded { desired, references, source } = load(target)?;
     let clients = Clients::from_env().await.for_target(&desired.cluster, &desired.aws).await.map_err(|e| {
         aws_failure(
             anyhow::Error::new(e).context(format!("could not reach the account of cluster {}", desired.cluster)),
@@ -499,7 +546,7 @@ async fn observe_and_plan(target: &Target) -> Result<(Clients, Desired, Observed
         if target.stats {
             print_stats(&clients.stats);
         }
-        preflight_failure(target, &clients, e)
+        preflight_failure(target, &source, &clients, e)
     })?;
     let plan = bosun_plan::plan(&desired, &observed, &Policy::from_desired(&desired));
     Ok((clients, desired, observed, plan))
@@ -507,10 +554,10 @@ async fn observe_and_plan(target: &Target) -> Result<(Clients, Desired, Observed
 
 /// What a failed observation or preflight check prints. Missing references print as
 /// validation errors do, `FILE:LINE:COL: path: message`, every one.
-fn preflight_failure(target: &Target, clients: &Clients, e: PreflightError) -> Failure {
+fn preflight_failure(target: &Target, source: &str, clients: &Clients, e: PreflightError) -> Failure {
     match e {
         PreflightError::Missing(diags) => {
-            print_diagnostics(&target.file, &diags);
+            print_diagnostics(&target.file, source, &diags);
             let region = clients.region.as_deref().unwrap_or("the configured region");
             Failure::user(anyhow::Error::new(PreflightError::Missing(diags))).hint(format!(
                 "create them, or fix the stackfile; bosun looked in {region} with the current credentials' account"
@@ -548,10 +595,17 @@ fn aws_failure(error: anyhow::Error, retryable: bool) -> Failure {
     Failure { error, hint: Some(hint.into()), internal: retryable, printed: false }
 }
 
+/// A plan as text for stdout: compact or full as `--diff` says, coloured as `--color`
+/// says.
+fn render(plan: &Plan, target: &Target) -> String {
+    let diff = target.diff.mode(std::io::stdout().is_terminal());
+    bosun_plan::render_text_with(plan, TextOptions { diff, color: stdout_color() })
+}
+
 async fn plan(args: PlanArgs) -> Result<ExitCode, Failure> {
     let (clients, _desired, _observed, plan) = observe_and_plan(&args.target).await?;
     match args.format {
-        Format::Text => print!("{}", bosun_plan::render_text(&plan)),
+        Format::Text => print!("{}", render(&plan, &args.target)),
         Format::Json => println!("{}", bosun_plan::render_json(&plan)),
     }
     if args.target.stats {
@@ -651,7 +705,7 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 
 async fn apply(args: ApplyArgs) -> Result<ExitCode, Failure> {
     let (clients, desired, observed, plan) = observe_and_plan(&args.target).await?;
-    print!("{}", bosun_plan::render_text(&plan));
+    print!("{}", render(&plan, &args.target));
     let _ = std::io::stdout().flush();
 
     let result = apply_plan(&args, &clients, &desired, &observed, &plan).await;

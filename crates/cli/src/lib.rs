@@ -1,5 +1,6 @@
-//! The `bosun` command line: `validate`, `schema`, `plan`, `apply`, `serve` (the API,
-//! the scheduler, or both), `init`, `jobs redrive` and `token new`.
+//! The `bosun` command line: `validate`, `schema`, `plan`, `apply`, `import`, `serve`
+//! (the API, the scheduler, or both), `init`, `jobs redrive`, `token new`,
+//! `iam-policy`, `completions` and `man`. `--color` applies to every command.
 //!
 //! Exit codes: 0 success; 1 a user error (a command line that does not parse, an
 //! invalid stackfile, conflicts, refused or failed apply, a rollout that did not
@@ -35,6 +36,7 @@ pub fn run() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { output::EXIT_USER } else { 0 });
         }
     };
+    anstream::ColorChoice::write_global(args.color.into());
     // Servers log every request at info; commands only what goes wrong.
     let (level, json) = match &args.command {
         cli::Command::Serve { server, both } => {
@@ -51,7 +53,7 @@ pub fn run() -> ExitCode {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(output::stderr_color())
         .with_writer(std::io::stderr);
     if json {
         logs.json().flatten_event(true).init();

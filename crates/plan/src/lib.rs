@@ -31,5 +31,5 @@ pub use fields::{
 };
 pub use observed::{Observed, Owner};
 pub use planner::plan;
-pub use render::{render_json, render_text};
+pub use render::{DiffMode, TextOptions, render_json, render_text, render_text_with};
 pub use types::{Action, Change, Conflict, FieldChange, HookPhase, Kind, Orphan, Plan, Policy, Resource, Step};

@@ -11,7 +11,7 @@ use crate::fields::{
     TargetGroupField, TaskDefinitionField,
 };
 use crate::observed::{Observed, ObservedService, Owner, RecordKey, ServiceLoadBalancer};
-use crate::render::task_definition_diff;
+use crate::render::{CHANGED_OUTSIDE, task_definition_diff};
 use crate::types::{Action, Change, Conflict, FieldChange, HookPhase, Kind, Orphan, Plan, Policy, Resource, Step};
 
 /// Compute the changes that make `observed` match `desired`.
@@ -607,7 +607,7 @@ impl Planner<'_> {
             // reader could confirm a guessed value by hashing a spec with it.
             let before = match (&live.spec_hash, live.runs_deployed_revision()) {
                 (Some(_), true) => live.running_family_revision().to_string(),
-                _ => format!("{} (changed outside bosun)", live.running_family_revision()),
+                _ => format!("{} {CHANGED_OUTSIDE}", live.running_family_revision()),
             };
             fields.push(FieldChange::new(ServiceField::TaskDefinition, before, "new revision"));
             if let Some(live_td) = live_td

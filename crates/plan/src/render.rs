@@ -10,9 +10,11 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use anstyle::{AnsiColor, Style};
 use bosun_stackfile::TaskDefinitionSpec;
 
-use crate::types::{Action, Plan};
+use crate::fields::{Field, ServiceField, TaskDefinitionField};
+use crate::types::{Action, Kind, Plan};
 
 /// What an environment value renders as.
 const HIDDEN: &str = "(hidden)";
@@ -154,18 +156,117 @@ pub fn unified_diff(live: &str, desired: &str, live_name: &str) -> String {
         .to_string()
 }
 
+/// How [`render_text_with`] lays a plan out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TextOptions {
+    /// How much of a changed task definition to show.
+    pub diff: DiffMode,
+    /// Whether to mark the text up with ANSI colours, for a terminal. The text without
+    /// its escape codes is exactly the plain rendering.
+    pub color: bool,
+}
+
+/// How much of a changed task definition a text plan shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DiffMode {
+    /// The unified diff of every changed task definition.
+    #[default]
+    Full,
+    /// One line per service whose only change is its image, `~ users  httpd:2.4 -> 2.5`,
+    /// instead of its task definition's diff and its service change; every other change
+    /// in full.
+    Compact,
+}
+
+/// The colours of a text plan; all plain without colour, so that one code path writes
+/// both renderings.
+struct Palette {
+    create: Style,
+    update: Style,
+    replace: Style,
+    delete: Style,
+    hunk: Style,
+    heading: Style,
+    orphan: Style,
+    conflict: Style,
+}
+
+impl Palette {
+    const PLAIN: Palette = Palette {
+        create: Style::new(),
+        update: Style::new(),
+        replace: Style::new(),
+        delete: Style::new(),
+        hunk: Style::new(),
+        heading: Style::new(),
+        orphan: Style::new(),
+        conflict: Style::new(),
+    };
+
+    const ANSI: Palette = Palette {
+        create: AnsiColor::Green.on_default(),
+        update: AnsiColor::Yellow.on_default(),
+        replace: AnsiColor::Magenta.on_default(),
+        delete: AnsiColor::Red.on_default(),
+        hunk: AnsiColor::Cyan.on_default(),
+        heading: Style::new().bold(),
+        orphan: AnsiColor::Yellow.on_default(),
+        conflict: AnsiColor::Red.on_default().bold(),
+    };
+
+    fn action(&self, action: Action) -> Style {
+        match action {
+            Action::Create | Action::Run => self.create,
+            Action::Update | Action::Adopt => self.update,
+            Action::Replace => self.replace,
+            Action::Delete => self.delete,
+        }
+    }
+
+    /// The style of one line of a unified diff.
+    fn diff_line(&self, line: &str) -> Style {
+        if line.starts_with("+++") || line.starts_with("---") {
+            self.heading
+        } else if line.starts_with('+') {
+            self.create
+        } else if line.starts_with('-') {
+            self.delete
+        } else if line.starts_with("@@") {
+            self.hunk
+        } else {
+            Style::new()
+        }
+    }
+}
+
 /// Render the plan as text for humans: a summary line, one marked line per change
 /// (`+` create, `~` update, `±` replace, `-` delete), field changes, task-definition
-/// diffs, orphans, conflicts and the hash.
+/// diffs, orphans, conflicts and the hash. Plain, with every diff in full.
 pub fn render_text(plan: &Plan) -> String {
+    render_text_with(plan, TextOptions::default())
+}
+
+/// [`render_text`], laid out as `options` say.
+pub fn render_text_with(plan: &Plan, options: TextOptions) -> String {
+    let p = if options.color { &Palette::ANSI } else { &Palette::PLAIN };
+    let compact = match options.diff {
+        DiffMode::Full => Vec::new(),
+        DiffMode::Compact => image_bumps(plan),
+    };
+    let width = compact.iter().map(|b| b.service.chars().count()).max().unwrap_or(0);
     let mut s = String::new();
     let sum = plan.summary();
+    let heading = p.heading;
     if plan.is_empty() && plan.conflicts.is_empty() {
-        let _ = writeln!(s, "cluster {}: no changes; live state matches the stackfile.", escape(&plan.cluster));
+        let _ = writeln!(
+            s,
+            "{heading}cluster {}: no changes; live state matches the stackfile.{heading:#}",
+            escape(&plan.cluster)
+        );
     } else {
         let _ = writeln!(
             s,
-            "cluster {}: {} to create, {} to update, {} to replace, {} to delete, {} hook(s) to run",
+            "{heading}cluster {}: {} to create, {} to update, {} to replace, {} to delete, {} hook(s) to run{heading:#}",
             escape(&plan.cluster),
             sum.create,
             sum.update,
@@ -177,13 +278,28 @@ pub fn render_text(plan: &Plan) -> String {
     if !plan.changes.is_empty() {
         let _ = writeln!(s);
     }
-    for c in &plan.changes {
+    for (i, c) in plan.changes.iter().enumerate() {
+        let marker = p.action(c.action);
+        if let Some(bump) = compact.iter().find(|b| b.task_definition == i || b.service_change == i) {
+            if bump.service_change == i {
+                let (from, to) = elide_registry(bump.from, bump.to);
+                let _ = writeln!(
+                    s,
+                    "{marker}{}{marker:#} {:<width$}  {} -> {}",
+                    c.action.marker(),
+                    escape(bump.service),
+                    escape(from),
+                    escape(to),
+                );
+            }
+            continue;
+        }
         let verb = match c.action {
             Action::Adopt => " (adopt: bosun takes ownership)",
             Action::Run => " (run once)",
             _ => "",
         };
-        let _ = writeln!(s, "{} {}{verb}", c.action.marker(), escape(&c.resource.to_string()));
+        let _ = writeln!(s, "{marker}{}{marker:#} {}{verb}", c.action.marker(), escape(&c.resource.to_string()));
         for f in &c.fields {
             if f.before.is_empty() {
                 let _ = writeln!(s, "    {}: {}", f.field, escape(&f.after));
@@ -194,24 +310,132 @@ pub fn render_text(plan: &Plan) -> String {
         if let Some(diff) = &c.diff {
             // The renderings are escaped already; a diff built some other way is too.
             for line in diff.lines() {
-                let _ = writeln!(s, "    {}", escape(line));
+                let style = p.diff_line(line);
+                let _ = writeln!(s, "    {style}{}{style:#}", escape(line));
             }
         }
     }
     if !plan.orphans.is_empty() {
         let _ = writeln!(s, "\nowned by bosun but not in the stackfile (left in place; `prune: true` deletes them):");
+        let style = p.orphan;
         for o in &plan.orphans {
-            let _ = writeln!(s, "  ? {}", escape(&o.resource.to_string()));
+            let _ = writeln!(s, "  {style}?{style:#} {}", escape(&o.resource.to_string()));
         }
     }
     if !plan.conflicts.is_empty() {
         let _ = writeln!(s, "\nconflicts (apply refuses until they are resolved):");
+        let style = p.conflict;
         for c in &plan.conflicts {
-            let _ = writeln!(s, "  ! {}: {}", escape(&c.resource.to_string()), escape(&c.reason));
+            let _ = writeln!(s, "  {style}!{style:#} {}: {}", escape(&c.resource.to_string()), escape(&c.reason));
         }
     }
-    let _ = writeln!(s, "\nplan hash: {}", plan.short_hash());
+    let _ = writeln!(s, "\n{heading}plan hash: {}{heading:#}", plan.short_hash());
     s
+}
+
+/// A service whose only change is its image: a new revision of its task definition
+/// that differs from the live one in the image alone, and a service update that only
+/// deploys it.
+#[derive(Debug)]
+struct ImageBump<'a> {
+    /// Index of the task definition's change in the plan.
+    task_definition: usize,
+    /// Index of the service's change, where the one line goes.
+    service_change: usize,
+    service: &'a str,
+    from: &'a str,
+    to: &'a str,
+}
+
+/// The plan's image-only service changes.
+fn image_bumps(plan: &Plan) -> Vec<ImageBump<'_>> {
+    let mut bumps = Vec::new();
+    for (service_change, c) in plan.changes.iter().enumerate() {
+        let (Kind::Service, Action::Update, Some(service)) = (c.resource.kind, c.action, c.service.as_deref()) else {
+            continue;
+        };
+        // Exactly a deploy of the new revision, from the revision bosun deployed (one
+        // changed outside bosun is worth the full diff), and the image that differs.
+        let [revision, image] = c.fields.as_slice() else { continue };
+        if revision.field != Field::Service(ServiceField::TaskDefinition)
+            || revision.before.ends_with(CHANGED_OUTSIDE)
+            || image.field != Field::TaskDefinition(TaskDefinitionField::Image)
+        {
+            continue;
+        }
+        let task_definition = plan.changes.iter().position(|t| {
+            t.resource.kind == Kind::TaskDefinition
+                && t.action == Action::Update
+                && t.service.as_deref() == Some(service)
+                && t.diff.as_deref().is_some_and(image_only_diff)
+        });
+        if let Some(task_definition) = task_definition {
+            bumps.push(ImageBump { task_definition, service_change, service, from: &image.before, to: &image.after });
+        }
+    }
+    bumps
+}
+
+/// What the planner appends to a service's live revision when it was changed outside
+/// bosun.
+pub(crate) const CHANGED_OUTSIDE: &str = "(changed outside bosun)";
+
+/// Whether a task-definition diff (as [`task_definition_diff`] writes it) changes the
+/// container's image line and nothing else.
+fn image_only_diff(diff: &str) -> bool {
+    let mut removed = 0;
+    let mut added = 0;
+    for line in diff.lines() {
+        if line.starts_with("---") || line.starts_with("+++") {
+            continue;
+        }
+        let (count, rest) = match line.as_bytes().first() {
+            Some(b'-') => (&mut removed, &line[1..]),
+            Some(b'+') => (&mut added, &line[1..]),
+            _ => continue,
+        };
+        if !rest.starts_with("  image: ") {
+            return false;
+        }
+        *count += 1;
+    }
+    removed == 1 && added == 1
+}
+
+/// Two images as a compact line shows them: without their registry when both are in
+/// the same one, and the new one as its tag (or digest) alone when both are the same
+/// repository. `123.dkr.ecr.eu-west-1.amazonaws.com/api:v1`, `…/api:v2` -> `api:v1`, `v2`.
+pub fn elide_registry<'a>(from: &'a str, to: &'a str) -> (&'a str, &'a str) {
+    let (from_registry, from_path) = split_registry(from);
+    let (to_registry, to_path) = split_registry(to);
+    let (from, to) =
+        if from_registry.is_some() && from_registry == to_registry { (from_path, to_path) } else { (from, to) };
+    let (from_repo, _) = split_version(from);
+    match split_version(to) {
+        (repo, Some(version)) if repo == from_repo => (from, version),
+        _ => (from, to),
+    }
+}
+
+/// An image's registry (the first path component, when it names a host: it has a dot
+/// or a port, or is `localhost`, as Docker decides) and the rest.
+fn split_registry(image: &str) -> (Option<&str>, &str) {
+    match image.split_once('/') {
+        Some((host, rest)) if host.contains(['.', ':']) || host == "localhost" => (Some(host), rest),
+        _ => (None, image),
+    }
+}
+
+/// An image's repository and its tag or digest, if it names one.
+fn split_version(image: &str) -> (&str, Option<&str>) {
+    if let Some((repo, digest)) = image.split_once('@') {
+        return (repo, Some(digest));
+    }
+    let name_start = image.rfind('/').map_or(0, |i| i + 1);
+    match image[name_start..].rfind(':') {
+        Some(i) => (&image[..name_start + i], Some(&image[name_start + i + 1..])),
+        None => (image, None),
+    }
 }
 
 /// Render the plan as pretty JSON. Step payloads are left out: they hold environment
@@ -259,5 +483,53 @@ pub fn render_json(plan: &Plan) -> String {
         })
     } else {
         json
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shared_registry_and_repository_are_elided() {
+        let ecr = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
+        let (a, b) = (format!("{ecr}/svc-img:v1"), format!("{ecr}/svc-img:v2"));
+        assert_eq!(elide_registry(&a, &b), ("svc-img:v1", "v2"));
+        assert_eq!(
+            elide_registry("public.ecr.aws/docker/library/httpd:2.4", "public.ecr.aws/docker/library/httpd:2.5"),
+            ("docker/library/httpd:2.4", "2.5")
+        );
+        // Another repository in the same registry: its name stays.
+        let other = format!("{ecr}/other:v2");
+        assert_eq!(elide_registry(&a, &other), ("svc-img:v1", "other:v2"));
+        // Different registries, or none: nothing to elide but the repository.
+        assert_eq!(
+            elide_registry("ghcr.io/acme/api:1", "quay.io/acme/api:2"),
+            ("ghcr.io/acme/api:1", "quay.io/acme/api:2")
+        );
+        assert_eq!(elide_registry("nginx:1.27", "nginx:1.28"), ("nginx:1.27", "1.28"));
+        // A registry's port is not a tag; a digest is a version.
+        assert_eq!(elide_registry("localhost:5000/api", "localhost:5000/api:2"), ("api", "2"));
+        assert_eq!(elide_registry("acme/api@sha256:aa", "acme/api@sha256:bb"), ("acme/api@sha256:aa", "sha256:bb"));
+        // A first component without a dot or port is a Docker Hub namespace, kept.
+        assert_eq!(elide_registry("acme/api:1", "acme/api:2"), ("acme/api:1", "2"));
+    }
+
+    #[test]
+    fn only_a_diff_of_the_image_line_alone_is_an_image_bump() {
+        let desired = bosun_stackfile::load("services:\n  - api:\n      image: acme/api:1\n      memory: 256\n", "c")
+            .expect("a valid stackfile");
+        let live = desired.services["api"].task_definition.clone();
+        let mut bumped = live.clone();
+        bumped.container.image = "acme/api:2".into();
+        assert!(image_only_diff(&task_definition_diff(&live, &bumped, "api:1")));
+        let mut more = bumped.clone();
+        more.container.memory = Some(1024);
+        assert!(!image_only_diff(&task_definition_diff(&live, &more, "api:1")));
+        // An environment variable named like the image line is still not the image.
+        let mut env = live.clone();
+        env.container.environment.insert("image".into(), "x".into());
+        assert!(!image_only_diff(&task_definition_diff(&live, &env, "api:1")));
+        assert!(!image_only_diff(""));
     }
 }
