@@ -536,6 +536,9 @@ pub enum Format {
     Text,
     /// JSON, for tools.
     Json,
+    /// Markdown for a pull-request comment, with the plan hash and the pinned apply
+    /// command; capped to GitHub's comment size limit.
+    Markdown,
 }
 
 /// `bosun plan`.

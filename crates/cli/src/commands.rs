@@ -607,6 +607,10 @@ async fn plan(args: PlanArgs) -> Result<ExitCode, Failure> {
     match args.format {
         Format::Text => print!("{}", render(&plan, &args.target)),
         Format::Json => println!("{}", bosun_plan::render_json(&plan)),
+        Format::Markdown => {
+            let options = bosun_plan::MarkdownOptions::new(args.target.file.display().to_string());
+            print!("{}", bosun_plan::render_markdown(&plan, &options));
+        }
     }
     if args.target.stats {
         print_stats(&clients.stats);

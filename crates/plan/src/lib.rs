@@ -13,11 +13,13 @@
 //! - [`stages`]: the order a plan runs in ([`Plan::stages`]).
 //! - [`planner`]: `plan(desired, observed, policy) -> Plan`.
 //! - [`render`]: text and JSON rendering, task-definition diffs.
+//! - [`markdown`]: Markdown rendering for pull-request comments, capped to fit.
 //! - [`blind`]: candidate previews that cannot confirm a guessed environment value.
 //! - [`simulate`]: a pure AWS simulator used to prove idempotence.
 
 pub mod blind;
 pub mod fields;
+pub mod markdown;
 pub mod observed;
 pub mod planner;
 pub mod render;
@@ -29,6 +31,7 @@ pub use fields::{
     DiscoveryField, Field, HookField, ListenerField, LoadBalancerField, RecordField, RuleField, ServiceField,
     TargetGroupField, TaskDefinitionField,
 };
+pub use markdown::{MarkdownOptions, render_markdown};
 pub use observed::{Observed, Owner};
 pub use planner::plan;
 pub use render::{DiffMode, TextOptions, render_json, render_text, render_text_with};
