@@ -459,7 +459,7 @@ async fn a_reviewed_plan_is_commented_once_and_applied_after_the_merge() {
     assert_eq!(comments.len(), 1, "one comment: {comments:#?}");
     let first = &comments[0];
     assert!(first.body.contains(&format!("### bosun plan for cluster `{CLUSTER}`")), "{}", first.body);
-    assert!(first.body.contains("image: public.ecr.aws/nginx/nginx:1.27 -> 1.28"), "{}", first.body);
+    assert!(first.body.contains("image: nginx/nginx:1.27 -> 1.28"), "{}", first.body);
     let hash = marker_hash(&first.body);
     assert!(
         first.body.contains(&format!(

@@ -17,7 +17,8 @@
 
 use std::fmt::Write as _;
 
-use crate::render::escape;
+use crate::fields::{Field, TaskDefinitionField};
+use crate::render::{elide_registry, escape};
 use crate::types::{Action, Change, FieldChange, Plan};
 
 /// GitHub's limit on the body of an issue or pull-request comment, in characters.
@@ -205,24 +206,19 @@ fn table_row(c: &Change) -> String {
     )
 }
 
-/// A field change in a few words: `image: repo:1.0 -> 1.1` when only an image's tag
-/// changes, `field: before -> after`, or `field: after` for a new value.
+/// A field change in a few words: an image as the compact text plan shows it
+/// (`image: repo:1.0 -> 1.1`, see [`elide_registry`]), `field: before -> after`, or
+/// `field: after` for a new value.
 fn short_field(f: &FieldChange) -> String {
     let change = if f.before.is_empty() {
         shorten(&f.after)
-    } else if let Some((repo, old, new)) = same_repository(&f.before, &f.after) {
-        format!("{}:{} -> {}", shorten(repo), shorten(old), shorten(new))
+    } else if f.field == Field::TaskDefinition(TaskDefinitionField::Image) {
+        let (before, after) = elide_registry(&f.before, &f.after);
+        format!("{} -> {}", shorten(before), shorten(after))
     } else {
         format!("{} -> {}", shorten(&f.before), shorten(&f.after))
     };
     format!("{}: {change}", f.field)
-}
-
-/// `(repository, old tag, new tag)` when two image references differ only in their tag.
-fn same_repository<'a>(before: &'a str, after: &'a str) -> Option<(&'a str, &'a str, &'a str)> {
-    let tag = |image: &'a str| image.rsplit_once(':').filter(|(_, tag)| !tag.contains('/'));
-    let ((repo, old), (repo_after, new)) = (tag(before)?, tag(after)?);
-    (repo == repo_after && !repo.is_empty()).then_some((repo, old, new))
 }
 
 /// At most [`CELL_VALUE_CHARS`] characters of a value, with `…` if it was longer.
@@ -413,13 +409,6 @@ mod tests {
         assert_eq!(code("`x`"), "`` `x` ``");
         assert_eq!(cell("a|b"), "`a\\|b`");
         assert_eq!(code("a\nb"), "`a\\nb`");
-    }
-
-    #[test]
-    fn an_image_tag_bump_is_shown_short() {
-        assert_eq!(same_repository("repo:1.0", "repo:1.1"), Some(("repo", "1.0", "1.1")));
-        assert_eq!(same_repository("host:5000/repo", "host:5000/repo:2"), None);
-        assert_eq!(same_repository("a:1", "b:1"), None);
     }
 
     #[test]
