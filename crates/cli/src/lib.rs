@@ -10,12 +10,15 @@
 //! # Layout
 //! - [`cli`]: the clap definitions.
 //! - [`commands`]: one function per command.
-//! - [`output`]: error rendering (`error:`, `caused by:`, `hint:`), progress, stats.
+//! - [`output`]: error rendering (`error:`, `caused by:`, `hint:`), stats.
+//! - [`progress`]: an apply's progress: a line log, or on a terminal one live line per
+//!   service.
 //! - [`reload`]: what the servers read again on SIGHUP (tokens, webhook files).
 
 pub mod cli;
 pub mod commands;
 pub mod output;
+pub mod progress;
 pub mod reload;
 
 use std::process::ExitCode;

@@ -1,12 +1,10 @@
-//! Terminal output: errors as `error:` / `caused by:` / `hint:`, live rollout
-//! progress, and AWS call statistics. Everything but plans goes to stderr.
+//! Terminal output: errors as `error:` / `caused by:` / `hint:`, and AWS call
+//! statistics. Everything but plans goes to stderr (so does an apply's progress, in
+//! [`crate::progress`]).
 
-use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::process::ExitCode;
-use std::sync::Mutex;
 
-use bosun_aws::progress::{Progress, ProgressEvent};
 use bosun_aws::{AwsError, CallStats};
 
 /// Exit code of a user error (also of a command line that does not parse).
@@ -88,38 +86,5 @@ pub fn print_stats(stats: &CallStats) {
             c.operation,
             c.calls
         );
-    }
-}
-
-/// Live progress on stderr: one line per change, and one line per service whenever
-/// its rollout state changes.
-#[derive(Default)]
-pub struct TerminalProgress {
-    last: Mutex<BTreeMap<String, String>>,
-}
-
-impl Progress for TerminalProgress {
-    fn event(&self, event: ProgressEvent<'_>) {
-        let mut err = std::io::stderr().lock();
-        match event {
-            ProgressEvent::Started(_) => {}
-            ProgressEvent::Done(c) => {
-                let _ = writeln!(err, "{} {} ... done", c.action.marker(), c.resource);
-            }
-            ProgressEvent::Rollout { service, running, desired, state } => {
-                let line = format!("{running}/{desired} tasks running ({state})");
-                let mut last = self.last.lock().expect("progress lock is never poisoned");
-                if last.get(service) != Some(&line) {
-                    let _ = writeln!(err, "  {service}: {line}");
-                    last.insert(service.to_owned(), line);
-                }
-            }
-            ProgressEvent::ServiceEvent { service, message } => {
-                let _ = writeln!(err, "  {service}: {message}");
-            }
-            ProgressEvent::RolloutDone { service, outcome } => {
-                let _ = writeln!(err, "  {service}: rollout {outcome}");
-            }
-        }
     }
 }
