@@ -298,3 +298,42 @@ async fn a_rolled_back_service_shows_its_outcome_and_its_last_events_under_the_l
     assert_eq!(image_of(&env, "api").await, "registry.example.com/api:1.1");
     assert_eq!(image_of(&env, "reports").await, "registry.example.com/reports:1.0", "ECS rolled reports back");
 }
+
+#[tokio::test]
+async fn a_service_with_hooks_shows_each_phase_in_place() {
+    let env = Env::start().await;
+    let hooks = Stackfile::example("hooks.yml");
+    env.converge(&hooks).await;
+    let bumped = hooks.replace("python:3.12-slim", "python:3.13-slim");
+    // Hook tasks and rollouts that take a few seconds each, so every phase is on the
+    // screen long enough to be seen.
+    env.emulator_config(serde_json::json!({"rollout_describes": 1000, "task_describes": 1000, "rollout_seconds": 3}))
+        .await;
+
+    let screen = apply_in_tmux(&env, &bumped, &[]).await;
+    let text = &screen.text;
+    assert_eq!(screen.code, 0, "bosun apply exited {}; the screen:\n{text}", screen.code);
+    let app = screen.lines_of("app");
+    assert!(app.len() == 1 && app[0].ends_with("✓ succeeded"), "{app:?}\n{text}");
+
+    // The one line went through the phases in order.
+    let phases: Vec<&str> = screen
+        .frames
+        .iter()
+        .filter_map(|frame| frame.lines().find(|l| l.split_whitespace().next() == Some("app")))
+        .filter_map(|line| {
+            ["pre-deploy hook", "rolling out", "post-deploy hook"].into_iter().find(|p| line.contains(p))
+        })
+        .fold(Vec::new(), |mut seen, phase| {
+            if seen.last() != Some(&phase) {
+                seen.push(phase);
+            }
+            seen
+        });
+    assert_eq!(
+        phases,
+        ["pre-deploy hook", "rolling out", "post-deploy hook"],
+        "the screens:\n{}",
+        screen.frames.join("\n----\n")
+    );
+}

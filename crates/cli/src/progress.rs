@@ -115,11 +115,13 @@ impl Progress for LineProgress {
 pub struct LiveProgress {
     /// The bars draw through it, and it keeps them together at the bottom of the screen.
     multi: MultiProgress,
+    /// The board and its bars: events arrive from the apply's concurrent chains.
     inner: Mutex<Live>,
 }
 
 /// The board and its bars, changed together under one lock.
 struct Live {
+    /// What the lines say.
     board: Board,
     /// One bar per line of the board, by index.
     bars: Vec<ProgressBar>,
