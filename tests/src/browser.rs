@@ -5,7 +5,7 @@
 //! profile in a temporary directory, a 1280x900 window, every console message kept) with
 //! [fantoccini]. Dropping the [`Browser`] ends the session (Chromium quits), kills
 //! chromedriver by its PID and removes the temporary directory, also when the test
-//! panicked. `deploy/local/ensure-chromium` installs both programs.
+//! panicked. `deploy/local/ensure-debs` installs both programs.
 //!
 //! The helpers wait with a bounded limit ([`Browser::set_wait_limit`], 15 s by default)
 //! and panic with the selector and the page's URL. The fantoccini [`Client`] is there
@@ -119,7 +119,7 @@ impl Browser {
         for bin in [CHROMIUM, CHROMEDRIVER] {
             assert!(
                 Path::new(bin).is_file(),
-                "{bin} is missing: run deploy/local/ensure-chromium (Debian's chromium and chromium-driver)"
+                "{bin} is missing: run deploy/local/ensure-debs (Debian's chromium and chromium-driver)"
             );
         }
         let dir = tempfile::Builder::new().prefix("bosun-browser-").tempdir().expect("create the browser's temp dir");

@@ -13,6 +13,14 @@ pub enum ProgressEvent<'a> {
     Started(&'a Change),
     /// A change is done.
     Done(&'a Change),
+    /// A service change started a deployment that the apply will wait for (unless
+    /// `--no-wait`). Sent during the change, before its [`Done`](Self::Done): a live
+    /// view needs it to tell a service that is now rolling out from one whose change
+    /// (a tag-only update, a delete) is finished with it.
+    RolloutStarted {
+        /// Service.
+        service: &'a str,
+    },
     /// A rollout is still going.
     Rollout {
         /// Service.

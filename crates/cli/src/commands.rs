@@ -18,9 +18,8 @@ use crate::cli::{
     ApplyArgs, Cli, Command, Format, HttpArgs, IamPolicyArgs, ImportArgs, JobsCommand, Listen, PlanArgs, PolicyFormat,
     ServeArgs, Server, StateArgs, Target, TokenCommand, WorkerArgs,
 };
-use crate::output::{
-    EXIT_CHANGES, EXIT_CONFLICTS, Failure, TerminalProgress, print_diagnostics, print_stats, stdout_color,
-};
+use crate::output::{EXIT_CHANGES, EXIT_CONFLICTS, Failure, print_diagnostics, print_stats, stdout_color};
+use crate::progress::ApplyProgress;
 use crate::reload::{self, Reloadable, SinkSource};
 
 /// Run a parsed command line.
@@ -755,8 +754,10 @@ async fn apply_plan(
         poll_interval: args.poll_interval,
         concurrency: args.concurrency,
     };
-    let progress = TerminalProgress::default();
-    let report = bosun_aws::apply(clients, desired, observed, plan, &opts, &progress).await.map_err(|e| {
+    let progress = ApplyProgress::for_stderr(plan);
+    let applied = bosun_aws::apply(clients, desired, observed, plan, &opts, &progress).await;
+    progress.finish(applied.as_ref().ok());
+    let report = applied.map_err(|e| {
         let retryable = e.is_retryable();
         let completed = if e.completed.is_empty() {
             "nothing was changed".to_owned()
@@ -772,9 +773,6 @@ async fn apply_plan(
         Failure { error: anyhow::Error::new(e), hint: Some(hint), internal: retryable, printed: false }
     })?;
 
-    for service in &report.not_waited {
-        eprintln!("  {service}: rollout started; not waiting (--no-wait)");
-    }
     let failed: Vec<String> =
         report.rollouts.iter().filter(|(_, o)| !o.is_success()).map(|(s, o)| format!("service {s}: {o}")).collect();
     if failed.is_empty() {

@@ -11,12 +11,15 @@
 //! # Layout
 //! - [`cli`]: the clap definitions.
 //! - [`commands`]: one function per command.
-//! - [`output`]: error rendering (`error:`, `caused by:`, `hint:`), progress, stats.
+//! - [`output`]: error rendering (`error:`, `caused by:`, `hint:`), stats.
+//! - [`progress`]: an apply's progress: a line log, or on a terminal one live line per
+//!   service.
 //! - [`reload`]: what the servers read again on SIGHUP (tokens, webhook files).
 
 pub mod cli;
 pub mod commands;
 pub mod output;
+pub mod progress;
 pub mod reload;
 
 use std::process::ExitCode;
@@ -37,6 +40,8 @@ pub fn run() -> ExitCode {
         }
     };
     anstream::ColorChoice::write_global(args.color.into());
+    // The live apply view (indicatif) styles through `console`: one decision for both.
+    console::set_colors_enabled_stderr(output::stderr_color());
     // Servers log every request at info; commands only what goes wrong.
     let (level, json) = match &args.command {
         cli::Command::Serve { server, both } => {

@@ -1,22 +1,20 @@
 //! Terminal output: errors as `error:` / `caused by:` / `hint:`, stackfile errors
-//! (with the offending line and a caret on a terminal), live rollout progress, and AWS
-//! call statistics. Everything but plans goes to stderr.
+//! (with the offending line and a caret on a terminal), and AWS call statistics.
+//! Everything but plans goes to stderr (so does an apply's progress, in
+//! [`crate::progress`]).
 //!
 //! Colour follows `--color` and, on `auto`, cargo's rules (anstream): a terminal is
 //! coloured unless `NO_COLOR` is set; `CLICOLOR_FORCE` colours a pipe. What is written
 //! without colour is, byte for byte, the coloured text without its escape codes.
 
-use std::collections::BTreeMap;
 use std::io::{IsTerminal as _, Write as _};
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Mutex;
 
 use annotate_snippets::{AnnotationKind, Level, Renderer, Snippet};
 use anstream::ColorChoice;
 use anstream::stream::RawStream;
 use anstyle::{AnsiColor, Style};
-use bosun_aws::progress::{Progress, ProgressEvent};
 use bosun_aws::{AwsError, CallStats};
 use bosun_stackfile::Diagnostics;
 
@@ -208,39 +206,6 @@ pub fn print_stats(stats: &CallStats) {
             c.operation,
             c.calls
         );
-    }
-}
-
-/// Live progress on stderr: one line per change, and one line per service whenever
-/// its rollout state changes.
-#[derive(Default)]
-pub struct TerminalProgress {
-    last: Mutex<BTreeMap<String, String>>,
-}
-
-impl Progress for TerminalProgress {
-    fn event(&self, event: ProgressEvent<'_>) {
-        let mut err = std::io::stderr().lock();
-        match event {
-            ProgressEvent::Started(_) => {}
-            ProgressEvent::Done(c) => {
-                let _ = writeln!(err, "{} {} ... done", c.action.marker(), c.resource);
-            }
-            ProgressEvent::Rollout { service, running, desired, state } => {
-                let line = format!("{running}/{desired} tasks running ({state})");
-                let mut last = self.last.lock().expect("progress lock is never poisoned");
-                if last.get(service) != Some(&line) {
-                    let _ = writeln!(err, "  {service}: {line}");
-                    last.insert(service.to_owned(), line);
-                }
-            }
-            ProgressEvent::ServiceEvent { service, message } => {
-                let _ = writeln!(err, "  {service}: {message}");
-            }
-            ProgressEvent::RolloutDone { service, outcome } => {
-                let _ = writeln!(err, "  {service}: rollout {outcome}");
-            }
-        }
     }
 }
 

@@ -524,6 +524,9 @@ impl Progress for Recorder {
                 info!(change = %line, "done");
                 state.done.push(json!({ "change": line, "result": "done", "ms": ms }));
             }
+            ProgressEvent::RolloutStarted { service } => {
+                debug!(service, "rollout started");
+            }
             ProgressEvent::Rollout { service, running, desired, state: rollout } => {
                 debug!(service, running, desired, state = rollout, "rollout in progress");
             }

@@ -18,6 +18,7 @@ use crate::convert::{
 };
 use crate::error::{ApplyFailure, AwsError};
 use crate::observe::{describe_task_definition, latest_revision};
+use crate::progress::ProgressEvent;
 use crate::rollout::{TaskEnd, Watch, wait_task};
 
 /// How many of a family's newest ACTIVE revisions are read when looking for the ones a
@@ -253,6 +254,7 @@ fn watch_primary(ctx: &Ctx<'_>, svc: &ServiceSpec, s: Option<&ecs::Service>) {
         timeout: ctx.timeout_for(svc),
     };
     ctx.with(|s| s.deployments.insert(svc.name.clone(), watch));
+    ctx.progress.event(ProgressEvent::RolloutStarted { service: &svc.name });
 }
 
 /// The task definition a service change deploys, registered by an earlier step.
