@@ -19,7 +19,10 @@ use bosun_aws::Clients;
 use bosun_aws::queue::Queue;
 use bosun_aws::store::Store;
 use bosun_plan::simulate::simulate;
-use bosun_plan::{Observed, Policy, plan, render_json, render_text};
+use bosun_plan::{
+    DiffMode, MarkdownOptions, Observed, Policy, TextOptions, plan, render_json, render_markdown, render_text,
+    render_text_with,
+};
 use bosun_stackfile::document::{json_to_yaml, to_json_text};
 use bosun_stackfile::{Diagnostics, load, validate};
 use http::{Request, StatusCode, header};
@@ -67,6 +70,20 @@ pub fn stackfile(text: &str) -> Result<bool, Violation> {
         return Err(format!("plan text holds the control character {c:?}:\n{text_plan}"));
     }
     serde_json::from_str::<serde_json::Value>(&json_plan).map_err(|e| format!("plan JSON does not parse: {e}"))?;
+    // A terminal's plan: compact, and coloured over exactly the plain text.
+    let compact = render_text_with(&p, TextOptions { diff: DiffMode::Compact, color: false });
+    if let Some(c) = compact.chars().find(|c| c.is_control() && *c != '\n') {
+        return Err(format!("compact plan text holds the control character {c:?}:\n{compact}"));
+    }
+    let coloured = render_text_with(&p, TextOptions { diff: DiffMode::Compact, color: true });
+    if anstream::adapter::strip_str(&coloured).to_string() != compact {
+        return Err(format!("the coloured plan is not the plain one with colour:\n{coloured:?}"));
+    }
+    let options = MarkdownOptions::new("stackfile.yml");
+    let markdown = render_markdown(&p, &options);
+    if markdown.chars().count() > options.max_chars {
+        return Err(format!("a markdown plan of {} characters, over its cap", markdown.chars().count()));
+    }
     let after = simulate(&desired, &Observed::default(), &p);
     let again = plan(&desired, &after, &Policy::from_desired(&desired));
     if !again.is_empty() {

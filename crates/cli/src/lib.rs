@@ -11,7 +11,8 @@
 //! # Layout
 //! - [`cli`]: the clap definitions.
 //! - [`commands`]: one function per command.
-//! - [`output`]: error rendering (`error:`, `caused by:`, `hint:`), stats.
+//! - [`output`]: colour, error rendering (`error:`, `caused by:`, `hint:`), stackfile
+//!   errors (with a caret on a terminal), stats.
 //! - [`progress`]: an apply's progress: a line log, or on a terminal one live line per
 //!   service.
 //! - [`reload`]: what the servers read again on SIGHUP (tokens, webhook files).

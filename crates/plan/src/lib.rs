@@ -12,7 +12,8 @@
 //! - [`fields`]: the fields a change touches, one enum per resource kind.
 //! - [`stages`]: the order a plan runs in ([`Plan::stages`]).
 //! - [`planner`]: `plan(desired, observed, policy) -> Plan`.
-//! - [`render`]: text and JSON rendering, task-definition diffs.
+//! - [`render`]: text (compact or full, plain or coloured) and JSON rendering,
+//!   task-definition diffs.
 //! - [`markdown`]: Markdown rendering for pull-request comments, capped to fit.
 //! - [`blind`]: candidate previews that cannot confirm a guessed environment value.
 //! - [`simulate`]: a pure AWS simulator used to prove idempotence.
