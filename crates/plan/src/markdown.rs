@@ -95,7 +95,7 @@ pub fn render_markdown(plan: &Plan, options: &MarkdownOptions) -> String {
             + if cut.details > 0 { chars(DETAILS_HEAD) } else { 0 };
         let orphans = if cut.orphans { orphans_len } else { chars(&orphans.count_only) };
         let table = row_len[..cut.rows].iter().sum::<usize>();
-        fixed + table + kept + orphans + chars(&note(plan, options, &cut, &details_counts(&details, &cut)))
+        fixed + table + kept + orphans + chars(&note(plan, options, cut, &details_counts(&details, cut)))
     };
     while length(&cut) > options.max_chars {
         // From the end: the last section's diff, then that section, then the one
