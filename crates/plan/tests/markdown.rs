@@ -2,11 +2,14 @@
 //! that text from the stackfile or AWS stays inert in it, and that it fits GitHub's
 //! comment size limit while the hash and the apply command survive.
 
+mod common;
+
 use bosun_plan::markdown::{DEFAULT_MAX_CHARS, GITHUB_COMMENT_LIMIT, marker};
-use bosun_plan::observed::{ObservedService, Owner};
+use bosun_plan::observed::Owner;
 use bosun_plan::simulate::simulate;
 use bosun_plan::{Kind, MarkdownOptions, Observed, Plan, Policy, plan, render_markdown};
 use bosun_stackfile::{Desired, fixtures, load};
+use common::foreign_service;
 
 const FILE: &str = "stackfiles/demo.yml";
 
@@ -22,31 +25,6 @@ fn readable_task_definition(live: &mut Observed, service: &str, family: &str) {
     let arn = live.services[service].task_definition_arn.clone();
     let td = live.task_definitions.values().find(|t| t.spec.family == family).unwrap().clone();
     live.task_definitions.insert(arn, td);
-}
-
-fn foreign_service(name: &str) -> ObservedService {
-    ObservedService {
-        name: name.into(),
-        arn: format!("arn:sim:ecs:service/demo/{name}"),
-        status: "ACTIVE".into(),
-        owner: Owner::default(),
-        task_definition_arn: format!("arn:sim:ecs:task-definition/hand-made-{name}:7"),
-        spec_hash: None,
-        deployed_task_definition: None,
-        desired_count: 1,
-        running_count: 1,
-        pending_count: 0,
-        launch_type: Some("EC2".into()),
-        network: None,
-        load_balancers: vec![],
-        registries: vec![],
-        circuit_breaker: false,
-        rollback: false,
-        min_healthy_percent: 100,
-        max_percent: 200,
-        placement_strategy: vec![],
-        placement_constraints: vec![],
-    }
 }
 
 /// The Markdown with code spans, fenced blocks and HTML `<code>` taken out, as

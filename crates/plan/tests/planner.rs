@@ -2,10 +2,13 @@
 //! idempotence as a property (apply the plan with the pure simulator, plan again,
 //! expect nothing).
 
-use bosun_plan::observed::{ObservedService, ObservedTaskDefinition, Owner};
+mod common;
+
+use bosun_plan::observed::{ObservedTaskDefinition, Owner};
 use bosun_plan::simulate::simulate;
 use bosun_plan::{Action, Kind, Observed, Plan, Policy, ServiceField, Step, plan, render_text};
 use bosun_stackfile::{Desired, fixtures, load};
+use common::foreign_service;
 use proptest::prelude::*;
 
 /// Plan, simulate the apply, and return the state AWS would be in.
@@ -156,31 +159,6 @@ fn a_deleted_listener_rule_is_recreated() {
     let p = plan(&desired, &live, &Policy::default());
     assert_eq!(kinds_in_order(&p), vec![(Action::Create, Kind::Rule)]);
     assert_converged(&desired, &simulate(&desired, &live, &p));
-}
-
-fn foreign_service(name: &str) -> ObservedService {
-    ObservedService {
-        name: name.into(),
-        arn: format!("arn:sim:ecs:service/demo/{name}"),
-        status: "ACTIVE".into(),
-        owner: Owner::default(),
-        task_definition_arn: format!("arn:sim:ecs:task-definition/hand-made-{name}:7"),
-        spec_hash: None,
-        deployed_task_definition: None,
-        desired_count: 1,
-        running_count: 1,
-        pending_count: 0,
-        launch_type: Some("EC2".into()),
-        network: None,
-        load_balancers: vec![],
-        registries: vec![],
-        circuit_breaker: false,
-        rollback: false,
-        min_healthy_percent: 100,
-        max_percent: 200,
-        placement_strategy: vec![],
-        placement_constraints: vec![],
-    }
 }
 
 #[test]
