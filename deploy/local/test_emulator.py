@@ -833,6 +833,46 @@ class TaskDefinitionTests(EcsCase):
             families[:1],
         )
 
+    def test_container_settings_runtime_platform_and_ephemeral_storage_round_trip(self) -> None:
+        # bosun reads these back to detect drift (issue 15): stock moto stores and
+        # returns them as sent, so the realism layer needs no patch; this pins that.
+        family = unique("process")
+        container = {
+            "command": ["nginx", "-g", "daemon off;"],
+            "entryPoint": ["/docker-entrypoint.sh"],
+            "workingDirectory": "/srv",
+            "user": "101:101",
+            "stopTimeout": 90,
+            "readonlyRootFilesystem": True,
+            "ulimits": [{"name": "nofile", "softLimit": 4096, "hardLimit": 8192}],
+            "dockerLabels": {"app": "api"},
+            "linuxParameters": {"initProcessEnabled": True},
+        }
+        self.register(
+            family,
+            container=container,
+            requiresCompatibilities=["FARGATE"],
+            networkMode="awsvpc",
+            cpu="256",
+            memory="512",
+            runtimePlatform={"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"},
+            ephemeralStorage={"sizeInGiB": 30},
+        )
+        td = self.ecs.describe_task_definition(taskDefinition=family)["taskDefinition"]
+        live = td["containerDefinitions"][0]
+        for key, value in container.items():
+            self.assertEqual(live.get(key), value, key)
+        self.assertEqual(td["runtimePlatform"], {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"})
+        self.assertEqual(td["ephemeralStorage"], {"sizeInGiB": 30})
+        # Unset, they are absent, not defaulted: bosun's "unset" reads back as unset.
+        other = unique("plain")
+        self.register(other)
+        plain = self.ecs.describe_task_definition(taskDefinition=other)["taskDefinition"]
+        self.assertNotIn("runtimePlatform", plain)
+        self.assertNotIn("ephemeralStorage", plain)
+        for key in container:
+            self.assertNotIn(key, plain["containerDefinitions"][0], key)
+
     def test_task_definition_tags(self) -> None:
         family = unique("tags")
         self.register(family, tags=[{"key": "owner", "value": "bosun"}])

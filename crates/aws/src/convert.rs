@@ -12,8 +12,8 @@ use aws_smithy_types::error::operation::BuildError;
 use bosun_plan::Owner;
 use bosun_stackfile::{
     ContainerHealthCheck, ContainerSpec, DefaultAction, LogConfiguration, MountPoint, NetworkSpec, PlacementConstraint,
-    PlacementStrategy, PortMapping, Protocol, TargetGroupSpec, TargetHealthCheck, TargetType, TaskDefinitionSpec,
-    VolumeSpec,
+    PlacementStrategy, PortMapping, Protocol, RuntimePlatform, TargetGroupSpec, TargetHealthCheck, TargetType,
+    TaskDefinitionSpec, Ulimit, VolumeSpec,
 };
 
 use crate::error::ApplyFailure;
@@ -181,6 +181,34 @@ pub(crate) fn td_from_aws(td: &ecs::TaskDefinition) -> TaskDefinitionSpec {
             .iter()
             .find(|r| r.r#type() == &ecs::ResourceType::Gpu)
             .and_then(|r| r.value().parse().ok()),
+        command: c.map(|c| c.command().to_vec()).unwrap_or_default(),
+        entry_point: c.map(|c| c.entry_point().to_vec()).unwrap_or_default(),
+        working_directory: c.and_then(|c| c.working_directory()).map(str::to_owned),
+        user: c.and_then(|c| c.user()).map(str::to_owned),
+        stop_timeout: c.and_then(|c| c.stop_timeout()),
+        readonly_root_filesystem: c.and_then(|c| c.readonly_root_filesystem()).unwrap_or(false),
+        ulimits: {
+            let mut ulimits: Vec<Ulimit> = c
+                .map(|c| c.ulimits())
+                .unwrap_or_default()
+                .iter()
+                .map(|u| Ulimit {
+                    name: u.name().as_str().to_owned(),
+                    soft_limit: u.soft_limit(),
+                    hard_limit: u.hard_limit(),
+                })
+                .collect();
+            ulimits.sort();
+            ulimits
+        },
+        docker_labels: c
+            .and_then(|c| c.docker_labels())
+            .map(|l| l.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+        init_process_enabled: c
+            .and_then(|c| c.linux_parameters())
+            .and_then(|l| l.init_process_enabled())
+            .unwrap_or(false),
     };
     TaskDefinitionSpec {
         family: td.family().unwrap_or_default().to_owned(),
@@ -204,7 +232,26 @@ pub(crate) fn td_from_aws(td: &ecs::TaskDefinition) -> TaskDefinitionSpec {
             .map(|p| placement_constraint_from_aws(p.r#type().map(|t| t.as_str()), p.expression()))
             .collect(),
         container,
+        // As the stackfile resolves it: an unset architecture or OS is ECS's default.
+        runtime_platform: td.runtime_platform().map(|p| RuntimePlatform {
+            cpu_architecture: p.cpu_architecture().map_or("X86_64", |a| a.as_str()).to_owned(),
+            os_family: p.operating_system_family().map_or("LINUX", |o| o.as_str()).to_owned(),
+        }),
+        ephemeral_storage: td.ephemeral_storage().map(|e| e.size_in_gib()),
     }
+}
+
+/// A task definition's runtime platform, for RegisterTaskDefinition.
+pub(crate) fn runtime_platform_to_aws(p: &RuntimePlatform) -> ecs::RuntimePlatform {
+    ecs::RuntimePlatform::builder()
+        .cpu_architecture(ecs::CpuArchitecture::from(p.cpu_architecture.as_str()))
+        .operating_system_family(ecs::OsFamily::from(p.os_family.as_str()))
+        .build()
+}
+
+/// A task definition's ephemeral storage, for RegisterTaskDefinition.
+pub(crate) fn ephemeral_storage_to_aws(gib: i32) -> ecs::EphemeralStorage {
+    ecs::EphemeralStorage::builder().size_in_gib(gib).build()
 }
 
 /// The container definition to register for a spec.
@@ -265,6 +312,33 @@ pub(crate) fn container_to_aws(c: &ContainerSpec) -> Result<ecs::ContainerDefini
                 .start_period(h.start_period)
                 .build(),
         )?);
+    }
+    // Each setting is sent only when the spec has it, so an unset one is absent from
+    // the request, as it was before the stackfile could say it.
+    if !c.command.is_empty() {
+        b = b.set_command(Some(c.command.clone()));
+    }
+    if !c.entry_point.is_empty() {
+        b = b.set_entry_point(Some(c.entry_point.clone()));
+    }
+    b = b.set_working_directory(c.working_directory.clone()).set_user(c.user.clone()).set_stop_timeout(c.stop_timeout);
+    if c.readonly_root_filesystem {
+        b = b.readonly_root_filesystem(true);
+    }
+    for u in &c.ulimits {
+        b = b.ulimits(built(
+            ecs::Ulimit::builder()
+                .name(ecs::UlimitName::from(u.name.as_str()))
+                .soft_limit(u.soft_limit)
+                .hard_limit(u.hard_limit)
+                .build(),
+        )?);
+    }
+    for (k, v) in &c.docker_labels {
+        b = b.docker_labels(k, v);
+    }
+    if c.init_process_enabled {
+        b = b.linux_parameters(ecs::LinuxParameters::builder().init_process_enabled(true).build());
     }
     if let Some(g) = c.gpus {
         b = b.resource_requirements(built(

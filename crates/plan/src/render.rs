@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
-use bosun_stackfile::TaskDefinitionSpec;
+use bosun_stackfile::{ContainerSpec, TaskDefinitionSpec};
 
 use crate::fields::{Field, ServiceField, TaskDefinitionField};
 use crate::types::{Action, Kind, Plan};
@@ -69,8 +69,47 @@ pub fn task_definition_diff(live: &TaskDefinitionSpec, desired: &TaskDefinitionS
 }
 
 fn render_with_env<'a>(td: &'a TaskDefinitionSpec, env: impl Fn((&'a str, &'a str)) -> &'static str) -> String {
+    // Exhaustive, so that a field added to the spec does not compile until the diff
+    // shows it. A field that is unset renders no line at all: the rendering of a spec
+    // that does not use it stays what it was before the field existed.
+    let TaskDefinitionSpec {
+        family: _,
+        network_mode: _,
+        requires_compatibilities: _,
+        cpu: _,
+        memory: _,
+        task_role_arn: _,
+        execution_role_arn: _,
+        volumes: _,
+        placement_constraints: _,
+        container: c,
+        runtime_platform,
+        ephemeral_storage,
+    } = td;
+    let ContainerSpec {
+        name: _,
+        image: _,
+        memory: _,
+        cpu: _,
+        privileged: _,
+        environment: _,
+        secrets: _,
+        port_mappings: _,
+        mount_points: _,
+        log_configuration: _,
+        health_check: _,
+        gpus: _,
+        command: cmd,
+        entry_point,
+        working_directory,
+        user,
+        stop_timeout,
+        readonly_root_filesystem,
+        ulimits,
+        docker_labels,
+        init_process_enabled,
+    } = c;
     let mut s = String::new();
-    let c = &td.container;
     let _ = writeln!(s, "family: {}", escape(&td.family));
     let _ = writeln!(s, "network_mode: {}", escape(&td.network_mode));
     let _ = writeln!(s, "requires_compatibilities: {}", escape(&td.requires_compatibilities.join(",")));
@@ -85,6 +124,10 @@ fn render_with_env<'a>(td: &'a TaskDefinitionSpec, env: impl Fn((&'a str, &'a st
         let _ =
             writeln!(s, "placement_constraint: {} {}", escape(&p.kind), escape(p.expression.as_deref().unwrap_or("")));
     }
+    if let Some(p) = runtime_platform {
+        let _ = writeln!(s, "runtime_platform: {} {}", escape(&p.os_family), escape(&p.cpu_architecture));
+    }
+    opt(&mut s, "ephemeral_storage_gib", ephemeral_storage.map(|g| g.to_string()).as_deref());
     let _ = writeln!(s, "container {}:", escape(&c.name));
     let _ = writeln!(s, "  image: {}", escape(&c.image));
     opt(&mut s, "  memory", c.memory.map(|m| m.to_string()).as_deref());
@@ -128,6 +171,27 @@ fn render_with_env<'a>(td: &'a TaskDefinitionSpec, env: impl Fn((&'a str, &'a st
             h.retries,
             h.start_period
         );
+    }
+    if !entry_point.is_empty() {
+        let _ = writeln!(s, "  entrypoint: {}", command(entry_point));
+    }
+    if !cmd.is_empty() {
+        let _ = writeln!(s, "  command: {}", command(cmd));
+    }
+    opt(&mut s, "  working_directory", working_directory.as_deref());
+    opt(&mut s, "  user", user.as_deref());
+    opt(&mut s, "  stop_timeout", stop_timeout.map(|t| t.to_string()).as_deref());
+    if *readonly_root_filesystem {
+        let _ = writeln!(s, "  readonly_root_filesystem: true");
+    }
+    if *init_process_enabled {
+        let _ = writeln!(s, "  init_process_enabled: true");
+    }
+    for u in ulimits {
+        let _ = writeln!(s, "  ulimit {}: soft={} hard={}", escape(&u.name), u.soft_limit, u.hard_limit);
+    }
+    for (k, v) in docker_labels {
+        let _ = writeln!(s, "  docker_label {}: {}", escape(k), escape(v));
     }
     s
 }

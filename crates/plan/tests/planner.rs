@@ -558,6 +558,64 @@ fn forged_text_from_aws_or_anywhere_is_escaped_in_plan_text() {
 
 // ---- idempotence as a property, over generated stackfiles ----
 
+/// Some of the container's process and platform keys, as service lines (EC2: no
+/// `ephemeral_storage`, which is Fargate's), or none.
+fn container_keys_strategy() -> impl Strategy<Value = String> {
+    let args = proptest::collection::vec("[a-z0-9 ]{1,6}", 1..3);
+    (
+        proptest::option::of(args.clone()),
+        proptest::option::of(args),
+        proptest::option::of(proptest::sample::select(vec!["/srv", "/app"])),
+        proptest::option::of(proptest::sample::select(vec!["101", "app:app"])),
+        proptest::option::of(0i32..=120),
+        proptest::option::of(any::<bool>()),
+        proptest::option::of((0i32..100, 0i32..100)),
+        proptest::collection::btree_map("[a-z]{1,5}", "[a-z0-9]{0,5}", 0..3),
+        proptest::option::of(any::<bool>()),
+        proptest::option::of(proptest::sample::select(vec!["x86_64", "arm64"])),
+    )
+        .prop_map(|(command, entrypoint, dir, user, stop, readonly, ulimit, labels, init, arch)| {
+            let list = |args: Vec<String>| {
+                format!("[{}]", args.iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(", "))
+            };
+            let mut y = String::new();
+            if let Some(c) = command {
+                y.push_str(&format!("      command: {}\n", list(c)));
+            }
+            if let Some(c) = entrypoint {
+                y.push_str(&format!("      entrypoint: {}\n", list(c)));
+            }
+            if let Some(d) = dir {
+                y.push_str(&format!("      working_directory: {d}\n"));
+            }
+            if let Some(u) = user {
+                y.push_str(&format!("      user: \"{u}\"\n"));
+            }
+            if let Some(t) = stop {
+                y.push_str(&format!("      stop_timeout: {t}\n"));
+            }
+            if let Some(r) = readonly {
+                y.push_str(&format!("      readonly_root_filesystem: {r}\n"));
+            }
+            if let Some((a, b)) = ulimit {
+                y.push_str(&format!("      ulimits: [{{name: nofile, soft: {}, hard: {}}}]\n", a.min(b), a.max(b)));
+            }
+            if !labels.is_empty() {
+                y.push_str("      docker_labels:\n");
+                for (k, v) in labels {
+                    y.push_str(&format!("        {k}: \"{v}\"\n"));
+                }
+            }
+            if let Some(i) = init {
+                y.push_str(&format!("      init_process_enabled: {i}\n"));
+            }
+            if let Some(a) = arch {
+                y.push_str(&format!("      runtime_platform: {{cpu_architecture: {a}}}\n"));
+            }
+            y
+        })
+}
+
 fn stackfile_strategy() -> impl Strategy<Value = String> {
     let service = (
         0u8..3, // 0 worker, 1 ALB service, 2 Cloud Map service
@@ -565,13 +623,14 @@ fn stackfile_strategy() -> impl Strategy<Value = String> {
         0i32..5, // desired_count
         proptest::collection::btree_map("[A-Z]{1,6}", "[a-z0-9]{0,8}", 0..4),
         any::<bool>(), // ignore desired_count
+        container_keys_strategy(),
     );
     (proptest::collection::vec(service, 1..6), any::<bool>()).prop_map(|(services, prune)| {
         let mut y = String::from(
             "vpc:\n  id: vpc-0a1b2c3d\n  subnets:\n    public: [subnet-0000000a, subnet-0000000b]\n    private: [subnet-0000001a, subnet-0000001b]\n  security_groups:\n    public: [sg-0000000a]\n    private: [sg-0000000b]\nservice_discovery:\n  namespace: prop.sd\n",
         );
         y.push_str(&format!("prune: {prune}\nservices:\n"));
-        for (i, (kind, image, count, env, ignore)) in services.into_iter().enumerate() {
+        for (i, (kind, image, count, env, ignore, keys)) in services.into_iter().enumerate() {
             // A target group's port cannot change in place (a planned conflict, tested
             // on its own), so a service keeps its port across generated stacks.
             let port = 8000 + i;
@@ -579,6 +638,7 @@ fn stackfile_strategy() -> impl Strategy<Value = String> {
             if ignore {
                 y.push_str("      ignore: [desired_count]\n");
             }
+            y.push_str(&keys);
             if !env.is_empty() {
                 y.push_str("      environment:\n");
                 for (k, v) in env {

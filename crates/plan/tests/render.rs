@@ -86,3 +86,40 @@ fn colour_never_changes_the_text() {
         }
     }
 }
+
+/// One Fargate service, with the container and platform keys added by `extra`.
+fn with_keys(extra: &str) -> Desired {
+    let text = format!(
+        "vpc:\n  id: vpc-0a1b2c3d\n  subnets: {{private: [subnet-0000001a]}}\n  security_groups: {{private: [sg-0000000b]}}\nservices:\n  - api:\n      image: nginx:1.27\n      launch_type: fargate\n      cpu: 256\n      memory: 512\n{extra}"
+    );
+    load(&text, "ci").expect("a valid stackfile")
+}
+
+#[test]
+fn the_task_definition_diff_shows_each_container_and_platform_key() {
+    let every = "      command: [\"nginx\", \"-g\", \"daemon off;\"]\n      entrypoint: [/docker-entrypoint.sh]\n      working_directory: /srv\n      user: \"101\"\n      stop_timeout: 90\n      readonly_root_filesystem: true\n      ulimits: [{name: nofile, soft: 1024, hard: 4096}]\n      docker_labels: {team: core}\n      init_process_enabled: true\n      runtime_platform: {cpu_architecture: arm64}\n      ephemeral_storage: 30\n";
+    let p = plan_over(&with_keys(""), &with_keys(every));
+    let text = render_text(&p);
+    insta::assert_snapshot!("container_and_platform_keys_diff", text);
+
+    // Back again: each line goes, and nothing else of the task definition changes.
+    let back = render_text(&plan_over(&with_keys(every), &with_keys("")));
+    for line in ["-  command: ", "-  ulimit nofile: ", "-runtime_platform: LINUX ARM64", "-ephemeral_storage_gib: 30"] {
+        assert!(back.contains(line), "{line} in\n{back}");
+    }
+}
+
+#[test]
+fn changing_only_the_command_is_one_new_revision_of_one_line() {
+    let p = plan_over(&with_keys("      command: [a]\n"), &with_keys("      command: [b]\n"));
+    let text = render_text(&p);
+    assert!(text.contains("    -  command: [\"a\"]\n    +  command: [\"b\"]\n"), "{text}");
+    let changed = text
+        .lines()
+        .filter(|l| {
+            (l.starts_with("    -") || l.starts_with("    +")) && !l.starts_with("    ---") && !l.starts_with("    +++")
+        })
+        .count();
+    assert_eq!(changed, 2, "{text}");
+    assert!(text.starts_with("cluster ci: 0 to create, 2 to update, 0 to replace, 0 to delete"), "{text}");
+}

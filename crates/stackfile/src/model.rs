@@ -519,6 +519,34 @@ pub struct TaskDefinitionSpec {
     pub placement_constraints: Vec<PlacementConstraint>,
     /// The single container, named after the service.
     pub container: ContainerSpec,
+    /// The CPU architecture and OS the task needs (`runtimePlatform`), when the
+    /// stackfile says; `None` leaves it to ECS (x86_64 Linux). Left out of the JSON when
+    /// unset, as every field added after the first release is, so that the spec hash of
+    /// a stackfile that does not use it is what it was before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_platform: Option<RuntimePlatform>,
+    /// Fargate ephemeral storage in GiB (`ephemeralStorage.sizeInGiB`); `None` for
+    /// Fargate's default of 20 GiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ephemeral_storage: Option<i32>,
+}
+
+/// ECS `runtimePlatform`, in ECS's spelling, both fields resolved: an unset
+/// architecture is `X86_64` and an unset OS `LINUX`, as ECS assumes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimePlatform {
+    /// `X86_64` or `ARM64`.
+    pub cpu_architecture: String,
+    /// `LINUX` or a `WINDOWS_SERVER_...` edition.
+    pub os_family: String,
+}
+
+impl RuntimePlatform {
+    /// Whether the OS is a Windows Server edition, where Linux-only container settings
+    /// (a user, ulimits, Linux parameters, a read-only root) are refused.
+    pub fn is_windows(&self) -> bool {
+        self.os_family.starts_with("WINDOWS")
+    }
 }
 
 /// A host-path volume.
@@ -557,6 +585,48 @@ pub struct ContainerSpec {
     pub health_check: Option<ContainerHealthCheck>,
     /// Number of GPUs reserved.
     pub gpus: Option<u32>,
+    // The fields below were added after the first release: each is left out of the JSON
+    // when unset, so a stackfile that does not use them keeps its spec hash.
+    /// Command replacing the image's `CMD`; empty for the image's own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// Entry point replacing the image's `ENTRYPOINT`; empty for the image's own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entry_point: Vec<String>,
+    /// Working directory replacing the image's `WORKDIR`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_directory: Option<String>,
+    /// The user the container runs as, replacing the image's `USER`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Seconds between SIGTERM and SIGKILL when the task stops; `None` for ECS's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_timeout: Option<i32>,
+    /// Mount the root file system read-only (hardening: the container writes only to
+    /// its volumes).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub readonly_root_filesystem: bool,
+    /// Resource limits, sorted by name, one per name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ulimits: Vec<Ulimit>,
+    /// Docker labels, defaults merged under service values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub docker_labels: BTreeMap<String, String>,
+    /// Run an init process as PID 1 (`linuxParameters.initProcessEnabled`), which
+    /// forwards signals and reaps zombies for commands that do not.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub init_process_enabled: bool,
+}
+
+/// One resource limit of a container.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Ulimit {
+    /// The ulimit name, e.g. `nofile`.
+    pub name: String,
+    /// The soft limit.
+    pub soft_limit: i32,
+    /// The hard limit, at least the soft one.
+    pub hard_limit: i32,
 }
 
 /// A container port mapping.

@@ -62,6 +62,10 @@ const MAX_VOLUME: usize = MAX_ECS_NAME + 2 * 4096 + 5;
 const MAX_IMAGE: usize = MAX_ECS_NAME + "@sha256:".len() + 64;
 /// Hooks per phase: bosun's limit (each runs one task in turn).
 const MAX_HOOKS: usize = 20;
+/// Ulimits of a container: one per ulimit name ECS knows (15).
+const MAX_ULIMITS: usize = 15;
+/// A working directory or a user: bosun's limit (a path, `uid:gid` or a name).
+const MAX_PATH: usize = 4096;
 
 /// A bosun stackfile: the desired state of one ECS cluster.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -176,6 +180,22 @@ pub struct RawDefaults {
     pub deployment_configuration: Option<RawDeploymentConfiguration>,
     /// Log configuration merged over the cluster-wide `logging`.
     pub logging: Option<RawLogging>,
+    /// The user the container runs as, of services that set none.
+    #[schemars(length(max = MAX_PATH))]
+    pub user: Option<String>,
+    /// Seconds ECS waits after SIGTERM before it kills the container, of services that set none.
+    pub stop_timeout: Option<i64>,
+    /// Mount the container's root file system read-only, for services that do not say.
+    pub readonly_root_filesystem: Option<bool>,
+    /// Ulimits merged under every service's `ulimits` (by name; the service's win).
+    #[schemars(length(max = MAX_ULIMITS))]
+    pub ulimits: Option<Vec<RawUlimit>>,
+    /// Docker labels merged under every service's `docker_labels`.
+    pub docker_labels: Option<BTreeMap<String, ScalarText>>,
+    /// Run an init process as PID 1 in the containers of services that do not say.
+    pub init_process_enabled: Option<bool>,
+    /// CPU architecture and operating system of services that set none.
+    pub runtime_platform: Option<RawRuntimePlatform>,
 }
 
 /// What to do about drift.
@@ -353,6 +373,153 @@ pub struct RawService {
     pub adopt: Option<bool>,
     /// A rule on a shared load balancer (`load_balancers:`) that routes hosts/paths to this service.
     pub routing: Option<RawRouting>,
+    /// The container's command, replacing the image's `CMD`: a list of arguments.
+    #[schemars(length(min = 1))]
+    pub command: Option<Vec<String>>,
+    /// The container's entry point, replacing the image's `ENTRYPOINT`: a list of arguments.
+    #[schemars(length(min = 1))]
+    pub entrypoint: Option<Vec<String>>,
+    /// The directory the command runs in (an absolute path), replacing the image's `WORKDIR`.
+    #[schemars(length(max = MAX_PATH))]
+    pub working_directory: Option<String>,
+    /// The user the container runs as: `user`, `uid`, `user:group`, `uid:gid`, ... (Linux only); default `defaults.user`.
+    #[schemars(length(max = MAX_PATH))]
+    pub user: Option<String>,
+    /// Seconds ECS waits after SIGTERM before it kills the container (Fargate: 0-120, default 30); default `defaults.stop_timeout`.
+    pub stop_timeout: Option<i64>,
+    /// Mount the container's root file system read-only (Linux only, default false).
+    pub readonly_root_filesystem: Option<bool>,
+    /// Resource limits of the container, one per name, merged over `defaults.ulimits` (Linux only).
+    #[schemars(length(max = MAX_ULIMITS))]
+    pub ulimits: Option<Vec<RawUlimit>>,
+    /// Docker labels of the container: NAME -> value, merged over `defaults.docker_labels`.
+    pub docker_labels: Option<BTreeMap<String, ScalarText>>,
+    /// Run an init process as PID 1 that forwards signals and reaps zombies (`linuxParameters.initProcessEnabled`; Linux only).
+    pub init_process_enabled: Option<bool>,
+    /// CPU architecture and operating system the task needs (default: ECS's, x86_64 Linux); default `defaults.runtime_platform`.
+    pub runtime_platform: Option<RawRuntimePlatform>,
+    /// Ephemeral storage of the task in GiB, 21-200 (Fargate only; default 20).
+    pub ephemeral_storage: Option<i64>,
+}
+
+/// One resource limit of the container.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawUlimit {
+    /// Which limit, e.g. `nofile`.
+    pub name: RawUlimitName,
+    /// The soft limit (at most `hard`).
+    pub soft: i64,
+    /// The hard limit.
+    pub hard: i64,
+}
+
+/// The ulimit names ECS accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RawUlimitName {
+    Core,
+    Cpu,
+    Data,
+    Fsize,
+    Locks,
+    Memlock,
+    Msgqueue,
+    Nice,
+    Nofile,
+    Nproc,
+    Rss,
+    Rtprio,
+    Rttime,
+    Sigpending,
+    Stack,
+}
+
+impl RawUlimitName {
+    /// The name as ECS and the stackfile spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Core => "core",
+            Self::Cpu => "cpu",
+            Self::Data => "data",
+            Self::Fsize => "fsize",
+            Self::Locks => "locks",
+            Self::Memlock => "memlock",
+            Self::Msgqueue => "msgqueue",
+            Self::Nice => "nice",
+            Self::Nofile => "nofile",
+            Self::Nproc => "nproc",
+            Self::Rss => "rss",
+            Self::Rtprio => "rtprio",
+            Self::Rttime => "rttime",
+            Self::Sigpending => "sigpending",
+            Self::Stack => "stack",
+        }
+    }
+}
+
+/// The platform a task runs on (ECS `runtimePlatform`).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRuntimePlatform {
+    /// `x86_64` (default) or `arm64` (Graviton).
+    pub cpu_architecture: Option<RawCpuArchitecture>,
+    /// `linux` (default) or a Windows Server edition, e.g. `windows_server_2022_core`.
+    pub os_family: Option<RawOsFamily>,
+}
+
+/// CPU architecture of a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RawCpuArchitecture {
+    /// 64-bit x86 (ECS `X86_64`).
+    #[serde(rename = "x86_64")]
+    X86_64,
+    /// 64-bit ARM, AWS Graviton (ECS `ARM64`).
+    Arm64,
+}
+
+/// Operating system family of a task: ECS's `operatingSystemFamily` in lower case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RawOsFamily {
+    Linux,
+    #[serde(rename = "windows_server_2016_full")]
+    WindowsServer2016Full,
+    #[serde(rename = "windows_server_2019_full")]
+    WindowsServer2019Full,
+    #[serde(rename = "windows_server_2019_core")]
+    WindowsServer2019Core,
+    #[serde(rename = "windows_server_2022_full")]
+    WindowsServer2022Full,
+    #[serde(rename = "windows_server_2022_core")]
+    WindowsServer2022Core,
+    #[serde(rename = "windows_server_2025_full")]
+    WindowsServer2025Full,
+    #[serde(rename = "windows_server_2025_core")]
+    WindowsServer2025Core,
+    #[serde(rename = "windows_server_2004_core")]
+    WindowsServer2004Core,
+    #[serde(rename = "windows_server_20h2_core")]
+    WindowsServer20H2Core,
+}
+
+impl RawOsFamily {
+    /// The value ECS uses (`LINUX`, `WINDOWS_SERVER_2022_CORE`, ...).
+    pub fn as_aws(self) -> &'static str {
+        match self {
+            Self::Linux => "LINUX",
+            Self::WindowsServer2016Full => "WINDOWS_SERVER_2016_FULL",
+            Self::WindowsServer2019Full => "WINDOWS_SERVER_2019_FULL",
+            Self::WindowsServer2019Core => "WINDOWS_SERVER_2019_CORE",
+            Self::WindowsServer2022Full => "WINDOWS_SERVER_2022_FULL",
+            Self::WindowsServer2022Core => "WINDOWS_SERVER_2022_CORE",
+            Self::WindowsServer2025Full => "WINDOWS_SERVER_2025_FULL",
+            Self::WindowsServer2025Core => "WINDOWS_SERVER_2025_CORE",
+            Self::WindowsServer2004Core => "WINDOWS_SERVER_2004_CORE",
+            Self::WindowsServer20H2Core => "WINDOWS_SERVER_20H2_CORE",
+        }
+    }
 }
 
 /// Environment in either form. Values may span lines (a PEM key, say): they are

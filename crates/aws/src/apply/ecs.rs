@@ -13,8 +13,9 @@ use bosun_stackfile::{HookSpec, LaunchType, ServiceSpec, TaskDefinitionSpec};
 
 use super::context::{Ctx, or_find};
 use crate::convert::{
-    container_to_aws, ecs_tag, ecs_tag_pairs, ecs_tags, network_to_aws, placement_constraints_to_aws,
-    placement_strategy_to_aws, task_placement_constraints_to_aws,
+    container_to_aws, ecs_tag, ecs_tag_pairs, ecs_tags, ephemeral_storage_to_aws, network_to_aws,
+    placement_constraints_to_aws, placement_strategy_to_aws, runtime_platform_to_aws,
+    task_placement_constraints_to_aws,
 };
 use crate::error::{ApplyFailure, AwsError};
 use crate::observe::{describe_task_definition, latest_revision};
@@ -108,6 +109,8 @@ async fn send_registration(
                 .collect(),
         ))
         .set_placement_constraints(Some(task_placement_constraints_to_aws(&spec.placement_constraints)))
+        .set_runtime_platform(spec.runtime_platform.as_ref().map(runtime_platform_to_aws))
+        .set_ephemeral_storage(spec.ephemeral_storage.map(ephemeral_storage_to_aws))
         .container_definitions(container)
         .set_tags(Some(ecs_tags(&owner, &[(tags::SPEC_HASH, spec_hash)])))
         .send()

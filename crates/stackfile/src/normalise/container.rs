@@ -1,5 +1,6 @@
 //! The container and its task definition: ports, CPU and memory (Fargate sizes),
-//! environment and secrets, volumes, logging and the container health check.
+//! environment and secrets, volumes, logging and the container health check; the
+//! process settings and the platform come from `runtime`.
 
 use std::collections::BTreeMap;
 
@@ -110,6 +111,8 @@ impl Normaliser<'_> {
             (None, Some(h)) => self.container_health_check(h, "defaults.healthcheck"),
             (None, None) => None,
         };
+        let platform = self.platform(e, net);
+        let process = self.process(e, net, platform.runtime_platform.as_ref());
         let spec = TaskDefinitionSpec {
             family: format!("{}-{}", self.cluster, e.name),
             network_mode: net.mode_name().to_string(),
@@ -133,7 +136,18 @@ impl Normaliser<'_> {
                 log_configuration,
                 health_check,
                 gpus: s.gpus.and_then(|g| u32::try_from(g).ok()),
+                command: process.command,
+                entry_point: process.entry_point,
+                working_directory: process.working_directory,
+                user: process.user,
+                stop_timeout: process.stop_timeout,
+                readonly_root_filesystem: process.readonly_root_filesystem,
+                ulimits: process.ulimits,
+                docker_labels: process.docker_labels,
+                init_process_enabled: process.init_process_enabled,
             },
+            runtime_platform: platform.runtime_platform,
+            ephemeral_storage: platform.ephemeral_storage,
         };
         self.task_definition_size(e, &spec);
         TaskDefinition { spec, first_port }

@@ -11,6 +11,8 @@
 //! - `placement`: placement strategy and constraints.
 //! - `container`: ports, CPU and memory, environment and secrets, volumes, logging and
 //!   the container health check -> [`TaskDefinitionSpec`].
+//! - `runtime`: the container's process (command, entry point, user, ulimits, labels,
+//!   init process, ...) and the task's runtime platform and ephemeral storage.
 //! - `deployment`: deployment settings, hooks, desired count.
 //! - `load_balancing`: shared `load_balancers:`, `elb:`, `routing:`, certificates,
 //!   target groups and their health checks, Route53 `dns`, rule priorities.
@@ -28,6 +30,7 @@ mod load_balancing;
 mod names;
 mod network;
 mod placement;
+mod runtime;
 
 use std::collections::BTreeMap;
 
