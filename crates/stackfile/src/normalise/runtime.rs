@@ -111,11 +111,12 @@ impl Normaliser<'_> {
     pub(super) fn process(&mut self, e: &Entry, net: &Network, platform: Option<&RuntimePlatform>) -> Process {
         let (s, d) = (e.raw, e.defaults);
         let windows = platform.is_some_and(RuntimePlatform::is_windows);
-        let mut p = Process::default();
-
         // An empty list is a structural error (`minItems`): empty means the image's own.
-        p.command = s.command.clone().unwrap_or_default();
-        p.entry_point = s.entrypoint.clone().unwrap_or_default();
+        let mut p = Process {
+            command: s.command.clone().unwrap_or_default(),
+            entry_point: s.entrypoint.clone().unwrap_or_default(),
+            ..Process::default()
+        };
 
         if let Some(dir) = &s.working_directory {
             let path = e.at("working_directory");
