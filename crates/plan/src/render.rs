@@ -342,10 +342,19 @@ pub fn render_text_with(plan: &Plan, options: TextOptions) -> String {
     if !plan.changes.is_empty() {
         let _ = writeln!(s);
     }
-    for (i, c) in plan.changes.iter().enumerate() {
+    // How each change shows: an image bump's one line goes where its service change
+    // is, and its task definition's change shows nothing.
+    let mut shown = vec![Shown::Full; plan.changes.len()];
+    for bump in &compact {
+        shown[bump.task_definition] = Shown::Hidden;
+        shown[bump.service_change] = Shown::Bump(bump);
+    }
+    for (c, shown) in plan.changes.iter().zip(shown) {
         let marker = p.action(c.action);
-        if let Some(bump) = compact.iter().find(|b| b.task_definition == i || b.service_change == i) {
-            if bump.service_change == i {
+        match shown {
+            Shown::Full => {}
+            Shown::Hidden => continue,
+            Shown::Bump(bump) => {
                 let (from, to) = elide_registry(bump.from, bump.to);
                 let _ = writeln!(
                     s,
@@ -355,8 +364,8 @@ pub fn render_text_with(plan: &Plan, options: TextOptions) -> String {
                     escape(from),
                     escape(to),
                 );
+                continue;
             }
-            continue;
         }
         let verb = match c.action {
             Action::Adopt => " (adopt: bosun takes ownership)",
@@ -397,6 +406,17 @@ pub fn render_text_with(plan: &Plan, options: TextOptions) -> String {
     s
 }
 
+/// How one change shows in a text plan.
+#[derive(Debug, Clone, Copy)]
+enum Shown<'a> {
+    /// Marked line, fields and diff.
+    Full,
+    /// Not at all: its service's image bump says it.
+    Hidden,
+    /// As the one line of an image bump.
+    Bump(&'a ImageBump<'a>),
+}
+
 /// A service whose only change is its image: a new revision of its task definition
 /// that differs from the live one in the image alone, and a service update that only
 /// deploys it.
@@ -413,6 +433,18 @@ struct ImageBump<'a> {
 
 /// The plan's image-only service changes.
 fn image_bumps(plan: &Plan) -> Vec<ImageBump<'_>> {
+    // Each service's new revision whose diff is the image alone, by service.
+    let revisions: std::collections::HashMap<&str, usize> = plan
+        .changes
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| {
+            t.resource.kind == Kind::TaskDefinition
+                && t.action == Action::Update
+                && t.diff.as_deref().is_some_and(image_only_diff)
+        })
+        .filter_map(|(i, t)| Some((t.service.as_deref()?, i)))
+        .collect();
     let mut bumps = Vec::new();
     for (service_change, c) in plan.changes.iter().enumerate() {
         let (Kind::Service, Action::Update, Some(service)) = (c.resource.kind, c.action, c.service.as_deref()) else {
@@ -427,13 +459,7 @@ fn image_bumps(plan: &Plan) -> Vec<ImageBump<'_>> {
         {
             continue;
         }
-        let task_definition = plan.changes.iter().position(|t| {
-            t.resource.kind == Kind::TaskDefinition
-                && t.action == Action::Update
-                && t.service.as_deref() == Some(service)
-                && t.diff.as_deref().is_some_and(image_only_diff)
-        });
-        if let Some(task_definition) = task_definition {
+        if let Some(&task_definition) = revisions.get(service) {
             bumps.push(ImageBump { task_definition, service_change, service, from: &image.before, to: &image.after });
         }
     }
