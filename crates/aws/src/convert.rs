@@ -10,10 +10,11 @@ use aws_sdk_ecs::types as ecs;
 use aws_sdk_elasticloadbalancingv2::types as elb;
 use aws_smithy_types::error::operation::BuildError;
 use bosun_plan::Owner;
+use bosun_plan::observed::{ServiceSettings, tags};
 use bosun_stackfile::{
-    ContainerHealthCheck, ContainerSpec, DefaultAction, LogConfiguration, MountPoint, NetworkSpec, PlacementConstraint,
-    PlacementStrategy, PortMapping, Protocol, RuntimePlatform, TargetGroupSpec, TargetHealthCheck, TargetType,
-    TaskDefinitionSpec, Ulimit, VolumeSpec,
+    CapacityProviderItem, ContainerHealthCheck, ContainerSpec, DefaultAction, LogConfiguration, MountPoint,
+    NetworkSpec, PlacementConstraint, PlacementStrategy, PortMapping, PropagateTags, Protocol, RuntimePlatform,
+    TargetGroupSpec, TargetHealthCheck, TargetType, TaskDefinitionSpec, Ulimit, VolumeSpec,
 };
 
 use crate::error::ApplyFailure;
@@ -238,7 +239,72 @@ pub(crate) fn td_from_aws(td: &ecs::TaskDefinition) -> TaskDefinitionSpec {
             os_family: p.operating_system_family().map_or("LINUX", |o| o.as_str()).to_owned(),
         }),
         ephemeral_storage: td.ephemeral_storage().map(|e| e.size_in_gib()),
+        // Tags are not part of the task definition: DescribeTaskDefinition returns them
+        // beside it, and the callers fill them in with `td_tags_from_aws`.
+        tags: BTreeMap::new(),
     }
+}
+
+/// The stackfile's tags of a task definition among its live tags: all but bosun's own.
+pub(crate) fn td_tags_from_aws(tags: &[ecs::Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?, t.value()?)))
+        .filter(|(k, _)| !k.starts_with("bosun:"))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// The tags to register a task definition with: bosun's, then the stackfile's.
+pub(crate) fn td_tags_to_aws(owner: &Owner, spec_hash: &str, spec: &TaskDefinitionSpec) -> Vec<ecs::Tag> {
+    let mut out = ecs_tags(owner, &[(tags::SPEC_HASH, spec_hash)]);
+    out.extend(spec.tags.iter().map(|(k, v)| ecs::Tag::builder().key(k).value(v).build()));
+    out
+}
+
+/// The settings of a live service (capacity, ECS Exec, grace period, tags).
+pub(crate) fn service_settings_from_aws(s: &ecs::Service) -> ServiceSettings {
+    ServiceSettings {
+        capacity_provider_strategy: strategy_from_aws(s.capacity_provider_strategy()),
+        propagate_tags: PropagateTags::from_aws(s.propagate_tags().map(|p| p.as_str())),
+        enable_execute_command: s.enable_execute_command(),
+        health_check_grace_period: s.health_check_grace_period_seconds().unwrap_or(0),
+        enable_ecs_managed_tags: s.enable_ecs_managed_tags(),
+    }
+}
+
+/// A capacity provider strategy as ECS reports it.
+pub(crate) fn strategy_from_aws(items: &[ecs::CapacityProviderStrategyItem]) -> Vec<CapacityProviderItem> {
+    items
+        .iter()
+        .map(|i| CapacityProviderItem {
+            provider: i.capacity_provider().to_owned(),
+            weight: i.weight(),
+            base: i.base(),
+        })
+        .collect()
+}
+
+/// A capacity provider strategy for CreateService and UpdateService.
+pub(crate) fn strategy_to_aws(
+    items: &[CapacityProviderItem],
+) -> Result<Vec<ecs::CapacityProviderStrategyItem>, ApplyFailure> {
+    items
+        .iter()
+        .map(|i| {
+            built(
+                ecs::CapacityProviderStrategyItem::builder()
+                    .capacity_provider(&i.provider)
+                    .weight(i.weight)
+                    .base(i.base)
+                    .build(),
+            )
+        })
+        .collect()
+}
+
+/// `propagateTags` for CreateService and UpdateService.
+pub(crate) fn propagate_tags_to_aws(p: Option<PropagateTags>) -> ecs::PropagateTags {
+    ecs::PropagateTags::from(PropagateTags::show(p))
 }
 
 /// A task definition's runtime platform, for RegisterTaskDefinition.

@@ -15,13 +15,14 @@ use bosun_plan::observed::{
     ServiceLoadBalancer, parse_record_owner_txt, tags,
 };
 use bosun_plan::{Observed, Owner};
-use bosun_stackfile::{Desired, Scheme, ServiceKind, spec_hash};
+use bosun_stackfile::{Desired, Scheme, ServiceKind, TaskDefinitionSpec, spec_hash};
 use futures::{StreamExt, TryStreamExt, stream};
 
 use crate::Clients;
 use crate::convert::{
     default_action_from_aws, ecs_tag, ecs_tag_pairs, network_from_aws, placement_constraint_from_aws,
-    placement_strategy_from_aws, protocol_from_aws, target_group_from_aws, td_from_aws,
+    placement_strategy_from_aws, protocol_from_aws, service_settings_from_aws, target_group_from_aws, td_from_aws,
+    td_tags_from_aws,
 };
 use crate::error::AwsError;
 
@@ -251,6 +252,7 @@ fn service_from_aws(s: &ecs::Service) -> ObservedService {
             .iter()
             .map(|p| placement_constraint_from_aws(p.r#type().map(|t| t.as_str()), p.expression()))
             .collect(),
+        settings: service_settings_from_aws(s),
     }
 }
 
@@ -279,8 +281,9 @@ pub(crate) async fn describe_task_definition(c: &Clients, arn: String) -> Result
         .send()
         .await
         .map_err(|e| AwsError::ecs("DescribeTaskDefinition", format!("task definition {arn}"), e))?;
-    let td =
+    let mut td =
         out.task_definition().map(td_from_aws).unwrap_or_else(|| td_from_aws(&ecs::TaskDefinition::builder().build()));
+    td.tags = td_tags_from_aws(out.tags());
     let full_arn = out.task_definition().and_then(|t| t.task_definition_arn()).unwrap_or(&arn).to_owned();
     let observed = ObservedTaskDefinition {
         arn: full_arn.clone(),
@@ -391,7 +394,7 @@ async fn describe_latest(c: &Clients, family: &str) -> Result<Option<ObservedTas
     let Some(td) = out.task_definition() else { return Ok(None) };
     let observed = ObservedTaskDefinition {
         arn: td.task_definition_arn().unwrap_or_default().to_owned(),
-        spec: td_from_aws(td),
+        spec: TaskDefinitionSpec { tags: td_tags_from_aws(out.tags()), ..td_from_aws(td) },
         spec_hash: ecs_tag(out.tags(), tags::SPEC_HASH).map(str::to_owned),
     };
     c.td_cache.lock().expect("cache lock is never poisoned").insert(observed.arn.clone(), observed.clone());

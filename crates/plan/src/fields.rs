@@ -79,6 +79,17 @@ fields! {
         PlacementStrategy => "placement_strategy",
         /// The service's placement constraints.
         PlacementConstraints => "placement_constraints",
+        /// The capacity provider strategy (a move from a launch type forces a new
+        /// deployment).
+        CapacityProviderStrategy => "capacity",
+        /// ECS Exec.
+        EnableExecuteCommand => "enable_execute_command",
+        /// `healthCheckGracePeriodSeconds`.
+        HealthCheckGracePeriod => "health_check_grace_period",
+        /// ECS-managed tags on the tasks.
+        EnableEcsManagedTags => "enable_ecs_managed_tags",
+        /// Which tags ECS copies onto the tasks.
+        PropagateTags => "propagate_tags",
     }
 }
 

@@ -12,6 +12,8 @@
 //! - [`fields`]: the fields a change touches, one enum per resource kind.
 //! - [`stages`]: the order a plan runs in ([`Plan::stages`]).
 //! - [`planner`]: `plan(desired, observed, policy) -> Plan`.
+//! - `settings`: the capacity, ECS Exec, grace period and tag settings of a service,
+//!   compared by the planner and stored by the simulator.
 //! - [`render`]: text (compact or full, plain or coloured) and JSON rendering,
 //!   task-definition diffs.
 //! - [`markdown`]: Markdown rendering for pull-request comments, capped to fit.
@@ -24,6 +26,7 @@ pub mod markdown;
 pub mod observed;
 pub mod planner;
 pub mod render;
+mod settings;
 pub mod simulate;
 pub mod stages;
 pub mod types;

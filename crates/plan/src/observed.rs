@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use bosun_stackfile::{
-    DefaultAction, NetworkSpec, PlacementConstraint, PlacementStrategy, Protocol, Scheme, TargetGroupSpec,
-    TaskDefinitionSpec,
+    CapacityProviderItem, DefaultAction, NetworkSpec, PlacementConstraint, PlacementStrategy, PropagateTags, Protocol,
+    Scheme, TargetGroupSpec, TaskDefinitionSpec,
 };
 use serde::{Deserialize, Serialize};
 
@@ -178,6 +178,33 @@ pub struct ObservedService {
     pub placement_strategy: Vec<PlacementStrategy>,
     /// Placement constraints.
     pub placement_constraints: Vec<PlacementConstraint>,
+    /// Capacity, ECS Exec, grace period and tag settings. Left out of the JSON while
+    /// all are ECS's defaults, so observations recorded before they existed still read.
+    #[serde(default, skip_serializing_if = "ServiceSettings::is_default")]
+    pub settings: ServiceSettings,
+}
+
+/// The settings of a live service that issue 15 added to the stackfile, each as ECS
+/// reports it (unset is ECS's default).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceSettings {
+    /// The capacity provider strategy; empty for a service with a launch type.
+    pub capacity_provider_strategy: Vec<CapacityProviderItem>,
+    /// `propagateTags`; `None` for `NONE`.
+    pub propagate_tags: Option<PropagateTags>,
+    /// `enableExecuteCommand`.
+    pub enable_execute_command: bool,
+    /// `healthCheckGracePeriodSeconds` (0 when unset).
+    pub health_check_grace_period: i32,
+    /// `enableECSManagedTags`.
+    pub enable_ecs_managed_tags: bool,
+}
+
+impl ServiceSettings {
+    /// Whether every setting is ECS's default.
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 impl ObservedService {

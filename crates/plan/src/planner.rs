@@ -3,7 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use bosun_stackfile::{
-    DefaultAction, Desired, LoadBalancerSpec, RuleSpec, ServiceKind, ServiceSpec, TargetGroupSpec, spec_hash,
+    CapacityProviderItem, DefaultAction, Desired, LoadBalancerSpec, RuleSpec, ServiceKind, ServiceSpec,
+    TargetGroupSpec, spec_hash,
 };
 
 use crate::fields::{
@@ -12,6 +13,7 @@ use crate::fields::{
 };
 use crate::observed::{Observed, ObservedService, Owner, RecordKey, ServiceLoadBalancer};
 use crate::render::{CHANGED_OUTSIDE, task_definition_diff};
+use crate::settings;
 use crate::types::{Action, Change, Conflict, FieldChange, HookPhase, Kind, Orphan, Plan, Policy, Resource, Step};
 
 /// Compute the changes that make `observed` match `desired`.
@@ -564,6 +566,13 @@ impl Planner<'_> {
                     "",
                     &svc.task_definition.container.image,
                 ));
+                if !svc.capacity_provider_strategy.is_empty() {
+                    change.fields.push(FieldChange::new(
+                        ServiceField::CapacityProviderStrategy,
+                        "",
+                        CapacityProviderItem::show(&svc.capacity_provider_strategy),
+                    ));
+                }
                 self.hooks(svc, HookPhase::Post);
                 return;
             }
@@ -573,8 +582,26 @@ impl Planner<'_> {
         let live = live.expect("matched above");
         let adopt = matches!(claim, Claim::Adopt);
 
+        // A service moves from a launch type to a capacity provider strategy with
+        // UpdateService; ECS has no way back but a new service.
+        if svc.capacity_provider_strategy.is_empty()
+            && live.launch_type.is_none()
+            && !live.settings.capacity_provider_strategy.is_empty()
+        {
+            self.out.conflict(
+                Kind::Service,
+                &svc.name,
+                format!(
+                    "a service on a capacity provider strategy cannot move back to a launch type in place ({} -> {}); remove the service from the stackfile, apply with prune, then add it back",
+                    CapacityProviderItem::show(&live.settings.capacity_provider_strategy),
+                    svc.launch_type.as_aws()
+                ),
+            );
+            return;
+        }
         if let Some(launch) = &live.launch_type
             && launch != svc.launch_type.as_aws()
+            && svc.capacity_provider_strategy.is_empty()
         {
             self.out.conflict(
                 Kind::Service,
@@ -930,6 +957,7 @@ fn service_field_changes(live: &ObservedService, want: &ServiceSpec, observed: &
             show(&want.placement_constraints),
         ));
     }
+    f.extend(settings::changes(&live.settings, want));
     f
 }
 

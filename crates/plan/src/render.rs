@@ -85,6 +85,7 @@ fn render_with_env<'a>(td: &'a TaskDefinitionSpec, env: impl Fn((&'a str, &'a st
         container: c,
         runtime_platform,
         ephemeral_storage,
+        tags,
     } = td;
     let ContainerSpec {
         name: _,
@@ -128,6 +129,9 @@ fn render_with_env<'a>(td: &'a TaskDefinitionSpec, env: impl Fn((&'a str, &'a st
         let _ = writeln!(s, "runtime_platform: {} {}", escape(&p.os_family), escape(&p.cpu_architecture));
     }
     opt(&mut s, "ephemeral_storage_gib", ephemeral_storage.map(|g| g.to_string()).as_deref());
+    for (k, v) in tags {
+        let _ = writeln!(s, "tag {}: {}", escape(k), escape(v));
+    }
     let _ = writeln!(s, "container {}:", escape(&c.name));
     let _ = writeln!(s, "  image: {}", escape(&c.image));
     opt(&mut s, "  memory", c.memory.map(|m| m.to_string()).as_deref());

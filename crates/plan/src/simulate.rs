@@ -11,8 +11,9 @@ use crate::fields::ServiceField;
 use crate::observed::{
     Observed, ObservedCluster, ObservedDiscoveryService, ObservedListener, ObservedLoadBalancer, ObservedNamespace,
     ObservedRecord, ObservedRule, ObservedService, ObservedTargetGroup, ObservedTaskDefinition, Owner, RecordKey,
-    ServiceLoadBalancer,
+    ServiceLoadBalancer, ServiceSettings,
 };
+use crate::settings;
 use crate::types::{Plan, Step};
 
 /// Apply every step of `plan` to a copy of `observed`. Hook runs change nothing.
@@ -207,7 +208,8 @@ impl Sim<'_> {
             desired_count: spec.desired_count.unwrap_or(spec.initial_count),
             running_count: 0,
             pending_count: 0,
-            launch_type: Some(spec.launch_type.as_aws().to_owned()),
+            // ECS reports either a launch type or a capacity provider strategy.
+            launch_type: spec.capacity_provider_strategy.is_empty().then(|| spec.launch_type.as_aws().to_owned()),
             network: spec.network.clone(),
             load_balancers: Vec::new(),
             registries: Vec::new(),
@@ -217,6 +219,7 @@ impl Sim<'_> {
             max_percent: 0,
             placement_strategy: Vec::new(),
             placement_constraints: Vec::new(),
+            settings: ServiceSettings::default(),
         };
         svc.deployed_task_definition = Some(svc.running_family_revision().to_owned());
         for field in ALL_SERVICE_FIELDS {
@@ -247,7 +250,7 @@ impl Sim<'_> {
 }
 
 /// Every service field CreateService sets.
-const ALL_SERVICE_FIELDS: [ServiceField; 9] = [
+const ALL_SERVICE_FIELDS: [ServiceField; 14] = [
     ServiceField::DesiredCount,
     ServiceField::CircuitBreaker,
     ServiceField::MinHealthyPercent,
@@ -257,6 +260,11 @@ const ALL_SERVICE_FIELDS: [ServiceField; 9] = [
     ServiceField::ServiceRegistries,
     ServiceField::PlacementStrategy,
     ServiceField::PlacementConstraints,
+    ServiceField::CapacityProviderStrategy,
+    ServiceField::EnableExecuteCommand,
+    ServiceField::HealthCheckGracePeriod,
+    ServiceField::EnableEcsManagedTags,
+    ServiceField::PropagateTags,
 ];
 
 /// Set one field of a simulated service to the spec's value, as ECS would store it.
@@ -309,6 +317,17 @@ fn set_service_field(
         }
         ServiceField::PlacementStrategy => svc.placement_strategy = spec.placement_strategy.clone(),
         ServiceField::PlacementConstraints => svc.placement_constraints = spec.placement_constraints.clone(),
+        ServiceField::CapacityProviderStrategy => {
+            // A move to a strategy drops the launch type, as ECS reports it.
+            if !spec.capacity_provider_strategy.is_empty() {
+                svc.launch_type = None;
+            }
+            settings::set(&mut svc.settings, spec, field);
+        }
+        ServiceField::EnableExecuteCommand
+        | ServiceField::HealthCheckGracePeriod
+        | ServiceField::EnableEcsManagedTags
+        | ServiceField::PropagateTags => settings::set(&mut svc.settings, spec, field),
     }
 }
 

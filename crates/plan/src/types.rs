@@ -376,8 +376,27 @@ impl Serialize for ServiceWithoutTaskDefinition<'_> {
             placement_constraints,
             hooks,
             adopt,
+            capacity_provider_strategy,
+            propagate_tags,
+            enable_execute_command,
+            health_check_grace_period,
+            enable_ecs_managed_tags,
         } = self.0;
-        let mut t = s.serialize_tuple(16)?;
+        // The settings added later are one more element, and only when one is set: the
+        // hash of a plan that does not use them is what it was before they existed.
+        let settings = (
+            capacity_provider_strategy,
+            propagate_tags,
+            enable_execute_command,
+            health_check_grace_period,
+            enable_ecs_managed_tags,
+        );
+        let has_settings = !capacity_provider_strategy.is_empty()
+            || propagate_tags.is_some()
+            || *enable_execute_command
+            || health_check_grace_period.is_some()
+            || *enable_ecs_managed_tags;
+        let mut t = s.serialize_tuple(if has_settings { 17 } else { 16 })?;
         t.serialize_element(name)?;
         t.serialize_element(kind)?;
         t.serialize_element(desired_count)?;
@@ -394,6 +413,9 @@ impl Serialize for ServiceWithoutTaskDefinition<'_> {
         t.serialize_element(placement_constraints)?;
         t.serialize_element(hooks)?;
         t.serialize_element(adopt)?;
+        if has_settings {
+            t.serialize_element(&settings)?;
+        }
         t.end()
     }
 }

@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::collections::BTreeMap;
+
 use bosun_plan::observed::{ObservedTaskDefinition, Owner};
 use bosun_plan::simulate::simulate;
 use bosun_plan::{Action, Kind, Observed, Plan, Policy, ServiceField, Step, plan, render_text};
@@ -616,6 +618,56 @@ fn container_keys_strategy() -> impl Strategy<Value = String> {
         })
 }
 
+/// ECS Exec, managed tags, propagation, grace period, task tags and the strategy's
+/// weights and base, as generated.
+type ServiceKeys =
+    (Option<bool>, Option<bool>, Option<&'static str>, Option<i32>, BTreeMap<String, String>, (i32, i32, i32));
+
+/// Some of the service's operational keys and task tags, as service lines. A capacity
+/// provider strategy is always set on the services from the fourth on and never on the
+/// others (ECS has no way back from a strategy to a launch type in place, a planned
+/// conflict tested on its own); its providers are Auto Scaling group ones, as the
+/// generated services are EC2 services. The grace period needs a load balancer.
+fn service_keys_strategy() -> impl Strategy<Value = ServiceKeys> {
+    (
+        proptest::option::of(any::<bool>()),
+        proptest::option::of(any::<bool>()),
+        proptest::option::of(proptest::sample::select(vec!["task_definition", "service", "none"])),
+        proptest::option::of(0i32..600),
+        proptest::collection::btree_map("[a-z]{1,5}", "[a-z0-9]{0,5}", 0..3),
+        (1i32..4, 0i32..3, 0i32..3),
+    )
+}
+
+/// The lines of [`service_keys_strategy`]'s keys for service `i` of `kind`.
+fn service_keys(i: usize, kind: u8, (exec, managed, propagate, grace, tags, (w1, w2, base)): ServiceKeys) -> String {
+    let mut y = String::new();
+    if let Some(e) = exec {
+        y.push_str(&format!("      enable_execute_command: {e}\n"));
+    }
+    if let Some(m) = managed {
+        y.push_str(&format!("      enable_ecs_managed_tags: {m}\n"));
+    }
+    if let Some(p) = propagate {
+        y.push_str(&format!("      propagate_tags: {p}\n"));
+    }
+    if let Some(g) = grace.filter(|_| kind == 1) {
+        y.push_str(&format!("      health_check_grace_period: {g}\n"));
+    }
+    if !tags.is_empty() {
+        y.push_str("      tags:\n");
+        for (k, v) in tags {
+            y.push_str(&format!("        {k}: \"{v}\"\n"));
+        }
+    }
+    if i >= 3 {
+        y.push_str(&format!(
+            "      capacity_provider_strategy: [{{provider: asg-a, weight: {w1}, base: {base}}}, {{provider: asg-b, weight: {w2}}}]\n"
+        ));
+    }
+    y
+}
+
 fn stackfile_strategy() -> impl Strategy<Value = String> {
     let service = (
         0u8..3, // 0 worker, 1 ALB service, 2 Cloud Map service
@@ -624,13 +676,14 @@ fn stackfile_strategy() -> impl Strategy<Value = String> {
         proptest::collection::btree_map("[A-Z]{1,6}", "[a-z0-9]{0,8}", 0..4),
         any::<bool>(), // ignore desired_count
         container_keys_strategy(),
+        service_keys_strategy(),
     );
     (proptest::collection::vec(service, 1..6), any::<bool>()).prop_map(|(services, prune)| {
         let mut y = String::from(
             "vpc:\n  id: vpc-0a1b2c3d\n  subnets:\n    public: [subnet-0000000a, subnet-0000000b]\n    private: [subnet-0000001a, subnet-0000001b]\n  security_groups:\n    public: [sg-0000000a]\n    private: [sg-0000000b]\nservice_discovery:\n  namespace: prop.sd\n",
         );
         y.push_str(&format!("prune: {prune}\nservices:\n"));
-        for (i, (kind, image, count, env, ignore, keys)) in services.into_iter().enumerate() {
+        for (i, (kind, image, count, env, ignore, keys, settings)) in services.into_iter().enumerate() {
             // A target group's port cannot change in place (a planned conflict, tested
             // on its own), so a service keeps its port across generated stacks.
             let port = 8000 + i;
@@ -639,6 +692,7 @@ fn stackfile_strategy() -> impl Strategy<Value = String> {
                 y.push_str("      ignore: [desired_count]\n");
             }
             y.push_str(&keys);
+            y.push_str(&service_keys(i, kind, settings));
             if !env.is_empty() {
                 y.push_str("      environment:\n");
                 for (k, v) in env {

@@ -412,6 +412,93 @@ pub struct ServiceSpec {
     pub hooks: Hooks,
     /// Take over a same-named service that bosun did not create.
     pub adopt: bool,
+    // The fields below were added after the first release: each is left out of the JSON
+    // when unset, so plans of stackfiles that do not use them read as before.
+    /// The capacity provider strategy, in the order written; empty for a service
+    /// launched with `launch_type` (which ECS then takes instead).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity_provider_strategy: Vec<CapacityProviderItem>,
+    /// Which tags ECS copies onto the tasks; `None` for ECS's `NONE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub propagate_tags: Option<PropagateTags>,
+    /// ECS Exec (`enableExecuteCommand`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enable_execute_command: bool,
+    /// Seconds ECS ignores failing health checks of a new task
+    /// (`healthCheckGracePeriodSeconds`); `None` for ECS's 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check_grace_period: Option<i32>,
+    /// ECS-managed `aws:ecs:*` tags on the tasks (`enableECSManagedTags`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enable_ecs_managed_tags: bool,
+}
+
+/// One entry of a capacity provider strategy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapacityProviderItem {
+    /// The capacity provider, e.g. `FARGATE_SPOT`.
+    pub provider: String,
+    /// Relative share of the tasks beyond the bases.
+    pub weight: i32,
+    /// Tasks placed on this provider first.
+    pub base: i32,
+}
+
+impl CapacityProviderItem {
+    /// Whether the provider is one of Fargate's own (`FARGATE`, `FARGATE_SPOT`).
+    pub fn is_fargate(&self) -> bool {
+        matches!(self.provider.as_str(), "FARGATE" | "FARGATE_SPOT")
+    }
+
+    /// A strategy as plan text shows it: `FARGATE_SPOT weight 3, FARGATE base 1 weight 1`,
+    /// or `(none)`.
+    pub fn show(strategy: &[CapacityProviderItem]) -> String {
+        if strategy.is_empty() {
+            return "(none)".to_owned();
+        }
+        let items: Vec<String> = strategy
+            .iter()
+            .map(|i| match i.base {
+                0 => format!("{} weight {}", i.provider, i.weight),
+                base => format!("{} base {base} weight {}", i.provider, i.weight),
+            })
+            .collect();
+        items.join(", ")
+    }
+}
+
+/// Which tags ECS copies onto a service's tasks (`propagateTags`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PropagateTags {
+    /// The task definition's tags.
+    TaskDefinition,
+    /// The service's tags.
+    Service,
+}
+
+impl PropagateTags {
+    /// The value ECS uses.
+    pub fn as_aws(self) -> &'static str {
+        match self {
+            PropagateTags::TaskDefinition => "TASK_DEFINITION",
+            PropagateTags::Service => "SERVICE",
+        }
+    }
+
+    /// From ECS's value; `NONE`, unset or unknown are `None`.
+    pub fn from_aws(s: Option<&str>) -> Option<Self> {
+        match s {
+            Some("TASK_DEFINITION") => Some(PropagateTags::TaskDefinition),
+            Some("SERVICE") => Some(PropagateTags::Service),
+            _ => None,
+        }
+    }
+
+    /// As plan text shows a value: ECS's spelling, `NONE` for `None`.
+    pub fn show(p: Option<Self>) -> &'static str {
+        p.map_or("NONE", Self::as_aws)
+    }
 }
 
 impl ServiceSpec {
@@ -529,6 +616,10 @@ pub struct TaskDefinitionSpec {
     /// Fargate's default of 20 GiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ephemeral_storage: Option<i32>,
+    /// The stackfile's tags of the task definition (bosun's own `bosun:` tags are not
+    /// among them: they are added when it is registered).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// ECS `runtimePlatform`, in ECS's spelling, both fields resolved: an unset

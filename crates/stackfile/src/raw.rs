@@ -66,6 +66,13 @@ const MAX_HOOKS: usize = 20;
 const MAX_ULIMITS: usize = 15;
 /// A working directory or a user: bosun's limit (a path, `uid:gid` or a name).
 const MAX_PATH: usize = 4096;
+/// Capacity provider strategy entries of a service (ECS: "a maximum of 6 capacity providers").
+const MAX_CAPACITY_PROVIDERS: usize = 6;
+/// A capacity provider name (ECS: up to 255 letters, numbers, underscores and hyphens).
+const MAX_PROVIDER_NAME: usize = 255;
+/// Tags of a task definition: ECS allows 50 per resource, and bosun adds its own 4
+/// (`bosun:managed-by`, `bosun:cluster`, `bosun:service`, `bosun:spec-hash`).
+pub(crate) const MAX_TAGS: usize = 50 - 4;
 
 /// A bosun stackfile: the desired state of one ECS cluster.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -196,6 +203,9 @@ pub struct RawDefaults {
     pub init_process_enabled: Option<bool>,
     /// CPU architecture and operating system of services that set none.
     pub runtime_platform: Option<RawRuntimePlatform>,
+    /// Capacity provider strategy of services that set neither `launch_type` nor their own strategy; excludes `defaults.launch_type`.
+    #[schemars(length(min = 1, max = MAX_CAPACITY_PROVIDERS))]
+    pub capacity_provider_strategy: Option<Vec<RawCapacityProviderItem>>,
 }
 
 /// What to do about drift.
@@ -400,6 +410,45 @@ pub struct RawService {
     pub runtime_platform: Option<RawRuntimePlatform>,
     /// Ephemeral storage of the task in GiB, 21-200 (Fargate only; default 20).
     pub ephemeral_storage: Option<i64>,
+    /// Tags of the task definition: KEY -> value (at most 46, as bosun adds 4 of its own to ECS's 50; keys up to 128 characters, values up to 256; no `aws:` or `bosun:` keys).
+    #[schemars(extend("maxProperties" = MAX_TAGS))]
+    pub tags: Option<BTreeMap<String, ScalarText>>,
+    /// Which tags ECS copies onto the service's tasks: `task_definition`, `service` or `none` (default).
+    pub propagate_tags: Option<RawPropagateTags>,
+    /// Allow `aws ecs execute-command` into the service's containers (ECS Exec; default false).
+    pub enable_execute_command: Option<bool>,
+    /// Seconds ECS ignores failing load balancer and container health checks of a new task, 0-2147483647; needs a load balancer or a `healthcheck`.
+    pub health_check_grace_period: Option<i64>,
+    /// Let ECS tag the service's tasks with the cluster and service names (`aws:ecs:*`; default false).
+    pub enable_ecs_managed_tags: Option<bool>,
+    /// Capacity providers the tasks run on, e.g. `[{provider: FARGATE_SPOT, weight: 3}, {provider: FARGATE, base: 1, weight: 1}]`; excludes `launch_type`; default `defaults.capacity_provider_strategy`.
+    #[schemars(length(min = 1, max = MAX_CAPACITY_PROVIDERS))]
+    pub capacity_provider_strategy: Option<Vec<RawCapacityProviderItem>>,
+}
+
+/// One entry of a capacity provider strategy.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCapacityProviderItem {
+    /// The capacity provider: `FARGATE`, `FARGATE_SPOT`, or an Auto Scaling group provider of the cluster.
+    #[schemars(length(max = MAX_PROVIDER_NAME))]
+    pub provider: String,
+    /// Relative share of the tasks placed beyond the bases, 0-1000 (default 0, as ECS; at least one entry needs a weight above 0).
+    pub weight: Option<i64>,
+    /// Tasks placed on this provider before the weights apply, 0-100000; at most one entry has a base (default 0).
+    pub base: Option<i64>,
+}
+
+/// Which tags ECS copies onto a service's tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RawPropagateTags {
+    /// The task definition's `tags`.
+    TaskDefinition,
+    /// The service's tags (bosun's ownership tags among them).
+    Service,
+    /// None (the default).
+    None,
 }
 
 /// One resource limit of the container.

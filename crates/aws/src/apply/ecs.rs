@@ -14,8 +14,8 @@ use bosun_stackfile::{HookSpec, LaunchType, ServiceSpec, TaskDefinitionSpec};
 use super::context::{Ctx, or_find};
 use crate::convert::{
     container_to_aws, ecs_tag, ecs_tag_pairs, ecs_tags, ephemeral_storage_to_aws, network_to_aws,
-    placement_constraints_to_aws, placement_strategy_to_aws, runtime_platform_to_aws,
-    task_placement_constraints_to_aws,
+    placement_constraints_to_aws, placement_strategy_to_aws, propagate_tags_to_aws, runtime_platform_to_aws,
+    strategy_to_aws, task_placement_constraints_to_aws, td_tags_to_aws,
 };
 use crate::error::{ApplyFailure, AwsError};
 use crate::observe::{describe_task_definition, latest_revision};
@@ -112,7 +112,7 @@ async fn send_registration(
         .set_runtime_platform(spec.runtime_platform.as_ref().map(runtime_platform_to_aws))
         .set_ephemeral_storage(spec.ephemeral_storage.map(ephemeral_storage_to_aws))
         .container_definitions(container)
-        .set_tags(Some(ecs_tags(&owner, &[(tags::SPEC_HASH, spec_hash)])))
+        .set_tags(Some(td_tags_to_aws(&owner, spec_hash, spec)))
         .send()
         .await
         .map_err(|e| AwsError::ecs("RegisterTaskDefinition", res, e))?;
@@ -282,7 +282,6 @@ pub(super) async fn create_service(
         .service_name(&svc.name)
         .task_definition(&td)
         .desired_count(svc.desired_count.unwrap_or(svc.initial_count))
-        .launch_type(ecs::LaunchType::from(svc.launch_type.as_aws()))
         .deployment_configuration(deployment_configuration(svc))
         .set_load_balancers(Some(service_load_balancers(ctx, svc)?))
         .set_service_registries(Some(service_registries(ctx, svc)?))
@@ -295,6 +294,23 @@ pub(super) async fn create_service(
     if let Some(n) = &svc.network {
         req = req.network_configuration(network_to_aws(n)?);
     }
+    // A launch type or a strategy, never both; each setting only when the spec has it,
+    // so a service that uses none sends what it sent before they existed.
+    req = if svc.capacity_provider_strategy.is_empty() {
+        req.launch_type(ecs::LaunchType::from(svc.launch_type.as_aws()))
+    } else {
+        req.set_capacity_provider_strategy(Some(strategy_to_aws(&svc.capacity_provider_strategy)?))
+    };
+    if svc.enable_execute_command {
+        req = req.enable_execute_command(true);
+    }
+    if svc.enable_ecs_managed_tags {
+        req = req.enable_ecs_managed_tags(true);
+    }
+    if svc.propagate_tags.is_some() {
+        req = req.propagate_tags(propagate_tags_to_aws(svc.propagate_tags));
+    }
+    req = req.set_health_check_grace_period_seconds(svc.health_check_grace_period);
     let created = req
         .client_token(ctx.client_token(res))
         .send()
@@ -368,6 +384,17 @@ pub(super) async fn update_service(
             ServiceField::PlacementConstraints => {
                 req.set_placement_constraints(Some(placement_constraints_to_aws(&svc.placement_constraints)))
             }
+            // ECS moves a service from a launch type to a strategy only with a new
+            // deployment.
+            ServiceField::CapacityProviderStrategy => req
+                .set_capacity_provider_strategy(Some(strategy_to_aws(&svc.capacity_provider_strategy)?))
+                .force_new_deployment(true),
+            ServiceField::EnableExecuteCommand => req.enable_execute_command(svc.enable_execute_command),
+            ServiceField::HealthCheckGracePeriod => {
+                req.health_check_grace_period_seconds(svc.health_check_grace_period.unwrap_or(0))
+            }
+            ServiceField::EnableEcsManagedTags => req.enable_ecs_managed_tags(svc.enable_ecs_managed_tags),
+            ServiceField::PropagateTags => req.propagate_tags(propagate_tags_to_aws(svc.propagate_tags)),
         };
     }
     // The update and the tags that record what it deploys (and, when adopting, who
@@ -461,7 +488,14 @@ pub(super) async fn run_hook(
         .task_definition(&td)
         .count(1)
         .started_by(format!("bosun-hook-{}", hook.name).chars().take(36).collect::<String>())
-        .launch_type(ecs::LaunchType::from(svc.launch_type.as_aws()))
+        .set_launch_type(
+            svc.capacity_provider_strategy.is_empty().then(|| ecs::LaunchType::from(svc.launch_type.as_aws())),
+        )
+        .set_capacity_provider_strategy(if svc.capacity_provider_strategy.is_empty() {
+            None
+        } else {
+            Some(strategy_to_aws(&svc.capacity_provider_strategy)?)
+        })
         .overrides(
             ecs::TaskOverride::builder()
                 .container_overrides(

@@ -26,5 +26,6 @@ pub fn foreign_service(name: &str) -> ObservedService {
         max_percent: 200,
         placement_strategy: vec![],
         placement_constraints: vec![],
+        settings: Default::default(),
     }
 }

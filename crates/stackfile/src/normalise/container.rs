@@ -148,6 +148,7 @@ impl Normaliser<'_> {
             },
             runtime_platform: platform.runtime_platform,
             ephemeral_storage: platform.ephemeral_storage,
+            tags: self.task_tags(e),
         };
         self.task_definition_size(e, &spec);
         TaskDefinition { spec, first_port }

@@ -13,6 +13,9 @@
 //!   the container health check -> [`TaskDefinitionSpec`].
 //! - `runtime`: the container's process (command, entry point, user, ulimits, labels,
 //!   init process, ...) and the task's runtime platform and ephemeral storage.
+//! - `capacity`: the capacity provider strategy, against `launch_type` and `defaults`.
+//! - `operations`: ECS Exec, the health check grace period, managed tags, tag
+//!   propagation, and the task definition's tags.
 //! - `deployment`: deployment settings, hooks, desired count.
 //! - `load_balancing`: shared `load_balancers:`, `elb:`, `routing:`, certificates,
 //!   target groups and their health checks, Route53 `dns`, rule priorities.
@@ -23,12 +26,14 @@
 //! `network::Network`, `load_balancing` the `container::TaskDefinition`), so the
 //! modules depend on each other one way only; this module only calls them.
 
+mod capacity;
 mod container;
 mod deployment;
 mod discovery;
 mod load_balancing;
 mod names;
 mod network;
+mod operations;
 mod placement;
 mod runtime;
 
@@ -367,6 +372,7 @@ impl<'a> Normaliser<'a> {
         let count = self.desired_count(e);
         let lb = self.load_balancing(e, stack, net.target_type(), &task);
         let discovery = self.discovery(e, stack);
+        let ops = self.operations(e);
         let spec = ServiceSpec {
             name: e.name.to_string(),
             kind: e.kind,
@@ -385,6 +391,11 @@ impl<'a> Normaliser<'a> {
             placement_constraints: placement.service_constraints,
             hooks,
             adopt: e.raw.adopt.unwrap_or(false),
+            capacity_provider_strategy: net.strategy,
+            propagate_tags: ops.propagate_tags,
+            enable_execute_command: ops.enable_execute_command,
+            health_check_grace_period: ops.health_check_grace_period,
+            enable_ecs_managed_tags: ops.enable_ecs_managed_tags,
         };
         (spec, lb.own_lb)
     }

@@ -18,6 +18,9 @@ pub(super) struct Network {
     pub(super) mode: RawNetworkMode,
     /// Subnets and security groups of an awsvpc service; `None` for bridge and host.
     pub(super) spec: Option<NetworkSpec>,
+    /// The capacity provider strategy (see `capacity`), which decides the launch type
+    /// when the service has one; empty for a launch type.
+    pub(super) strategy: Vec<CapacityProviderItem>,
 }
 
 impl Network {
@@ -102,10 +105,12 @@ impl Normaliser<'_> {
     /// The launch type and network mode of a service, and its awsvpc configuration.
     pub(super) fn network(&mut self, e: &Entry, vpc: &Vpc) -> Network {
         let (s, d) = (e.raw, e.defaults);
-        let (launch_type, launch_path) = match (s.launch_type, d.launch_type) {
-            (Some(l), _) => (l, e.at("launch_type")),
-            (None, Some(l)) => (l, "defaults.launch_type".to_string()),
-            (None, None) => (RawLaunchType::Ec2, e.path.to_string()),
+        let capacity = self.capacity(e);
+        let (launch_type, launch_path) = match (s.launch_type, capacity.implies, d.launch_type) {
+            (Some(l), _, _) => (l, e.at("launch_type")),
+            (None, Some(implied), _) => implied,
+            (None, None, Some(l)) => (l, "defaults.launch_type".to_string()),
+            (None, None, None) => (RawLaunchType::Ec2, e.path.to_string()),
         };
         let fargate = launch_type == RawLaunchType::Fargate;
         let forced = if fargate {
@@ -144,7 +149,7 @@ impl Normaliser<'_> {
         } else {
             None
         };
-        Network { launch_type: launch_type_aws(launch_type), mode, spec }
+        Network { launch_type: launch_type_aws(launch_type), mode, spec, strategy: capacity.strategy }
     }
 }
 
