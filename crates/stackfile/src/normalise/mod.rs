@@ -13,6 +13,8 @@
 //!   the container health check -> [`TaskDefinitionSpec`].
 //! - `runtime`: the container's process (command, entry point, user, ulimits, labels,
 //!   init process, ...) and the task's runtime platform and ephemeral storage.
+//! - `sidecars`: the task's other containers (`containers:`), `depends_on` and the
+//!   FireLens log router, with the rules that span the task's containers.
 //! - `deployment`: deployment settings, hooks, desired count.
 //! - `load_balancing`: shared `load_balancers:`, `elb:`, `routing:`, certificates,
 //!   target groups and their health checks, Route53 `dns`, rule priorities.
@@ -31,6 +33,7 @@ mod names;
 mod network;
 mod placement;
 mod runtime;
+mod sidecars;
 
 use std::collections::BTreeMap;
 
