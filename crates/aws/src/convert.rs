@@ -12,9 +12,9 @@ use aws_smithy_types::error::operation::BuildError;
 use bosun_plan::Owner;
 use bosun_plan::observed::{ServiceSettings, tags};
 use bosun_stackfile::{
-    CapacityProviderItem, ContainerHealthCheck, ContainerSpec, DefaultAction, LogConfiguration, MountPoint,
-    NetworkSpec, PlacementConstraint, PlacementStrategy, PortMapping, PropagateTags, Protocol, RuntimePlatform,
-    TargetGroupSpec, TargetHealthCheck, TargetType, TaskDefinitionSpec, Ulimit, VolumeSpec,
+    CapacityProviderItem, ContainerDependency, ContainerHealthCheck, ContainerSpec, DefaultAction, Firelens,
+    LogConfiguration, MountPoint, NetworkSpec, PlacementConstraint, PlacementStrategy, PortMapping, PropagateTags,
+    Protocol, RuntimePlatform, TargetGroupSpec, TargetHealthCheck, TargetType, TaskDefinitionSpec, Ulimit, VolumeSpec,
 };
 
 use crate::error::ApplyFailure;
@@ -118,10 +118,31 @@ pub(crate) fn default_action_from_aws(actions: &[elb::Action], tg_names: &BTreeM
     }
 }
 
-/// A live task definition converted back into the spec shape.
+/// A live task definition converted back into the spec shape: the main container is
+/// the one named after the service (the family is `<cluster>-<service>`: the
+/// container whose name ends the family after a `-`, the longest if several do), else
+/// the first; the others are the sidecars, in their order.
 pub(crate) fn td_from_aws(td: &ecs::TaskDefinition) -> TaskDefinitionSpec {
-    let c = td.container_definitions().first();
-    let container = ContainerSpec {
+    let containers = td.container_definitions();
+    let family = td.family().unwrap_or_default();
+    let main = containers
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            c.name().is_some_and(|n| family == n || family.strip_suffix(n).is_some_and(|rest| rest.ends_with('-')))
+        })
+        .max_by_key(|(i, c)| (c.name().map_or(0, str::len), std::cmp::Reverse(*i)))
+        .map_or(0, |(i, _)| i);
+    let sidecars = containers.iter().enumerate().filter(|(i, _)| *i != main).map(|(_, c)| container_from_aws(Some(c)));
+    TaskDefinitionSpec {
+        sidecars: sidecars.collect(),
+        ..td_fields_from_aws(td, container_from_aws(containers.get(main)))
+    }
+}
+
+/// One container definition in the spec shape (`None`: a task definition without any).
+fn container_from_aws(c: Option<&ecs::ContainerDefinition>) -> ContainerSpec {
+    ContainerSpec {
         name: c.and_then(|c| c.name()).unwrap_or_default().to_owned(),
         image: c.and_then(|c| c.image()).unwrap_or_default().to_owned(),
         memory: c.and_then(|c| c.memory()),
@@ -210,7 +231,26 @@ pub(crate) fn td_from_aws(td: &ecs::TaskDefinition) -> TaskDefinitionSpec {
             .and_then(|c| c.linux_parameters())
             .and_then(|l| l.init_process_enabled())
             .unwrap_or(false),
-    };
+        // Unset is ECS's default, essential.
+        essential: c.and_then(|c| c.essential()).unwrap_or(true),
+        depends_on: c
+            .map(|c| c.depends_on())
+            .unwrap_or_default()
+            .iter()
+            .map(|d| ContainerDependency {
+                container: d.container_name().to_owned(),
+                condition: d.condition().as_str().to_owned(),
+            })
+            .collect(),
+        firelens: c.and_then(|c| c.firelens_configuration()).map(|f| Firelens {
+            kind: f.r#type().as_str().to_owned(),
+            options: f.options().map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
+        }),
+    }
+}
+
+/// The task-level fields of a live task definition, around its main container.
+fn td_fields_from_aws(td: &ecs::TaskDefinition, container: ContainerSpec) -> TaskDefinitionSpec {
     TaskDefinitionSpec {
         family: td.family().unwrap_or_default().to_owned(),
         network_mode: td.network_mode().map_or("bridge", |n| n.as_str()).to_owned(),
@@ -242,6 +282,7 @@ pub(crate) fn td_from_aws(td: &ecs::TaskDefinition) -> TaskDefinitionSpec {
         // Tags are not part of the task definition: DescribeTaskDefinition returns them
         // beside it, and the callers fill them in with `td_tags_from_aws`.
         tags: BTreeMap::new(),
+        sidecars: Vec::new(),
     }
 }
 
@@ -320,12 +361,13 @@ pub(crate) fn ephemeral_storage_to_aws(gib: i32) -> ecs::EphemeralStorage {
     ecs::EphemeralStorage::builder().size_in_gib(gib).build()
 }
 
-/// The container definition to register for a spec.
+/// The container definition to register for one container of a spec (the main one or
+/// a sidecar).
 pub(crate) fn container_to_aws(c: &ContainerSpec) -> Result<ecs::ContainerDefinition, ApplyFailure> {
     let mut b = ecs::ContainerDefinition::builder()
         .name(&c.name)
         .image(&c.image)
-        .essential(true)
+        .essential(c.essential)
         .privileged(c.privileged)
         .set_memory(c.memory)
         .set_environment(Some(
@@ -405,6 +447,22 @@ pub(crate) fn container_to_aws(c: &ContainerSpec) -> Result<ecs::ContainerDefini
     }
     if c.init_process_enabled {
         b = b.linux_parameters(ecs::LinuxParameters::builder().init_process_enabled(true).build());
+    }
+    for d in &c.depends_on {
+        b = b.depends_on(built(
+            ecs::ContainerDependency::builder()
+                .container_name(&d.container)
+                .condition(ecs::ContainerCondition::from(d.condition.as_str()))
+                .build(),
+        )?);
+    }
+    if let Some(f) = &c.firelens {
+        let mut fb =
+            ecs::FirelensConfiguration::builder().r#type(ecs::FirelensConfigurationType::from(f.kind.as_str()));
+        for (k, v) in &f.options {
+            fb = fb.options(k, v);
+        }
+        b = b.firelens_configuration(built(fb.build())?);
     }
     if let Some(g) = c.gpus {
         b = b.resource_requirements(built(

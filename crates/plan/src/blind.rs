@@ -1,4 +1,5 @@
-//! Candidate previews for a caller who may not read environment values.
+//! Candidate previews for a caller who may not read environment values (of any
+//! container of the task: the main one and its sidecars).
 //!
 //! Plans never show an environment value, but a preview still answers one question
 //! about it: does the task definition change? With a candidate stackfile of the
@@ -24,8 +25,11 @@ pub const NOT_COMPARED: &str = "\u{0}bosun: value not compared";
 /// Replace every environment value of `desired` with [`NOT_COMPARED`].
 pub fn blind_env_values(desired: &mut Desired) {
     for svc in desired.services.values_mut() {
-        for value in svc.task_definition.container.environment.values_mut() {
-            NOT_COMPARED.clone_into(value);
+        let td = &mut svc.task_definition;
+        for c in std::iter::once(&mut td.container).chain(&mut td.sidecars) {
+            for value in c.environment.values_mut() {
+                NOT_COMPARED.clone_into(value);
+            }
         }
     }
 }
@@ -44,10 +48,20 @@ pub fn take_live_env_values(desired: &mut Desired, observed: &Observed) {
             ServiceKind::Task => observed.task_families.get(&svc.task_definition.family),
         };
         let Some(live) = live else { continue };
-        let live_env = &live.spec.container.environment;
-        for (name, value) in &mut svc.task_definition.container.environment {
-            if let Some(live_value) = live_env.get(name) {
-                live_value.clone_into(value);
+        // The main container's from the live main one, a sidecar's from the live
+        // sidecar of the same name.
+        let td = &mut svc.task_definition;
+        let main = std::iter::once((&mut td.container, Some(&live.spec.container)));
+        let sidecars = td.sidecars.iter_mut().map(|c| {
+            let live_c = live.spec.sidecars.iter().find(|l| l.name == c.name);
+            (c, live_c)
+        });
+        for (c, live_c) in main.chain(sidecars) {
+            let Some(live_c) = live_c else { continue };
+            for (name, value) in &mut c.environment {
+                if let Some(live_value) = live_c.environment.get(name) {
+                    live_value.clone_into(value);
+                }
             }
         }
     }

@@ -53,7 +53,7 @@ fn hidden(c: char) -> bool {
 /// Render a task definition as stable, diff-friendly lines. Environment values show as
 /// `(hidden)`.
 pub fn render_task_definition(td: &TaskDefinitionSpec) -> String {
-    render_with_env(td, |_| HIDDEN)
+    render_with_env(td, |_, _| HIDDEN)
 }
 
 /// The unified diff of a live task definition against the desired one, live first. An
@@ -61,14 +61,26 @@ pub fn render_task_definition(td: &TaskDefinitionSpec) -> String {
 /// side; its values never appear.
 pub fn task_definition_diff(live: &TaskDefinitionSpec, desired: &TaskDefinitionSpec, live_name: &str) -> String {
     let before = render_task_definition(live);
-    let after = render_with_env(desired, |(name, value)| match live.container.environment.get(name) {
-        Some(old) if old != value => CHANGED,
-        _ => HIDDEN,
+    // A value is compared with the live one of the same variable in the same container:
+    // the main one, or the sidecar of the same name.
+    let after = render_with_env(desired, |container, (name, value)| {
+        let live_container = if container == desired.container.name {
+            Some(&live.container)
+        } else {
+            live.sidecars.iter().find(|c| c.name == container)
+        };
+        match live_container.and_then(|c| c.environment.get(name)) {
+            Some(old) if old != value => CHANGED,
+            _ => HIDDEN,
+        }
     });
     unified_diff(&before, &after, live_name)
 }
 
-fn render_with_env<'a>(td: &'a TaskDefinitionSpec, env: impl Fn((&'a str, &'a str)) -> &'static str) -> String {
+fn render_with_env<'a>(
+    td: &'a TaskDefinitionSpec,
+    env: impl Fn(&'a str, (&'a str, &'a str)) -> &'static str,
+) -> String {
     // Exhaustive, so that a field added to the spec does not compile until the diff
     // shows it. A field that is unset renders no line at all: the rendering of a spec
     // that does not use it stays what it was before the field existed.
@@ -82,34 +94,12 @@ fn render_with_env<'a>(td: &'a TaskDefinitionSpec, env: impl Fn((&'a str, &'a st
         execution_role_arn: _,
         volumes: _,
         placement_constraints: _,
-        container: c,
+        container,
         runtime_platform,
         ephemeral_storage,
         tags,
+        sidecars,
     } = td;
-    let ContainerSpec {
-        name: _,
-        image: _,
-        memory: _,
-        cpu: _,
-        privileged: _,
-        environment: _,
-        secrets: _,
-        port_mappings: _,
-        mount_points: _,
-        log_configuration: _,
-        health_check: _,
-        gpus: _,
-        command: cmd,
-        entry_point,
-        working_directory,
-        user,
-        stop_timeout,
-        readonly_root_filesystem,
-        ulimits,
-        docker_labels,
-        init_process_enabled,
-    } = c;
     let mut s = String::new();
     let _ = writeln!(s, "family: {}", escape(&td.family));
     let _ = writeln!(s, "network_mode: {}", escape(&td.network_mode));
@@ -132,11 +122,47 @@ fn render_with_env<'a>(td: &'a TaskDefinitionSpec, env: impl Fn((&'a str, &'a st
     for (k, v) in tags {
         let _ = writeln!(s, "tag {}: {}", escape(k), escape(v));
     }
+    // The main container first, then the sidecars in their order, each as a block of
+    // the same lines.
+    for c in std::iter::once(container).chain(sidecars) {
+        render_container(&mut s, c, |kv| env(&c.name, kv));
+    }
+    s
+}
+
+/// The lines of one container.
+fn render_container<'a>(s: &mut String, c: &'a ContainerSpec, env: impl Fn((&'a str, &'a str)) -> &'static str) {
+    let ContainerSpec {
+        name: _,
+        image: _,
+        memory: _,
+        cpu: _,
+        privileged: _,
+        environment: _,
+        secrets: _,
+        port_mappings: _,
+        mount_points: _,
+        log_configuration: _,
+        health_check: _,
+        gpus: _,
+        command: cmd,
+        entry_point,
+        working_directory,
+        user,
+        stop_timeout,
+        readonly_root_filesystem,
+        ulimits,
+        docker_labels,
+        init_process_enabled,
+        essential,
+        depends_on,
+        firelens,
+    } = c;
     let _ = writeln!(s, "container {}:", escape(&c.name));
     let _ = writeln!(s, "  image: {}", escape(&c.image));
-    opt(&mut s, "  memory", c.memory.map(|m| m.to_string()).as_deref());
-    opt(&mut s, "  cpu", c.cpu.map(|m| m.to_string()).as_deref());
-    opt(&mut s, "  gpus", c.gpus.map(|m| m.to_string()).as_deref());
+    opt(s, "  memory", c.memory.map(|m| m.to_string()).as_deref());
+    opt(s, "  cpu", c.cpu.map(|m| m.to_string()).as_deref());
+    opt(s, "  gpus", c.gpus.map(|m| m.to_string()).as_deref());
     if c.privileged {
         let _ = writeln!(s, "  privileged: true");
     }
@@ -182,9 +208,9 @@ fn render_with_env<'a>(td: &'a TaskDefinitionSpec, env: impl Fn((&'a str, &'a st
     if !cmd.is_empty() {
         let _ = writeln!(s, "  command: {}", command(cmd));
     }
-    opt(&mut s, "  working_directory", working_directory.as_deref());
-    opt(&mut s, "  user", user.as_deref());
-    opt(&mut s, "  stop_timeout", stop_timeout.map(|t| t.to_string()).as_deref());
+    opt(s, "  working_directory", working_directory.as_deref());
+    opt(s, "  user", user.as_deref());
+    opt(s, "  stop_timeout", stop_timeout.map(|t| t.to_string()).as_deref());
     if *readonly_root_filesystem {
         let _ = writeln!(s, "  readonly_root_filesystem: true");
     }
@@ -197,7 +223,18 @@ fn render_with_env<'a>(td: &'a TaskDefinitionSpec, env: impl Fn((&'a str, &'a st
     for (k, v) in docker_labels {
         let _ = writeln!(s, "  docker_label {}: {}", escape(k), escape(v));
     }
-    s
+    if !essential {
+        let _ = writeln!(s, "  essential: false");
+    }
+    for d in depends_on {
+        let _ = writeln!(s, "  depends_on {}: {}", escape(&d.container), escape(&d.condition));
+    }
+    if let Some(f) = firelens {
+        let _ = writeln!(s, "  firelens: {}", escape(&f.kind));
+        for (k, v) in &f.options {
+            let _ = writeln!(s, "  firelens_option {}: {}", escape(k), escape(v));
+        }
+    }
 }
 
 fn opt(s: &mut String, key: &str, v: Option<&str>) {

@@ -668,6 +668,59 @@ fn service_keys(i: usize, kind: u8, (exec, managed, propagate, grace, tags, (w1,
     y
 }
 
+/// Up to three sidecars of a service, as service lines (EC2: each has `memory`; its
+/// ports are its own), with the main container waiting for the first or not. The first
+/// may be a FireLens router; each may wait for the one before it.
+fn sidecars_strategy() -> impl Strategy<Value = String> {
+    let sidecar = (
+        proptest::sample::select(vec!["fluent-bit:2.32", "fluent-bit:2.33", "envoy:1.30", "agent:7"]),
+        32i32..256,
+        any::<bool>(),                                                             // essential
+        proptest::option::of("[a-z0-9]{0,6}"),                                     // an environment value
+        any::<bool>(),                                                             // a port
+        proptest::option::of(proptest::sample::select(vec!["START", "COMPLETE"])), // on the one before
+        any::<bool>(),                                                             // firelens (the first only)
+    );
+    (proptest::collection::vec(sidecar, 0..4), any::<bool>()).prop_map(|(sidecars, main_waits)| {
+        if sidecars.is_empty() {
+            return String::new();
+        }
+        let names = ["log-router", "agent", "proxy"];
+        let mut y = String::from("      containers:\n");
+        let mut essential_before = true;
+        for (j, (image, memory, essential, env, port, waits, firelens)) in sidecars.into_iter().enumerate() {
+            y.push_str(&format!(
+                "        - name: {}\n          image: public.ecr.aws/x/{image}\n          memory: {memory}\n",
+                names[j]
+            ));
+            if !essential {
+                y.push_str("          essential: false\n");
+            }
+            if let Some(v) = env {
+                y.push_str(&format!("          environment: {{MODE: \"{v}\"}}\n"));
+            }
+            if port {
+                y.push_str(&format!("          ports: [{}]\n", 9100 + j));
+            }
+            // COMPLETE only on a container that is not essential, as ECS asks.
+            match waits {
+                Some(c) if j > 0 && (c == "START" || !essential_before) => {
+                    y.push_str(&format!("          depends_on: [{{container: {}, condition: {c}}}]\n", names[j - 1]))
+                }
+                _ => {}
+            }
+            if firelens && j == 0 {
+                y.push_str("          firelens: {type: fluentbit}\n");
+            }
+            essential_before = essential;
+        }
+        if main_waits {
+            y.push_str("      depends_on: [{container: log-router, condition: START}]\n");
+        }
+        y
+    })
+}
+
 fn stackfile_strategy() -> impl Strategy<Value = String> {
     let service = (
         0u8..3, // 0 worker, 1 ALB service, 2 Cloud Map service
@@ -677,13 +730,14 @@ fn stackfile_strategy() -> impl Strategy<Value = String> {
         any::<bool>(), // ignore desired_count
         container_keys_strategy(),
         service_keys_strategy(),
+        sidecars_strategy(),
     );
     (proptest::collection::vec(service, 1..6), any::<bool>()).prop_map(|(services, prune)| {
         let mut y = String::from(
             "vpc:\n  id: vpc-0a1b2c3d\n  subnets:\n    public: [subnet-0000000a, subnet-0000000b]\n    private: [subnet-0000001a, subnet-0000001b]\n  security_groups:\n    public: [sg-0000000a]\n    private: [sg-0000000b]\nservice_discovery:\n  namespace: prop.sd\n",
         );
         y.push_str(&format!("prune: {prune}\nservices:\n"));
-        for (i, (kind, image, count, env, ignore, keys, settings)) in services.into_iter().enumerate() {
+        for (i, (kind, image, count, env, ignore, keys, settings, sidecars)) in services.into_iter().enumerate() {
             // A target group's port cannot change in place (a planned conflict, tested
             // on its own), so a service keeps its port across generated stacks.
             let port = 8000 + i;
@@ -693,6 +747,7 @@ fn stackfile_strategy() -> impl Strategy<Value = String> {
             }
             y.push_str(&keys);
             y.push_str(&service_keys(i, kind, settings));
+            y.push_str(&sidecars);
             if !env.is_empty() {
                 y.push_str("      environment:\n");
                 for (k, v) in env {

@@ -133,8 +133,8 @@ enum Segment<'n> {
 }
 
 /// Whether a scalar at `path` is a value a redacted view hides: anything under an
-/// `environment` (of `defaults` or of a service, in either dialect's `services`) or
-/// a notification webhook URL.
+/// `environment` (of `defaults`, of a service in either dialect's `services`, or of one
+/// of a service's sidecars under `containers`) or a notification webhook URL.
 fn is_secret(path: &[Segment<'_>]) -> bool {
     use Segment::{Index, Key};
     matches!(
@@ -142,6 +142,8 @@ fn is_secret(path: &[Segment<'_>]) -> bool {
         [Key("defaults"), Key("environment"), ..]
             | [Key("services"), Index(_), Key(_), Key("environment"), ..]
             | [Key("services"), Key(_), Key("environment"), ..]
+            | [Key("services"), Index(_), Key(_), Key("containers"), Index(_), Key("environment"), ..]
+            | [Key("services"), Key(_), Key("containers"), Index(_), Key("environment"), ..]
             | [Key("notifications"), Key("slack_webhook" | "webhook"), ..]
     )
 }
@@ -821,6 +823,19 @@ services:
         }
         // The unredacted view still has every value.
         assert!(to_json_text(SECRETS).unwrap().contains("hunter2"));
+    }
+
+    #[test]
+    fn sidecar_environment_values_are_redacted_in_both_dialects() {
+        let nysa = "services:\n  - web:\n      image: nginx:1\n      containers:\n        - name: agent\n          image: agent:1\n          environment: {TOKEN: sidecar-secret}\n";
+        let map = "version: 1\nservices:\n  web:\n    image: nginx:1\n    containers:\n      - name: agent\n        image: agent:1\n        environment:\n          - TOKEN: sidecar-secret\n";
+        for src in [nysa, map] {
+            let json = to_json_text_redacted(src).unwrap();
+            assert!(!json.contains("sidecar-secret") && json.contains(r#""TOKEN":"<redacted>""#), "{json}");
+            assert!(!to_yaml_redacted(src).unwrap().contains("sidecar-secret"));
+            let markers = redaction_markers(&src.replace("sidecar-secret", REDACTED)).unwrap();
+            assert_eq!(markers.len(), 1, "{markers:?}");
+        }
     }
 
     #[test]

@@ -581,9 +581,10 @@ pub struct HookSpec {
     pub timeout: Duration,
 }
 
-/// An ECS task definition with one container, normalised so that two specs that
-/// register the same thing compare equal. Its [`spec_hash`](crate::spec_hash) is the
-/// ownership tag that lets bosun skip DescribeTaskDefinition when nothing changed.
+/// An ECS task definition with its main container and any sidecars, normalised so
+/// that two specs that register the same thing compare equal. Its
+/// [`spec_hash`](crate::spec_hash) is the ownership tag that lets bosun skip
+/// DescribeTaskDefinition when nothing changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskDefinitionSpec {
     /// Family: `<cluster>-<service>`.
@@ -604,7 +605,7 @@ pub struct TaskDefinitionSpec {
     pub volumes: Vec<VolumeSpec>,
     /// Task placement constraints.
     pub placement_constraints: Vec<PlacementConstraint>,
-    /// The single container, named after the service.
+    /// The main container, named after the service: the one image bumps change.
     pub container: ContainerSpec,
     /// The CPU architecture and OS the task needs (`runtimePlatform`), when the
     /// stackfile says; `None` leaves it to ECS (x86_64 Linux). Left out of the JSON when
@@ -620,6 +621,10 @@ pub struct TaskDefinitionSpec {
     /// among them: they are added when it is registered).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+    /// The extra containers (`containers:`), in the stackfile's order, registered after
+    /// the main one; empty for a task of one container.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sidecars: Vec<ContainerSpec>,
 }
 
 /// ECS `runtimePlatform`, in ECS's spelling, both fields resolved: an unset
@@ -707,6 +712,44 @@ pub struct ContainerSpec {
     /// forwards signals and reaps zombies for commands that do not.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub init_process_enabled: bool,
+    /// Whether the task stops when this container stops. Always true for the main
+    /// container; a sidecar may say false (an init job, say). Left out of the JSON
+    /// while true.
+    #[serde(default = "essential_default", skip_serializing_if = "is_essential_default")]
+    pub essential: bool,
+    /// The containers of the task this one waits for, in the stackfile's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<ContainerDependency>,
+    /// Set on the task's FireLens log router (`firelensConfiguration`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firelens: Option<Firelens>,
+}
+
+/// ECS's default for `essential`.
+fn essential_default() -> bool {
+    true
+}
+
+fn is_essential_default(essential: &bool) -> bool {
+    *essential
+}
+
+/// A container's dependency on another container of the same task (`dependsOn`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerDependency {
+    /// The container waited for.
+    pub container: String,
+    /// `START`, `COMPLETE`, `SUCCESS` or `HEALTHY`, as ECS spells it.
+    pub condition: String,
+}
+
+/// A FireLens log router's configuration (`firelensConfiguration`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Firelens {
+    /// `fluentbit` or `fluentd`, as ECS spells it.
+    pub kind: String,
+    /// Router options (`enable-ecs-log-metadata`, `config-file-type`, `config-file-value`).
+    pub options: BTreeMap<String, String>,
 }
 
 /// One resource limit of a container.

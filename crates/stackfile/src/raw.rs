@@ -73,6 +73,11 @@ const MAX_PROVIDER_NAME: usize = 255;
 /// Tags of a task definition: ECS allows 50 per resource, and bosun adds its own 4
 /// (`bosun:managed-by`, `bosun:cluster`, `bosun:service`, `bosun:spec-hash`).
 pub(crate) const MAX_TAGS: usize = 50 - 4;
+/// Sidecars of a service: ECS allows 10 containers per task definition, the main one
+/// included.
+const MAX_SIDECARS: usize = 9;
+/// `depends_on` entries of a container: one per other container of the task.
+const MAX_DEPENDS_ON: usize = 9;
 
 /// A bosun stackfile: the desired state of one ECS cluster.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -424,6 +429,12 @@ pub struct RawService {
     /// Capacity providers the tasks run on, e.g. `[{provider: FARGATE_SPOT, weight: 3}, {provider: FARGATE, base: 1, weight: 1}]`; excludes `launch_type`; default `defaults.capacity_provider_strategy`.
     #[schemars(length(min = 1, max = MAX_CAPACITY_PROVIDERS))]
     pub capacity_provider_strategy: Option<Vec<RawCapacityProviderItem>>,
+    /// Extra containers of the task (log routers, proxies, agents), after the main container, which stays named after the service; at most 9.
+    #[schemars(length(max = MAX_SIDECARS))]
+    pub containers: Option<Vec<RawContainer>>,
+    /// Containers of the task (`containers[].name`) that the main container waits for, and for what.
+    #[schemars(length(max = MAX_DEPENDS_ON))]
+    pub depends_on: Option<Vec<RawDependsOn>>,
 }
 
 /// One entry of a capacity provider strategy.
@@ -449,6 +460,115 @@ pub enum RawPropagateTags {
     Service,
     /// None (the default).
     None,
+}
+
+/// A sidecar: an extra container of the service's task.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawContainer {
+    /// Container name, unique in the task and not the service's (the main container's) name: letters, digits, `-` and `_`.
+    #[schemars(length(max = MAX_ECS_NAME))]
+    pub name: String,
+    /// Container image, e.g. `public.ecr.aws/aws-observability/aws-for-fluent-bit:stable`.
+    #[schemars(length(max = MAX_IMAGE))]
+    pub image: String,
+    /// Whether the task stops when this container stops (default true, as ECS).
+    pub essential: Option<bool>,
+    /// Containers of the task this one waits for, and for what.
+    #[schemars(length(max = MAX_DEPENDS_ON))]
+    pub depends_on: Option<Vec<RawDependsOn>>,
+    /// Port mappings, as the service's `ports`; a port is used by one container of the task only.
+    #[schemars(inner(length(max = MAX_DURATION)))]
+    pub ports: Option<Vec<PortText>>,
+    /// Environment variables: a mapping, or a list of single-key mappings; `defaults.environment` does not apply.
+    pub environment: Option<RawEnvironment>,
+    /// Secrets injected as environment variables: NAME -> Secrets Manager secret or SSM parameter ARN (needs the service's `task_execution_role_arn`).
+    #[schemars(extend("additionalProperties" = {"type": "string", "maxLength": MAX_ARN}))]
+    pub secrets: Option<BTreeMap<String, String>>,
+    /// Log configuration; merged with the cluster's (`logging`, `defaults.logging`) when the driver is the same, else replaces it.
+    pub logging: Option<RawLogging>,
+    /// Docker health check of this container (none unless set).
+    pub healthcheck: Option<RawHealthcheck>,
+    /// Hard memory limit of this container in MiB (needed on EC2); with the other containers', at most the task's memory.
+    pub memory: Option<i64>,
+    /// CPU units reserved for this container; with the other containers', at most the task's CPU.
+    pub cpu: Option<i64>,
+    /// The container's command, replacing the image's `CMD`: a list of arguments.
+    #[schemars(length(min = 1))]
+    pub command: Option<Vec<String>>,
+    /// The container's entry point, replacing the image's `ENTRYPOINT`: a list of arguments.
+    #[schemars(length(min = 1))]
+    pub entrypoint: Option<Vec<String>>,
+    /// Make this container the task's FireLens log router (one per task), which containers logging with `log_driver: awsfirelens` send to.
+    pub firelens: Option<RawFirelens>,
+}
+
+/// A dependency of one container on another of the same task (ECS `dependsOn`).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDependsOn {
+    /// The container waited for: a sidecar's name, or the service's name for the main container.
+    #[schemars(length(max = MAX_ECS_NAME))]
+    pub container: String,
+    /// `START`, `COMPLETE` (exited), `SUCCESS` (exited 0) or `HEALTHY` (its health check passes).
+    pub condition: RawDependsCondition,
+}
+
+/// What a container waits for in another (ECS `ContainerCondition`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum RawDependsCondition {
+    /// The other container has started.
+    Start,
+    /// The other container ran to completion (any exit code); it must not be essential.
+    Complete,
+    /// The other container exited with status 0; it must not be essential.
+    Success,
+    /// The other container's health check passes; it must have one.
+    Healthy,
+}
+
+impl RawDependsCondition {
+    /// The value ECS uses.
+    pub fn as_aws(self) -> &'static str {
+        match self {
+            Self::Start => "START",
+            Self::Complete => "COMPLETE",
+            Self::Success => "SUCCESS",
+            Self::Healthy => "HEALTHY",
+        }
+    }
+}
+
+/// A FireLens log router (ECS `firelensConfiguration`).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFirelens {
+    /// `fluentbit` or `fluentd`.
+    #[serde(rename = "type")]
+    pub kind: RawFirelensType,
+    /// Router options: `enable-ecs-log-metadata` (`true`/`false`), `config-file-type` (`file`, or `s3` on EC2) with `config-file-value`.
+    pub options: Option<BTreeMap<String, ScalarText>>,
+}
+
+/// The log router's software.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RawFirelensType {
+    /// Fluent Bit (e.g. the `aws-for-fluent-bit` image).
+    Fluentbit,
+    /// Fluentd.
+    Fluentd,
+}
+
+impl RawFirelensType {
+    /// The value ECS uses.
+    pub fn as_aws(self) -> &'static str {
+        match self {
+            Self::Fluentbit => "fluentbit",
+            Self::Fluentd => "fluentd",
+        }
+    }
 }
 
 /// One resource limit of the container.

@@ -68,8 +68,10 @@ async fn register(
     // Revisions above the latest one observed were registered since: by this step.
     let floor = latest.as_ref().and_then(|l| revision_number(&l.arn)).unwrap_or(0);
     let ours = Revisions { service, family: &spec.family, spec_hash, floor };
-    let container = container_to_aws(&spec.container)?;
-    let registered = send_registration(ctx, service, spec, spec_hash, container, res).await;
+    // The main container first, then the sidecars in their order.
+    let containers =
+        std::iter::once(&spec.container).chain(&spec.sidecars).map(container_to_aws).collect::<Result<_, _>>()?;
+    let registered = send_registration(ctx, service, spec, spec_hash, containers, res).await;
     let arn = or_find(registered, || async { Ok(ours.find(ctx).await?.into_iter().next()) }).await?;
     ours.deregister_extras(ctx, &arn, res).await?;
     Ok(arn)
@@ -80,7 +82,7 @@ async fn send_registration(
     service: &str,
     spec: &TaskDefinitionSpec,
     spec_hash: &str,
-    container: ecs::ContainerDefinition,
+    containers: Vec<ecs::ContainerDefinition>,
     res: &str,
 ) -> Result<String, AwsError> {
     let owner = Owner::bosun(ctx.cluster(), Some(service));
@@ -111,7 +113,7 @@ async fn send_registration(
         .set_placement_constraints(Some(task_placement_constraints_to_aws(&spec.placement_constraints)))
         .set_runtime_platform(spec.runtime_platform.as_ref().map(runtime_platform_to_aws))
         .set_ephemeral_storage(spec.ephemeral_storage.map(ephemeral_storage_to_aws))
-        .container_definitions(container)
+        .set_container_definitions(Some(containers))
         .set_tags(Some(td_tags_to_aws(&owner, spec_hash, spec)))
         .send()
         .await

@@ -1,6 +1,7 @@
 //! The container and its task definition: ports, CPU and memory (Fargate sizes),
 //! environment and secrets, volumes, logging and the container health check; the
-//! process settings and the platform come from `runtime`.
+//! process settings and the platform come from `runtime`, the other containers from
+//! `sidecars`.
 
 use std::collections::BTreeMap;
 
@@ -113,7 +114,7 @@ impl Normaliser<'_> {
         };
         let platform = self.platform(e, net);
         let process = self.process(e, net, platform.runtime_platform.as_ref());
-        let spec = TaskDefinitionSpec {
+        let mut spec = TaskDefinitionSpec {
             family: format!("{}-{}", self.cluster, e.name),
             network_mode: net.mode_name().to_string(),
             requires_compatibilities: vec![net.launch_type.as_aws().to_string()],
@@ -145,11 +146,16 @@ impl Normaliser<'_> {
                 ulimits: process.ulimits,
                 docker_labels: process.docker_labels,
                 init_process_enabled: process.init_process_enabled,
+                essential: true,
+                depends_on: Vec::new(),
+                firelens: None,
             },
             runtime_platform: platform.runtime_platform,
             ephemeral_storage: platform.ephemeral_storage,
             tags: self.task_tags(e),
+            sidecars: Vec::new(),
         };
+        self.sidecars(e, net, base_logging, &mut spec);
         self.task_definition_size(e, &spec);
         TaskDefinition { spec, first_port }
     }
@@ -185,11 +191,21 @@ impl Normaliser<'_> {
 
     /// The port mappings, sorted, and the first container port in document order.
     fn port_mappings(&mut self, e: &Entry, mode: RawNetworkMode) -> (Vec<PortMapping>, Option<u16>) {
+        self.ports(e.raw.ports.as_deref(), &e.at("ports"), mode)
+    }
+
+    /// The port mappings of one container's `ports` list at `ports_path`, sorted, and
+    /// the first container port in document order.
+    pub(super) fn ports(
+        &mut self,
+        ports: Option<&[PortText]>,
+        ports_path: &str,
+        mode: RawNetworkMode,
+    ) -> (Vec<PortMapping>, Option<u16>) {
         let mut port_mappings: Vec<PortMapping> = Vec::new();
         let mut first_container_port = None;
-        let ports_path = e.at("ports");
-        for (i, text) in e.raw.ports.iter().flatten().enumerate() {
-            let ipath = self.locs.item(&ports_path, i);
+        for (i, text) in ports.into_iter().flatten().enumerate() {
+            let ipath = self.locs.item(ports_path, i);
             let entry = match parse_port(&text.0) {
                 Ok(e) => e,
                 Err(msg) => {
@@ -328,7 +344,7 @@ impl Normaliser<'_> {
     }
 
     /// Environment entries as `(path of the value, name, value)`.
-    fn environment(&mut self, env: &Option<RawEnvironment>, path: &str) -> Vec<(String, String, String)> {
+    pub(super) fn environment(&mut self, env: &Option<RawEnvironment>, path: &str) -> Vec<(String, String, String)> {
         let mut out = Vec::new();
         match env {
             None => {}
@@ -421,7 +437,7 @@ impl Normaliser<'_> {
     /// Merges `over` onto `base`: a different driver replaces the base entirely (its
     /// options never leak into another driver); the same driver, or none, merges the
     /// options with `over` winning.
-    fn merge_logging(
+    pub(super) fn merge_logging(
         &mut self,
         base: Option<LogConfiguration>,
         over: Option<&RawLogging>,
@@ -436,7 +452,7 @@ impl Normaliser<'_> {
         }
     }
 
-    fn container_health_check(&mut self, h: &RawHealthcheck, path: &str) -> Option<ContainerHealthCheck> {
+    pub(super) fn container_health_check(&mut self, h: &RawHealthcheck, path: &str) -> Option<ContainerHealthCheck> {
         let cpath = join(path, "command");
         let command = match &h.command {
             RawCommand::Shell(s) => vec!["CMD-SHELL".to_string(), s.clone()],

@@ -16,6 +16,8 @@
 //! - `capacity`: the capacity provider strategy, against `launch_type` and `defaults`.
 //! - `operations`: ECS Exec, the health check grace period, managed tags, tag
 //!   propagation, and the task definition's tags.
+//! - `sidecars`: the task's other containers (`containers:`), `depends_on` and the
+//!   FireLens log router, with the rules that span the task's containers.
 //! - `deployment`: deployment settings, hooks, desired count.
 //! - `load_balancing`: shared `load_balancers:`, `elb:`, `routing:`, certificates,
 //!   target groups and their health checks, Route53 `dns`, rule priorities.
@@ -36,6 +38,7 @@ mod network;
 mod operations;
 mod placement;
 mod runtime;
+mod sidecars;
 
 use std::collections::BTreeMap;
 
