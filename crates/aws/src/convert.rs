@@ -12,9 +12,10 @@ use aws_smithy_types::error::operation::BuildError;
 use bosun_plan::Owner;
 use bosun_plan::observed::{ServiceSettings, tags};
 use bosun_stackfile::{
-    CapacityProviderItem, ContainerDependency, ContainerHealthCheck, ContainerSpec, DefaultAction, Firelens,
-    LogConfiguration, MountPoint, NetworkSpec, PlacementConstraint, PlacementStrategy, PortMapping, PropagateTags,
-    Protocol, RuntimePlatform, TargetGroupSpec, TargetHealthCheck, TargetType, TaskDefinitionSpec, Ulimit, VolumeSpec,
+    CapacityProviderItem, ClusterCapacity, ContainerDependency, ContainerHealthCheck, ContainerSpec, DefaultAction,
+    Firelens, LogConfiguration, MountPoint, NetworkSpec, PlacementConstraint, PlacementStrategy, PortMapping,
+    PropagateTags, Protocol, RuntimePlatform, TargetGroupSpec, TargetHealthCheck, TargetType, TaskDefinitionSpec,
+    Ulimit, VolumeSpec,
 };
 
 use crate::error::ApplyFailure;
@@ -323,6 +324,18 @@ pub(crate) fn strategy_from_aws(items: &[ecs::CapacityProviderStrategyItem]) -> 
             base: i.base(),
         })
         .collect()
+}
+
+/// A cluster's capacity providers (sorted) and default strategy.
+pub(crate) fn cluster_capacity_from_aws(cluster: &ecs::Cluster) -> ClusterCapacity {
+    let mut providers: Vec<String> = cluster.capacity_providers().to_vec();
+    providers.sort();
+    ClusterCapacity { providers, default_strategy: strategy_from_aws(cluster.default_capacity_provider_strategy()) }
+}
+
+/// The cluster settings of a `cluster:` block's Container Insights value.
+pub(crate) fn container_insights_to_aws(value: &str) -> ecs::ClusterSetting {
+    ecs::ClusterSetting::builder().name(ecs::ClusterSettingName::ContainerInsights).value(value).build()
 }
 
 /// A capacity provider strategy for CreateService and UpdateService.

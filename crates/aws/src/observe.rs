@@ -20,9 +20,9 @@ use futures::{StreamExt, TryStreamExt, stream};
 
 use crate::Clients;
 use crate::convert::{
-    default_action_from_aws, ecs_tag, ecs_tag_pairs, network_from_aws, placement_constraint_from_aws,
-    placement_strategy_from_aws, protocol_from_aws, service_settings_from_aws, target_group_from_aws, td_from_aws,
-    td_tags_from_aws,
+    cluster_capacity_from_aws, default_action_from_aws, ecs_tag, ecs_tag_pairs, network_from_aws,
+    placement_constraint_from_aws, placement_strategy_from_aws, protocol_from_aws, service_settings_from_aws,
+    target_group_from_aws, td_from_aws, td_tags_from_aws,
 };
 use crate::error::AwsError;
 
@@ -101,6 +101,7 @@ async fn observe_ecs(c: &Clients, desired: &Desired) -> Result<EcsPart, AwsError
                 .describe_clusters()
                 .clusters(name)
                 .include(ecs::ClusterField::Tags)
+                .include(ecs::ClusterField::Settings)
                 .send()
                 .await
                 .map_err(|e| AwsError::ecs("DescribeClusters", format!("cluster {name}"), e))
@@ -111,6 +112,12 @@ async fn observe_ecs(c: &Clients, desired: &Desired) -> Result<EcsPart, AwsError
     let cluster = clusters?.clusters().iter().find(|cl| cl.status() == Some("ACTIVE")).map(|cl| ObservedCluster {
         arn: cl.cluster_arn().unwrap_or_default().to_owned(),
         owner: Owner::from_tags(ecs_tag_pairs(cl.tags())),
+        capacity: cluster_capacity_from_aws(cl),
+        container_insights: cl
+            .settings()
+            .iter()
+            .find(|s| s.name() == Some(&ecs::ClusterSettingName::ContainerInsights))
+            .and_then(|s| s.value().map(str::to_owned)),
     });
 
     let Some(cluster) = cluster else {

@@ -354,6 +354,13 @@ fn ecs(s: &Scope) -> Vec<Statement> {
         )
         .request_tagged(),
         Statement::new(
+            "EcsClusterOwned",
+            "The settings of the cluster bosun created (`cluster:`): capacity providers, default strategy, Container Insights.",
+            &["ecs:PutClusterCapacityProviders", "ecs:UpdateCluster"],
+            s.ecs("cluster", ""),
+        )
+        .owned(),
+        Statement::new(
             "EcsChangeOwned",
             "Services bosun created: updated (image, count, deployment settings) and deleted (prune).",
             &["ecs:DeleteService", "ecs:UpdateService"],

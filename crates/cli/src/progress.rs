@@ -637,7 +637,7 @@ mod tests {
             fields: Vec::new(),
             diff: None,
             // The board reads the resource, the action and the service, never the step.
-            step: Step::CreateCluster { name: name.to_owned() },
+            step: Step::CreateCluster { name: name.to_owned(), settings: None },
         }
     }
 

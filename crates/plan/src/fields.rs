@@ -135,6 +135,26 @@ impl From<TargetGroupField> for Field {
 }
 
 fields! {
+    /// A setting of the ECS cluster (`cluster:`).
+    ClusterField => Field::Cluster {
+        /// The capacity providers the cluster may use.
+        CapacityProviders => "capacity_providers",
+        /// The strategy of services that name none.
+        DefaultStrategy => "default_strategy",
+        /// CloudWatch Container Insights.
+        ContainerInsights => "container_insights",
+    }
+}
+
+impl ClusterField {
+    /// Whether ECS sets the field with `PutClusterCapacityProviders` (else
+    /// `UpdateCluster`'s settings).
+    pub const fn is_capacity(self) -> bool {
+        matches!(self, Self::CapacityProviders | Self::DefaultStrategy)
+    }
+}
+
+fields! {
     /// A field of a load balancer.
     LoadBalancerField => Field::LoadBalancer {
         /// Its subnets.
@@ -205,6 +225,7 @@ fields! {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[allow(missing_docs)]
 pub enum Field {
+    Cluster(ClusterField),
     Service(ServiceField),
     TargetGroup(TargetGroupField),
     LoadBalancer(LoadBalancerField),
@@ -232,6 +253,7 @@ impl Field {
     /// keep the name `'static`, so comparing and serialising it allocates nothing.
     const fn parts(self) -> (&'static str, &'static str) {
         match self {
+            Field::Cluster(x) => ("", x.name()),
             Field::Service(x) => ("", x.name()),
             Field::TargetGroup(TargetGroupField::Fixed(name)) => ("", name),
             Field::TargetGroup(TargetGroupField::HealthCheck(name)) => ("health_check.", name),

@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use bosun_stackfile::{
-    CapacityProviderItem, DefaultAction, NetworkSpec, PlacementConstraint, PlacementStrategy, PropagateTags, Protocol,
-    Scheme, TargetGroupSpec, TaskDefinitionSpec,
+    CapacityProviderItem, ClusterCapacity, DefaultAction, NetworkSpec, PlacementConstraint, PlacementStrategy,
+    PropagateTags, Protocol, Scheme, TargetGroupSpec, TaskDefinitionSpec,
 };
 use serde::{Deserialize, Serialize};
 
@@ -132,6 +132,13 @@ pub struct ObservedCluster {
     pub arn: String,
     /// Ownership tags.
     pub owner: Owner,
+    /// Its capacity providers and default strategy, as the stackfile's `cluster:` block
+    /// says them (providers sorted).
+    #[serde(default)]
+    pub capacity: ClusterCapacity,
+    /// Its `containerInsights` setting, when ECS reports one.
+    #[serde(default)]
+    pub container_insights: Option<String>,
 }
 
 /// One ECS service.

@@ -3,15 +3,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use bosun_stackfile::{
-    CapacityProviderItem, DefaultAction, Desired, LoadBalancerSpec, RuleSpec, ServiceKind, ServiceSpec,
-    TargetGroupSpec, spec_hash,
+    CapacityProviderItem, ClusterCapacity, ClusterSpec, DefaultAction, Desired, LoadBalancerSpec, RuleSpec,
+    ServiceKind, ServiceSpec, TargetGroupSpec, spec_hash,
 };
 
 use crate::fields::{
-    DiscoveryField, Field, HookField, ListenerField, LoadBalancerField, RecordField, RuleField, ServiceField,
-    TargetGroupField, TaskDefinitionField,
+    ClusterField, DiscoveryField, Field, HookField, ListenerField, LoadBalancerField, RecordField, RuleField,
+    ServiceField, TargetGroupField, TaskDefinitionField,
 };
-use crate::observed::{Observed, ObservedService, Owner, RecordKey, ServiceLoadBalancer};
+use crate::observed::{Observed, ObservedCluster, ObservedService, Owner, RecordKey, ServiceLoadBalancer};
 use crate::render::{CHANGED_OUTSIDE, task_definition_diff};
 use crate::settings;
 use crate::types::{Action, Change, Conflict, FieldChange, HookPhase, Kind, Orphan, Plan, Policy, Resource, Step};
@@ -131,15 +131,47 @@ impl Planner<'_> {
     }
 
     fn cluster(&mut self) {
-        if self.observed.cluster.is_none() {
-            self.out.push(
+        let settings = self.desired.cluster_settings.as_ref();
+        let Some(live) = &self.observed.cluster else {
+            let change = self.out.push(
                 Kind::Cluster,
                 self.cluster,
                 Action::Create,
                 None,
-                Step::CreateCluster { name: self.cluster.to_owned() },
+                Step::CreateCluster { name: self.cluster.to_owned(), settings: settings.cloned() },
             );
+            if let Some(s) = settings {
+                change.fields = cluster_fields(s, None);
+            }
+            return;
+        };
+        let Some(settings) = settings else { return };
+        let fields = cluster_fields(settings, Some(live));
+        if fields.is_empty() {
+            return;
         }
+        if !live.owner.is_owned_by(self.cluster) {
+            let names: Vec<String> = fields.iter().map(|f| f.field.to_string()).collect();
+            self.out.conflict(
+                Kind::Cluster,
+                self.cluster,
+                format!(
+                    "cluster {} was not created by bosun, so its {} stay as they are; remove them from the `cluster:` block, or change them in ECS",
+                    self.cluster,
+                    names.join(", ")
+                ),
+            );
+            return;
+        }
+        let step = Step::UpdateCluster {
+            name: self.cluster.to_owned(),
+            settings: settings.clone(),
+            fields: fields
+                .iter()
+                .filter_map(|f| if let Field::Cluster(c) = f.field { Some(c) } else { None })
+                .collect(),
+        };
+        self.out.push(Kind::Cluster, self.cluster, Action::Update, None, step).fields = fields;
     }
 
     fn namespace_and_discovery(&mut self) {
@@ -967,6 +999,37 @@ pub fn rule_listeners(desired: &Desired) -> BTreeMap<String, BTreeSet<u16>> {
     let mut out: BTreeMap<String, BTreeSet<u16>> = BTreeMap::new();
     for rule in desired.services.values().flat_map(|s| &s.rules) {
         out.entry(rule.load_balancer.clone()).or_default().insert(rule.listener_port);
+    }
+    out
+}
+
+/// The cluster settings that differ from `live` (all that are set, for a create), as
+/// plan lines.
+fn cluster_fields(desired: &ClusterSpec, live: Option<&ObservedCluster>) -> Vec<FieldChange> {
+    let ClusterSpec { capacity_providers, container_insights } = desired;
+    let mut out = Vec::new();
+    if let Some(want) = capacity_providers {
+        let have = live.map(|l| &l.capacity);
+        if have.is_none_or(|h| h.providers != want.providers) {
+            out.push(FieldChange::new(
+                ClusterField::CapacityProviders,
+                have.map(ClusterCapacity::show_providers).unwrap_or_default(),
+                want.show_providers(),
+            ));
+        }
+        if have.is_none_or(|h| h.default_strategy != want.default_strategy) {
+            out.push(FieldChange::new(
+                ClusterField::DefaultStrategy,
+                have.map(|h| CapacityProviderItem::show(&h.default_strategy)).unwrap_or_default(),
+                CapacityProviderItem::show(&want.default_strategy),
+            ));
+        }
+    }
+    if let Some(want) = container_insights {
+        let have = live.map(|l| l.container_insights.as_deref().unwrap_or("disabled"));
+        if have != Some(want.as_str()) {
+            out.push(FieldChange::new(ClusterField::ContainerInsights, have.unwrap_or_default(), want));
+        }
     }
     out
 }

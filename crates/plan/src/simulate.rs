@@ -4,10 +4,10 @@
 //! be empty. It models only what the planner reads, and makes up ARNs.
 
 use bosun_stackfile::{
-    Desired, ListenerSpec, LoadBalancerSpec, RuleSpec, ServiceKind, ServiceSpec, TaskDefinitionSpec,
+    ClusterSpec, Desired, ListenerSpec, LoadBalancerSpec, RuleSpec, ServiceKind, ServiceSpec, TaskDefinitionSpec,
 };
 
-use crate::fields::ServiceField;
+use crate::fields::{ClusterField, ServiceField};
 use crate::observed::{
     Observed, ObservedCluster, ObservedDiscoveryService, ObservedListener, ObservedLoadBalancer, ObservedNamespace,
     ObservedRecord, ObservedRule, ObservedService, ObservedTargetGroup, ObservedTaskDefinition, Owner, RecordKey,
@@ -38,11 +38,21 @@ impl Sim<'_> {
     fn step(&mut self, step: &Step) {
         let (o, cluster) = (&mut self.o, self.cluster);
         match step {
-            Step::CreateCluster { name } => {
-                o.cluster = Some(ObservedCluster {
+            Step::CreateCluster { name, settings } => {
+                let mut cluster = ObservedCluster {
                     arn: format!("arn:sim:ecs:cluster/{name}"),
                     owner: Owner::bosun(name, None),
-                });
+                    capacity: Default::default(),
+                    container_insights: None,
+                };
+                if let Some(s) = settings {
+                    apply_cluster_settings(&mut cluster, s, &[]);
+                }
+                o.cluster = Some(cluster);
+            }
+            Step::UpdateCluster { settings, fields, .. } => {
+                let cluster = o.cluster.as_mut().expect("an updated cluster exists");
+                apply_cluster_settings(cluster, settings, fields);
             }
             Step::CreateNamespace { spec } => {
                 o.namespace = Some(ObservedNamespace { id: format!("ns-{}", spec.name), name: spec.name.clone() });
@@ -352,4 +362,21 @@ fn latest_arn(o: &Observed, family: &str) -> Option<String> {
         .filter(|t| t.spec.family == family)
         .max_by_key(|t| revision_of(&t.arn))
         .map(|t| t.arn.clone())
+}
+
+/// What ECS keeps of a cluster's settings: the fields changed (all that are set, for
+/// a create). Providers and the default strategy are set together, as
+/// `PutClusterCapacityProviders` does.
+fn apply_cluster_settings(cluster: &mut ObservedCluster, settings: &ClusterSpec, fields: &[ClusterField]) {
+    let all = fields.is_empty();
+    if let Some(c) = &settings.capacity_providers
+        && (all || fields.iter().any(|f| f.is_capacity()))
+    {
+        cluster.capacity = c.clone();
+    }
+    if let Some(i) = &settings.container_insights
+        && (all || fields.contains(&ClusterField::ContainerInsights))
+    {
+        cluster.container_insights = Some(i.clone());
+    }
 }

@@ -1,12 +1,12 @@
 //! The plan: ordered changes, orphans and conflicts, with a stable hash.
 
 use bosun_stackfile::{
-    DiscoverySpec, DnsRecordSpec, HookSpec, ListenerSpec, LoadBalancerSpec, NamespaceSpec, RuleSpec, ServiceSpec,
-    TargetGroupSpec, TaskDefinitionSpec,
+    ClusterSpec, DiscoverySpec, DnsRecordSpec, HookSpec, ListenerSpec, LoadBalancerSpec, NamespaceSpec, RuleSpec,
+    ServiceSpec, TargetGroupSpec, TaskDefinitionSpec,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::fields::{Field, ServiceField};
+use crate::fields::{ClusterField, Field, ServiceField};
 
 /// Settings that shape a plan but do not come from the stackfile's resources.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -173,6 +173,15 @@ pub enum HookPhase {
 pub enum Step {
     CreateCluster {
         name: String,
+        /// The `cluster:` block's settings; left out of the JSON when the stackfile has
+        /// none, so plans read as before the block existed.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        settings: Option<ClusterSpec>,
+    },
+    UpdateCluster {
+        name: String,
+        settings: ClusterSpec,
+        fields: Vec<ClusterField>,
     },
     CreateNamespace {
         spec: NamespaceSpec,

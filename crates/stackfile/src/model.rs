@@ -19,6 +19,11 @@ pub struct Desired {
     /// observe and change it are made for this account and region.
     #[serde(default, skip_serializing_if = "AwsTarget::is_home")]
     pub aws: AwsTarget,
+    /// The settings of the ECS cluster (`cluster:`), when the stackfile gives any; bosun
+    /// leaves the cluster's settings as they are otherwise. Left out of the JSON when
+    /// unset, so plans and their hashes read as before the key existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_settings: Option<ClusterSpec>,
     /// Delete owned resources that the stackfile no longer mentions.
     pub prune: bool,
     /// What the scheduler's periodic check does with drift.
@@ -61,6 +66,32 @@ impl AwsTarget {
     /// The account id of the role, if a role is assumed.
     pub fn account(&self) -> Option<&str> {
         self.role_arn.as_deref().and_then(|arn| arn.split(':').nth(4)).filter(|a| !a.is_empty())
+    }
+}
+
+/// The settings of the ECS cluster that bosun keeps. A `None` is left as it is live.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterSpec {
+    /// The capacity providers the cluster may use, sorted, and the default strategy
+    /// (empty for none), which ECS sets together (`PutClusterCapacityProviders`).
+    pub capacity_providers: Option<ClusterCapacity>,
+    /// Container Insights: `enabled`, `enhanced` or `disabled`.
+    pub container_insights: Option<String>,
+}
+
+/// A cluster's capacity providers and its default strategy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterCapacity {
+    /// Provider names, sorted.
+    pub providers: Vec<String>,
+    /// The strategy of services that name none, in the stackfile's order.
+    pub default_strategy: Vec<CapacityProviderItem>,
+}
+
+impl ClusterCapacity {
+    /// The providers as plan text shows them.
+    pub fn show_providers(&self) -> String {
+        if self.providers.is_empty() { "(none)".to_owned() } else { self.providers.join(", ") }
     }
 }
 

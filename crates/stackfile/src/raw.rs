@@ -68,6 +68,8 @@ const MAX_ULIMITS: usize = 15;
 const MAX_PATH: usize = 4096;
 /// Capacity provider strategy entries of a service (ECS: "a maximum of 6 capacity providers").
 const MAX_CAPACITY_PROVIDERS: usize = 6;
+/// Capacity providers of a cluster: bosun's limit (ECS's quota is 20 per cluster).
+const MAX_CLUSTER_PROVIDERS: usize = 20;
 /// A capacity provider name (ECS: up to 255 letters, numbers, underscores and hyphens).
 const MAX_PROVIDER_NAME: usize = 255;
 /// Tags of a task definition: ECS allows 50 per resource, and bosun adds its own 4
@@ -88,6 +90,8 @@ pub struct RawStackfile {
     pub version: Option<i64>,
     /// Where the cluster lives when not in the account and region bosun runs in: its region, and a role bosun assumes there.
     pub aws: Option<RawAws>,
+    /// Settings of the ECS cluster bosun creates and owns: its capacity providers, their default strategy, Container Insights. Unset settings are left as they are.
+    pub cluster: Option<RawCluster>,
     /// The VPC that load balancers, awsvpc tasks and the Cloud Map namespace live in.
     pub vpc: Option<RawVpc>,
     /// Cluster-wide container log configuration; services inherit and may override it.
@@ -435,6 +439,43 @@ pub struct RawService {
     /// Containers of the task (`containers[].name`) that the main container waits for, and for what.
     #[schemars(length(max = MAX_DEPENDS_ON))]
     pub depends_on: Option<Vec<RawDependsOn>>,
+}
+
+/// Settings of the ECS cluster (`cluster:`).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCluster {
+    /// Capacity providers the cluster may use, e.g. `[FARGATE, FARGATE_SPOT]` or Auto Scaling group providers; services' strategies may name only these.
+    #[schemars(length(max = MAX_CLUSTER_PROVIDERS), inner(length(max = MAX_PROVIDER_NAME)))]
+    pub capacity_providers: Option<Vec<String>>,
+    /// The strategy of services that set neither `launch_type` nor `capacity_provider_strategy` (needs `capacity_providers`; default none).
+    #[schemars(length(min = 1, max = MAX_CAPACITY_PROVIDERS))]
+    pub default_strategy: Option<Vec<RawCapacityProviderItem>>,
+    /// CloudWatch Container Insights: `enabled`, `enhanced` or `disabled`.
+    pub container_insights: Option<RawContainerInsights>,
+}
+
+/// CloudWatch Container Insights of a cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RawContainerInsights {
+    /// Metrics per cluster and service.
+    Enabled,
+    /// Metrics per task and container as well (Container Insights with enhanced observability).
+    Enhanced,
+    /// No Container Insights.
+    Disabled,
+}
+
+impl RawContainerInsights {
+    /// The value of ECS's `containerInsights` setting.
+    pub fn as_aws(self) -> &'static str {
+        match self {
+            Self::Enabled => "enabled",
+            Self::Enhanced => "enhanced",
+            Self::Disabled => "disabled",
+        }
+    }
 }
 
 /// One entry of a capacity provider strategy.

@@ -8,14 +8,14 @@
 
 use aws_sdk_ecs::types as ecs;
 use bosun_plan::observed::tags;
-use bosun_plan::{HookPhase, Owner, ServiceField};
-use bosun_stackfile::{HookSpec, LaunchType, ServiceSpec, TaskDefinitionSpec};
+use bosun_plan::{ClusterField, HookPhase, Owner, ServiceField};
+use bosun_stackfile::{ClusterSpec, HookSpec, LaunchType, ServiceSpec, TaskDefinitionSpec};
 
 use super::context::{Ctx, or_find};
 use crate::convert::{
-    container_to_aws, ecs_tag, ecs_tag_pairs, ecs_tags, ephemeral_storage_to_aws, network_to_aws,
-    placement_constraints_to_aws, placement_strategy_to_aws, propagate_tags_to_aws, runtime_platform_to_aws,
-    strategy_to_aws, task_placement_constraints_to_aws, td_tags_to_aws,
+    container_insights_to_aws, container_to_aws, ecs_tag, ecs_tag_pairs, ecs_tags, ephemeral_storage_to_aws,
+    network_to_aws, placement_constraints_to_aws, placement_strategy_to_aws, propagate_tags_to_aws,
+    runtime_platform_to_aws, strategy_to_aws, task_placement_constraints_to_aws, td_tags_to_aws,
 };
 use crate::error::{ApplyFailure, AwsError};
 use crate::observe::{describe_task_definition, latest_revision};
@@ -26,15 +26,63 @@ use crate::rollout::{TaskEnd, Watch, wait_task};
 /// retried registration made: the SDK makes at most 5 attempts, so at most 4 extras.
 const REVISIONS_READ: i32 = 10;
 
-pub(super) async fn create_cluster(ctx: &Ctx<'_>, name: &str, res: &str) -> Result<(), ApplyFailure> {
+pub(super) async fn create_cluster(
+    ctx: &Ctx<'_>,
+    name: &str,
+    settings: Option<&ClusterSpec>,
+    res: &str,
+) -> Result<(), ApplyFailure> {
+    let capacity = settings.and_then(|s| s.capacity_providers.as_ref());
+    let insights = settings.and_then(|s| s.container_insights.as_deref());
     ctx.c
         .ecs
         .create_cluster()
         .cluster_name(name)
+        .set_capacity_providers(capacity.map(|c| c.providers.clone()))
+        .set_default_capacity_provider_strategy(capacity.map(|c| strategy_to_aws(&c.default_strategy)).transpose()?)
+        .set_settings(insights.map(|i| vec![container_insights_to_aws(i)]))
         .set_tags(Some(ecs_tags(&Owner::bosun(ctx.cluster(), None), &[])))
         .send()
         .await
         .map_err(|e| AwsError::ecs("CreateCluster", res, e))?;
+    Ok(())
+}
+
+/// Changes the settings of a cluster bosun owns: its capacity providers and default
+/// strategy together (`PutClusterCapacityProviders`), Container Insights apart
+/// (`UpdateCluster`'s settings).
+pub(super) async fn update_cluster(
+    ctx: &Ctx<'_>,
+    name: &str,
+    settings: &ClusterSpec,
+    fields: &[ClusterField],
+    res: &str,
+) -> Result<(), ApplyFailure> {
+    if let Some(capacity) = &settings.capacity_providers
+        && fields.iter().any(|f| f.is_capacity())
+    {
+        ctx.c
+            .ecs
+            .put_cluster_capacity_providers()
+            .cluster(name)
+            .set_capacity_providers(Some(capacity.providers.clone()))
+            .set_default_capacity_provider_strategy(Some(strategy_to_aws(&capacity.default_strategy)?))
+            .send()
+            .await
+            .map_err(|e| AwsError::ecs("PutClusterCapacityProviders", res, e))?;
+    }
+    if let Some(insights) = &settings.container_insights
+        && fields.contains(&ClusterField::ContainerInsights)
+    {
+        ctx.c
+            .ecs
+            .update_cluster()
+            .cluster(name)
+            .settings(container_insights_to_aws(insights))
+            .send()
+            .await
+            .map_err(|e| AwsError::ecs("UpdateCluster", res, e))?;
+    }
     Ok(())
 }
 

@@ -153,7 +153,8 @@ async fn execute(ctx: &Ctx<'_>, change: &Change) -> Result<(), ApplyFailure> {
     let res = res.as_str();
     let adopt = change.action == bosun_plan::Action::Adopt;
     match &change.step {
-        Step::CreateCluster { name } => ecs::create_cluster(ctx, name, res).await,
+        Step::CreateCluster { name, settings } => ecs::create_cluster(ctx, name, settings.as_ref(), res).await,
+        Step::UpdateCluster { name, settings, fields } => ecs::update_cluster(ctx, name, settings, fields, res).await,
         Step::RegisterTaskDefinition { service, spec, spec_hash } => {
             ecs::register_task_definition(ctx, service, spec, spec_hash, res).await
         }

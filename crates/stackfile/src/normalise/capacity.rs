@@ -6,9 +6,11 @@
 //! `defaults.capacity_provider_strategy`, and a service with its own strategy ignores
 //! `defaults.launch_type`. Both defaults at once are an error. The strategy's providers
 //! decide the task definition's compatibility: Fargate's own providers make it a
-//! Fargate task, any other provider an EC2 one (ECS refuses a mix).
+//! Fargate task, any other provider an EC2 one (ECS refuses a mix). A service with
+//! neither, in a stackfile whose `cluster:` block has a default strategy, runs on that
+//! strategy, as ECS would place it.
 
-use super::{Entry, Normaliser};
+use super::{Entry, Normaliser, is_provider_name};
 use crate::model::*;
 use crate::raw::*;
 use crate::walk::join;
@@ -55,7 +57,8 @@ impl Normaliser<'_> {
                 }
                 (list, e.at("capacity_provider_strategy"))
             }
-            (None, Some(_), _) | (None, None, None) => return Capacity::default(),
+            (None, Some(_), _) => return Capacity::default(),
+            (None, None, None) => return self.cluster_default_capacity(e),
             (None, None, Some(list)) => {
                 if d.launch_type.is_some() {
                     return Capacity::default();
@@ -73,6 +76,7 @@ impl Normaliser<'_> {
             return Capacity::default();
         }
         let strategy = self.strategy(list, &path);
+        self.strategy_in_cluster(&strategy, &path);
         let fargate = strategy.iter().filter(|i| i.is_fargate()).count();
         let implies = if fargate == strategy.len() { RawLaunchType::Fargate } else { RawLaunchType::Ec2 };
         if fargate > 0 && fargate < strategy.len() {
@@ -84,6 +88,29 @@ impl Normaliser<'_> {
         Capacity { strategy, implies: Some((implies, path)) }
     }
 
+    /// The cluster's default strategy (`cluster.default_strategy`) for a service that
+    /// names no launch type and no strategy, as ECS would place it. Checked once, where
+    /// the cluster's block is normalised.
+    fn cluster_default_capacity(&mut self, e: &Entry) -> Capacity {
+        let Some(list) = self.raw.cluster.as_ref().and_then(|c| c.default_strategy.as_ref()) else {
+            return Capacity::default();
+        };
+        if e.kind == ServiceKind::Task || e.defaults.launch_type.is_some() {
+            return Capacity::default();
+        }
+        let strategy: Vec<CapacityProviderItem> = list
+            .iter()
+            .map(|i| CapacityProviderItem {
+                provider: i.provider.trim().to_owned(),
+                weight: i.weight.unwrap_or(0).clamp(0, MAX_WEIGHT) as i32,
+                base: i.base.unwrap_or(0).clamp(0, MAX_BASE) as i32,
+            })
+            .collect();
+        let fargate = strategy.iter().filter(|i| i.is_fargate()).count();
+        let implies = if fargate == strategy.len() { RawLaunchType::Fargate } else { RawLaunchType::Ec2 };
+        Capacity { strategy, implies: Some((implies, "cluster.default_strategy".to_owned())) }
+    }
+
     /// A strategy as written, checked against ECS's rules; each error at its entry.
     pub(super) fn strategy(&mut self, list: &[RawCapacityProviderItem], path: &str) -> Vec<CapacityProviderItem> {
         let mut out: Vec<CapacityProviderItem> = Vec::new();
@@ -91,8 +118,7 @@ impl Normaliser<'_> {
         for (i, item) in list.iter().enumerate() {
             let ipath = self.locs.item(path, i);
             let provider = item.provider.trim();
-            let valid = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
-            if provider.is_empty() || !provider.chars().all(valid) {
+            if !is_provider_name(provider) {
                 self.err(
                     &join(&ipath, "provider"),
                     format!("`{provider}` is not a capacity provider name (letters, digits, `_` and `-`)"),

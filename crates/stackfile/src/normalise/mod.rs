@@ -14,6 +14,8 @@
 //! - `runtime`: the container's process (command, entry point, user, ulimits, labels,
 //!   init process, ...) and the task's runtime platform and ephemeral storage.
 //! - `capacity`: the capacity provider strategy, against `launch_type` and `defaults`.
+//! - `cluster`: the cluster's own settings (`cluster:`): capacity providers, default
+//!   strategy, Container Insights.
 //! - `operations`: ECS Exec, the health check grace period, managed tags, tag
 //!   propagation, and the task definition's tags.
 //! - `sidecars`: the task's other containers (`containers:`), `depends_on` and the
@@ -29,6 +31,7 @@
 //! modules depend on each other one way only; this module only calls them.
 
 mod capacity;
+mod cluster;
 mod container;
 mod deployment;
 mod discovery;
@@ -238,9 +241,11 @@ impl<'a> Normaliser<'a> {
         self.priority_collisions(&rules);
         let notifications = self.notifications();
         let aws = self.aws();
+        let cluster_settings = self.cluster_settings();
         Desired {
             cluster: self.cluster.clone(),
             aws,
+            cluster_settings,
             prune: raw.prune.unwrap_or(false),
             drift: match raw.drift {
                 Some(RawDrift::Report) => Drift::Report,
@@ -460,4 +465,9 @@ fn is_role_arn(s: &str) -> bool {
         && !name.is_empty()
         && name.len() <= 576
         && name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c))
+}
+
+/// Whether `name` can be a capacity provider's (ECS: letters, digits, `_` and `-`).
+fn is_provider_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
