@@ -787,6 +787,98 @@ class ServiceLifecycleTests(EcsCase):
         self.assertEqual(self.settle("fargate")["deployments"][0]["rolloutState"], "COMPLETED")
 
 
+class ServiceSettingsTests(EcsCase):
+    """The service settings bosun reads back to detect drift (issue 15): a capacity
+    provider strategy, ECS Exec, the grace period, managed tags and tag propagation
+    round-trip through CreateService, UpdateService and DescribeServices."""
+
+    SPOT = [
+        {"capacityProvider": "FARGATE_SPOT", "weight": 3, "base": 0},
+        {"capacityProvider": "FARGATE", "weight": 1, "base": 1},
+    ]
+
+    def fargate(self) -> tuple[str, dict]:
+        _, subnet = self.default_subnet()
+        td = self.register(
+            unique("spot"), requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512"
+        )
+        network = {"awsvpcConfiguration": {"subnets": [subnet]}}
+        return td, network
+
+    def test_create_keeps_every_setting(self) -> None:
+        td, network = self.fargate()
+        self.create_service(
+            "spot",
+            td,
+            desired=1,
+            networkConfiguration=network,
+            capacityProviderStrategy=self.SPOT,
+            enableExecuteCommand=True,
+            enableECSManagedTags=True,
+            propagateTags="TASK_DEFINITION",
+            healthCheckGracePeriodSeconds=45,
+        )
+        svc = self.describe("spot")
+        self.assertEqual(svc["capacityProviderStrategy"], self.SPOT)
+        self.assertNotIn("launchType", svc)  # a strategy or a launch type, never both
+        self.assertIs(svc["enableExecuteCommand"], True)
+        self.assertIs(svc["enableECSManagedTags"], True)
+        self.assertEqual(svc["propagateTags"], "TASK_DEFINITION")
+        self.assertEqual(svc["healthCheckGracePeriodSeconds"], 45)
+
+    def test_unset_settings_read_as_ecs_defaults(self) -> None:
+        self.create_service("plain", self.register(unique("plain")), desired=1, launchType="EC2")
+        svc = self.describe("plain")
+        self.assertEqual(svc["launchType"], "EC2")
+        self.assertFalse(svc.get("capacityProviderStrategy"))
+        self.assertIs(svc["enableExecuteCommand"], False)
+        self.assertIs(svc["enableECSManagedTags"], False)
+        self.assertIn(svc.get("propagateTags", "NONE"), ("NONE",))
+        self.assertIn(svc.get("healthCheckGracePeriodSeconds", 0), (0,))
+
+    def test_both_a_launch_type_and_a_strategy_are_refused(self) -> None:
+        td, network = self.fargate()
+        err = self.error_of(
+            self.create_service,
+            "both",
+            td,
+            networkConfiguration=network,
+            launchType="FARGATE",
+            capacityProviderStrategy=self.SPOT,
+        )
+        self.assertEqual(err.response["Error"]["Code"], "InvalidParameterException")
+
+    def test_update_changes_each_setting_and_moves_a_launch_type_to_a_strategy(self) -> None:
+        td, network = self.fargate()
+        self.create_service("moved", td, desired=1, networkConfiguration=network, launchType="FARGATE")
+        self.settle("moved")
+        self.ecs.update_service(
+            cluster=self.cluster,
+            service="moved",
+            capacityProviderStrategy=self.SPOT,
+            forceNewDeployment=True,
+            enableExecuteCommand=True,
+            enableECSManagedTags=True,
+            propagateTags="SERVICE",
+            healthCheckGracePeriodSeconds=30,
+        )
+        svc = self.describe("moved")
+        self.assertEqual(svc["capacityProviderStrategy"], self.SPOT)
+        self.assertNotIn("launchType", svc)
+        self.assertIs(svc["enableExecuteCommand"], True)
+        self.assertIs(svc["enableECSManagedTags"], True)
+        self.assertEqual(svc["propagateTags"], "SERVICE")
+        self.assertEqual(svc["healthCheckGracePeriodSeconds"], 30)
+        # And back off, field by field.
+        self.ecs.update_service(
+            cluster=self.cluster, service="moved", enableExecuteCommand=False, healthCheckGracePeriodSeconds=0
+        )
+        svc = self.describe("moved")
+        self.assertIs(svc["enableExecuteCommand"], False)
+        self.assertEqual(svc["healthCheckGracePeriodSeconds"], 0)
+        self.assertEqual(svc["propagateTags"], "SERVICE")
+
+
 class TaskDefinitionTests(EcsCase):
     def test_list_task_definitions_pages_filters_and_sorts(self) -> None:
         family = unique("paged")

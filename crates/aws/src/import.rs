@@ -15,16 +15,16 @@ use aws_sdk_servicediscovery::types as sd;
 use bosun_plan::Owner;
 use bosun_stackfile::import::{
     LiveAction, LiveAttachment, LiveCluster, LiveDiscoveryService, LiveListener, LiveLoadBalancer, LiveNamespace,
-    LiveRecord, LiveRule, LiveService, LiveTargetGroup,
+    LiveRecord, LiveRule, LiveService, LiveServiceSettings, LiveTargetGroup,
 };
 use bosun_stackfile::limits::MAX_SERVICES;
-use bosun_stackfile::{LaunchType, Protocol, Scheme};
+use bosun_stackfile::{LaunchType, Protocol, Scheme, TaskDefinitionSpec};
 use futures::{StreamExt, TryStreamExt, stream};
 
 use crate::Clients;
 use crate::convert::{
-    ecs_tag_pairs, network_from_aws, placement_constraint_from_aws, placement_strategy_from_aws, target_group_from_aws,
-    td_from_aws,
+    ecs_tag_pairs, network_from_aws, placement_constraint_from_aws, placement_strategy_from_aws,
+    service_settings_from_aws, target_group_from_aws, td_from_aws, td_tags_from_aws,
 };
 use crate::error::AwsError;
 use crate::observe::{describe_services, list_services};
@@ -129,17 +129,18 @@ async fn service(c: &Clients, s: &ecs::Service) -> Result<LiveService, AwsError>
         .ecs
         .describe_task_definition()
         .task_definition(arn)
+        .include(ecs::TaskDefinitionField::Tags)
         .send()
         .await
         .map_err(|e| AwsError::ecs("DescribeTaskDefinition", format!("task definition {arn}"), e))?;
     let td = out.task_definition().cloned().unwrap_or_else(|| ecs::TaskDefinition::builder().build());
-    let mut notes = service_notes(s);
+    let mut notes = service_notes(s, &td);
     notes.extend(task_definition_notes(&td));
     let dc = s.deployment_configuration();
     let cb = dc.and_then(|d| d.deployment_circuit_breaker());
     Ok(LiveService {
         name,
-        task_definition: td_from_aws(&td),
+        task_definition: TaskDefinitionSpec { tags: td_tags_from_aws(out.tags()), ..td_from_aws(&td) },
         notes,
         desired_count: s.desired_count(),
         launch_type: match s.launch_type() {
@@ -170,11 +171,21 @@ async fn service(c: &Clients, s: &ecs::Service) -> Result<LiveService, AwsError>
             .iter()
             .map(|p| placement_constraint_from_aws(p.r#type().map(|t| t.as_str()), p.expression()))
             .collect(),
+        settings: {
+            let live = service_settings_from_aws(s);
+            LiveServiceSettings {
+                capacity_provider_strategy: live.capacity_provider_strategy,
+                propagate_tags: live.propagate_tags,
+                enable_execute_command: live.enable_execute_command,
+                health_check_grace_period: live.health_check_grace_period,
+                enable_ecs_managed_tags: live.enable_ecs_managed_tags,
+            }
+        },
     })
 }
 
 /// Service settings a stackfile cannot say.
-fn service_notes(s: &ecs::Service) -> Vec<String> {
+fn service_notes(s: &ecs::Service, td: &ecs::TaskDefinition) -> Vec<String> {
     let mut notes = Vec::new();
     if s.scheduling_strategy() == Some(&ecs::SchedulingStrategy::Daemon) {
         notes.push("it is a DAEMON service; bosun's services are REPLICA".into());
@@ -184,11 +195,11 @@ fn service_notes(s: &ecs::Service) -> Vec<String> {
     {
         notes.push(format!("its deployments are controlled by {}; bosun deploys through ECS", kind.as_str()));
     }
-    if s.health_check_grace_period_seconds().is_some_and(|g| g > 0) {
-        notes.push("it has a health check grace period, which bosun leaves as it is".into());
-    }
-    if s.enable_execute_command() {
-        notes.push("ECS Exec is on, which bosun leaves as it is".into());
+    // ECS uses a grace period only with a load balancer or a container health check,
+    // and a stackfile refuses it otherwise.
+    let health_check = td.container_definitions().first().and_then(|c| c.health_check()).is_some();
+    if s.health_check_grace_period_seconds().is_some_and(|g| g > 0) && s.load_balancers().is_empty() && !health_check {
+        notes.push("it has a health check grace period but no load balancer or container health check; a stackfile refuses that, so the plan would reset it to 0".into());
     }
     if s.load_balancers().iter().any(|l| l.load_balancer_name().is_some()) {
         notes.push("it registers with a Classic Load Balancer, which a stackfile cannot name".into());

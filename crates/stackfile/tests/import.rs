@@ -5,7 +5,7 @@
 
 use bosun_stackfile::import::{
     ImportError, LiveAction, LiveAttachment, LiveCluster, LiveDiscoveryService, LiveListener, LiveLoadBalancer,
-    LiveNamespace, LiveRecord, LiveRule, LiveService, LiveTargetGroup, build,
+    LiveNamespace, LiveRecord, LiveRule, LiveService, LiveServiceSettings, LiveTargetGroup, build,
 };
 use bosun_stackfile::{DefaultAction, Desired, ServiceKind, ServiceSpec, fixtures, load};
 
@@ -34,7 +34,8 @@ fn live_from(d: &Desired) -> LiveCluster {
             task_definition: s.task_definition.clone(),
             notes: Vec::new(),
             desired_count: s.desired_count.unwrap_or(s.initial_count),
-            launch_type: Some(s.launch_type),
+            // ECS reports a launch type or a strategy.
+            launch_type: s.capacity_provider_strategy.is_empty().then_some(s.launch_type),
             network: s.network.clone(),
             load_balancers: s
                 .target_group
@@ -52,6 +53,13 @@ fn live_from(d: &Desired) -> LiveCluster {
             max_percent: s.deployment.max_percent,
             placement_strategy: s.placement_strategy.clone(),
             placement_constraints: s.placement_constraints.clone(),
+            settings: LiveServiceSettings {
+                capacity_provider_strategy: s.capacity_provider_strategy.clone(),
+                propagate_tags: s.propagate_tags,
+                enable_execute_command: s.enable_execute_command,
+                health_check_grace_period: s.health_check_grace_period.unwrap_or(0),
+                enable_ecs_managed_tags: s.enable_ecs_managed_tags,
+            },
         });
         if let Some(tg) = &s.target_group {
             let lb = s.rules.first().map_or_else(|| tg.name.clone(), |r| r.load_balancer.clone());
@@ -371,4 +379,46 @@ fn a_cluster_without_services_to_import_is_refused() {
     one.managed = vec!["old".into()];
     let imported = build(&one).unwrap();
     assert!(imported.yaml.contains("# Already managed by bosun, so not imported: old."), "{}", imported.yaml);
+}
+
+/// The service settings of issue 15 (a Spot strategy, ECS Exec, the grace period,
+/// managed tags, propagation) and the task definition's tags are written by an import,
+/// and load back into the same desired state.
+#[test]
+fn capacity_exec_grace_period_and_tags_are_imported() {
+    let text = r#"
+vpc:
+  id: vpc-0a1b2c3d
+  subnets: {private: [subnet-0000001a]}
+services:
+  - api:
+      image: nginx:1.27
+      cpu: 256
+      memory: 512
+      capacity_provider_strategy:
+        - {provider: FARGATE_SPOT, weight: 3}
+        - {provider: FARGATE, base: 1, weight: 1}
+      enable_execute_command: true
+      enable_ecs_managed_tags: true
+      propagate_tags: task_definition
+      healthcheck: {command: "true"}
+      health_check_grace_period: 45
+      tags: {team: payments}
+  - worker:
+      image: busybox
+      memory: 128
+      capacity_provider_strategy: [{provider: asg-a, weight: 1}]
+"#;
+    let yaml = assert_round_trip(&load(text, "shop").unwrap());
+    for line in [
+        "capacity_provider_strategy:",
+        "enable_execute_command: true",
+        "health_check_grace_period: 45",
+        "enable_ecs_managed_tags: true",
+        "propagate_tags: task_definition",
+        "team: payments",
+    ] {
+        assert!(yaml.contains(line), "no `{line}` in:\n{yaml}");
+    }
+    assert!(!yaml.contains("launch_type"), "a strategy is written instead of a launch type:\n{yaml}");
 }

@@ -80,6 +80,18 @@ fn service(s: &LiveService, want: &ServiceSpec, live: &LiveCluster) -> Vec<Strin
         ("network", want.network.is_some() && want.network != s.network),
         ("placement_strategy", s.placement_strategy != want.placement_strategy),
         ("placement_constraints", s.placement_constraints != want.placement_constraints),
+        (
+            "capacity_provider_strategy",
+            !s.settings.capacity_provider_strategy.is_empty()
+                && s.settings.capacity_provider_strategy != want.capacity_provider_strategy,
+        ),
+        ("enable_execute_command", s.settings.enable_execute_command != want.enable_execute_command),
+        (
+            "health_check_grace_period",
+            s.settings.health_check_grace_period != want.health_check_grace_period.unwrap_or(0),
+        ),
+        ("enable_ecs_managed_tags", s.settings.enable_ecs_managed_tags != want.enable_ecs_managed_tags),
+        ("propagate_tags", s.settings.propagate_tags != want.propagate_tags),
     ] {
         if differs {
             d.push(field.into());

@@ -15,7 +15,10 @@ use super::{
     LiveTargetGroup,
 };
 use crate::limits::text_problem;
-use crate::model::{ContainerHealthCheck, LaunchType, LogConfiguration, Protocol, Scheme, TargetHealthCheck};
+use crate::model::{
+    CapacityProviderItem, ContainerHealthCheck, LaunchType, LogConfiguration, PropagateTags, Protocol, Scheme,
+    TargetHealthCheck,
+};
 use crate::validate::check_env_name;
 
 /// Key of the notes of a shared load balancer in a differences map (services use their
@@ -160,12 +163,15 @@ impl<'a> Composed<'a> {
         let mut notes = s.notes.clone();
         let td = &s.task_definition;
         let c = self.cluster();
+        let strategy = &s.settings.capacity_provider_strategy;
         let fargate = match s.launch_type {
             Some(l) => l == LaunchType::Fargate,
+            // A strategy is written as it is; its providers decide Fargate or EC2.
+            None if !strategy.is_empty() => strategy.iter().all(CapacityProviderItem::is_fargate),
             None => {
                 let fargate = td.requires_compatibilities.iter().any(|r| r == "FARGATE");
                 notes.push(format!(
-                    "it runs on a capacity-provider strategy, which a stackfile cannot name; bosun leaves the strategy alone (`launch_type` here is `{}`, from its task definition)",
+                    "it runs on the cluster's default capacity-provider strategy, which a stackfile cannot name; bosun leaves it alone (`launch_type` here is `{}`, from its task definition)",
                     if fargate { "fargate" } else { "ec2" }
                 ));
                 fargate
@@ -882,7 +888,10 @@ impl Composed<'_> {
         let c = &td.container;
         let mut m = Map::default();
         m.set("image", Node::str(c.image.clone()));
-        if p.fargate && !d.fargate {
+        let strategy = &s.settings.capacity_provider_strategy;
+        if !strategy.is_empty() {
+            m.set("capacity_provider_strategy", strategy_node(strategy));
+        } else if p.fargate && !d.fargate {
             m.set("launch_type", Node::str("fargate"));
         }
         if p.cpu != d.cpu {
@@ -975,6 +984,13 @@ impl Composed<'_> {
                 })
                 .collect();
             m.set("placement_constraints", Node::Seq(items));
+        }
+        // ECS uses the grace period with a load balancer or a container health check; a
+        // stackfile refuses it otherwise (the adapter's note says so).
+        let grace_applies = !matches!(p.lb, Lb::None) || c.health_check.is_some();
+        settings_node(s, grace_applies, &mut m);
+        if !td.tags.is_empty() {
+            m.set("tags", env_node(&td.tags));
         }
         self.load_balancing_node(p, &mut m);
         if let Some(ds) = p.discovery {
@@ -1081,4 +1097,44 @@ fn comments(notes: &[String], differences: Option<&Vec<String>>) -> Vec<String> 
         .map(|n| format!("bosun cannot represent: {n}"))
         .chain(differences.into_iter().flatten().map(|d| format!("the plan would change: {d}")))
         .collect()
+}
+
+/// A capacity provider strategy as the stackfile writes it: `base` and `weight` only
+/// when not 0.
+fn strategy_node(strategy: &[CapacityProviderItem]) -> Node {
+    let items = strategy
+        .iter()
+        .map(|i| {
+            let mut im = Map::default();
+            im.set("provider", Node::str(i.provider.clone()));
+            if i.base != 0 {
+                im.set("base", Node::Int(i.base.into()));
+            }
+            if i.weight != 0 {
+                im.set("weight", Node::Int(i.weight.into()));
+            }
+            Node::Map(im)
+        })
+        .collect();
+    Node::Seq(items)
+}
+
+/// ECS Exec, the grace period, managed tags and tag propagation, each when not ECS's
+/// default.
+fn settings_node(s: &LiveService, grace_applies: bool, m: &mut Map) {
+    let st = &s.settings;
+    if st.enable_execute_command {
+        m.set("enable_execute_command", Node::Bool(true));
+    }
+    if st.health_check_grace_period != 0 && grace_applies {
+        m.set("health_check_grace_period", Node::Int(st.health_check_grace_period.into()));
+    }
+    if st.enable_ecs_managed_tags {
+        m.set("enable_ecs_managed_tags", Node::Bool(true));
+    }
+    match st.propagate_tags {
+        Some(PropagateTags::TaskDefinition) => m.set("propagate_tags", Node::str("task_definition")),
+        Some(PropagateTags::Service) => m.set("propagate_tags", Node::str("service")),
+        None => m,
+    };
 }

@@ -35,8 +35,8 @@ use std::collections::BTreeMap;
 
 use crate::diagnostic::Diagnostics;
 use crate::model::{
-    LaunchType, NetworkSpec, PlacementConstraint, PlacementStrategy, Protocol, Scheme, TargetGroupSpec,
-    TaskDefinitionSpec,
+    CapacityProviderItem, LaunchType, NetworkSpec, PlacementConstraint, PlacementStrategy, PropagateTags, Protocol,
+    Scheme, TargetGroupSpec, TaskDefinitionSpec,
 };
 
 /// A live ECS cluster and what its services use, as the AWS adapter read it.
@@ -93,6 +93,23 @@ pub struct LiveService {
     pub placement_strategy: Vec<PlacementStrategy>,
     /// Service placement constraints.
     pub placement_constraints: Vec<PlacementConstraint>,
+    /// Capacity provider strategy, ECS Exec, grace period and tag settings.
+    pub settings: LiveServiceSettings,
+}
+
+/// The service settings a stackfile says since issue 15, as ECS reports them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveServiceSettings {
+    /// The capacity provider strategy; empty for a launch type.
+    pub capacity_provider_strategy: Vec<CapacityProviderItem>,
+    /// `propagateTags`; `None` for `NONE`.
+    pub propagate_tags: Option<PropagateTags>,
+    /// `enableExecuteCommand`.
+    pub enable_execute_command: bool,
+    /// `healthCheckGracePeriodSeconds`, 0 when unset.
+    pub health_check_grace_period: i32,
+    /// `enableECSManagedTags`.
+    pub enable_ecs_managed_tags: bool,
 }
 
 /// A service's registration in a target group.

@@ -115,6 +115,8 @@ impl Normaliser<'_> {
     pub(super) fn strategy(&mut self, list: &[RawCapacityProviderItem], path: &str) -> Vec<CapacityProviderItem> {
         let mut out: Vec<CapacityProviderItem> = Vec::new();
         let mut bases = 0;
+        // As written: a weight out of range is its own error, not also "no weight".
+        let weighted = list.iter().any(|i| i.weight.unwrap_or(0) > 0);
         for (i, item) in list.iter().enumerate() {
             let ipath = self.locs.item(path, i);
             let provider = item.provider.trim();
@@ -144,7 +146,7 @@ impl Normaliser<'_> {
                 base: if base_ok { base as i32 } else { 0 },
             });
         }
-        if !out.is_empty() && out.iter().all(|i| i.weight == 0) {
+        if !list.is_empty() && !weighted {
             self.err(path, "at least one capacity provider of the strategy needs a weight above 0");
         }
         out
