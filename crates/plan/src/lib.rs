@@ -29,8 +29,8 @@ pub mod stages;
 pub mod types;
 
 pub use fields::{
-    DiscoveryField, Field, HookField, ListenerField, LoadBalancerField, RecordField, RuleField, ServiceField,
-    TargetGroupField, TaskDefinitionField,
+    DiscoveryField, Field, HookField, ListenerField, LoadBalancerField, LogGroupField, RecordField, RuleField,
+    ScalingField, ServiceField, TargetGroupField, TaskDefinitionField,
 };
 pub use markdown::{MarkdownOptions, render_markdown};
 pub use observed::{Observed, Owner};
