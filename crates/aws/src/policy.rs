@@ -628,10 +628,16 @@ fn autoscaling(s: &Scope) -> Vec<Statement> {
                 "application-autoscaling:DeregisterScalableTarget",
                 "application-autoscaling:PutScalingPolicy",
                 "application-autoscaling:PutScheduledAction",
-                "application-autoscaling:RegisterScalableTarget",
             ],
             targets.clone(),
         )),
+        ecs_count(Statement::new(
+            "AutoscalingRegister",
+            "Scalable targets registered and their bounds set, always with bosun's tags.",
+            &["application-autoscaling:RegisterScalableTarget"],
+            targets.clone(),
+        ))
+        .request_tagged(),
         Statement::new(
             "AutoscalingTagOnCreate",
             "RegisterScalableTarget tags a new target through TagResource: bosun's tags only.",

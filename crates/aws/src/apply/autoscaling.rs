@@ -25,7 +25,12 @@ pub(super) async fn register_target(
     create: bool,
     res: &str,
 ) -> Result<(), ApplyFailure> {
-    let tags = create.then(|| Owner::bosun(ctx.cluster(), Some(service)).to_tags().into_iter().collect());
+    // Every call carries bosun's tags, not only a create's: `bosun iam-policy` allows
+    // RegisterScalableTarget with bosun's tags only (`aws:RequestTag`), and an update
+    // of bosun's own target sends the tags it already has. `create` says which it is
+    // in the plan; AWS tags a target when the call makes it.
+    let _ = create;
+    let tags = Some(Owner::bosun(ctx.cluster(), Some(service)).to_tags().into_iter().collect());
     ctx.c
         .autoscaling
         .register_scalable_target()
