@@ -1075,6 +1075,50 @@ class RunTaskTests(EcsCase):
         self.assertEqual(response["failures"][0]["reason"], "MISSING")
 
 
+class AutoscalingTests(EcsCase):
+    """Application Auto Scaling keeps a target's tags, and deregistering deletes what is on it."""
+
+    def test_tags_round_trip_and_deregistering_deletes_policies_and_actions(self) -> None:
+        aas = client("application-autoscaling")
+        td = self.register(unique("f"))
+        self.create_service("web", td, desired=1)
+        rid = f"service/{self.cluster}/web"
+        common = {"ServiceNamespace": "ecs", "ResourceId": rid, "ScalableDimension": "ecs:service:DesiredCount"}
+        arn = aas.register_scalable_target(MinCapacity=1, MaxCapacity=4, Tags={"bosun:managed-by": "bosun"}, **common)[
+            "ScalableTargetARN"
+        ]
+        self.assertEqual(aas.list_tags_for_resource(ResourceARN=arn)["Tags"], {"bosun:managed-by": "bosun"})
+        # An update keeps the tags it does not name; TagResource adds to them.
+        aas.register_scalable_target(MinCapacity=2, MaxCapacity=5, **common)
+        aas.tag_resource(ResourceARN=arn, Tags={"team": "web"})
+        self.assertEqual(
+            aas.list_tags_for_resource(ResourceARN=arn)["Tags"], {"bosun:managed-by": "bosun", "team": "web"}
+        )
+        aas.put_scaling_policy(
+            PolicyName="cpu",
+            PolicyType="TargetTrackingScaling",
+            TargetTrackingScalingPolicyConfiguration={
+                "TargetValue": 60.0,
+                "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
+                "ScaleInCooldown": 120,
+            },
+            **common,
+        )
+        aas.put_scheduled_action(
+            ScheduledActionName="night", Schedule="cron(0 22 * * ? *)", ScalableTargetAction={"MinCapacity": 1}, **common
+        )
+        policy = aas.describe_scaling_policies(ServiceNamespace="ecs", ResourceId=rid)["ScalingPolicies"][0]
+        self.assertEqual(policy["TargetTrackingScalingPolicyConfiguration"]["ScaleInCooldown"], 120)
+
+        aas.deregister_scalable_target(**common)
+        self.assertEqual(aas.describe_scaling_policies(ServiceNamespace="ecs", ResourceId=rid)["ScalingPolicies"], [])
+        self.assertEqual(aas.describe_scheduled_actions(ServiceNamespace="ecs", ResourceId=rid)["ScheduledActions"], [])
+        err = self.error_of(aas.deregister_scalable_target, **common)
+        self.assertEqual(err.response["Error"]["Code"], "ObjectNotFoundException")
+        err = self.error_of(aas.list_tags_for_resource, ResourceARN=arn)
+        self.assertEqual(err.response["Error"]["Code"], "ResourceNotFoundException")
+
+
 class CloudMapTests(unittest.TestCase):
     def setUp(self) -> None:
         self.sd = client("servicediscovery")

@@ -34,6 +34,10 @@ pub struct Clients {
     pub route53: aws_sdk_route53::Client,
     /// Cloud Map.
     pub discovery: aws_sdk_servicediscovery::Client,
+    /// Application Auto Scaling: the scalable targets of services with `autoscaling:`.
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    /// CloudWatch Logs: the log groups of `logging.create_group`.
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     /// S3 (path-style addressing, which the emulator and every S3 endpoint accept).
     pub s3: aws_sdk_s3::Client,
     /// SQS.
@@ -101,6 +105,8 @@ impl Clients {
             elb: client!(aws_sdk_elasticloadbalancingv2),
             route53: client!(aws_sdk_route53),
             discovery: client!(aws_sdk_servicediscovery),
+            autoscaling: client!(aws_sdk_applicationautoscaling),
+            logs: client!(aws_sdk_cloudwatchlogs),
             s3: aws_sdk_s3::Client::from_conf(
                 aws_sdk_s3::config::Builder::from(config)
                     .retry_config(retry.clone())

@@ -135,6 +135,33 @@ impl ServiceError for aws_sdk_route53::Error {
     }
 }
 
+impl ServiceError for aws_sdk_cloudwatchlogs::Error {
+    fn modelled_kind(&self) -> Option<ErrorKind> {
+        use aws_sdk_cloudwatchlogs::Error as E;
+        match self {
+            E::ResourceNotFoundException(_) => Some(ErrorKind::NotFound),
+            E::ResourceAlreadyExistsException(_) | E::OperationAbortedException(_) => Some(ErrorKind::Conflict),
+            E::ServiceUnavailableException(_) => Some(ErrorKind::Ambiguous),
+            E::ThrottlingException(_) => Some(ErrorKind::Throttled),
+            E::AccessDeniedException(_) => Some(ErrorKind::AccessDenied),
+            _ => None,
+        }
+    }
+}
+
+impl ServiceError for aws_sdk_applicationautoscaling::Error {
+    fn modelled_kind(&self) -> Option<ErrorKind> {
+        use aws_sdk_applicationautoscaling::Error as E;
+        match self {
+            E::ObjectNotFoundException(_) | E::ResourceNotFoundException(_) => Some(ErrorKind::NotFound),
+            E::ConcurrentUpdateException(_) => Some(ErrorKind::Conflict),
+            E::FailedResourceAccessException(_) => Some(ErrorKind::AccessDenied),
+            E::InternalServiceException(_) => Some(ErrorKind::Ambiguous),
+            _ => None,
+        }
+    }
+}
+
 impl ServiceError for aws_sdk_servicediscovery::Error {
     fn modelled_kind(&self) -> Option<ErrorKind> {
         use aws_sdk_servicediscovery::Error as E;
@@ -314,6 +341,10 @@ service_constructors! {
     route53 => aws_sdk_route53::Error;
     /// A failed Cloud Map call.
     cloud_map => aws_sdk_servicediscovery::Error;
+    /// A failed Application Auto Scaling call.
+    autoscaling => aws_sdk_applicationautoscaling::Error;
+    /// A failed CloudWatch Logs call.
+    logs => aws_sdk_cloudwatchlogs::Error;
     /// A failed S3 call.
     s3 => aws_sdk_s3::Error;
     /// A failed SQS call.

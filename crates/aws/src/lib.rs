@@ -18,6 +18,8 @@
 //! - [`import`](mod@import): a cluster bosun does not manage yet -> the live cluster
 //!   `bosun import` writes a stackfile for (reads only).
 //! - [`progress`]: what an apply reports while it runs, and how rollouts end.
+//! - `log_groups`: the CloudWatch Logs groups of `logging.create_group`, read.
+//! - `scaling`: Application Auto Scaling targets of services, read and converted.
 //! - [`rollout`]: waiting for deployments and one-off tasks, with four outcomes, on
 //!   an adaptive poll schedule.
 //! - [`backoff`]: capped exponential backoff with jitter.
@@ -47,6 +49,7 @@ pub mod jobs;
 pub mod lease;
 pub mod live;
 pub mod locks;
+mod log_groups;
 pub mod observe;
 pub mod policy;
 pub mod preflight;
@@ -54,6 +57,7 @@ pub mod progress;
 pub mod proposals;
 pub mod queue;
 pub mod rollout;
+mod scaling;
 pub mod stats;
 pub mod store;
 

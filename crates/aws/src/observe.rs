@@ -76,8 +76,25 @@ pub async fn observe(c: &Clients, desired: &Desired) -> Result<Observed, AwsErro
         discovery_services,
         records,
         missing_zones,
+        scalable_targets: BTreeMap::new(),
+        log_groups: BTreeMap::new(),
     };
     resolve_target_groups(&mut observed);
+    // Scalable targets of the services desired or running: one read per 50 services
+    // (after the service listing, which names the running ones), more only for the
+    // targets found.
+    if observed.cluster.is_some() {
+        let services: BTreeSet<String> = desired
+            .services
+            .values()
+            .filter(|s| s.kind == ServiceKind::Service)
+            .map(|s| s.name.clone())
+            .chain(observed.services.keys().cloned())
+            .collect();
+        observed.scalable_targets = crate::scaling::observe_scaling(c, &desired.cluster, &services).await?;
+    }
+    // The log groups of `create_group` (none read for a stack without it).
+    observed.log_groups = crate::log_groups::observe_log_groups(c, desired).await?;
     Ok(observed)
 }
 

@@ -193,6 +193,9 @@ pub struct Policy {
 /// cannot name (a task definition family is known, its revisions are not).
 const UNSCOPED_READS: &[&str] = &[
     "acm:ListCertificates",
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DescribeScalingPolicies",
+    "application-autoscaling:DescribeScheduledActions",
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeSubnets",
     "ec2:DescribeVpcs",
@@ -205,6 +208,7 @@ const UNSCOPED_READS: &[&str] = &[
     "elasticloadbalancing:DescribeRules",
     "elasticloadbalancing:DescribeTags",
     "elasticloadbalancing:DescribeTargetGroups",
+    "logs:DescribeLogGroups",
     "secretsmanager:ListSecrets",
     "servicediscovery:ListNamespaces",
     "servicediscovery:ListServices",
@@ -221,6 +225,8 @@ impl Policy {
         statement.extend(ecs(s));
         statement.extend(elb(s));
         statement.extend(cloud_map(s));
+        statement.extend(autoscaling(s));
+        statement.extend(logs(s));
         statement.extend(route53(s));
         statement.extend(state(s));
         if !s.assume_roles.is_empty() {
@@ -597,6 +603,83 @@ fn adoption(s: &Scope) -> Vec<Statement> {
     ]
 }
 
+/// Application Auto Scaling: the scalable targets of services with `autoscaling:`, their
+/// target-tracking policies and scheduled actions.
+fn autoscaling(s: &Scope) -> Vec<Statement> {
+    // A target's ARN ends in an id AWS makes up, so it cannot be scoped to a cluster;
+    // the conditions keep every change to ECS services' desired counts. Application Auto
+    // Scaling's actions take `aws:ResourceTag` on the target only, not as an action
+    // condition key, so ownership of an existing target is checked by bosun (its tags
+    // are read before any change), as for Cloud Map.
+    let targets = vec![s.arn("application-autoscaling", "scalable-target/*")];
+    let ecs_count = |st: Statement| {
+        st.when("StringEquals", "application-autoscaling:service-namespace", &["ecs"]).when(
+            "StringEquals",
+            "application-autoscaling:scalable-dimension",
+            &["ecs:service:DesiredCount"],
+        )
+    };
+    vec![
+        Statement::new(
+            "AutoscalingReadTags",
+            "The tags that say which scalable targets are bosun's.",
+            &["application-autoscaling:ListTagsForResource"],
+            targets.clone(),
+        ),
+        ecs_count(Statement::new(
+            "AutoscalingChange",
+            "Scalable targets of ECS services' desired counts: registered (a new one with bosun's              tags), their bounds set, their target-tracking policies and scheduled actions put and              deleted, and deregistered when a service's `autoscaling` is removed.",
+            &[
+                "application-autoscaling:DeleteScalingPolicy",
+                "application-autoscaling:DeleteScheduledAction",
+                "application-autoscaling:DeregisterScalableTarget",
+                "application-autoscaling:PutScalingPolicy",
+                "application-autoscaling:PutScheduledAction",
+            ],
+            targets.clone(),
+        )),
+        ecs_count(Statement::new(
+            "AutoscalingRegister",
+            "Scalable targets registered and their bounds set, always with bosun's tags.",
+            &["application-autoscaling:RegisterScalableTarget"],
+            targets.clone(),
+        ))
+        .request_tagged(),
+        Statement::new(
+            "AutoscalingTagOnCreate",
+            "RegisterScalableTarget tags a new target through TagResource: bosun's tags only.",
+            &["application-autoscaling:TagResource"],
+            targets,
+        )
+        .request_tagged()
+        .bosun_tag_keys(),
+    ]
+}
+
+/// CloudWatch Logs: the log groups of `logging.create_group`.
+fn logs(s: &Scope) -> Vec<Statement> {
+    // Any group name: a stackfile's `awslogs-group` is not derived from the cluster.
+    // CloudWatch Logs takes `aws:ResourceTag` on the group only, not as an action
+    // condition key: bosun reads a group's tags before it changes its retention.
+    let groups = vec![s.arn("logs", "log-group:*")];
+    vec![
+        Statement::new(
+            "LogsCreate",
+            "Log groups of `logging.create_group`, created with bosun's tags.",
+            &["logs:CreateLogGroup", "logs:TagResource"],
+            groups.clone(),
+        )
+        .request_tagged()
+        .bosun_tag_keys(),
+        Statement::new(
+            "LogsRetention",
+            "The tags that say which groups are bosun's, and the retention of those.",
+            &["logs:DeleteRetentionPolicy", "logs:ListTagsForResource", "logs:PutRetentionPolicy"],
+            groups,
+        ),
+    ]
+}
+
 /// IAM's wildcard match of an action pattern (`ecs:Describe*`), case-insensitive as IAM is.
 fn action_matches(pattern: &str, action: &str) -> bool {
     let (pattern, action) = (pattern.to_ascii_lowercase(), action.to_ascii_lowercase());
@@ -624,6 +707,8 @@ pub fn iam_actions(service: &str, operation: &str) -> Option<Vec<String>> {
         "ACM" => "acm",
         "IAM" => "iam",
         "Secrets Manager" => "secretsmanager",
+        "Application Auto Scaling" => "application-autoscaling",
+        "CloudWatch Logs" => "logs",
         "SSM" => "ssm",
         "STS" => "sts",
         _ => return None,

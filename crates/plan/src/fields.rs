@@ -221,6 +221,38 @@ fields! {
     }
 }
 
+fields! {
+    /// A field of a scalable target, a scaling policy or a scheduled action.
+    ScalingField => Field::Scaling {
+        /// `MinCapacity` (of the target, or the one a scheduled action sets).
+        Min => "min",
+        /// `MaxCapacity`.
+        Max => "max",
+        /// The metric a policy tracks.
+        Metric => "metric",
+        /// The value a policy keeps its metric at.
+        Target => "target",
+        /// The target group whose requests an `alb_requests` policy counts.
+        TargetGroup => "target_group",
+        /// Seconds between scale-ins.
+        ScaleInCooldown => "scale_in_cooldown",
+        /// Seconds between scale-outs.
+        ScaleOutCooldown => "scale_out_cooldown",
+        /// When a scheduled action runs.
+        Schedule => "schedule",
+        /// The time zone of its schedule.
+        Timezone => "timezone",
+    }
+}
+
+fields! {
+    /// A field of a CloudWatch Logs group.
+    LogGroupField => Field::LogGroup {
+        /// Days its events are kept.
+        RetentionDays => "retention_days",
+    }
+}
+
 /// Any field a [`FieldChange`](crate::FieldChange) names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[allow(missing_docs)]
@@ -235,6 +267,8 @@ pub enum Field {
     Discovery(DiscoveryField),
     Hook(HookField),
     TaskDefinition(TaskDefinitionField),
+    Scaling(ScalingField),
+    LogGroup(LogGroupField),
 }
 
 impl Field {
@@ -264,6 +298,8 @@ impl Field {
             Field::Discovery(x) => ("", x.name()),
             Field::Hook(x) => ("", x.name()),
             Field::TaskDefinition(x) => ("", x.name()),
+            Field::Scaling(x) => ("", x.name()),
+            Field::LogGroup(x) => ("", x.name()),
         }
     }
 }

@@ -32,8 +32,8 @@ pub mod stages;
 pub mod types;
 
 pub use fields::{
-    ClusterField, DiscoveryField, Field, HookField, ListenerField, LoadBalancerField, RecordField, RuleField,
-    ServiceField, TargetGroupField, TaskDefinitionField,
+    ClusterField, DiscoveryField, Field, HookField, ListenerField, LoadBalancerField, LogGroupField, RecordField,
+    RuleField, ScalingField, ServiceField, TargetGroupField, TaskDefinitionField,
 };
 pub use markdown::{MarkdownOptions, render_markdown};
 pub use observed::{Observed, Owner};

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bosun_stackfile::{
     CapacityProviderItem, ClusterCapacity, DefaultAction, NetworkSpec, PlacementConstraint, PlacementStrategy,
-    PropagateTags, Protocol, Scheme, TargetGroupSpec, TaskDefinitionSpec,
+    PropagateTags, Protocol, ScheduledActionSpec, Scheme, TargetGroupSpec, TargetTrackingSpec, TaskDefinitionSpec,
 };
 use serde::{Deserialize, Serialize};
 
@@ -114,6 +114,44 @@ pub struct Observed {
     /// without a call of its own; the planner does not look at it.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub missing_zones: BTreeSet<String>,
+    /// Application Auto Scaling targets of the cluster's services (desired or live),
+    /// keyed by service name, whoever owns them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scalable_targets: BTreeMap<String, ObservedScalableTarget>,
+    /// The CloudWatch Logs groups the stackfile asks bosun to create that exist, by name
+    /// (only those: a stack without `create_group` reads none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub log_groups: BTreeMap<String, ObservedLogGroup>,
+}
+
+/// A CloudWatch Logs group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedLogGroup {
+    /// ARN (without the `:*` suffix DescribeLogGroups adds): what its tags are read by.
+    pub arn: String,
+    /// Days its events are kept; `None` for forever.
+    pub retention_days: Option<i32>,
+    /// Ownership tags.
+    pub owner: Owner,
+}
+
+/// The scalable target of one ECS service (`service/<cluster>/<service>`), with the
+/// policies and scheduled actions on it in the desired shapes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedScalableTarget {
+    /// ARN: what its tags are read and written by.
+    pub arn: String,
+    /// `MinCapacity`.
+    pub min: i32,
+    /// `MaxCapacity`.
+    pub max: i32,
+    /// Ownership tags.
+    pub owner: Owner,
+    /// Scaling policies by name; `None` for one bosun cannot express (step scaling, a
+    /// custom metric), which a policy of bosun's name is then planned to replace.
+    pub policies: BTreeMap<String, Option<TargetTrackingSpec>>,
+    /// Scheduled actions by name.
+    pub scheduled: BTreeMap<String, ScheduledActionSpec>,
 }
 
 /// Key of a Route53 record: hosted zone id and fully qualified name with trailing dot.

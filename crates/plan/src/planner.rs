@@ -1,4 +1,10 @@
 //! `plan(desired, observed, policy) -> Plan`: a pure function, no I/O, no clock.
+//!
+//! `scaling` plans the Application Auto Scaling targets, policies and scheduled actions;
+//! `log_groups` the CloudWatch Logs groups of `logging.create_group`.
+
+mod log_groups;
+mod scaling;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -30,7 +36,9 @@ pub fn plan(desired: &Desired, observed: &Observed, policy: &Policy) -> Plan {
     p.load_balancers();
     p.rules();
     p.records();
+    p.log_groups();
     p.services();
+    p.scaling(policy);
     p.orphans(policy);
     p.out.finish(&desired.cluster)
 }
@@ -839,6 +847,8 @@ impl Planner<'_> {
         }
     }
 }
+
+pub use self::scaling::scalable_target_name;
 
 /// `lb:port`, the plan name of a listener.
 pub fn listener_name(lb: &str, port: u16) -> String {

@@ -9,9 +9,9 @@ use bosun_stackfile::{
 
 use crate::fields::{ClusterField, ServiceField};
 use crate::observed::{
-    Observed, ObservedCluster, ObservedDiscoveryService, ObservedListener, ObservedLoadBalancer, ObservedNamespace,
-    ObservedRecord, ObservedRule, ObservedService, ObservedTargetGroup, ObservedTaskDefinition, Owner, RecordKey,
-    ServiceLoadBalancer, ServiceSettings,
+    Observed, ObservedCluster, ObservedDiscoveryService, ObservedListener, ObservedLoadBalancer, ObservedLogGroup,
+    ObservedNamespace, ObservedRecord, ObservedRule, ObservedScalableTarget, ObservedService, ObservedTargetGroup,
+    ObservedTaskDefinition, Owner, RecordKey, ServiceLoadBalancer, ServiceSettings,
 };
 use crate::settings;
 use crate::types::{Plan, Step};
@@ -145,6 +145,52 @@ impl Sim<'_> {
             }
             Step::DeleteService { name, .. } => {
                 o.services.remove(name);
+            }
+            Step::CreateLogGroup { spec } => {
+                o.log_groups.insert(
+                    spec.name.clone(),
+                    ObservedLogGroup {
+                        arn: format!("arn:sim:logs:log-group:{}", spec.name),
+                        retention_days: spec.retention_days,
+                        owner: Owner::bosun(cluster, None),
+                    },
+                );
+            }
+            Step::PutRetentionPolicy { name, retention_days } => {
+                o.log_groups.get_mut(name).expect("log group exists").retention_days = *retention_days;
+            }
+            Step::RegisterScalableTarget { service, min, max, create: _ } => {
+                let target = o.scalable_targets.entry(service.clone()).or_insert_with(|| ObservedScalableTarget {
+                    arn: format!("arn:sim:application-autoscaling:scalable-target/{cluster}/{service}"),
+                    min: 0,
+                    max: 0,
+                    owner: Owner::bosun(cluster, Some(service)),
+                    policies: Default::default(),
+                    scheduled: Default::default(),
+                });
+                (target.min, target.max) = (*min, *max);
+            }
+            Step::DeregisterScalableTarget { service } => {
+                // The target's policies and scheduled actions go with it.
+                o.scalable_targets.remove(service);
+            }
+            Step::PutScalingPolicy { service, spec } => {
+                let target = o.scalable_targets.get_mut(service).expect("policy's target registered before it");
+                target.policies.insert(spec.name.clone(), Some(spec.clone()));
+            }
+            Step::DeleteScalingPolicy { service, name } => {
+                if let Some(t) = o.scalable_targets.get_mut(service) {
+                    t.policies.remove(name);
+                }
+            }
+            Step::PutScheduledAction { service, spec } => {
+                let target = o.scalable_targets.get_mut(service).expect("action's target registered before it");
+                target.scheduled.insert(spec.name.clone(), spec.clone());
+            }
+            Step::DeleteScheduledAction { service, name } => {
+                if let Some(t) = o.scalable_targets.get_mut(service) {
+                    t.scheduled.remove(name);
+                }
             }
         }
     }

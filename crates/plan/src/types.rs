@@ -1,8 +1,8 @@
 //! The plan: ordered changes, orphans and conflicts, with a stable hash.
 
 use bosun_stackfile::{
-    ClusterSpec, DiscoverySpec, DnsRecordSpec, HookSpec, ListenerSpec, LoadBalancerSpec, NamespaceSpec, RuleSpec,
-    ServiceSpec, TargetGroupSpec, TaskDefinitionSpec,
+    ClusterSpec, DiscoverySpec, DnsRecordSpec, HookSpec, ListenerSpec, LoadBalancerSpec, LogGroupSpec, NamespaceSpec,
+    RuleSpec, ScheduledActionSpec, ServiceSpec, TargetGroupSpec, TargetTrackingSpec, TaskDefinitionSpec,
 };
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +53,9 @@ pub enum Kind {
     Rule,
     /// A Route53 alias record.
     Record,
+    /// A CloudWatch Logs group (`logging.create_group`): it exists before the tasks that
+    /// log to it run.
+    LogGroup,
     /// An ECS task definition revision.
     TaskDefinition,
     /// A one-off task run before services change.
@@ -61,6 +64,13 @@ pub enum Kind {
     Service,
     /// A one-off task run after a rollout succeeded.
     PostHook,
+    /// An Application Auto Scaling target: a service's task count and its bounds.
+    /// Registered after the service exists, deregistered before it is deleted.
+    ScalableTarget,
+    /// A target-tracking scaling policy of a scalable target.
+    ScalingPolicy,
+    /// A scheduled action of a scalable target.
+    ScheduledAction,
 }
 
 impl Kind {
@@ -75,10 +85,14 @@ impl Kind {
             Kind::Listener => "listener",
             Kind::Rule => "listener rule",
             Kind::Record => "dns record",
+            Kind::LogGroup => "log group",
             Kind::TaskDefinition => "task definition",
             Kind::PreHook => "pre-deploy hook",
             Kind::Service => "service",
             Kind::PostHook => "post-deploy hook",
+            Kind::ScalableTarget => "scalable target",
+            Kind::ScalingPolicy => "scaling policy",
+            Kind::ScheduledAction => "scheduled action",
         }
     }
 }
@@ -279,6 +293,44 @@ pub enum Step {
         name: String,
         arn: String,
     },
+    /// RegisterScalableTarget of `service/<cluster>/<service>`: creates the target
+    /// (with bosun's tags) or sets its bounds.
+    RegisterScalableTarget {
+        service: String,
+        min: i32,
+        max: i32,
+        /// The target does not exist yet: tag it as bosun's.
+        create: bool,
+    },
+    /// CreateLogGroup with bosun's tags, then its retention.
+    CreateLogGroup {
+        spec: LogGroupSpec,
+    },
+    /// PutRetentionPolicy, or DeleteRetentionPolicy for `None` (kept forever).
+    PutRetentionPolicy {
+        name: String,
+        retention_days: Option<i32>,
+    },
+    /// DeregisterScalableTarget, which deletes its policies and scheduled actions too.
+    DeregisterScalableTarget {
+        service: String,
+    },
+    PutScalingPolicy {
+        service: String,
+        spec: TargetTrackingSpec,
+    },
+    DeleteScalingPolicy {
+        service: String,
+        name: String,
+    },
+    PutScheduledAction {
+        service: String,
+        spec: ScheduledActionSpec,
+    },
+    DeleteScheduledAction {
+        service: String,
+        name: String,
+    },
 }
 
 /// One planned change.
@@ -390,6 +442,8 @@ impl Serialize for ServiceWithoutTaskDefinition<'_> {
             enable_execute_command,
             health_check_grace_period,
             enable_ecs_managed_tags,
+            // Its own steps carry it (and the plan hash covers them).
+            autoscaling: _,
         } = self.0;
         // The settings added later are one more element, and only when one is set: the
         // hash of a plan that does not use them is what it was before they existed.
@@ -433,8 +487,8 @@ impl Serialize for ServiceWithoutTaskDefinition<'_> {
 ///
 /// `changes` are in execution order: creates and updates in dependency order (cluster,
 /// namespace, discovery services, target groups, load balancers, listeners, rules,
-/// records, task definitions, pre-hooks, services, post-hooks), then deletes in the
-/// reverse order. [`Plan::stages`] says which of them run at once.
+/// records, log groups, task definitions, pre-hooks, services, post-hooks, scalable targets,
+/// scaling policies, scheduled actions), then deletes in the reverse order. [`Plan::stages`] says which of them run at once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Plan {
     /// The cluster planned.

@@ -721,6 +721,66 @@ fn sidecars_strategy() -> impl Strategy<Value = String> {
     })
 }
 
+/// A service's `autoscaling`, drawn independently of its count: [`Scaling::yaml`] fits
+/// the bounds around it.
+#[derive(Debug, Clone)]
+struct Scaling {
+    below: i32,
+    above: i32,
+    cpu: Option<i32>,
+    requests: bool,
+    cooldown: Option<i32>,
+    scheduled: Option<(u8, Option<i32>)>,
+}
+
+impl Scaling {
+    /// The block for a service of `count` tasks (`alb`: behind a load balancer).
+    fn yaml(&self, count: i32, alb: bool) -> String {
+        let (min, max) = ((count - self.below).max(0), count + self.above);
+        let mut y = format!("      autoscaling:\n        min: {min}\n        max: {max}\n");
+        let mut policies = Vec::new();
+        if let Some(t) = self.cpu {
+            let cooldown = self.cooldown.map(|c| format!(", scale_in_cooldown: {c}")).unwrap_or_default();
+            policies.push(format!("{{metric: cpu, target: {t}{cooldown}}}"));
+        }
+        if self.requests && alb {
+            policies.push("{metric: alb_requests, target: 800}".to_owned());
+        }
+        if !policies.is_empty() {
+            y.push_str(&format!("        target_tracking: [{}]\n", policies.join(", ")));
+        }
+        if let Some((n, hi)) = self.scheduled {
+            let hi = hi.map(|h| format!(", max: {}", min + h)).unwrap_or_default();
+            y.push_str(&format!(
+                "        scheduled: [{{name: s{n}, schedule: \"rate({} hours)\", min: {min}{hi}}}]\n",
+                n + 2
+            ));
+        }
+        y
+    }
+}
+
+fn autoscaling_strategy() -> impl Strategy<Value = Option<Scaling>> {
+    proptest::option::of(
+        (
+            0i32..3,
+            0i32..4,
+            proptest::option::of(10i32..90),
+            any::<bool>(),
+            proptest::option::of(0i32..600),
+            proptest::option::of((0u8..3, proptest::option::of(0i32..3))),
+        )
+            .prop_map(|(below, above, cpu, requests, cooldown, scheduled)| Scaling {
+                below,
+                above,
+                cpu,
+                requests,
+                cooldown,
+                scheduled,
+            }),
+    )
+}
+
 fn stackfile_strategy() -> impl Strategy<Value = String> {
     let service = (
         0u8..3, // 0 worker, 1 ALB service, 2 Cloud Map service
@@ -731,13 +791,22 @@ fn stackfile_strategy() -> impl Strategy<Value = String> {
         container_keys_strategy(),
         service_keys_strategy(),
         sidecars_strategy(),
+        autoscaling_strategy(),
     );
-    (proptest::collection::vec(service, 1..6), any::<bool>()).prop_map(|(services, prune)| {
+    // A cluster-wide log group bosun creates, with or without a retention.
+    let log_group = proptest::option::of(proptest::option::of(proptest::sample::select(vec![1, 7, 30, 365])));
+    (proptest::collection::vec(service, 1..6), any::<bool>(), log_group).prop_map(|(services, prune, log_group)| {
         let mut y = String::from(
             "vpc:\n  id: vpc-0a1b2c3d\n  subnets:\n    public: [subnet-0000000a, subnet-0000000b]\n    private: [subnet-0000001a, subnet-0000001b]\n  security_groups:\n    public: [sg-0000000a]\n    private: [sg-0000000b]\nservice_discovery:\n  namespace: prop.sd\n",
         );
+        if let Some(retention) = log_group {
+            let days = retention.map(|d| format!(", retention_days: {d}")).unwrap_or_default();
+            y.push_str(&format!(
+                "logging: {{log_driver: awslogs, options: {{awslogs-group: /prop/app}}, create_group: true{days}}}\n"
+            ));
+        }
         y.push_str(&format!("prune: {prune}\nservices:\n"));
-        for (i, (kind, image, count, env, ignore, keys, settings, sidecars)) in services.into_iter().enumerate() {
+        for (i, (kind, image, count, env, ignore, keys, settings, sidecars, scaling)) in services.into_iter().enumerate() {
             // A target group's port cannot change in place (a planned conflict, tested
             // on its own), so a service keeps its port across generated stacks.
             let port = 8000 + i;
@@ -748,6 +817,9 @@ fn stackfile_strategy() -> impl Strategy<Value = String> {
             y.push_str(&keys);
             y.push_str(&service_keys(i, kind, settings));
             y.push_str(&sidecars);
+            if let Some(scaling) = scaling {
+                y.push_str(&scaling.yaml(count, kind == 1));
+            }
             if !env.is_empty() {
                 y.push_str("      environment:\n");
                 for (k, v) in env {
@@ -782,10 +854,16 @@ proptest! {
         let live_b = converge(&b, &live_a);
         let again = plan(&b, &live_b, &Policy::from_desired(&b));
         prop_assert!(again.is_empty(), "a -> b not converged:\n{}", render_text(&again));
-        // Without prune, nothing owned is ever deleted.
+        // Without prune, nothing owned is ever deleted, except the scaling of a service
+        // that stays in the stackfile without its `autoscaling` (or one of its policies
+        // or actions): removing it deregisters, prune or not (issue 15).
         if !b.prune {
             let p = plan(&b, &live_a, &Policy::from_desired(&b));
-            prop_assert!(p.changes.iter().all(|c| c.action != Action::Delete));
+            let removed_scaling = |c: &bosun_plan::Change| {
+                matches!(c.resource.kind, Kind::ScalableTarget | Kind::ScalingPolicy | Kind::ScheduledAction)
+                    && c.service.as_ref().is_some_and(|s| b.services.contains_key(s))
+            };
+            prop_assert!(p.changes.iter().all(|c| c.action != Action::Delete || removed_scaling(c)));
         }
     }
 

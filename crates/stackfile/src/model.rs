@@ -42,6 +42,21 @@ pub struct Desired {
     pub load_balancers: BTreeMap<String, LoadBalancerSpec>,
     /// Services and one-off task types, keyed by service name.
     pub services: BTreeMap<String, ServiceSpec>,
+    /// CloudWatch Logs groups bosun creates (`logging.create_group`), keyed by name.
+    /// Left out of the JSON when empty, so that stacks without it read as before.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub log_groups: BTreeMap<String, LogGroupSpec>,
+}
+
+/// A CloudWatch Logs group that bosun creates, tags as its own and keeps the retention of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogGroupSpec {
+    /// The group's name (the `awslogs-group` option).
+    pub name: String,
+    /// Days the events are kept; `None` keeps them forever (CloudWatch's default).
+    pub retention_days: Option<i32>,
+    /// The services that log to it, sorted: the plan shows the first as its owner.
+    pub services: Vec<String>,
 }
 
 /// The account and region a cluster lives in: a region, and a role bosun assumes there.
@@ -462,6 +477,12 @@ pub struct ServiceSpec {
     /// ECS-managed `aws:ecs:*` tags on the tasks (`enableECSManagedTags`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub enable_ecs_managed_tags: bool,
+    /// Application Auto Scaling of the task count (`autoscaling:`): the scalable target,
+    /// its target-tracking policies and scheduled actions. The count is then the
+    /// scaler's (`desired_count` is `None`). Left out of the JSON when unset, so plans
+    /// and their hashes read as before the key existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<AutoscalingSpec>,
 }
 
 /// One entry of a capacity provider strategy.
@@ -838,6 +859,95 @@ pub struct ContainerHealthCheck {
     pub retries: i32,
     /// Grace period in seconds.
     pub start_period: i32,
+}
+
+/// Application Auto Scaling of one service's desired count: the scalable target
+/// `service/<cluster>/<service>` and what scales it. bosun owns the target by its tags,
+/// and the policies and scheduled actions on it by their names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoscalingSpec {
+    /// `MinCapacity`: the fewest tasks the scaler keeps.
+    pub min: i32,
+    /// `MaxCapacity`: the most tasks the scaler starts.
+    pub max: i32,
+    /// Target-tracking policies, sorted by name (one per metric).
+    pub target_tracking: Vec<TargetTrackingSpec>,
+    /// Scheduled actions, sorted by name.
+    pub scheduled: Vec<ScheduledActionSpec>,
+}
+
+/// The metric a target-tracking policy keeps at its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScalingMetric {
+    /// `ECSServiceAverageCPUUtilization`, in percent.
+    Cpu,
+    /// `ECSServiceAverageMemoryUtilization`, in percent.
+    Memory,
+    /// `ALBRequestCountPerTarget`: requests per task and minute through the service's
+    /// target group.
+    AlbRequests,
+}
+
+impl ScalingMetric {
+    /// The metric as the stackfile names it, and the suffix of the policy's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScalingMetric::Cpu => "cpu",
+            ScalingMetric::Memory => "memory",
+            ScalingMetric::AlbRequests => "alb_requests",
+        }
+    }
+
+    /// The predefined metric type Application Auto Scaling uses.
+    pub fn as_aws(self) -> &'static str {
+        match self {
+            ScalingMetric::Cpu => "ECSServiceAverageCPUUtilization",
+            ScalingMetric::Memory => "ECSServiceAverageMemoryUtilization",
+            ScalingMetric::AlbRequests => "ALBRequestCountPerTarget",
+        }
+    }
+
+    /// The metric of a predefined metric type, if bosun has one for it.
+    pub fn from_aws(s: &str) -> Option<Self> {
+        [ScalingMetric::Cpu, ScalingMetric::Memory, ScalingMetric::AlbRequests].into_iter().find(|m| m.as_aws() == s)
+    }
+}
+
+/// A target-tracking scaling policy, in the shape the planner compares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetTrackingSpec {
+    /// Policy name: `<cluster>-<service>-<metric>`.
+    pub name: String,
+    /// What is tracked.
+    pub metric: ScalingMetric,
+    /// The value the scaler keeps the metric at (percent, or requests per target).
+    pub target: i32,
+    /// For `alb_requests`, the target group whose requests count, as
+    /// `(load balancer, target group)` AWS names: apply builds the policy's resource
+    /// label from their ARNs. `None` for the other metrics.
+    pub alb: Option<(String, String)>,
+    /// Seconds after a scale-in before another (Application Auto Scaling's default for
+    /// ECS, 300, when the stackfile leaves it out).
+    pub scale_in_cooldown: i32,
+    /// Seconds after a scale-out before another (default 300).
+    pub scale_out_cooldown: i32,
+}
+
+/// A scheduled action that changes the bounds at given times.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduledActionSpec {
+    /// Action name: `<cluster>-<service>-<name>`.
+    pub name: String,
+    /// `at(...)`, `rate(...)` or `cron(...)`, as Application Auto Scaling takes it.
+    pub schedule: String,
+    /// New `MinCapacity`, if the action sets one.
+    pub min: Option<i32>,
+    /// New `MaxCapacity`, if the action sets one.
+    pub max: Option<i32>,
+    /// The time zone of the schedule (IANA name; `UTC` when the stackfile leaves it out,
+    /// as Application Auto Scaling assumes).
+    pub timezone: String,
 }
 
 mod duration_secs {

@@ -80,6 +80,15 @@ pub(crate) const MAX_TAGS: usize = 50 - 4;
 const MAX_SIDECARS: usize = 9;
 /// `depends_on` entries of a container: one per other container of the task.
 const MAX_DEPENDS_ON: usize = 9;
+/// Scheduled actions per scalable target (Application Auto Scaling quota: 200).
+const MAX_SCHEDULED_ACTIONS: usize = 200;
+/// A scheduled action's own name: bosun's limit (the AWS name, `<cluster>-<service>-<name>`,
+/// may have 256 characters).
+const MAX_SCHEDULED_NAME: usize = 64;
+/// A schedule expression: bosun's limit (Application Auto Scaling: 1600).
+const MAX_SCHEDULE: usize = 256;
+/// An IANA time zone name (the longest is 32 characters).
+const MAX_TIMEZONE: usize = 64;
 
 /// A bosun stackfile: the desired state of one ECS cluster.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -165,6 +174,10 @@ pub struct RawLogging {
     pub log_driver: Option<String>,
     /// Driver options; merged over the inherited ones when the driver is the same.
     pub options: Option<BTreeMap<String, ScalarText>>,
+    /// Create the `awslogs-group` log group, tagged as bosun's, and keep its retention (awslogs only; inherited like `options`; default false). A group bosun did not create is never changed.
+    pub create_group: Option<bool>,
+    /// Days CloudWatch Logs keeps the group's events (needs `create_group`): 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653; default: kept forever.
+    pub retention_days: Option<i64>,
 }
 
 /// Cloud Map settings.
@@ -439,6 +452,8 @@ pub struct RawService {
     /// Containers of the task (`containers[].name`) that the main container waits for, and for what.
     #[schemars(length(max = MAX_DEPENDS_ON))]
     pub depends_on: Option<Vec<RawDependsOn>>,
+    /// Application Auto Scaling of the task count: bounds, target-tracking policies and scheduled actions. The count is then the scaler's: `desired_count` (default `min`) only seeds a new service.
+    pub autoscaling: Option<RawAutoscaling>,
 }
 
 /// Settings of the ECS cluster (`cluster:`).
@@ -610,6 +625,67 @@ impl RawFirelensType {
             Self::Fluentd => "fluentd",
         }
     }
+}
+
+/// Application Auto Scaling of a service's task count.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAutoscaling {
+    /// The fewest tasks the scaler keeps (0 or more, at most `max`).
+    pub min: i64,
+    /// The most tasks the scaler starts (at most 5000, ECS's tasks per service).
+    pub max: i64,
+    /// Policies that keep a metric at a target, at most one per metric.
+    #[schemars(length(max = 3))]
+    pub target_tracking: Option<Vec<RawTargetTracking>>,
+    /// Actions that change `min` and `max` on a schedule.
+    #[schemars(length(max = MAX_SCHEDULED_ACTIONS))]
+    pub scheduled: Option<Vec<RawScheduledAction>>,
+}
+
+/// A target-tracking scaling policy.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTargetTracking {
+    /// `cpu` or `memory` (average utilisation, percent), or `alb_requests` (requests per task and minute; needs the service behind a load balancer).
+    pub metric: RawScalingMetric,
+    /// The value to keep the metric at: a whole number, 1-100 for `cpu` and `memory`.
+    pub target: i64,
+    /// Seconds after a scale-in before the next one (default 300).
+    pub scale_in_cooldown: Option<i64>,
+    /// Seconds after a scale-out before the next one (default 300).
+    pub scale_out_cooldown: Option<i64>,
+}
+
+/// The metric of a target-tracking policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RawScalingMetric {
+    /// Average CPU utilisation of the service's tasks, in percent.
+    Cpu,
+    /// Average memory utilisation of the service's tasks, in percent.
+    Memory,
+    /// Requests per task and minute through the service's target group.
+    AlbRequests,
+}
+
+/// A scheduled change of the scaling bounds.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawScheduledAction {
+    /// A name unique in the service: letters, digits, `-` and `_`.
+    #[schemars(length(min = 1, max = MAX_SCHEDULED_NAME))]
+    pub name: String,
+    /// When: `at(2026-12-24T18:00:00)`, `rate(6 hours)` or `cron(0 8 ? * MON-FRI *)`.
+    #[schemars(length(min = 1, max = MAX_SCHEDULE))]
+    pub schedule: String,
+    /// The new `min` (at least one of `min` and `max`).
+    pub min: Option<i64>,
+    /// The new `max`.
+    pub max: Option<i64>,
+    /// The schedule's time zone, an IANA name such as `Europe/Berlin` (default UTC).
+    #[schemars(length(min = 1, max = MAX_TIMEZONE))]
+    pub timezone: Option<String>,
 }
 
 /// One resource limit of the container.

@@ -18,6 +18,8 @@ backend (moto/ecs/models.py) and its response class (moto/ecs/responses.py) so t
   (a Route53 GET) is checked against the signature its client computed;
 * AssumeRole of a role that does not exist, or without the external id its trust policy
   asks for, is refused with AccessDenied, as in AWS;
+* Application Auto Scaling keeps a scalable target's tags, and deregistering a target deletes
+  its policies and scheduled actions, as in AWS;
 * CloudFormation creates the resource types bosun's own template needs that moto skips
   (a bucket policy, a secret, an alarm), and drops ``AWS::NoValue`` from lists.
 
@@ -36,6 +38,9 @@ Modules, each importing only those listed before it:
   responses         the patched ECS response handlers (request parameters, paging)
   cloud_map         Cloud Map: idempotent CreateService and namespace creates, ListServices filters
   elbv2             ELBv2: idempotent CreateLoadBalancer, CreateTargetGroup, CreateListener
+  autoscaling       Application Auto Scaling: tags on scalable targets (RegisterScalableTarget's
+                    Tags, ListTagsForResource, TagResource, UntagResource), and
+                    DeregisterScalableTarget deleting the target's policies and scheduled actions
   iam_auth          IAM enforcement: SigV4 of REST requests without a body (Route53 GETs)
   sts               AssumeRole: the role must exist, and carry the external id its trust policy asks for
   cloudformation    CloudFormation: the S3 bucket policy, Secrets Manager secret and CloudWatch

@@ -15,7 +15,7 @@ from typing import Any
 import moto
 from moto.core.responses import BaseResponse
 
-from . import cloud_map, cloudformation, elbv2, iam_auth, sts
+from . import autoscaling, cloud_map, cloudformation, elbv2, iam_auth, sts
 from .clusters import (
     _cluster_counter,
     backend_create_cluster,
@@ -120,8 +120,9 @@ def install() -> None:
         _patch(ResponseCls, name, fn)
 
     # Cloud Map and ELBv2 creates that AWS makes idempotent (the check for an existing
-    # resource and the create run under LOCK, so a retry cannot race its original).
-    for patches in (cloud_map.PATCHES, elbv2.PATCHES):
+    # resource and the create run under LOCK, so a retry cannot race its original), and
+    # Application Auto Scaling's tags and deregistration.
+    for patches in (cloud_map.PATCHES, elbv2.PATCHES, autoscaling.PATCHES):
         for cls, methods in patches.items():
             for name, fn in methods.items():
                 _patch(cls, name, fn)

@@ -14,12 +14,15 @@
 //! # Layout
 //! - `context`: the options and the names resolved to ARNs so far, shared by steps; the
 //!   client tokens of creates, and how a create that failed ambiguously is settled.
-//! - `ecs`, `elb`, `route53`, `cloud_map`: the steps, by the AWS service they call.
+//! - `ecs`, `elb`, `route53`, `cloud_map`, `autoscaling`, `logs`: the steps, by the AWS
+//!   service they call.
 
+mod autoscaling;
 mod cloud_map;
 mod context;
 mod ecs;
 mod elb;
+mod logs;
 mod route53;
 
 use std::collections::BTreeMap;
@@ -186,5 +189,15 @@ async fn execute(ctx: &Ctx<'_>, change: &Change) -> Result<(), ApplyFailure> {
             cloud_map::update_service(ctx, id, spec, adopt_service.as_deref(), res).await
         }
         Step::DeleteDiscoveryService { id } => cloud_map::delete_service(ctx, id, res).await,
+        Step::CreateLogGroup { spec } => logs::create_group(ctx, spec, res).await,
+        Step::PutRetentionPolicy { name, retention_days } => logs::put_retention(ctx, name, *retention_days, res).await,
+        Step::RegisterScalableTarget { service, min, max, create } => {
+            autoscaling::register_target(ctx, service, *min, *max, *create, res).await
+        }
+        Step::DeregisterScalableTarget { service } => autoscaling::deregister_target(ctx, service, res).await,
+        Step::PutScalingPolicy { service, spec } => autoscaling::put_policy(ctx, service, spec, res).await,
+        Step::DeleteScalingPolicy { service, name } => autoscaling::delete_policy(ctx, service, name, res).await,
+        Step::PutScheduledAction { service, spec } => autoscaling::put_scheduled(ctx, service, spec, res).await,
+        Step::DeleteScheduledAction { service, name } => autoscaling::delete_scheduled(ctx, service, name, res).await,
     }
 }

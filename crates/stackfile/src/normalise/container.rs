@@ -515,6 +515,8 @@ mod tests {
         RawLogging {
             log_driver: driver.map(str::to_string),
             options: Some(opts.iter().map(|(k, v)| (k.to_string(), ScalarText(v.to_string()))).collect()),
+            create_group: None,
+            retention_days: None,
         }
     }
 

@@ -24,18 +24,24 @@
 //! - `load_balancing`: shared `load_balancers:`, `elb:`, `routing:`, certificates,
 //!   target groups and their health checks, Route53 `dns`, rule priorities.
 //! - `discovery`: the `service_discovery` namespace and `dns_discovery`.
+//! - `autoscaling`: `autoscaling:` bounds, target-tracking policies and scheduled
+//!   actions, and the count they leave to the scaler.
+//! - `log_groups`: `logging.create_group` and `retention_days` -> the log groups bosun
+//!   creates.
 //!
 //! The sections share the types defined here ([`Entry`], [`Stack`], ...). A section
 //! that needs another's result takes it as an argument (`container` takes the
 //! `network::Network`, `load_balancing` the `container::TaskDefinition`), so the
 //! modules depend on each other one way only; this module only calls them.
 
+mod autoscaling;
 mod capacity;
 mod cluster;
 mod container;
 mod deployment;
 mod discovery;
 mod load_balancing;
+mod log_groups;
 mod names;
 mod network;
 mod operations;
@@ -230,11 +236,14 @@ impl<'a> Normaliser<'a> {
         let no_defaults = RawDefaults::default();
         let defaults = raw.defaults.as_ref().unwrap_or(&no_defaults);
         let mut services = BTreeMap::new();
+        let mut log_groups = BTreeMap::new();
         for (path, name, svc) in self.service_entries() {
-            let (spec, lb) = self.service(&Entry::new(&path, &name, svc, defaults), &stack);
+            let entry = Entry::new(&path, &name, svc, defaults);
+            let (spec, lb) = self.service(&entry, &stack);
             if let Some(lb) = lb {
                 load_balancers.insert(lb.name.clone(), lb);
             }
+            self.log_group(&entry, &spec, &mut log_groups);
             services.insert(name, spec);
         }
         let rules = std::mem::take(&mut self.rules);
@@ -258,6 +267,7 @@ impl<'a> Normaliser<'a> {
             namespace,
             load_balancers,
             services,
+            log_groups,
         }
     }
 
@@ -377,8 +387,9 @@ impl<'a> Normaliser<'a> {
         let task = self.task_definition(e, &net, &stack.logging, placement.task_constraints);
         let deployment = self.deployment(e);
         let hooks = self.hooks(e);
-        let count = self.desired_count(e);
+        let mut count = self.desired_count(e);
         let lb = self.load_balancing(e, stack, net.target_type(), &task);
+        let autoscaling = self.autoscaling(e, &lb, &mut count);
         let discovery = self.discovery(e, stack);
         let ops = self.operations(e);
         let spec = ServiceSpec {
@@ -404,6 +415,7 @@ impl<'a> Normaliser<'a> {
             enable_execute_command: ops.enable_execute_command,
             health_check_grace_period: ops.health_check_grace_period,
             enable_ecs_managed_tags: ops.enable_ecs_managed_tags,
+            autoscaling,
         };
         (spec, lb.own_lb)
     }
