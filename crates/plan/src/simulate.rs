@@ -38,21 +38,9 @@ impl Sim<'_> {
     fn step(&mut self, step: &Step) {
         let (o, cluster) = (&mut self.o, self.cluster);
         match step {
-            Step::CreateCluster { name, settings } => {
-                let mut cluster = ObservedCluster {
-                    arn: format!("arn:sim:ecs:cluster/{name}"),
-                    owner: Owner::bosun(name, None),
-                    capacity: Default::default(),
-                    container_insights: None,
-                };
-                if let Some(s) = settings {
-                    apply_cluster_settings(&mut cluster, s, &[]);
-                }
-                o.cluster = Some(cluster);
-            }
+            Step::CreateCluster { name, settings } => o.cluster = Some(created_cluster(name, settings.as_ref())),
             Step::UpdateCluster { settings, fields, .. } => {
-                let cluster = o.cluster.as_mut().expect("an updated cluster exists");
-                apply_cluster_settings(cluster, settings, fields);
+                apply_cluster_settings(o.cluster.as_mut().expect("an updated cluster exists"), settings, fields);
             }
             Step::CreateNamespace { spec } => {
                 o.namespace = Some(ObservedNamespace { id: format!("ns-{}", spec.name), name: spec.name.clone() });
@@ -408,6 +396,20 @@ fn latest_arn(o: &Observed, family: &str) -> Option<String> {
         .filter(|t| t.spec.family == family)
         .max_by_key(|t| revision_of(&t.arn))
         .map(|t| t.arn.clone())
+}
+
+/// The cluster CreateCluster makes, with the `cluster:` block's settings if any.
+fn created_cluster(name: &str, settings: Option<&ClusterSpec>) -> ObservedCluster {
+    let mut cluster = ObservedCluster {
+        arn: format!("arn:sim:ecs:cluster/{name}"),
+        owner: Owner::bosun(name, None),
+        capacity: Default::default(),
+        container_insights: None,
+    };
+    if let Some(s) = settings {
+        apply_cluster_settings(&mut cluster, s, &[]);
+    }
+    cluster
 }
 
 /// What ECS keeps of a cluster's settings: the fields changed (all that are set, for
