@@ -98,6 +98,25 @@ pub fn bosun_binary() -> PathBuf {
     bin
 }
 
+/// Run `bosun validate bad.yml` on `text`, written to a fresh directory, with no AWS
+/// endpoint (validation never reaches AWS); assert that it refuses the file (exit 1) and
+/// that its errors include each of `expected` (`bad.yml:LINE:COL: path: message` lines).
+pub fn assert_invalid(text: &str, expected: &[&str]) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::write(dir.path().join("bad.yml"), text).expect("write the stackfile");
+    let out = StdCommand::new(bosun_binary())
+        .args(["validate", "bad.yml"])
+        .current_dir(dir.path())
+        .env_remove("AWS_ENDPOINT_URL")
+        .output()
+        .expect("run bosun");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for line in expected {
+        assert!(stderr.contains(line), "no `{line}` in:\n{stderr}");
+    }
+}
+
 /// A running emulator; dropping it stops exactly that emulator (by its state dir).
 struct Emulator {
     state_dir: tempfile::TempDir,

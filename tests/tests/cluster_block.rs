@@ -4,10 +4,8 @@
 //! and healed; a cluster bosun did not create is left as it is; and a service's strategy
 //! naming a provider the block does not list is refused at its line and column.
 
-use std::process::Command;
-
 use aws_sdk_ecs::types as ecs;
-use bosun_tests::{Env, Stackfile, bosun_binary};
+use bosun_tests::{Env, Stackfile, assert_invalid};
 
 const SPOT_CLUSTER: &str = r#"
 vpc:
@@ -151,7 +149,6 @@ async fn a_cluster_bosun_did_not_create_keeps_its_settings() {
 
 #[test]
 fn validate_refuses_providers_the_cluster_does_not_list() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
     let text = r#"cluster:
   capacity_providers: [FARGATE]
   default_strategy:
@@ -161,19 +158,11 @@ services:
       image: nginx
       capacity_provider_strategy: [{provider: FARGATE_SPOT, weight: 1}]
 "#;
-    std::fs::write(dir.path().join("bad.yml"), text).expect("write the stackfile");
-    let out = Command::new(bosun_binary())
-        .args(["validate", "bad.yml"])
-        .current_dir(dir.path())
-        .env_remove("AWS_ENDPOINT_URL")
-        .output()
-        .expect("run bosun");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    for expected in [
-        "bad.yml:4:18: cluster.default_strategy[0].provider: `FARGATE_SPOT` is not among the cluster's `capacity_providers`",
-        "bad.yml:8:47: services[0].api.capacity_provider_strategy[0].provider: capacity provider `FARGATE_SPOT` is not among the cluster's `capacity_providers` (FARGATE)",
-    ] {
-        assert!(stderr.contains(expected), "no `{expected}` in:\n{stderr}");
-    }
+    assert_invalid(
+        text,
+        &[
+            "bad.yml:4:18: cluster.default_strategy[0].provider: `FARGATE_SPOT` is not among the cluster's `capacity_providers`",
+            "bad.yml:8:47: services[0].api.capacity_provider_strategy[0].provider: capacity provider `FARGATE_SPOT` is not among the cluster's `capacity_providers` (FARGATE)",
+        ],
+    );
 }

@@ -3,10 +3,9 @@
 //! and refused at the command line where ECS would refuse them.
 
 use std::collections::HashMap;
-use std::process::Command;
 
 use aws_sdk_ecs::types as ecs;
-use bosun_tests::{Env, Stackfile, bosun_binary};
+use bosun_tests::{Env, Stackfile, assert_invalid};
 
 /// A Fargate service that uses every new key (one value from `defaults`), and an EC2
 /// worker that uses none, in the nysa dialect.
@@ -117,7 +116,6 @@ async fn changing_only_the_command_is_one_new_revision_and_one_service_update() 
 
 #[test]
 fn validate_refuses_what_ecs_refuses_with_file_line_and_column() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
     let text = r#"services:
   - ec2:
       image: nginx
@@ -136,22 +134,14 @@ fn validate_refuses_what_ecs_refuses_with_file_line_and_column() {
       user: app
       runtime_platform: {os_family: windows_server_2022_core}
 "#;
-    std::fs::write(dir.path().join("bad.yml"), text).expect("write the stackfile");
-    let out = Command::new(bosun_binary())
-        .args(["validate", "bad.yml"])
-        .current_dir(dir.path())
-        .env_remove("AWS_ENDPOINT_URL")
-        .output()
-        .expect("run bosun");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    for expected in [
-        "bad.yml:4:26: services[0].ec2.ephemeral_storage: `ephemeral_storage` is for Fargate tasks only",
-        "bad.yml:5:38: services[0].ec2.ulimits[0].soft: the soft limit of `nofile` (10) is above its hard limit (5)",
-        "bad.yml:11:21: services[1].gate.stop_timeout: the stop timeout on Fargate (seconds) must be between 0 and 120, found 121",
-        "bad.yml:15:29: services[2].win.init_process_enabled: `init_process_enabled` (a Linux parameter) is not supported for Windows containers",
-        "bad.yml:16:13: services[2].win.user: `user` is not supported for Windows containers",
-    ] {
-        assert!(stderr.contains(expected), "no `{expected}` in:\n{stderr}");
-    }
+    assert_invalid(
+        text,
+        &[
+            "bad.yml:4:26: services[0].ec2.ephemeral_storage: `ephemeral_storage` is for Fargate tasks only",
+            "bad.yml:5:38: services[0].ec2.ulimits[0].soft: the soft limit of `nofile` (10) is above its hard limit (5)",
+            "bad.yml:11:21: services[1].gate.stop_timeout: the stop timeout on Fargate (seconds) must be between 0 and 120, found 121",
+            "bad.yml:15:29: services[2].win.init_process_enabled: `init_process_enabled` (a Linux parameter) is not supported for Windows containers",
+            "bad.yml:16:13: services[2].win.user: `user` is not supported for Windows containers",
+        ],
+    );
 }

@@ -4,10 +4,8 @@
 //! healed, a launch type moved to Spot in place, and refused at the command line where
 //! ECS would refuse them.
 
-use std::process::Command;
-
 use aws_sdk_ecs::types as ecs;
-use bosun_tests::{Env, Stackfile, bosun_binary, ecs_tags};
+use bosun_tests::{Env, Stackfile, assert_invalid, ecs_tags};
 
 /// A Fargate Spot service with ECS Exec, a command and every setting, and an EC2
 /// worker that uses none of them.
@@ -148,7 +146,6 @@ async fn a_fargate_service_moves_to_spot_in_place() {
 
 #[test]
 fn validate_refuses_what_ecs_refuses_with_file_line_and_column() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
     let text = r#"services:
   - both:
       image: nginx
@@ -166,22 +163,14 @@ fn validate_refuses_what_ecs_refuses_with_file_line_and_column() {
       image: nginx
       tags: {"aws:team": core}
 "#;
-    std::fs::write(dir.path().join("bad.yml"), text).expect("write the stackfile");
-    let out = Command::new(bosun_binary())
-        .args(["validate", "bad.yml"])
-        .current_dir(dir.path())
-        .env_remove("AWS_ENDPOINT_URL")
-        .output()
-        .expect("run bosun");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    for expected in [
-        "bad.yml:4:7: services[0].both.launch_type: `launch_type` and `capacity_provider_strategy` exclude each other",
-        "bad.yml:9:44: services[1].spot.capacity_provider_strategy[0].weight: a capacity provider weight must be between 0 and 1000, found 1001",
-        "bad.yml:10:37: services[1].spot.capacity_provider_strategy[1].base: only one capacity provider of a strategy can have a base",
-        "bad.yml:13:34: services[2].grace.health_check_grace_period: a health check grace period needs a load balancer (`elb` or `routing`) or a container `healthcheck`",
-        "bad.yml:16:14: services[3].tagged.tags.aws:team: tag `aws:team`: the `aws:` prefix is reserved for AWS",
-    ] {
-        assert!(stderr.contains(expected), "no `{expected}` in:\n{stderr}");
-    }
+    assert_invalid(
+        text,
+        &[
+            "bad.yml:4:7: services[0].both.launch_type: `launch_type` and `capacity_provider_strategy` exclude each other",
+            "bad.yml:9:44: services[1].spot.capacity_provider_strategy[0].weight: a capacity provider weight must be between 0 and 1000, found 1001",
+            "bad.yml:10:37: services[1].spot.capacity_provider_strategy[1].base: only one capacity provider of a strategy can have a base",
+            "bad.yml:13:34: services[2].grace.health_check_grace_period: a health check grace period needs a load balancer (`elb` or `routing`) or a container `healthcheck`",
+            "bad.yml:16:14: services[3].tagged.tags.aws:team: tag `aws:team`: the `aws:` prefix is reserved for AWS",
+        ],
+    );
 }

@@ -4,13 +4,12 @@
 //! update; an image bump through the API changes the main container only; and
 //! `validate` refuses what ECS would, with file, line and column.
 
-use std::process::Command;
 use std::time::Duration;
 
 use aws_sdk_ecs::types as ecs;
 use bosun_tests::api::ApiServer;
 use bosun_tests::scheduler::FAST;
-use bosun_tests::{Env, Stackfile, bosun_binary};
+use bosun_tests::{Env, Stackfile, assert_invalid};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -236,7 +235,6 @@ async fn an_image_bump_through_the_api_changes_the_main_container_only() {
 
 #[test]
 fn validate_refuses_what_ecs_refuses_with_file_line_and_column() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
     let text = r#"services:
   - web:
       image: nginx
@@ -254,23 +252,15 @@ fn validate_refuses_what_ecs_refuses_with_file_line_and_column() {
           image: agent:2
           memory: 64
 "#;
-    std::fs::write(dir.path().join("bad.yml"), text).expect("write the stackfile");
-    let out = Command::new(bosun_binary())
-        .args(["validate", "bad.yml"])
-        .current_dir(dir.path())
-        .env_remove("AWS_ENDPOINT_URL")
-        .output()
-        .expect("run bosun");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    for expected in [
-        "bad.yml:6:7: services[0].web.logging: `web` logs with `log_driver: awsfirelens`, which needs a FireLens log router",
-        "bad.yml:7:32: services[0].web.depends_on[0].container: no container `proxy` in this task; it has `web`, `agent`",
-        "bad.yml:9:17: services[0].web.containers[0].name: `web` is the main container's name",
-        "bad.yml:11:11: services[0].web.containers[1]: on EC2 every container needs `memory` (MiB)",
-        "bad.yml:13:11: services[0].web.containers[1].ports: port 80/tcp of `agent` is already used by container `web`",
-        "bad.yml:14:17: services[0].web.containers[2].name: container `agent` is defined twice (first on line 11)",
-    ] {
-        assert!(stderr.contains(expected), "no `{expected}` in:\n{stderr}");
-    }
+    assert_invalid(
+        text,
+        &[
+            "bad.yml:6:7: services[0].web.logging: `web` logs with `log_driver: awsfirelens`, which needs a FireLens log router",
+            "bad.yml:7:32: services[0].web.depends_on[0].container: no container `proxy` in this task; it has `web`, `agent`",
+            "bad.yml:9:17: services[0].web.containers[0].name: `web` is the main container's name",
+            "bad.yml:11:11: services[0].web.containers[1]: on EC2 every container needs `memory` (MiB)",
+            "bad.yml:13:11: services[0].web.containers[1].ports: port 80/tcp of `agent` is already used by container `web`",
+            "bad.yml:14:17: services[0].web.containers[2].name: container `agent` is defined twice (first on line 11)",
+        ],
+    );
 }
