@@ -303,19 +303,18 @@ impl Normaliser<'_> {
         }
     }
 
-    /// The environment (the service's over `defaults.environment`) and the secrets.
-    fn environment_and_secrets(&mut self, e: &Entry) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
-        let s = e.raw;
-        let mut environment = BTreeMap::new();
-        for (_, k, v) in self.environment(&e.defaults.environment, "defaults.environment") {
-            environment.insert(k, v);
-        }
-        for (_, k, v) in self.environment(&s.environment, &e.at("environment")) {
-            environment.insert(k, v);
-        }
+    /// The secrets at `path` (`NAME: ARN` of a Secrets Manager secret or an SSM
+    /// parameter), each recorded as a reference for preflight; a name may not also be one
+    /// of the container's `environment` variables.
+    pub(super) fn secrets(
+        &mut self,
+        raw: Option<&BTreeMap<String, String>>,
+        path: &str,
+        environment: &BTreeMap<String, String>,
+    ) -> BTreeMap<String, String> {
         let mut secrets = BTreeMap::new();
-        for (k, arn) in s.secrets.iter().flatten() {
-            let spath = join(&e.at("secrets"), k);
+        for (k, arn) in raw.into_iter().flatten() {
+            let spath = join(path, k);
             if let Err(msg) = check_env_name(k) {
                 self.err_key(&spath, msg);
             }
@@ -334,6 +333,20 @@ impl Normaliser<'_> {
             }
             secrets.insert(k.clone(), arn.clone());
         }
+        secrets
+    }
+
+    /// The environment (the service's over `defaults.environment`) and the secrets.
+    fn environment_and_secrets(&mut self, e: &Entry) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+        let s = e.raw;
+        let mut environment = BTreeMap::new();
+        for (_, k, v) in self.environment(&e.defaults.environment, "defaults.environment") {
+            environment.insert(k, v);
+        }
+        for (_, k, v) in self.environment(&s.environment, &e.at("environment")) {
+            environment.insert(k, v);
+        }
+        let secrets = self.secrets(s.secrets.as_ref(), &e.at("secrets"), &environment);
         if !secrets.is_empty()
             && s.task_execution_role_arn.is_none()
             && !self.locs.has(&e.at("task_execution_role_arn"))

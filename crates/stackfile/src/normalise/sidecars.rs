@@ -11,7 +11,6 @@ use super::{Entry, Normaliser};
 use crate::limits::MAX_ECS_NAME;
 use crate::model::*;
 use crate::raw::*;
-use crate::references::ReferenceKind;
 use crate::validate::*;
 use crate::walk::join;
 
@@ -187,28 +186,8 @@ impl Normaliser<'_> {
             .into_iter()
             .map(|(_, k, v)| (k, v))
             .collect();
-        let mut secrets = BTreeMap::new();
         let secrets_path = join(path, "secrets");
-        for (k, arn) in raw.secrets.iter().flatten() {
-            let spath = join(&secrets_path, k);
-            if let Err(msg) = check_env_name(k) {
-                self.err_key(&spath, msg);
-            }
-            match check_secret_arn(arn) {
-                Ok(()) => {
-                    let kind = match Arn::parse(arn) {
-                        Some(a) if a.service == "ssm" => ReferenceKind::Parameter,
-                        _ => ReferenceKind::Secret,
-                    };
-                    self.reference(kind, arn, &spath);
-                }
-                Err(msg) => self.err(&spath, msg),
-            }
-            if environment.contains_key(k) {
-                self.err_key(&spath, format!("`{k}` is both an environment variable and a secret"));
-            }
-            secrets.insert(k.clone(), arn.clone());
-        }
+        let secrets = self.secrets(raw.secrets.as_ref(), &secrets_path, &environment);
         if !secrets.is_empty()
             && e.raw.task_execution_role_arn.is_none()
             && !self.locs.has(&e.at("task_execution_role_arn"))
