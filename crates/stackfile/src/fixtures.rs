@@ -6,7 +6,7 @@ use crate::{Desired, load};
 
 /// The example stackfiles a new user can apply as they are (with their placeholders
 /// filled in), by file name.
-pub const EXAMPLES: [&str; 3] = ["demo.yml", "fargate.yml", "hooks.yml"];
+pub const EXAMPLES: [&str; 4] = ["demo.yml", "fargate.yml", "hooks.yml", "platform.yml"];
 
 /// The text of an example stackfile, placeholders and all.
 ///
@@ -17,6 +17,7 @@ pub fn example(name: &str) -> &'static str {
         "demo.yml" => include_str!("../../../stackfiles/demo.yml"),
         "fargate.yml" => include_str!("../../../stackfiles/fargate.yml"),
         "hooks.yml" => include_str!("../../../stackfiles/hooks.yml"),
+        "platform.yml" => include_str!("../../../stackfiles/platform.yml"),
         other => panic!("no example stackfile {other}; the examples are {EXAMPLES:?}"),
     }
 }
