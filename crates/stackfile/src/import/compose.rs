@@ -1082,21 +1082,7 @@ impl Composed<'_> {
             m.set("tags", env_node(&td.tags));
         }
         self.load_balancing_node(p, &mut m);
-        if let Some(ds) = p.discovery {
-            let mut dm = Map::default();
-            if ds.name != s.name.to_lowercase() {
-                dm.set("name", Node::str(ds.name.clone()));
-            }
-            if let Some(ttl) = ds.dns_ttl.filter(|t| *t != 60) {
-                dm.set("ttl", Node::Int(ttl));
-            }
-            if let Some(ft) = ds.failure_threshold.filter(|f| *f != 1) {
-                let mut hm = Map::default();
-                hm.set("failure_threshold", Node::Int(ft.into()));
-                dm.set("healthcheck", Node::Map(hm));
-            }
-            m.set("dns_discovery", Node::Map(dm));
-        }
+        m.opt("dns_discovery", p.discovery.map(|ds| discovery_node(s, ds)));
         let (cb, rb, min, max) = d.deployment();
         let mut dep = Map::default();
         if s.circuit_breaker != cb {
@@ -1182,6 +1168,24 @@ impl Composed<'_> {
             }
         }
     }
+}
+
+/// A service's `dns_discovery`: what differs from bosun's defaults (its name, TTL 60, a
+/// failure threshold of 1).
+fn discovery_node(s: &LiveService, ds: &LiveDiscoveryService) -> Node {
+    let mut dm = Map::default();
+    if ds.name != s.name.to_lowercase() {
+        dm.set("name", Node::str(ds.name.clone()));
+    }
+    if let Some(ttl) = ds.dns_ttl.filter(|t| *t != 60) {
+        dm.set("ttl", Node::Int(ttl));
+    }
+    if let Some(ft) = ds.failure_threshold.filter(|f| *f != 1) {
+        let mut hm = Map::default();
+        hm.set("failure_threshold", Node::Int(ft.into()));
+        dm.set("healthcheck", Node::Map(hm));
+    }
+    Node::Map(dm)
 }
 
 /// Comment lines: what a stackfile cannot represent, then what the plan would change.
