@@ -4,8 +4,10 @@
 //! service's target group, is nysa's `elb`; a service that a listener rule routes to by
 //! host or path is `routing` on a shared `load_balancers:` entry, however many services
 //! share it. The `vpc` block comes from the load balancers and the awsvpc services,
-//! the namespace from the Cloud Map services. Whatever does not fit is a note at the
-//! resource it concerns, and is left out rather than guessed.
+//! the namespace from the Cloud Map services, the `cluster:` block from the cluster's
+//! capacity providers. Sidecars and the scaler have modules of their own. Whatever
+//! does not fit is a note at the resource it concerns, and is left out rather than
+//! guessed.
 
 use std::collections::BTreeMap;
 
