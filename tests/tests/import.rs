@@ -2,12 +2,14 @@
 //! bosun: an ALB service with a Route53 alias, two services behind one shared ALB with
 //! host rules, a Cloud Map service, a worker, and a Fargate service with secrets. The
 //! imported stackfile validates, plans adoption only, applies without a new task
-//! definition or a deployment, and then plans nothing.
+//! definition or a deployment, and then plans nothing. Then the keys of issue 15:
+//! sidecars and `depends_on`, `autoscaling`, the `cluster:` block.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 
+use aws_sdk_applicationautoscaling::types as aas;
 use aws_sdk_ecs::types as ecs;
 use aws_sdk_elasticloadbalancingv2::types as elb;
 use aws_sdk_route53::types as r53;
@@ -564,4 +566,305 @@ async fn import_refuses_what_it_cannot_read_and_leaves_out_what_bosun_manages() 
         .await
         .expect_code(1)
         .expect_stderr("is already managed by bosun (owned)");
+}
+
+fn autoscaling_client(env: &Env) -> aws_sdk_applicationautoscaling::Client {
+    aws_sdk_applicationautoscaling::Client::new(&env.sdk)
+}
+
+/// A scalable target of `service` with a CPU policy and a scheduled action, registered
+/// with `tags` (bosun's, for a target a previous apply left behind; none for someone
+/// else's), under the names given.
+async fn scale(env: &Env, service: &str, tags: BTreeMap<String, String>, policy: &str, action: &str) {
+    let scaler = autoscaling_client(env);
+    let id = format!("service/{CLUSTER}/{service}");
+    scaler
+        .register_scalable_target()
+        .service_namespace(aas::ServiceNamespace::Ecs)
+        .scalable_dimension(aas::ScalableDimension::EcsServiceDesiredCount)
+        .resource_id(&id)
+        .min_capacity(1)
+        .max_capacity(4)
+        .set_tags((!tags.is_empty()).then(|| tags.into_iter().collect()))
+        .send()
+        .await
+        .expect("RegisterScalableTarget");
+    let metric = aas::PredefinedMetricSpecification::builder()
+        .predefined_metric_type(aas::MetricType::EcsServiceAverageCpuUtilization)
+        .build()
+        .unwrap();
+    scaler
+        .put_scaling_policy()
+        .policy_name(policy)
+        .service_namespace(aas::ServiceNamespace::Ecs)
+        .scalable_dimension(aas::ScalableDimension::EcsServiceDesiredCount)
+        .resource_id(&id)
+        .policy_type(aas::PolicyType::TargetTrackingScaling)
+        .target_tracking_scaling_policy_configuration(
+            aas::TargetTrackingScalingPolicyConfiguration::builder()
+                .target_value(60.0)
+                .predefined_metric_specification(metric)
+                .scale_in_cooldown(120)
+                .scale_out_cooldown(300)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("PutScalingPolicy");
+    scaler
+        .put_scheduled_action()
+        .scheduled_action_name(action)
+        .service_namespace(aas::ServiceNamespace::Ecs)
+        .scalable_dimension(aas::ScalableDimension::EcsServiceDesiredCount)
+        .resource_id(&id)
+        .schedule("cron(0 22 * * ? *)")
+        .timezone("Europe/Berlin")
+        .scalable_target_action(aas::ScalableTargetAction::builder().min_capacity(1).max_capacity(2).build())
+        .send()
+        .await
+        .expect("PutScheduledAction");
+}
+
+/// A cluster with capacity providers and a default strategy, and three services built
+/// with the SDK: `web` with two sidecars (an init job it waits for, a proxy with a port
+/// of its own), `api` scaled by a target tagged as bosun's (as a previous apply would
+/// have left it), `worker` scaled by someone else's target, and `spot` on Fargate Spot.
+async fn build_scaled_cluster(env: &Env) {
+    env.create_cluster_directly().await;
+    env.ecs
+        .put_cluster_capacity_providers()
+        .cluster(CLUSTER)
+        .capacity_providers("FARGATE")
+        .capacity_providers("FARGATE_SPOT")
+        .default_capacity_provider_strategy(
+            ecs::CapacityProviderStrategyItem::builder().capacity_provider("FARGATE_SPOT").weight(1).build().unwrap(),
+        )
+        .send()
+        .await
+        .expect("PutClusterCapacityProviders");
+    let dependency = |name: &str, condition: ecs::ContainerCondition| {
+        ecs::ContainerDependency::builder().container_name(name).condition(condition).build().unwrap()
+    };
+    let td = register(
+        env.ecs
+            .register_task_definition()
+            .family("demo-web")
+            .requires_compatibilities(ecs::Compatibility::Ec2)
+            .set_container_definitions(Some(vec![
+                container("web", "public.ecr.aws/nginx/nginx:1.27")
+                    .memory(256)
+                    .port_mappings(port(8080, None))
+                    .depends_on(dependency("migrate", ecs::ContainerCondition::Success))
+                    .depends_on(dependency("proxy", ecs::ContainerCondition::Start))
+                    .build(),
+                ecs::ContainerDefinition::builder()
+                    .name("migrate")
+                    .image("public.ecr.aws/docker/library/busybox:1.36")
+                    .essential(false)
+                    .memory(64)
+                    .command("sh")
+                    .command("-c")
+                    .command("echo migrated")
+                    .build(),
+                ecs::ContainerDefinition::builder()
+                    .name("proxy")
+                    .image("public.ecr.aws/docker/library/haproxy:3.0")
+                    .essential(true)
+                    .memory(128)
+                    .port_mappings(port(9901, None))
+                    .environment(ecs::KeyValuePair::builder().name("MODE").value("sidecar").build())
+                    .build(),
+            ])),
+    )
+    .await;
+    service(
+        env.ecs
+            .create_service()
+            .service_name("web")
+            .task_definition(td)
+            .desired_count(1)
+            .launch_type(ecs::LaunchType::Ec2)
+            .deployment_configuration(deployment(50)),
+    )
+    .await;
+    for name in ["api", "worker"] {
+        let td = register(
+            env.ecs
+                .register_task_definition()
+                .family(format!("demo-{name}"))
+                .requires_compatibilities(ecs::Compatibility::Ec2)
+                .container_definitions(
+                    container(name, "public.ecr.aws/docker/library/busybox:1.36").memory(128).build(),
+                ),
+        )
+        .await;
+        service(
+            env.ecs
+                .create_service()
+                .service_name(name)
+                .task_definition(td)
+                .desired_count(2)
+                .launch_type(ecs::LaunchType::Ec2)
+                .deployment_configuration(deployment(50)),
+        )
+        .await;
+    }
+    scale(env, "api", ownership(Some("api")), "demo-api-cpu", "demo-api-night").await;
+    scale(env, "worker", BTreeMap::new(), "cpu-tracking", "nightly").await;
+    let td = register(
+        env.ecs
+            .register_task_definition()
+            .family("demo-spot")
+            .network_mode(ecs::NetworkMode::Awsvpc)
+            .requires_compatibilities(ecs::Compatibility::Fargate)
+            .cpu("256")
+            .memory("512")
+            .container_definitions(container("spot", "public.ecr.aws/nginx/nginx:1.27").build()),
+    )
+    .await;
+    service(
+        env.ecs
+            .create_service()
+            .service_name("spot")
+            .task_definition(td)
+            .desired_count(1)
+            .capacity_provider_strategy(
+                ecs::CapacityProviderStrategyItem::builder()
+                    .capacity_provider("FARGATE_SPOT")
+                    .weight(1)
+                    .build()
+                    .unwrap(),
+            )
+            .network_configuration(awsvpc(env))
+            .deployment_configuration(deployment(50)),
+    )
+    .await;
+}
+
+/// The keys of issue 15 on an imported cluster: the sidecars and `depends_on`, an owned
+/// target's `autoscaling`, the `cluster:` block are written; someone else's scalable
+/// target is a comment that says why, with the count left to it. The file plans
+/// adoption only; the apply registers nothing, redeploys nothing and touches no scaler;
+/// then nothing is left to do.
+#[tokio::test]
+async fn sidecars_autoscaling_and_the_cluster_block_are_imported_and_adopted() {
+    let env = Env::start().await;
+    build_scaled_cluster(&env).await;
+    let services = ["api", "spot", "web", "worker"];
+    let before: Vec<String> = {
+        let mut v = Vec::new();
+        for name in services {
+            v.push(env.service(name).await.task_definition().unwrap_or_default().to_owned());
+        }
+        v
+    };
+
+    let run = env.bosun(&["import", "--cluster", CLUSTER, "--stats"]).await;
+    run.expect_code(0);
+    assert_eq!(run.stats().mutating, 0, "import only reads: {run}");
+    let yaml = run.stdout.clone();
+    for text in [
+        "cluster:\n  capacity_providers: [FARGATE, FARGATE_SPOT]\n  default_strategy:\n    - provider: FARGATE_SPOT\n      weight: 1\n",
+        "    depends_on:\n      - container: migrate\n        condition: SUCCESS\n      - container: proxy\n        condition: START\n",
+        "    containers:\n      - name: migrate\n",
+        "      - name: proxy\n",
+        "        ports: [9901]\n",
+        "    autoscaling:\n      min: 1\n      max: 4\n      target_tracking:\n        - metric: cpu\n          target: 60\n          scale_in_cooldown: 120\n      scheduled:\n        - name: night\n",
+        "          timezone: Europe/Berlin\n",
+        "# bosun cannot represent: its count is scaled by Application Auto Scaling target `service/demo/worker`",
+        "    ignore: [desired_count]\n",
+        "    launch_type: ec2\n",
+        "    capacity_provider_strategy:\n      - provider: FARGATE_SPOT\n",
+    ] {
+        assert!(yaml.contains(text), "no\n{text}\nin:\n{yaml}");
+    }
+    assert!(!yaml.contains("the plan would change"), "{yaml}");
+    assert_eq!(yaml.matches("bosun cannot represent").count(), 1, "only worker's target:\n{yaml}");
+
+    let imported = Stackfile::from_text("imported.yml", &yaml);
+    let plan = env.plan(&imported, &["--format", "json"]).await;
+    let body: serde_json::Value = serde_json::from_str(&plan.stdout).expect("plan JSON");
+    let actions: Vec<(&str, &str)> = body["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["action"].as_str().unwrap(), c["name"].as_str().unwrap()))
+        .collect();
+    assert!(actions.iter().all(|(a, _)| *a == "adopt"), "{actions:?}");
+    let mut adopted: Vec<&str> = actions.iter().map(|(_, n)| *n).collect();
+    adopted.sort_unstable();
+    assert_eq!(adopted, services, "the four services, and nothing else: {actions:?}");
+    assert!(body["conflicts"].as_array().is_none_or(Vec::is_empty), "{body}");
+
+    let apply = env.apply(&imported, &[]).await;
+    apply.expect_code(0);
+    let stats = apply.stats();
+    for op in [
+        "RegisterTaskDefinition",
+        "UpdateService",
+        "CreateService",
+        "PutClusterCapacityProviders",
+        "RegisterScalableTarget",
+        "PutScalingPolicy",
+        "PutScheduledAction",
+        "DeregisterScalableTarget",
+        "DeleteScalingPolicy",
+        "DeleteScheduledAction",
+    ] {
+        assert_eq!(stats.calls(op), 0, "no {op}: {apply}");
+    }
+    env.assert_converged(&imported).await;
+    let mut after = Vec::new();
+    for name in services {
+        let s = env.service(name).await;
+        assert_tags_include(&ecs_tags(s.tags()), &ownership(Some(name)), &format!("service {name}"));
+        after.push(s.task_definition().unwrap_or_default().to_owned());
+    }
+    assert_eq!(after, before, "the same task definitions run");
+    let web = env.task_definition(&after[2]).await;
+    let names: Vec<&str> = web.container_definitions().iter().filter_map(|c| c.name()).collect();
+    assert_eq!(names, ["web", "migrate", "proxy"]);
+
+    // Both scalers as they were: bounds, policies, actions; the worker's untagged.
+    let scaler = autoscaling_client(&env);
+    for (service, policy, action) in [("api", "demo-api-cpu", "demo-api-night"), ("worker", "cpu-tracking", "nightly")]
+    {
+        let id = format!("service/{CLUSTER}/{service}");
+        let targets = scaler
+            .describe_scalable_targets()
+            .service_namespace(aas::ServiceNamespace::Ecs)
+            .resource_ids(&id)
+            .send()
+            .await
+            .expect("DescribeScalableTargets");
+        let t = targets.scalable_targets().first().expect("the target is there");
+        assert_eq!((t.min_capacity(), t.max_capacity()), (1, 4), "{service}");
+        let policies = scaler
+            .describe_scaling_policies()
+            .service_namespace(aas::ServiceNamespace::Ecs)
+            .resource_id(&id)
+            .send()
+            .await
+            .expect("DescribeScalingPolicies");
+        let names: Vec<&str> = policies.scaling_policies().iter().map(|p| p.policy_name()).collect();
+        assert_eq!(names, [policy], "{service}");
+        let actions = scaler
+            .describe_scheduled_actions()
+            .service_namespace(aas::ServiceNamespace::Ecs)
+            .resource_id(&id)
+            .send()
+            .await
+            .expect("DescribeScheduledActions");
+        let names: Vec<&str> = actions.scheduled_actions().iter().map(|a| a.scheduled_action_name()).collect();
+        assert_eq!(names, [action], "{service}");
+        let tags = scaler
+            .list_tags_for_resource()
+            .resource_arn(t.scalable_target_arn().unwrap())
+            .send()
+            .await
+            .expect("ListTagsForResource");
+        let tags: BTreeMap<String, String> = tags.tags().cloned().unwrap_or_default().into_iter().collect();
+        assert_eq!(tags.contains_key("bosun:managed-by"), service == "api", "{service}: {tags:?}");
+    }
 }

@@ -125,20 +125,25 @@ pub(crate) fn default_action_from_aws(actions: &[elb::Action], tg_names: &BTreeM
 /// the first; the others are the sidecars, in their order.
 pub(crate) fn td_from_aws(td: &ecs::TaskDefinition) -> TaskDefinitionSpec {
     let containers = td.container_definitions();
+    let main = main_container(td);
+    let sidecars = containers.iter().enumerate().filter(|(i, _)| *i != main).map(|(_, c)| container_from_aws(Some(c)));
+    TaskDefinitionSpec {
+        sidecars: sidecars.collect(),
+        ..td_fields_from_aws(td, container_from_aws(containers.get(main)))
+    }
+}
+
+/// The index of the main container of a live task definition (see [`td_from_aws`]).
+pub(crate) fn main_container(td: &ecs::TaskDefinition) -> usize {
     let family = td.family().unwrap_or_default();
-    let main = containers
+    td.container_definitions()
         .iter()
         .enumerate()
         .filter(|(_, c)| {
             c.name().is_some_and(|n| family == n || family.strip_suffix(n).is_some_and(|rest| rest.ends_with('-')))
         })
         .max_by_key(|(i, c)| (c.name().map_or(0, str::len), std::cmp::Reverse(*i)))
-        .map_or(0, |(i, _)| i);
-    let sidecars = containers.iter().enumerate().filter(|(i, _)| *i != main).map(|(_, c)| container_from_aws(Some(c)));
-    TaskDefinitionSpec {
-        sidecars: sidecars.collect(),
-        ..td_fields_from_aws(td, container_from_aws(containers.get(main)))
-    }
+        .map_or(0, |(i, _)| i)
 }
 
 /// One container definition in the spec shape (`None`: a task definition without any).

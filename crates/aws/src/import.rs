@@ -1,8 +1,10 @@
 //! Read a cluster that bosun does not manage yet into a [`LiveCluster`], for
 //! `bosun import`. Only reads, with the largest pages and batches AWS allows: the
-//! cluster, its services (DescribeServices by 10) and their task definitions, the target
-//! groups and load balancers they register in with their listeners and rules, the alias
-//! records in the zones asked for, and the Cloud Map services and namespaces. What the
+//! cluster (its capacity providers and default strategy), its services (DescribeServices
+//! by 10) and their task definitions, their scalable targets with their policies and
+//! scheduled actions (as a reconcile reads them), the target groups and load balancers
+//! they register in with their listeners and rules, the alias records in the zones asked
+//! for, and the Cloud Map services and namespaces. What the
 //! stackfile's shapes cannot hold is kept as a note, one sentence each; no value of an
 //! environment variable is ever put in one.
 
@@ -15,7 +17,7 @@ use aws_sdk_servicediscovery::types as sd;
 use bosun_plan::Owner;
 use bosun_stackfile::import::{
     LiveAction, LiveAttachment, LiveCluster, LiveDiscoveryService, LiveListener, LiveLoadBalancer, LiveNamespace,
-    LiveRecord, LiveRule, LiveService, LiveServiceSettings, LiveTargetGroup,
+    LiveRecord, LiveRule, LiveScaling, LiveService, LiveServiceSettings, LiveTargetGroup,
 };
 use bosun_stackfile::limits::MAX_SERVICES;
 use bosun_stackfile::{LaunchType, Protocol, Scheme, TaskDefinitionSpec};
@@ -23,11 +25,12 @@ use futures::{StreamExt, TryStreamExt, stream};
 
 use crate::Clients;
 use crate::convert::{
-    ecs_tag_pairs, network_from_aws, placement_constraint_from_aws, placement_strategy_from_aws,
-    service_settings_from_aws, target_group_from_aws, td_from_aws, td_tags_from_aws,
+    cluster_capacity_from_aws, ecs_tag_pairs, main_container, network_from_aws, placement_constraint_from_aws,
+    placement_strategy_from_aws, service_settings_from_aws, target_group_from_aws, td_from_aws, td_tags_from_aws,
 };
 use crate::error::AwsError;
 use crate::observe::{describe_services, list_services};
+use crate::scaling::observe_scaling;
 
 /// Reads in flight at once, as the observer's.
 const READ_CONCURRENCY: usize = 32;
@@ -82,9 +85,9 @@ pub async fn read_cluster(c: &Clients, req: &ImportRequest) -> Result<LiveCluste
         .send()
         .await
         .map_err(|e| AwsError::ecs("DescribeClusters", format!("cluster {name}"), e))?;
-    if !clusters.clusters().iter().any(|cl| cl.status() == Some("ACTIVE")) {
+    let Some(cluster) = clusters.clusters().iter().find(|cl| cl.status() == Some("ACTIVE")) else {
         return Err(ImportReadError::NoCluster(name.to_owned()));
-    }
+    };
     let arns = list_services(c, name).await?;
     let described = describe_services(c, name, arns).await?;
     let active: Vec<&ecs::Service> = described.iter().filter(|s| s.status() == Some("ACTIVE")).collect();
@@ -97,7 +100,11 @@ pub async fn read_cluster(c: &Clients, req: &ImportRequest) -> Result<LiveCluste
     if !missing.is_empty() {
         return Err(ImportReadError::NoSuchServices { cluster: name.to_owned(), missing });
     }
-    let mut live = LiveCluster { cluster: name.to_owned(), ..LiveCluster::default() };
+    let mut live = LiveCluster {
+        cluster: name.to_owned(),
+        capacity: cluster_capacity_from_aws(cluster),
+        ..LiveCluster::default()
+    };
     let mut chosen = Vec::new();
     for s in active {
         let service = s.service_name().unwrap_or_default();
@@ -115,10 +122,28 @@ pub async fn read_cluster(c: &Clients, req: &ImportRequest) -> Result<LiveCluste
     }
     live.services =
         stream::iter(chosen).map(|s| service(c, s)).buffer_unordered(READ_CONCURRENCY).try_collect().await?;
+    scaling(c, &mut live).await?;
     load_balancing(c, &mut live).await?;
     discovery(c, &mut live).await?;
     records(c, &mut live, &req.zone_ids).await?;
     Ok(live)
+}
+
+/// The scalable targets of the services, read as a reconcile reads them: one
+/// DescribeScalableTargets per 50 services, and only the targets found cost more.
+async fn scaling(c: &Clients, live: &mut LiveCluster) -> Result<(), AwsError> {
+    let names: BTreeSet<String> = live.services.iter().map(|s| s.name.clone()).collect();
+    let mut targets = observe_scaling(c, &live.cluster, &names).await?;
+    for s in &mut live.services {
+        s.scaling = targets.remove(&s.name).map(|t| LiveScaling {
+            min: t.min,
+            max: t.max,
+            owned: t.owner.is_owned_by(&live.cluster),
+            policies: t.policies,
+            scheduled: t.scheduled,
+        });
+    }
+    Ok(())
 }
 
 /// A service and its task definition, with notes for what a stackfile cannot hold.
@@ -181,6 +206,7 @@ async fn service(c: &Clients, s: &ecs::Service) -> Result<LiveService, AwsError>
                 enable_ecs_managed_tags: live.enable_ecs_managed_tags,
             }
         },
+        scaling: None,
     })
 }
 
@@ -197,7 +223,7 @@ fn service_notes(s: &ecs::Service, td: &ecs::TaskDefinition) -> Vec<String> {
     }
     // ECS uses a grace period only with a load balancer or a container health check,
     // and a stackfile refuses it otherwise.
-    let health_check = td.container_definitions().first().and_then(|c| c.health_check()).is_some();
+    let health_check = td.container_definitions().get(main_container(td)).and_then(|c| c.health_check()).is_some();
     if s.health_check_grace_period_seconds().is_some_and(|g| g > 0) && s.load_balancers().is_empty() && !health_check {
         notes.push("it has a health check grace period but no load balancer or container health check; a stackfile refuses that, so the plan would reset it to 0".into());
     }
@@ -210,46 +236,22 @@ fn service_notes(s: &ecs::Service, td: &ecs::TaskDefinition) -> Vec<String> {
 /// Task definition settings a stackfile cannot say: a new revision would lose them.
 fn task_definition_notes(td: &ecs::TaskDefinition) -> Vec<String> {
     let mut notes = Vec::new();
-    let containers = td.container_definitions();
-    if containers.len() > 1 {
-        let others: Vec<&str> = containers[1..].iter().filter_map(|c| c.name()).collect();
-        notes.push(format!(
-            "its task definition has {} containers; a stackfile has one, so {} would be lost in a new revision",
-            containers.len(),
-            others.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
-        ));
-    }
-    if let Some(c) = containers.first() {
-        let set: [(&str, bool); 14] = [
-            ("a command", !c.command().is_empty()),
-            ("an entry point", !c.entry_point().is_empty()),
-            ("a working directory", c.working_directory().is_some()),
-            ("a user", c.user().is_some()),
-            ("a soft memory limit (memoryReservation)", c.memory_reservation().is_some()),
-            ("`essential: false`", c.essential() == Some(false)),
-            ("links or container dependencies", !c.links().is_empty() || !c.depends_on().is_empty()),
-            ("ulimits or Linux parameters", !c.ulimits().is_empty() || c.linux_parameters().is_some()),
-            ("Docker labels", c.docker_labels().is_some_and(|l| !l.is_empty())),
-            ("environment files", !c.environment_files().is_empty()),
-            ("a read-only root file system", c.readonly_root_filesystem() == Some(true)),
-            ("start or stop timeouts", c.start_timeout().is_some() || c.stop_timeout().is_some()),
-            ("repository credentials", c.repository_credentials().is_some()),
-            (
-                "port mapping names, app protocols or port ranges",
-                c.port_mappings()
-                    .iter()
-                    .any(|p| p.name().is_some() || p.app_protocol().is_some() || p.container_port_range().is_some()),
-            ),
-        ];
-        let have: Vec<&str> = set.iter().filter(|(_, on)| *on).map(|(what, _)| *what).collect();
+    let main = main_container(td);
+    for (i, c) in td.container_definitions().iter().enumerate() {
+        let have = unsaid(c, i == main);
+        let which = if i == main {
+            "its container".to_owned()
+        } else {
+            format!("its container `{}`", c.name().unwrap_or_default())
+        };
         if !have.is_empty() {
             notes.push(format!(
-                "its container has {}, which a stackfile cannot say: a new revision would lose it",
+                "{which} has {}, which a stackfile cannot say: a new revision would lose it",
                 have.join(", ")
             ));
         }
         if c.log_configuration().is_some_and(|l| !l.secret_options().is_empty()) {
-            notes.push("its log configuration has secret options, which a new revision would lose".into());
+            notes.push(format!("the log configuration of {which} has secret options, which a new revision would lose"));
         }
     }
     if td.volumes().iter().any(|v| v.host().and_then(|h| h.source_path()).is_none()) {
@@ -267,6 +269,41 @@ fn task_definition_notes(td: &ecs::TaskDefinition) -> Vec<String> {
         notes.push(format!("its task definition has {}, which a stackfile cannot say", have.join(", ")));
     }
     notes
+}
+
+/// What a container has that its stackfile entry cannot say: the service's keys for the
+/// main container, a `containers:` entry's for a sidecar.
+fn unsaid(c: &ecs::ContainerDefinition, main: bool) -> Vec<&'static str> {
+    let sidecar = !main;
+    let set: [(&str, bool); 18] = [
+        ("a command", main && !c.command().is_empty()),
+        ("an entry point", main && !c.entry_point().is_empty()),
+        ("a working directory", c.working_directory().is_some()),
+        ("a user", c.user().is_some()),
+        ("a soft memory limit (memoryReservation)", c.memory_reservation().is_some()),
+        ("`essential: false`", main && c.essential() == Some(false)),
+        ("links", !c.links().is_empty()),
+        ("ulimits or Linux parameters", !c.ulimits().is_empty() || c.linux_parameters().is_some()),
+        ("Docker labels", c.docker_labels().is_some_and(|l| !l.is_empty())),
+        ("environment files", !c.environment_files().is_empty()),
+        ("a read-only root file system", c.readonly_root_filesystem() == Some(true)),
+        ("start or stop timeouts", c.start_timeout().is_some() || c.stop_timeout().is_some()),
+        ("repository credentials", c.repository_credentials().is_some()),
+        (
+            "port mapping names, app protocols or port ranges",
+            c.port_mappings()
+                .iter()
+                .any(|p| p.name().is_some() || p.app_protocol().is_some() || p.container_port_range().is_some()),
+        ),
+        ("a FireLens configuration", main && c.firelens_configuration().is_some()),
+        ("`privileged`", sidecar && c.privileged() == Some(true)),
+        (
+            "mount points or volumes from other containers",
+            sidecar && (!c.mount_points().is_empty() || !c.volumes_from().is_empty()),
+        ),
+        ("GPUs", sidecar && !c.resource_requirements().is_empty()),
+    ];
+    set.iter().filter(|(_, on)| *on).map(|(what, _)| *what).collect()
 }
 
 /// Target groups of the services, their load balancers, listeners and rules.

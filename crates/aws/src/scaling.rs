@@ -1,5 +1,6 @@
 //! Application Auto Scaling: read the scalable targets of a cluster's services into
-//! [`ObservedScalableTarget`]s, and the conversions both ways.
+//! [`ObservedScalableTarget`]s (for a reconcile, and for `bosun import`), and the
+//! conversions both ways.
 //!
 //! A cluster whose services have no target costs one DescribeScalableTargets call per 50
 //! services (filtered to `service/<cluster>/<service>` resource ids); only the targets
@@ -86,41 +87,36 @@ async fn read_target(c: &Clients, t: &aas::ScalableTarget) -> Result<ObservedSca
             .map_err(|e| AwsError::autoscaling("ListTagsForResource", what.clone(), e))?;
         Ok(Owner::from_tags(out.tags().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))))
     };
+    // Each a paginated list of one item type, read whole.
     let policies = async {
-        let mut out = BTreeMap::new();
-        let mut pages = c
+        let items = c
             .autoscaling
             .describe_scaling_policies()
             .service_namespace(aas::ServiceNamespace::Ecs)
             .scalable_dimension(aas::ScalableDimension::EcsServiceDesiredCount)
             .resource_id(id)
             .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AwsError::autoscaling("DescribeScalingPolicies", what.clone(), e))?;
-            for p in page.scaling_policies() {
-                out.insert(p.policy_name().to_owned(), policy_from_aws(p));
-            }
-        }
-        Ok::<_, AwsError>(out)
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| AwsError::autoscaling("DescribeScalingPolicies", what.clone(), e))?;
+        Ok::<_, AwsError>(items.iter().map(|p| (p.policy_name().to_owned(), policy_from_aws(p))).collect())
     };
     let scheduled = async {
-        let mut out = BTreeMap::new();
-        let mut pages = c
+        let items = c
             .autoscaling
             .describe_scheduled_actions()
             .service_namespace(aas::ServiceNamespace::Ecs)
             .scalable_dimension(aas::ScalableDimension::EcsServiceDesiredCount)
             .resource_id(id)
             .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AwsError::autoscaling("DescribeScheduledActions", what.clone(), e))?;
-            for a in page.scheduled_actions() {
-                out.insert(a.scheduled_action_name().to_owned(), scheduled_from_aws(a));
-            }
-        }
-        Ok::<_, AwsError>(out)
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| AwsError::autoscaling("DescribeScheduledActions", what.clone(), e))?;
+        Ok::<_, AwsError>(items.iter().map(|a| (a.scheduled_action_name().to_owned(), scheduled_from_aws(a))).collect())
     };
     let (owner, policies, scheduled) = tokio::try_join!(tags, policies, scheduled)?;
     Ok(ObservedScalableTarget { arn, min: t.min_capacity(), max: t.max_capacity(), owner, policies, scheduled })

@@ -999,7 +999,16 @@ fn service_field_changes(live: &ObservedService, want: &ServiceSpec, observed: &
             show(&want.placement_constraints),
         ));
     }
-    f.extend(settings::changes(&live.settings, want));
+    // A service that reports neither a launch type nor a strategy runs on the cluster's
+    // default strategy (ECS places it so): a spec that names that strategy agrees.
+    let mut effective = std::borrow::Cow::Borrowed(&live.settings);
+    if live.launch_type.is_none()
+        && live.settings.capacity_provider_strategy.is_empty()
+        && let Some(cluster) = &observed.cluster
+    {
+        effective.to_mut().capacity_provider_strategy.clone_from(&cluster.capacity.default_strategy);
+    }
+    f.extend(settings::changes(&effective, want));
     f
 }
 

@@ -112,3 +112,39 @@ fn a_launch_type_moves_to_a_strategy_in_place_and_not_back() {
     let [conflict] = back.conflicts.as_slice() else { panic!("{}", render_text(&back)) };
     assert!(conflict.reason.contains("cannot move back to a launch type"), "{}", conflict.reason);
 }
+
+/// A service that reports neither a launch type nor a strategy runs on the cluster's
+/// default strategy: a spec on that strategy (a service naming neither, under a
+/// `cluster:` block) plans nothing for it, and a spec on another strategy plans the
+/// change from the default.
+#[test]
+fn a_service_reporting_neither_runs_on_the_clusters_default_strategy() {
+    let text = r#"
+vpc:
+  id: vpc-0a1b2c3d
+  subnets: {private: [subnet-0000001a]}
+cluster:
+  capacity_providers: [FARGATE, FARGATE_SPOT]
+  default_strategy: [{provider: FARGATE_SPOT, weight: 1}]
+services:
+  - api:
+      image: public.ecr.aws/x/api:1
+      cpu: 256
+      memory: 512
+"#;
+    let d = desired(text);
+    let mut live = converge(&d, &Observed::default());
+    let api = live.services.get_mut("api").unwrap();
+    assert!(api.launch_type.is_none());
+    api.settings.capacity_provider_strategy.clear();
+    let p = plan(&d, &live, &Policy::from_desired(&d));
+    assert!(p.is_empty(), "{}", render_text(&p));
+
+    let other = desired(&text.replace(
+        "      memory: 512\n",
+        "      memory: 512\n      capacity_provider_strategy: [{provider: FARGATE, weight: 1}]\n",
+    ));
+    let p = plan(&other, &live, &Policy::from_desired(&other));
+    let text = render_text(&p);
+    assert!(text.contains("    capacity: FARGATE_SPOT weight 1 -> FARGATE weight 1\n"), "{text}");
+}

@@ -5,7 +5,7 @@
 
 use bosun_stackfile::import::{
     ImportError, LiveAction, LiveAttachment, LiveCluster, LiveDiscoveryService, LiveListener, LiveLoadBalancer,
-    LiveNamespace, LiveRecord, LiveRule, LiveService, LiveServiceSettings, LiveTargetGroup, build,
+    LiveNamespace, LiveRecord, LiveRule, LiveScaling, LiveService, LiveServiceSettings, LiveTargetGroup, build,
 };
 use bosun_stackfile::{DefaultAction, Desired, ServiceKind, ServiceSpec, fixtures, load};
 
@@ -27,7 +27,11 @@ fn dns_name(lb: &str) -> String {
 
 /// The live cluster that applying `d` makes, as the adapter would read it.
 fn live_from(d: &Desired) -> LiveCluster {
-    let mut live = LiveCluster { cluster: d.cluster.clone(), ..LiveCluster::default() };
+    let mut live = LiveCluster {
+        cluster: d.cluster.clone(),
+        capacity: d.cluster_settings.as_ref().and_then(|c| c.capacity_providers.clone()).unwrap_or_default(),
+        ..LiveCluster::default()
+    };
     for s in d.services.values().filter(|s| s.kind == ServiceKind::Service) {
         live.services.push(LiveService {
             name: s.name.clone(),
@@ -60,6 +64,14 @@ fn live_from(d: &Desired) -> LiveCluster {
                 health_check_grace_period: s.health_check_grace_period.unwrap_or(0),
                 enable_ecs_managed_tags: s.enable_ecs_managed_tags,
             },
+            // The target bosun registers, tagged as its own.
+            scaling: s.autoscaling.as_ref().map(|a| LiveScaling {
+                min: a.min,
+                max: a.max,
+                owned: true,
+                policies: a.target_tracking.iter().map(|p| (p.name.clone(), Some(p.clone()))).collect(),
+                scheduled: a.scheduled.iter().map(|x| (x.name.clone(), x.clone())).collect(),
+            }),
         });
         if let Some(tg) = &s.target_group {
             let lb = s.rules.first().map_or_else(|| tg.name.clone(), |r| r.load_balancer.clone());
@@ -421,4 +433,204 @@ services:
         assert!(yaml.contains(line), "no `{line}` in:\n{yaml}");
     }
     assert!(!yaml.contains("launch_type"), "a strategy is written instead of a launch type:\n{yaml}");
+}
+
+/// Sidecars (a log router, an init job the main container waits for, a proxy with its
+/// own port, environment, secrets, health check and command) and `depends_on` are
+/// written as `containers:`, and load back into the same task definitions. The main
+/// containers share their logging and a sidecar logs nowhere, so the defaults keep none
+/// (the sidecar would inherit it).
+#[test]
+fn sidecars_and_depends_on_are_imported() {
+    let text = r#"
+services:
+  - web:
+      image: nginx:1.27
+      memory: 256
+      ports: [8080]
+      logging: {log_driver: awslogs, options: {awslogs-group: /ecs/shop, awslogs-stream-prefix: web}}
+      task_execution_role_arn: arn:aws:iam::123456789012:role/exec
+      depends_on:
+        - {container: migrate, condition: SUCCESS}
+        - {container: proxy, condition: HEALTHY}
+      containers:
+        - name: migrate
+          image: shop/migrate:3
+          essential: false
+          memory: 128
+          command: [./migrate, up]
+          entrypoint: [/bin/sh, -c]
+        - name: proxy
+          image: envoyproxy/envoy:v1.31
+          memory: 128
+          cpu: 64
+          ports: [9901]
+          environment: {ENVOY_LOG_LEVEL: info}
+          secrets: {TLS_KEY: "arn:aws:secretsmanager:us-east-1:123456789012:secret:tls-AbCdEf"}
+          healthcheck: {command: "curl -f http://localhost:9901/ready", interval: 10}
+          depends_on: [{container: migrate, condition: COMPLETE}]
+  - api:
+      image: nginx:1.27
+      memory: 256
+      logging: {log_driver: awsfirelens, options: {Name: cloudwatch}}
+      containers:
+        - name: router
+          image: public.ecr.aws/aws-observability/aws-for-fluent-bit:stable
+          memory: 64
+          firelens: {type: fluentbit, options: {enable-ecs-log-metadata: "true"}}
+          logging: {log_driver: awslogs, options: {awslogs-group: /ecs/router}}
+"#;
+    let d = load(text, "shop").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(d.services["web"].task_definition.sidecars.len(), 2);
+    let yaml = assert_round_trip(&d);
+    for line in [
+        "    depends_on:\n      - container: migrate\n        condition: SUCCESS\n",
+        "    containers:\n      - name: migrate\n        image: shop/migrate:3\n        essential: false\n",
+        "        command: [\"./migrate\", up]\n",
+        "        firelens:\n          type: fluentbit\n",
+    ] {
+        assert!(yaml.contains(line), "no\n{line}in:\n{yaml}");
+    }
+    insta::assert_snapshot!("import_sidecars", yaml);
+}
+
+/// A sidecar without a hard memory limit on EC2, which a stackfile refuses: its
+/// `containers` are left out, with a note, and the round trip says the plan would
+/// register a new revision; nothing fails.
+#[test]
+fn sidecars_a_stackfile_refuses_are_a_comment() {
+    let text = "services:\n  - web:\n      image: nginx:1.27\n      memory: 256\n      containers:\n        - {name: proxy, image: envoy, memory: 64}\n";
+    let mut live = live_from(&load(text, "shop").unwrap());
+    live.services[0].task_definition.sidecars[0].memory = None;
+    let imported = build(&live).unwrap_or_else(|e| panic!("{e}"));
+    let yaml = &imported.yaml;
+    assert!(yaml.contains("its container(s) `proxy` have no hard memory limit"), "{yaml}");
+    assert!(yaml.contains("the plan would change: a new task definition revision"), "{yaml}");
+    assert!(!yaml.contains("containers:"), "{yaml}");
+}
+
+const SCALED: &str = r#"
+services:
+  - web:
+      image: nginx:1.27
+      memory: 256
+      desired_count: 3
+      autoscaling:
+        min: 2
+        max: 10
+        target_tracking:
+          - {metric: cpu, target: 60, scale_in_cooldown: 120}
+          - {metric: memory, target: 75}
+        scheduled:
+          - {name: night, schedule: "cron(0 22 * * ? *)", min: 1, max: 2, timezone: Europe/Berlin}
+          - {name: morning, schedule: "cron(0 6 * * ? *)", min: 2}
+  - worker:
+      image: busybox
+      memory: 128
+"#;
+
+/// A scalable target bosun owns is written as `autoscaling:`, its policies and actions
+/// by the names bosun gives them, and loads back into the same spec (the count is the
+/// scaler's; `desired_count` seeds).
+#[test]
+fn an_owned_scalable_target_is_imported_as_autoscaling() {
+    let d = load(SCALED, "shop").unwrap_or_else(|e| panic!("{e}"));
+    let yaml = assert_round_trip(&d);
+    insta::assert_snapshot!("import_autoscaling", yaml);
+    let doc = bosun_stackfile::document::to_json(&yaml).unwrap();
+    assert_eq!(doc["services"]["web"]["autoscaling"]["scheduled"][0]["name"], "morning");
+    assert_eq!(doc["services"]["web"]["desired_count"], 3);
+    assert_eq!(doc["services"]["worker"]["autoscaling"], serde_json::Value::Null);
+}
+
+/// A target bosun did not create: the planner cannot take it over (a stackfile naming it
+/// plans a conflict), so the block is left out with a note saying why, and the count is
+/// left to the scaler. Policies and actions bosun would not own by their names are said
+/// to be left alone; one with bosun's name but a form it cannot say, to be deleted.
+#[test]
+fn a_foreign_scalable_target_is_a_comment_and_leaves_the_count_to_it() {
+    let d = load(SCALED, "shop").unwrap();
+    let mut live = live_from(&d);
+    let web = live.services.iter_mut().find(|s| s.name == "web").unwrap();
+    web.scaling.as_mut().unwrap().owned = false;
+    let imported = build(&live).unwrap_or_else(|e| panic!("{e}"));
+    let yaml = &imported.yaml;
+    assert!(yaml.contains("# bosun cannot represent: its count is scaled by Application Auto Scaling target `service/shop/web` (min 2, max 10, 2 policies, 2 scheduled actions), which bosun did not create; the plan cannot take a scalable target over"), "{yaml}");
+    assert!(!yaml.contains("autoscaling:"), "{yaml}");
+    assert!(!yaml.contains("the plan would change"), "{yaml}");
+    let back = load(yaml, "shop").unwrap();
+    assert_eq!(back.services["web"].desired_count, None, "the count is the scaler's");
+    assert_eq!(back.services["web"].autoscaling, None);
+
+    let web = live.services.iter_mut().find(|s| s.name == "web").unwrap();
+    let scaling = web.scaling.as_mut().unwrap();
+    scaling.owned = true;
+    scaling.policies.insert("hand-made-cpu".into(), None);
+    scaling.policies.insert("shop-web-cpu".into(), None);
+    scaling.scheduled.remove("shop-web-morning");
+    let imported = build(&live).unwrap_or_else(|e| panic!("{e}"));
+    let yaml = &imported.yaml;
+    assert!(yaml.contains("scaling policy `hand-made-cpu` on its target is not named bosun's way"), "{yaml}");
+    assert!(
+        yaml.contains("scaling policy `shop-web-cpu` has bosun's name but a form a stackfile cannot say"),
+        "{yaml}"
+    );
+    let back = load(yaml, "shop").unwrap();
+    let want = back.services["web"].autoscaling.as_ref().unwrap();
+    assert_eq!(want.target_tracking.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["shop-web-memory"]);
+    assert_eq!(want.scheduled.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["shop-web-night"]);
+}
+
+const ON_DEFAULT: &str = r#"
+vpc:
+  id: vpc-0a1b2c3d
+  subnets: {private: [subnet-0000001a]}
+cluster:
+  capacity_providers: [FARGATE, FARGATE_SPOT]
+  default_strategy:
+    - {provider: FARGATE_SPOT, weight: 3}
+    - {provider: FARGATE, base: 1, weight: 1}
+services:
+  - api:
+      image: nginx:1.27
+      cpu: 256
+      memory: 512
+  - batch:
+      image: busybox
+      cpu: 256
+      memory: 512
+      capacity_provider_strategy: [{provider: FARGATE, weight: 1}]
+  - legacy:
+      image: busybox
+      memory: 128
+      launch_type: ec2
+"#;
+
+/// A service on the cluster's default strategy: the `cluster:` block says the cluster's
+/// providers and strategy, as they are live (which plans nothing even on a cluster bosun
+/// did not create). Whether ECS reports the strategy on the service or reports neither a
+/// launch type nor a strategy, the file loads back into the same spec; an EC2 service
+/// then says its launch type, or it would take the default strategy too.
+#[test]
+fn a_service_on_the_default_strategy_is_imported_with_the_cluster_block() {
+    let d = load(ON_DEFAULT, "shop").unwrap_or_else(|e| panic!("{e}"));
+    let yaml = assert_round_trip(&d);
+    assert!(yaml.contains("cluster:\n  capacity_providers: [FARGATE, FARGATE_SPOT]\n  default_strategy:\n"), "{yaml}");
+    assert!(yaml.contains("launch_type: ec2"), "{yaml}");
+
+    let mut live = live_from(&d);
+    let api = live.services.iter_mut().find(|s| s.name == "api").unwrap();
+    api.settings.capacity_provider_strategy.clear();
+    api.launch_type = None;
+    let imported = build(&live).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(imported.notes, 0, "{}", imported.yaml);
+    insta::assert_snapshot!("import_default_strategy", imported.yaml);
+    let back = load(&imported.yaml, "shop").unwrap();
+    assert_eq!(back.services["api"], as_imported(&d.services["api"]));
+    assert_eq!(back.cluster_settings.unwrap().capacity_providers, d.cluster_settings.unwrap().capacity_providers);
+
+    // A cluster without a default strategy: the service keeps its note.
+    live.capacity.default_strategy.clear();
+    let imported = build(&live).unwrap_or_else(|e| panic!("{e}"));
+    assert!(imported.yaml.contains("it names no launch type nor capacity-provider strategy"), "{}", imported.yaml);
 }

@@ -59,9 +59,11 @@ fn service(s: &LiveService, want: &ServiceSpec, live: &LiveCluster) -> Vec<Strin
             td.join(", ")
         ));
     }
-    if want.desired_count != Some(s.desired_count) {
+    // `None`: the count is the scaler's, and `desired_count` only seeds a new service.
+    if want.desired_count.is_some_and(|n| n != s.desired_count) {
         d.push("desired_count".into());
     }
+    d.extend(scaling(s, want));
     if let Some(l) = s.launch_type
         && l != want.launch_type
     {
@@ -80,11 +82,7 @@ fn service(s: &LiveService, want: &ServiceSpec, live: &LiveCluster) -> Vec<Strin
         ("network", want.network.is_some() && want.network != s.network),
         ("placement_strategy", s.placement_strategy != want.placement_strategy),
         ("placement_constraints", s.placement_constraints != want.placement_constraints),
-        (
-            "capacity_provider_strategy",
-            !s.settings.capacity_provider_strategy.is_empty()
-                && s.settings.capacity_provider_strategy != want.capacity_provider_strategy,
-        ),
+        ("capacity_provider_strategy", live_strategy(s, live) != want.capacity_provider_strategy.as_slice()),
         ("enable_execute_command", s.settings.enable_execute_command != want.enable_execute_command),
         (
             "health_check_grace_period",
@@ -123,6 +121,43 @@ fn service(s: &LiveService, want: &ServiceSpec, live: &LiveCluster) -> Vec<Strin
         d.push(format!("Cloud Map service `{}`: its TTL", live_ds.name));
     }
     d
+}
+
+/// The strategy a service runs on, as the planner takes it: its own, or the cluster's
+/// default for a service that reports neither a launch type nor a strategy.
+fn live_strategy<'a>(s: &'a LiveService, live: &'a LiveCluster) -> &'a [crate::model::CapacityProviderItem] {
+    let own = &s.settings.capacity_provider_strategy;
+    if own.is_empty() && s.launch_type.is_none() { &live.capacity.default_strategy } else { own }
+}
+
+/// What the plan would change on the service's scalable target: only an owned one is
+/// planned at all (the planner leaves any other alone, or calls it a conflict when the
+/// stackfile names it).
+fn scaling(s: &LiveService, want: &ServiceSpec) -> Vec<String> {
+    let live = s.scaling.as_ref();
+    match (live, &want.autoscaling) {
+        (Some(l), Some(_)) if !l.owned => vec!["autoscaling: a conflict, the scalable target is not bosun's".into()],
+        (Some(l), None) if l.owned => vec!["autoscaling: the scalable target would be deregistered".into()],
+        (None, Some(_)) => vec!["autoscaling: a new scalable target".into()],
+        (Some(l), Some(w)) => {
+            let mut fields = Vec::new();
+            if l.min != w.min || l.max != w.max {
+                fields.push("min/max".to_owned());
+            }
+            for p in &w.target_tracking {
+                if l.policies.get(&p.name) != Some(&Some(p.clone())) {
+                    fields.push(format!("policy `{}`", p.name));
+                }
+            }
+            for a in &w.scheduled {
+                if l.scheduled.get(&a.name) != Some(a) {
+                    fields.push(format!("scheduled action `{}`", a.name));
+                }
+            }
+            if fields.is_empty() { Vec::new() } else { vec![format!("autoscaling: {}", fields.join(", "))] }
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// What the plan would change on a load balancer and its listeners.

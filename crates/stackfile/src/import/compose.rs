@@ -4,22 +4,24 @@
 //! service's target group, is nysa's `elb`; a service that a listener rule routes to by
 //! host or path is `routing` on a shared `load_balancers:` entry, however many services
 //! share it. The `vpc` block comes from the load balancers and the awsvpc services,
-//! the namespace from the Cloud Map services. Whatever does not fit is a note at the
-//! resource it concerns, and is left out rather than guessed.
+//! the namespace from the Cloud Map services, the `cluster:` block from the cluster's
+//! capacity providers. Sidecars and the scaler have modules of their own. Whatever
+//! does not fit is a note at the resource it concerns, and is left out rather than
+//! guessed.
 
 use std::collections::BTreeMap;
 
+use super::scaling::{self, Scaling};
+use super::sidecars;
 use super::yaml::{Map, Node, render};
 use super::{
     LiveAction, LiveCluster, LiveDiscoveryService, LiveListener, LiveLoadBalancer, LiveRecord, LiveRule, LiveService,
     LiveTargetGroup,
 };
-use crate::limits::text_problem;
 use crate::model::{
-    CapacityProviderItem, ContainerHealthCheck, LaunchType, LogConfiguration, PropagateTags, Protocol, Scheme,
-    TargetHealthCheck,
+    CapacityProviderItem, ContainerHealthCheck, ContainerSpec, LaunchType, LogConfiguration, PropagateTags, Protocol,
+    Scheme, TargetHealthCheck, TaskDefinitionSpec,
 };
-use crate::validate::check_env_name;
 
 /// Key of the notes of a shared load balancer in a differences map (services use their
 /// name, which has no `:`).
@@ -38,6 +40,10 @@ pub(super) struct Composed<'a> {
     /// The namespace of `service_discovery`.
     namespace: Option<String>,
     defaults: Defaults,
+    /// Whether the `cluster:` block says the cluster's capacity providers and default
+    /// strategy: when it has providers that every service's strategy is among. Equal to
+    /// the live cluster's, it plans nothing, even on a cluster bosun did not create.
+    cluster_block: bool,
 }
 
 /// One service as the document has it.
@@ -55,6 +61,14 @@ pub(super) struct Picked<'a> {
     pub(super) lb: Lb<'a>,
     dns: Option<&'a LiveRecord>,
     pub(super) discovery: Option<&'a LiveDiscoveryService>,
+    /// The environment of each sidecar a stackfile can hold; `None` when its sidecars
+    /// are left out.
+    sidecars: Option<Vec<BTreeMap<String, String>>>,
+    /// Its scaler, and what the document says of it.
+    pub(super) scaling: Scaling<'a>,
+    /// It names neither a launch type nor a strategy, and runs on the cluster's default
+    /// strategy, which the `cluster:` block says: the service says neither either.
+    default_capacity: bool,
 }
 
 /// A service's load balancing.
@@ -135,6 +149,15 @@ pub(super) fn compose(live: &LiveCluster) -> Composed<'_> {
         vpc: Vpc::default(),
         namespace: None,
         defaults: Defaults::default(),
+        cluster_block: {
+            let providers = &live.capacity.providers;
+            !providers.is_empty()
+                && live
+                    .services
+                    .iter()
+                    .flat_map(|s| &s.settings.capacity_provider_strategy)
+                    .all(|i| providers.contains(&i.provider))
+        },
     };
     for s in services {
         let picked = c.pick(s);
@@ -168,10 +191,13 @@ impl<'a> Composed<'a> {
             Some(l) => l == LaunchType::Fargate,
             // A strategy is written as it is; its providers decide Fargate or EC2.
             None if !strategy.is_empty() => strategy.iter().all(CapacityProviderItem::is_fargate),
+            None if self.cluster_block && !self.live.capacity.default_strategy.is_empty() => {
+                self.live.capacity.default_strategy.iter().all(CapacityProviderItem::is_fargate)
+            }
             None => {
                 let fargate = td.requires_compatibilities.iter().any(|r| r == "FARGATE");
                 notes.push(format!(
-                    "it runs on the cluster's default capacity-provider strategy, which a stackfile cannot name; bosun leaves it alone (`launch_type` here is `{}`, from its task definition)",
+                    "it names no launch type nor capacity-provider strategy, and the cluster has no default strategy a `cluster:` block could say; bosun leaves it alone (`launch_type` here is `{}`, from its task definition)",
                     if fargate { "fargate" } else { "ec2" }
                 ));
                 fargate
@@ -214,15 +240,35 @@ impl<'a> Composed<'a> {
         };
         let mut environment = BTreeMap::new();
         for (k, v) in &td.container.environment {
-            if check_env_name(k).is_err() || text_problem(k, false).is_some() || text_problem(v, true).is_some() {
-                notes.push(format!("environment variable `{k}` has a name or value a stackfile refuses; left out"));
-            } else {
+            if sidecars::env_ok(k, v) {
                 environment.insert(k.clone(), v.clone());
+            } else {
+                notes.push(format!("environment variable `{k}` has a name or value a stackfile refuses; left out"));
             }
         }
+        let sidecars = sidecars::pick(s, fargate, &mut notes);
         let lb = self.load_balancing(s, &mut notes);
+        let routed = !matches!(lb, Lb::None);
+        let scaling = scaling::pick(self.cluster(), &s.name, s.scaling.as_ref(), routed, &mut notes);
         let discovery = self.discovery(s, &mut notes);
-        Picked { live: s, notes, fargate, memory, cpu, environment, lb, dns: None, discovery }
+        let default_capacity = s.launch_type.is_none()
+            && strategy.is_empty()
+            && self.cluster_block
+            && !self.live.capacity.default_strategy.is_empty();
+        Picked {
+            live: s,
+            notes,
+            fargate,
+            memory,
+            cpu,
+            environment,
+            lb,
+            dns: None,
+            discovery,
+            sidecars,
+            scaling,
+            default_capacity,
+        }
     }
 
     fn load_balancing(&mut self, s: &'a LiveService, notes: &mut Vec<String>) -> Lb<'a> {
@@ -667,8 +713,18 @@ impl Defaults {
             });
         let d = |f: fn(&LiveService) -> (bool, bool, i32, i32)| services.iter().map(move |p| f(p.live));
         let deployment = |s: &LiveService| (s.circuit_breaker, s.rollback, s.min_healthy_percent, s.max_percent);
+        // A sidecar's logging merges onto the defaults': none unless every sidecar can
+        // say its own over them.
+        let logging = logging.filter(|l| {
+            services
+                .iter()
+                .filter(|p| p.sidecars.is_some())
+                .flat_map(|p| &p.live.task_definition.sidecars)
+                .all(|c| sidecars::logging(Some(l), c.log_configuration.as_ref()).is_ok())
+        });
         Defaults {
-            fargate: services.iter().all(|p| p.fargate),
+            // `defaults.launch_type` would take a service off the cluster's default strategy.
+            fargate: services.iter().all(|p| p.fargate && !p.default_capacity),
             memory: common(services.iter().map(|p| p.memory)).flatten(),
             cpu: common(services.iter().map(|p| p.cpu)).flatten(),
             environment,
@@ -713,7 +769,28 @@ impl Defaults {
     }
 }
 
-fn env_node(env: &BTreeMap<String, String>) -> Node {
+/// A container's `ports`, as the stackfile writes them (`host:container` in bridge mode,
+/// `/udp`).
+pub(super) fn ports_node(td: &TaskDefinitionSpec, c: &ContainerSpec) -> Option<Node> {
+    let bridge = td.network_mode == "bridge";
+    let ports: Vec<Node> = c
+        .port_mappings
+        .iter()
+        .map(|pm| {
+            let mut text = match pm.host_port {
+                Some(h) if bridge && h != 0 => format!("{h}:{}", pm.container_port),
+                _ => pm.container_port.to_string(),
+            };
+            if pm.protocol != "tcp" {
+                text = format!("{text}/{}", pm.protocol);
+            }
+            text.parse::<i64>().map_or(Node::Str(text), Node::Int)
+        })
+        .collect();
+    (!ports.is_empty()).then_some(Node::Seq(ports))
+}
+
+pub(super) fn env_node(env: &BTreeMap<String, String>) -> Node {
     let mut m = Map::default();
     for (k, v) in env {
         m.set(k.clone(), Node::str(v.clone()));
@@ -721,7 +798,7 @@ fn env_node(env: &BTreeMap<String, String>) -> Node {
     Node::Map(m)
 }
 
-fn logging_node(driver: Option<&str>, options: &BTreeMap<String, String>) -> Node {
+pub(super) fn logging_node(driver: Option<&str>, options: &BTreeMap<String, String>) -> Node {
     let mut m = Map::default();
     m.opt("log_driver", driver.map(Node::str));
     if !options.is_empty() {
@@ -730,7 +807,7 @@ fn logging_node(driver: Option<&str>, options: &BTreeMap<String, String>) -> Nod
     Node::Map(m)
 }
 
-fn healthcheck_node(h: &ContainerHealthCheck) -> Node {
+pub(super) fn healthcheck_node(h: &ContainerHealthCheck) -> Node {
     let mut m = Map::default();
     m.set("command", Node::strs(&h.command));
     for (key, v, default) in [
@@ -792,6 +869,7 @@ impl Composed<'_> {
     pub(super) fn render(&self, differences: &BTreeMap<String, Vec<String>>) -> String {
         let mut doc = Map::default();
         doc.set("version", Node::Int(1));
+        doc.opt("cluster", self.cluster_node());
         doc.opt("vpc", self.vpc_node());
         if let Some(ns) = &self.namespace {
             let mut m = Map::default();
@@ -835,6 +913,20 @@ impl Composed<'_> {
             h.push(format!("Already managed by bosun, so not imported: {}.", managed.join(", ")));
         }
         h
+    }
+
+    /// `cluster:`: the capacity providers and the default strategy, as they are live.
+    fn cluster_node(&self) -> Option<Node> {
+        if !self.cluster_block {
+            return None;
+        }
+        let capacity = &self.live.capacity;
+        let mut m = Map::default();
+        m.set("capacity_providers", Node::strs(&capacity.providers));
+        if !capacity.default_strategy.is_empty() {
+            m.set("default_strategy", strategy_node(&capacity.default_strategy));
+        }
+        Some(Node::Map(m))
     }
 
     fn vpc_node(&self) -> Option<Node> {
@@ -889,10 +981,16 @@ impl Composed<'_> {
         let mut m = Map::default();
         m.set("image", Node::str(c.image.clone()));
         let strategy = &s.settings.capacity_provider_strategy;
+        // A service that names neither takes the `cluster:` block's default strategy.
+        let cluster_default = self.cluster_block && !self.live.capacity.default_strategy.is_empty();
         if !strategy.is_empty() {
             m.set("capacity_provider_strategy", strategy_node(strategy));
+        } else if p.default_capacity {
+            // On the default strategy, as live.
         } else if p.fargate && !d.fargate {
             m.set("launch_type", Node::str("fargate"));
+        } else if cluster_default && !p.fargate {
+            m.set("launch_type", Node::str("ec2"));
         }
         if p.cpu != d.cpu {
             m.opt("cpu", p.cpu.map(Node::Int));
@@ -900,31 +998,24 @@ impl Composed<'_> {
         if p.memory != d.memory {
             m.opt("memory", p.memory.map(Node::Int));
         }
-        m.set("desired_count", Node::Int(s.desired_count.into()));
+        // With a scaler, the count only seeds a new service, within the bounds.
+        let seeds = match &p.scaling {
+            Scaling::Written { target, .. } => (target.min..=target.max).contains(&s.desired_count),
+            _ => true,
+        };
+        if seeds {
+            m.set("desired_count", Node::Int(s.desired_count.into()));
+        }
+        if matches!(p.scaling, Scaling::Ignored) {
+            m.set("ignore", Node::strs(["desired_count"]));
+        }
         let forced_awsvpc = p.fargate || p.discovery.is_some();
         match td.network_mode.as_str() {
             "awsvpc" if !forced_awsvpc => m.set("network_mode", Node::str("awsvpc")),
             "bridge" => m.set("network_mode", Node::str("bridge")),
             _ => &mut m,
         };
-        if !c.port_mappings.is_empty() {
-            let bridge = td.network_mode == "bridge";
-            let ports = c
-                .port_mappings
-                .iter()
-                .map(|pm| {
-                    let mut text = match pm.host_port {
-                        Some(h) if bridge && h != 0 => format!("{h}:{}", pm.container_port),
-                        _ => pm.container_port.to_string(),
-                    };
-                    if pm.protocol != "tcp" {
-                        text = format!("{text}/{}", pm.protocol);
-                    }
-                    text.parse::<i64>().map_or(Node::Str(text), Node::Int)
-                })
-                .collect();
-            m.set("ports", Node::Seq(ports));
-        }
+        m.opt("ports", ports_node(td, c));
         let env: BTreeMap<String, String> = p
             .environment
             .iter()
@@ -993,21 +1084,7 @@ impl Composed<'_> {
             m.set("tags", env_node(&td.tags));
         }
         self.load_balancing_node(p, &mut m);
-        if let Some(ds) = p.discovery {
-            let mut dm = Map::default();
-            if ds.name != s.name.to_lowercase() {
-                dm.set("name", Node::str(ds.name.clone()));
-            }
-            if let Some(ttl) = ds.dns_ttl.filter(|t| *t != 60) {
-                dm.set("ttl", Node::Int(ttl));
-            }
-            if let Some(ft) = ds.failure_threshold.filter(|f| *f != 1) {
-                let mut hm = Map::default();
-                hm.set("failure_threshold", Node::Int(ft.into()));
-                dm.set("healthcheck", Node::Map(hm));
-            }
-            m.set("dns_discovery", Node::Map(dm));
-        }
+        m.opt("dns_discovery", p.discovery.map(|ds| discovery_node(s, ds)));
         let (cb, rb, min, max) = d.deployment();
         let mut dep = Map::default();
         if s.circuit_breaker != cb {
@@ -1023,6 +1100,11 @@ impl Composed<'_> {
             dep.set("max_percent", Node::Int(s.max_percent.into()));
         }
         m.opt("deployment", dep.non_empty());
+        m.opt("depends_on", sidecars::depends_node(&c.depends_on));
+        if let Some(envs) = &p.sidecars {
+            m.opt("containers", sidecars::containers_node(td, envs, d.logging.as_ref()));
+        }
+        m.opt("autoscaling", scaling::node(&p.scaling));
         m.set("adopt", Node::Bool(true));
         Node::Map(m)
     }
@@ -1088,6 +1170,24 @@ impl Composed<'_> {
             }
         }
     }
+}
+
+/// A service's `dns_discovery`: what differs from bosun's defaults (its name, TTL 60, a
+/// failure threshold of 1).
+fn discovery_node(s: &LiveService, ds: &LiveDiscoveryService) -> Node {
+    let mut dm = Map::default();
+    if ds.name != s.name.to_lowercase() {
+        dm.set("name", Node::str(ds.name.clone()));
+    }
+    if let Some(ttl) = ds.dns_ttl.filter(|t| *t != 60) {
+        dm.set("ttl", Node::Int(ttl));
+    }
+    if let Some(ft) = ds.failure_threshold.filter(|f| *f != 1) {
+        let mut hm = Map::default();
+        hm.set("failure_threshold", Node::Int(ft.into()));
+        dm.set("healthcheck", Node::Map(hm));
+    }
+    Node::Map(dm)
 }
 
 /// Comment lines: what a stackfile cannot represent, then what the plan would change.

@@ -2,41 +2,61 @@
 //! manage yet. Pure: the AWS adapter reads the live cluster into a [`LiveCluster`], and
 //! [`build`] turns it into the YAML text.
 //!
-//! What the stackfile holds: each service (with `adopt: true`) and its task definition;
-//! the target groups, listeners, rules and load balancers the services use, a load
-//! balancer that several services route through staying one shared `load_balancers:`
-//! entry (with `adopt: true`); their alias records in the zones asked for; their Cloud
-//! Map registrations. Settings every service shares move to `defaults`. Secrets stay
+//! What the stackfile holds: each service (with `adopt: true`) and its task definition,
+//! its sidecars as `containers:` entries and every container's `depends_on`; the target
+//! groups, listeners, rules and load balancers the services use, a load balancer that
+//! several services route through staying one shared `load_balancers:` entry (with
+//! `adopt: true`); their alias records in the zones asked for; their Cloud Map
+//! registrations. Settings every service shares move to `defaults`. Secrets stay
 //! `valueFrom` ARNs. Environment values are written as they are: the file is what the
 //! user asked for, and a stackfile without them would change every task definition.
+//! The `cluster:` block says the cluster's capacity providers and default strategy
+//! when it has providers that every service's strategy is among: equal to the live
+//! ones it plans nothing, even on a cluster bosun did not create, and a service that
+//! names neither a launch type nor a strategy then says neither either.
 //!
-//! Nothing is guessed. What a stackfile cannot say (a second container, a command, a
-//! capacity-provider strategy, a listener action other than a forward, a record that is
-//! not an alias to the service's ALB, ...) is written as a comment at the service or
-//! load balancer it concerns. Then [`build`] loads its own text with the stackfile
+//! Only what the plan adopts without a change is written. A service's scalable target
+//! becomes `autoscaling:` only when its tags say it is bosun's: the planner never takes
+//! over a target it did not create (a stackfile naming one plans a conflict), so any
+//! other is a comment, and `ignore: [desired_count]` leaves the count to it. A log group
+//! is never written as `logging.create_group`: bosun creates a group, or keeps one it
+//! created, and one that exists without its tags is a conflict; a group that exists
+//! needs nothing written, the tasks log to it as they do.
+//!
+//! Nothing is guessed. What a stackfile cannot say (a main container not named after
+//! the service, a container setting a `containers:` entry has no key for, a service
+//! with neither a launch type nor a strategy on a cluster without a default strategy,
+//! a listener action other than a forward, a record that is not an alias to the
+//! service's ALB, ...) is written as a comment at the service or load balancer it
+//! concerns. Then [`build`] loads its own text with the stackfile
 //! loader and compares the result with the live cluster, field by field: whatever the
 //! plan would still change (a new task-definition revision, a service setting, a target
-//! group's health check, a load balancer's subnets) is said in a comment too, by field
-//! name and never by value. An imported stackfile without such comments plans adoption
-//! only: no new revision, no redeploy.
+//! group's health check, a load balancer's subnets, a scaler) is said in a comment too,
+//! by field name and never by value. An imported stackfile without such comments plans
+//! adoption only: no new revision, no redeploy.
 //!
 //! # Layout
 //! - this module: the live cluster as the adapter reads it, and [`build`].
 //! - `compose`: which stackfile form each live resource takes (`elb` or `routing`, the
-//!   `vpc` block, the namespace, records), and the document, `defaults` included.
+//!   `vpc` and `cluster` blocks, the namespace, records), and the document, `defaults`
+//!   included.
+//! - `sidecars`: a task's other containers (`containers:`) and `depends_on`.
+//! - `scaling`: a service's scalable target, as `autoscaling:` or a comment.
 //! - `check`: the round trip: the document loaded again, compared with the live cluster.
 //! - `yaml`: the YAML writer (block style, stable key order, comments).
 
 mod check;
 mod compose;
+mod scaling;
+mod sidecars;
 mod yaml;
 
 use std::collections::BTreeMap;
 
 use crate::diagnostic::Diagnostics;
 use crate::model::{
-    CapacityProviderItem, LaunchType, NetworkSpec, PlacementConstraint, PlacementStrategy, PropagateTags, Protocol,
-    Scheme, TargetGroupSpec, TaskDefinitionSpec,
+    CapacityProviderItem, ClusterCapacity, LaunchType, NetworkSpec, PlacementConstraint, PlacementStrategy,
+    PropagateTags, Protocol, ScheduledActionSpec, Scheme, TargetGroupSpec, TargetTrackingSpec, TaskDefinitionSpec,
 };
 
 /// A live ECS cluster and what its services use, as the AWS adapter read it.
@@ -44,6 +64,9 @@ use crate::model::{
 pub struct LiveCluster {
     /// The ECS cluster name; bosun derives the AWS names it expects from it.
     pub cluster: String,
+    /// The cluster's capacity providers (sorted) and default strategy: the `cluster:`
+    /// block, written when a service runs on that strategy.
+    pub capacity: ClusterCapacity,
     /// The services to import, in any order (the document sorts them).
     pub services: Vec<LiveService>,
     /// Services that bosun already manages for this cluster: they need no import, and
@@ -95,6 +118,27 @@ pub struct LiveService {
     pub placement_constraints: Vec<PlacementConstraint>,
     /// Capacity provider strategy, ECS Exec, grace period and tag settings.
     pub settings: LiveServiceSettings,
+    /// The Application Auto Scaling target of its desired count, if it has one.
+    pub scaling: Option<LiveScaling>,
+}
+
+/// A service's scalable target (`service/<cluster>/<service>`), with its policies and
+/// scheduled actions in the desired shapes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveScaling {
+    /// `MinCapacity`.
+    pub min: i32,
+    /// `MaxCapacity`.
+    pub max: i32,
+    /// Whether its tags say bosun manages it for this cluster. The planner leaves a
+    /// target bosun does not own alone (a conflict when a stackfile names it), so only an
+    /// owned one becomes `autoscaling:`.
+    pub owned: bool,
+    /// Scaling policies by name; `None` for one a stackfile cannot say (step scaling, a
+    /// custom metric, a fractional target).
+    pub policies: BTreeMap<String, Option<TargetTrackingSpec>>,
+    /// Scheduled actions by name.
+    pub scheduled: BTreeMap<String, ScheduledActionSpec>,
 }
 
 /// The service settings a stackfile says since issue 15, as ECS reports them.
