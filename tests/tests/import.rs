@@ -400,7 +400,8 @@ async fn build_worker_and_fargate(env: &Env, secret: &str) {
     )
     .await;
 
-    // payments: Fargate, with a secret from Secrets Manager.
+    // payments: Fargate on Graviton, with a secret from Secrets Manager and the process
+    // settings of its container (all of which a stackfile says).
     let td = register(
         env.ecs
             .register_task_definition()
@@ -410,9 +411,34 @@ async fn build_worker_and_fargate(env: &Env, secret: &str) {
             .cpu("256")
             .memory("512")
             .execution_role_arn(EXECUTION_ROLE)
+            .runtime_platform(
+                ecs::RuntimePlatform::builder()
+                    .cpu_architecture(ecs::CpuArchitecture::Arm64)
+                    .operating_system_family(ecs::OsFamily::Linux)
+                    .build(),
+            )
+            .ephemeral_storage(ecs::EphemeralStorage::builder().size_in_gib(30).build())
             .container_definitions(
                 container("payments", "public.ecr.aws/nginx/nginx:1.27")
                     .secrets(ecs::Secret::builder().name("DATABASE_URL").value_from(secret).build().unwrap())
+                    .entry_point("/docker-entrypoint.sh")
+                    .command("nginx")
+                    .command("-g")
+                    .command("daemon off;")
+                    .working_directory("/srv")
+                    .user("101")
+                    .stop_timeout(20)
+                    .readonly_root_filesystem(true)
+                    .ulimits(
+                        ecs::Ulimit::builder()
+                            .name(ecs::UlimitName::Nofile)
+                            .soft_limit(4096)
+                            .hard_limit(8192)
+                            .build()
+                            .unwrap(),
+                    )
+                    .docker_labels("team", "payments")
+                    .linux_parameters(ecs::LinuxParameters::builder().init_process_enabled(true).build())
                     .build(),
             ),
     )

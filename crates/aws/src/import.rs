@@ -257,11 +257,9 @@ fn task_definition_notes(td: &ecs::TaskDefinition) -> Vec<String> {
     if td.volumes().iter().any(|v| v.host().and_then(|h| h.source_path()).is_none()) {
         notes.push("it has volumes other than host paths (EFS, Docker volumes, bind mounts without a path), which a stackfile cannot say".into());
     }
-    let task_level: [(&str, bool); 5] = [
+    let task_level: [(&str, bool); 3] = [
         ("a PID or IPC mode", td.pid_mode().is_some() || td.ipc_mode().is_some()),
         ("a proxy configuration", td.proxy_configuration().is_some()),
-        ("ephemeral storage", td.ephemeral_storage().is_some()),
-        ("a runtime platform", td.runtime_platform().is_some()),
         ("both EC2 and Fargate compatibilities", td.requires_compatibilities().len() > 1),
     ];
     let have: Vec<&str> = task_level.iter().filter(|(_, on)| *on).map(|(what, _)| *what).collect();
@@ -275,19 +273,29 @@ fn task_definition_notes(td: &ecs::TaskDefinition) -> Vec<String> {
 /// main container, a `containers:` entry's for a sidecar.
 fn unsaid(c: &ecs::ContainerDefinition, main: bool) -> Vec<&'static str> {
     let sidecar = !main;
+    // Of the Linux parameters, a stackfile says `initProcessEnabled` of the main container.
+    let linux = c.linux_parameters().is_some_and(|l| {
+        sidecar
+            || l.capabilities().is_some()
+            || !l.devices().is_empty()
+            || l.shared_memory_size().is_some()
+            || !l.tmpfs().is_empty()
+            || l.max_swap().is_some()
+            || l.swappiness().is_some()
+    });
     let set: [(&str, bool); 18] = [
-        ("a command", main && !c.command().is_empty()),
-        ("an entry point", main && !c.entry_point().is_empty()),
-        ("a working directory", c.working_directory().is_some()),
-        ("a user", c.user().is_some()),
+        ("a working directory", sidecar && c.working_directory().is_some()),
+        ("a user", sidecar && c.user().is_some()),
         ("a soft memory limit (memoryReservation)", c.memory_reservation().is_some()),
         ("`essential: false`", main && c.essential() == Some(false)),
         ("links", !c.links().is_empty()),
-        ("ulimits or Linux parameters", !c.ulimits().is_empty() || c.linux_parameters().is_some()),
-        ("Docker labels", c.docker_labels().is_some_and(|l| !l.is_empty())),
+        ("ulimits", sidecar && !c.ulimits().is_empty()),
+        ("Linux parameters", linux),
+        ("Docker labels", sidecar && c.docker_labels().is_some_and(|l| !l.is_empty())),
         ("environment files", !c.environment_files().is_empty()),
-        ("a read-only root file system", c.readonly_root_filesystem() == Some(true)),
-        ("start or stop timeouts", c.start_timeout().is_some() || c.stop_timeout().is_some()),
+        ("a read-only root file system", sidecar && c.readonly_root_filesystem() == Some(true)),
+        ("a start timeout", c.start_timeout().is_some()),
+        ("a stop timeout", sidecar && c.stop_timeout().is_some()),
         ("repository credentials", c.repository_credentials().is_some()),
         (
             "port mapping names, app protocols or port ranges",

@@ -1038,6 +1038,7 @@ impl Composed<'_> {
             m.set("privileged", Node::Bool(true));
         }
         m.opt("gpus", c.gpus.map(|g| Node::Int(g.into())));
+        process_node(td, &mut m);
         let volumes: Vec<String> = c
             .mount_points
             .iter()
@@ -1201,6 +1202,51 @@ fn comments(notes: &[String], differences: Option<&Vec<String>>) -> Vec<String> 
 
 /// A capacity provider strategy as the stackfile writes it: `base` and `weight` only
 /// when not 0.
+/// The main container's process settings and the task's platform, each as the service
+/// key that says it, when it is set live.
+fn process_node(td: &TaskDefinitionSpec, m: &mut Map) {
+    let c = &td.container;
+    if !c.command.is_empty() {
+        m.set("command", Node::strs(&c.command));
+    }
+    if !c.entry_point.is_empty() {
+        m.set("entrypoint", Node::strs(&c.entry_point));
+    }
+    m.opt("working_directory", c.working_directory.clone().map(Node::str));
+    m.opt("user", c.user.clone().map(Node::str));
+    m.opt("stop_timeout", c.stop_timeout.map(|t| Node::Int(t.into())));
+    if c.readonly_root_filesystem {
+        m.set("readonly_root_filesystem", Node::Bool(true));
+    }
+    if !c.ulimits.is_empty() {
+        let items = c
+            .ulimits
+            .iter()
+            .map(|u| {
+                let mut um = Map::default();
+                um.set("name", Node::str(u.name.clone()))
+                    .set("soft", Node::Int(u.soft_limit.into()))
+                    .set("hard", Node::Int(u.hard_limit.into()));
+                Node::Map(um)
+            })
+            .collect();
+        m.set("ulimits", Node::Seq(items));
+    }
+    if !c.docker_labels.is_empty() {
+        m.set("docker_labels", env_node(&c.docker_labels));
+    }
+    if c.init_process_enabled {
+        m.set("init_process_enabled", Node::Bool(true));
+    }
+    if let Some(p) = &td.runtime_platform {
+        let mut pm = Map::default();
+        pm.set("cpu_architecture", Node::str(p.cpu_architecture.to_ascii_lowercase()))
+            .set("os_family", Node::str(p.os_family.to_ascii_lowercase()));
+        m.set("runtime_platform", Node::Map(pm));
+    }
+    m.opt("ephemeral_storage", td.ephemeral_storage.map(|g| Node::Int(g.into())));
+}
+
 fn strategy_node(strategy: &[CapacityProviderItem]) -> Node {
     let items = strategy
         .iter()

@@ -2,7 +2,9 @@
 //! manage yet. Pure: the AWS adapter reads the live cluster into a [`LiveCluster`], and
 //! [`build`] turns it into the YAML text.
 //!
-//! What the stackfile holds: each service (with `adopt: true`) and its task definition,
+//! What the stackfile holds: each service (with `adopt: true`) and its task definition
+//! (the main container's process settings, `command` to `init_process_enabled`, and the
+//! task's `runtime_platform` and `ephemeral_storage` included),
 //! its sidecars as `containers:` entries and every container's `depends_on`; the target
 //! groups, listeners, rules and load balancers the services use, a load balancer that
 //! several services route through staying one shared `load_balancers:` entry (with
@@ -92,7 +94,7 @@ pub struct LiveService {
     /// The task definition it runs, in the desired state's shape (the first container).
     pub task_definition: TaskDefinitionSpec,
     /// What the adapter saw that the shape above and a stackfile cannot hold, one
-    /// sentence each (a second container, a command, a capacity-provider strategy, ...).
+    /// sentence each (a DAEMON service, environment files, Linux parameters other than the init process, ...).
     pub notes: Vec<String>,
     /// Desired task count.
     pub desired_count: i32,
