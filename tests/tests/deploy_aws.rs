@@ -1,7 +1,7 @@
 //! bosun's CloudFormation template (`deploy/aws/bosun.yml`) deployed to the emulator's
-//! CloudFormation: the resources it made, checked one by one, the task role's policy equal
-//! to `bosun iam-policy`'s, and `bosun serve` working on the stack's bucket and queue
-//! without `bosun init`.
+//! CloudFormation: the resources it made, checked one by one, the task role's managed
+//! policies equal to `bosun iam-policy`'s documents (by name, each within IAM's limit),
+//! and `bosun serve` working on the stack's bucket and queue without `bosun init`.
 //!
 //! The stack is created with `CreateServices=false`: moto's CloudFormation creates the ECS
 //! cluster, task definitions and services and the load balancer, but keeps too little of
@@ -26,6 +26,8 @@ const STACK: &str = "bosun";
 const CREATE_LIMIT: Duration = Duration::from_secs(60);
 const ZONES: [&str; 2] = ["Z0123456789ABC", "Z0ZONE2"];
 const ASSUME_ROLE: &str = "arn:aws:iam::210987654321:role/bosun-target";
+/// IAM's limit on a customer managed policy: characters, whitespace not counted.
+const MANAGED_POLICY_LIMIT: usize = 6_144;
 
 /// `aws ARGS... --output json` against the test's emulator; its JSON answer.
 async fn aws(env: &Env, args: &[&str]) -> Value {
@@ -125,23 +127,44 @@ fn iam_normal(doc: &Value) -> BTreeMap<String, Value> {
     out
 }
 
-/// The task role's inline policy, read through IAM.
-async fn task_role_policy(env: &Env) -> Value {
+/// The managed policies attached to the task role, read through IAM, by name, in the
+/// form [`iam_normal`] gives them. The role has no inline policy, and each document IAM
+/// holds is within IAM's limit for a managed policy (the emulator does not enforce it).
+async fn task_role_policies(env: &Env) -> BTreeMap<String, BTreeMap<String, Value>> {
     let role = physical_id(env, "TaskRole").await;
-    let out = aws(env, &["iam", "get-role-policy", "--role-name", &role, "--policy-name", "bosun"]).await;
-    match &out["PolicyDocument"] {
-        Value::String(s) => serde_json::from_str(s).expect("the policy document is JSON"),
-        doc => doc.clone(),
+    let inline = aws(env, &["iam", "list-role-policies", "--role-name", &role]).await;
+    assert_eq!(inline["PolicyNames"], json!([]), "the task role has inline policies: {inline:#}");
+    let attached = aws(env, &["iam", "list-attached-role-policies", "--role-name", &role]).await;
+    let mut out = BTreeMap::new();
+    for policy in attached["AttachedPolicies"].as_array().expect("AttachedPolicies") {
+        let (name, arn) =
+            (policy["PolicyName"].as_str().expect("a name"), policy["PolicyArn"].as_str().expect("an ARN"));
+        let meta = aws(env, &["iam", "get-policy", "--policy-arn", arn]).await;
+        let version = meta["Policy"]["DefaultVersionId"].as_str().expect("a default version");
+        let got = aws(env, &["iam", "get-policy-version", "--policy-arn", arn, "--version-id", version]).await;
+        let doc: Value = match &got["PolicyVersion"]["Document"] {
+            Value::String(s) => serde_json::from_str(s).expect("the policy document is JSON"),
+            doc => doc.clone(),
+        };
+        let size = serde_json::to_string(&doc).expect("JSON").chars().count();
+        assert!(size <= MANAGED_POLICY_LIMIT, "{name} takes {size} characters, over IAM's {MANAGED_POLICY_LIMIT}");
+        assert!(out.insert(name.to_owned(), iam_normal(&doc)).is_none(), "{name} attached twice");
     }
+    out
 }
 
-async fn iam_policy_json(env: &Env, extra: &[&str]) -> Value {
+/// `bosun iam-policy --format json` for the template's scope, by the names the stack gives
+/// the documents (the stack's name for `bosun`: `STACK-ecs` for `bosun-ecs`).
+async fn iam_policy_json(env: &Env, extra: &[&str]) -> BTreeMap<String, BTreeMap<String, Value>> {
     let mut args = vec!["iam-policy", "--format", "json", "--bucket", BUCKET, "--queue", QUEUE];
     args.extend_from_slice(&["--account", "123456789012", "--region", "us-east-1"]);
     args.extend_from_slice(extra);
     let run = env.bosun(&args).await;
     run.expect_code(0);
-    serde_json::from_str(&run.stdout).expect("bosun iam-policy --format json prints JSON")
+    let printed: Value = serde_json::from_str(&run.stdout).expect("bosun iam-policy --format json prints JSON");
+    let documents = printed.as_object().expect("an object of name to document");
+    let named = |name: &String| format!("{STACK}{}", name.strip_prefix("bosun").expect("named bosun-..."));
+    documents.iter().map(|(name, doc)| (named(name), iam_normal(doc))).collect()
 }
 
 #[tokio::test]
@@ -274,11 +297,13 @@ async fn the_stack_makes_the_state_bosun_init_makes_and_the_policy_bosun_prints(
     assert_eq!(groups["logGroups"][0]["logGroupName"], format!("/bosun/{STACK}"), "{groups:#}");
     assert_eq!(groups["logGroups"][0]["retentionInDays"], 14);
 
-    // The task role carries exactly what `bosun iam-policy` prints for the same scope.
+    // The task role holds exactly the managed policies `bosun iam-policy` prints for the
+    // same scope, by name.
     let printed =
         iam_policy_json(&env, &["--zone-id", ZONES[0], "--zone-id", ZONES[1], "--assume-role", ASSUME_ROLE, "--adopt"])
             .await;
-    assert_eq!(iam_normal(&task_role_policy(&env).await), iam_normal(&printed));
+    assert!(printed.contains_key("bosun-adopt") && printed.len() == 7, "{:?}", printed.keys());
+    assert_eq!(task_role_policies(&env).await, printed);
 
     // The TLS-only policy is enforced: the emulator speaks plain HTTP, and a write over it
     // is denied. bosun speaks HTTPS to AWS; to run it on the emulator, the policy goes.
@@ -334,7 +359,9 @@ async fn the_stack_makes_the_state_bosun_init_makes_and_the_policy_bosun_prints(
 async fn without_zones_adoption_or_roles_the_policy_is_the_plain_one() {
     let env = Env::start().await;
     create_stack(&env, &[("BucketName", BUCKET), ("JobRetentionDays", "0"), ("CreateServices", "false")]).await;
-    assert_eq!(iam_normal(&task_role_policy(&env).await), iam_normal(&iam_policy_json(&env, &[]).await));
+    let printed = iam_policy_json(&env, &[]).await;
+    assert!(!printed.contains_key("bosun-adopt"), "{:?}", printed.keys());
+    assert_eq!(task_role_policies(&env).await, printed);
     // With a retention of 0, job records are kept: no rule for jobs/.
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&env.sdk).force_path_style(true).build());
     let lifecycle = s3.get_bucket_lifecycle_configuration().bucket(BUCKET).send().await.expect("lifecycle");

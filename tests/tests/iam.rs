@@ -7,7 +7,7 @@
 //! - The whole flow (create, bump, hooks, prune, then the API and the scheduler) runs
 //!   with call counting on, and every operation bosun called must be granted.
 //! - The emulator enforces IAM (moto's `reset-auth`): an apply and a prune run signed
-//!   by a user that holds only the policy.
+//!   by a user that holds only the policy (its documents, as managed policies attached).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command as StdCommand;
@@ -49,8 +49,11 @@ fn iam_policy(args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("UTF-8")
 }
 
-fn statements(policy: &Value) -> &[Value] {
-    policy["Statement"].as_array().expect("Statement is a list")
+/// Every statement of `bosun iam-policy --format json`'s documents (an object of managed
+/// policy name to policy document), in order.
+fn statements(documents: &Value) -> Vec<&Value> {
+    let documents = documents.as_object().expect("an object of name to document");
+    documents.values().flat_map(|doc| doc["Statement"].as_array().expect("Statement is a list")).collect()
 }
 
 fn strings(v: &Value) -> Vec<&str> {
@@ -223,8 +226,16 @@ fn every_action_resource_and_condition_is_in_the_service_authorization_reference
         }
     }
     let pass_role =
-        statements(&policy).iter().find(|s| strings(&s["Action"]).contains(&"iam:PassRole")).expect("PassRole");
+        statements(&policy).into_iter().find(|s| strings(&s["Action"]).contains(&"iam:PassRole")).expect("PassRole");
     assert_eq!(pass_role["Condition"]["StringEquals"]["iam:PassedToService"], json!(["ecs-tasks.amazonaws.com"]));
+    // Each document fits a customer managed policy (IAM counts characters without
+    // whitespace), and Sids are unique across them.
+    for (name, doc) in policy.as_object().expect("an object") {
+        let size = serde_json::to_string(doc).expect("JSON").chars().count();
+        assert!(size <= 6_144, "{name} takes {size} characters, over IAM's 6,144 for a managed policy");
+    }
+    let sids: BTreeSet<&str> = statements(&policy).into_iter().map(|s| s["Sid"].as_str().expect("Sid")).collect();
+    assert_eq!(sids.len(), statements(&policy).len(), "a Sid twice");
 }
 
 #[test]
@@ -242,6 +253,13 @@ fn the_yaml_says_which_actions_take_no_resource_arns() {
         }
     }
     assert_eq!(comments.len(), statements(&json).len(), "one comment per statement:\n{yaml}");
+    // And a comment above each document, that starts with its name.
+    let lines: Vec<&str> = yaml.lines().collect();
+    for name in json.as_object().expect("an object").keys() {
+        let at = lines.iter().position(|l| *l == format!("\"{name}\":")).unwrap_or_else(|| panic!("{name}:\n{yaml}"));
+        let above = lines[..at].iter().rev().take_while(|l| l.starts_with("# ")).last();
+        assert!(above.is_some_and(|l| l.starts_with(&format!("# {name}: "))), "{name} has no comment:\n{yaml}");
+    }
     for st in statements(&json) {
         let sid = st["Sid"].as_str().expect("Sid");
         if strings(&st["Resource"]) == ["*"] {
@@ -252,6 +270,30 @@ fn the_yaml_says_which_actions_take_no_resource_arns() {
             );
         }
     }
+}
+
+#[test]
+fn one_document_prints_alone_as_iam_takes_it() {
+    let all: Value = serde_json::from_str(&iam_policy(&[EVERYTHING, &["--format", "json"]].concat())).expect("JSON");
+    for name in ["bosun-reads", "bosun-dns", "bosun-adopt"] {
+        let one = iam_policy(&[EVERYTHING, &["--format", "json", "--document", name]].concat());
+        let one: Value = serde_json::from_str(&one).expect("JSON");
+        assert_eq!(one, all[name], "{name}");
+        assert_eq!(one["Version"], "2012-10-17", "a bare policy document");
+        let yaml = iam_policy(&[EVERYTHING, &["--document", name]].concat());
+        assert!(yaml.starts_with(&format!("# {name}: ")), "{yaml}");
+        let from_yaml: Value = yaml_serde::from_str(&yaml).expect("YAML");
+        assert_eq!(from_yaml, one, "{name}");
+    }
+    // Without --adopt there is no bosun-adopt, and the error names the documents there are.
+    let out = StdCommand::new(bosun_binary())
+        .args(["iam-policy", "--bucket", BUCKET, "--queue", QUEUE, "--document", "bosun-adopt"])
+        .output()
+        .expect("run bosun iam-policy");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no managed policy bosun-adopt"), "{stderr}");
+    assert!(stderr.contains("bosun-reads, bosun-ecs, bosun-elb, bosun-dns, bosun-autoscaling-logs, bosun-state"));
 }
 
 /// `(service, operation)` pairs in the Prometheus text of `/metrics`.
@@ -397,7 +439,7 @@ async fn every_call_of_the_whole_flow_is_granted_by_the_printed_policy() {
     let printed = iam_policy(&["-f", stackfile.to_str().unwrap(), "--format", "json"]);
     let policy: Value = serde_json::from_str(&printed).expect("JSON");
     let granted: BTreeSet<String> =
-        statements(&policy).iter().flat_map(|s| strings(&s["Action"])).map(str::to_ascii_lowercase).collect();
+        statements(&policy).into_iter().flat_map(|s| strings(&s["Action"])).map(str::to_ascii_lowercase).collect();
     let mut missing = Vec::new();
     for (service, operation) in &calls {
         let actions = bosun_aws::policy::iam_actions(service, operation)
@@ -407,7 +449,8 @@ async fn every_call_of_the_whole_flow_is_granted_by_the_printed_policy() {
     assert!(missing.is_empty(), "bosun called actions its policy does not grant: {missing:?}\n{printed}");
     // The hosted zone of the stackfile, and only it, is writable.
     let zone_arn = format!("arn:aws:route53:::hostedzone/{}", env.prereqs.zone_id);
-    let writes = statements(&policy).iter().find(|s| s["Sid"] == "Route53WriteRecords").expect("Route53WriteRecords");
+    let writes =
+        statements(&policy).into_iter().find(|s| s["Sid"] == "Route53WriteRecords").expect("Route53WriteRecords");
     assert_eq!(strings(&writes["Resource"]), [zone_arn.as_str()]);
 }
 
@@ -452,12 +495,16 @@ async fn enforce_iam(env: &Env, from_request: &str) {
     assert!(resp.status().is_success(), "reset-auth: {}", resp.status());
 }
 
-/// A user holding `policy` (or nothing); its access key and secret.
-fn user(env: &Env, name: &str, policy: Option<&Value>) -> (String, String) {
+/// A user holding `documents` (an object of name to policy document, each made a
+/// customer managed policy and attached, as on bosun's role), or nothing; its access key
+/// and secret.
+fn user(env: &Env, name: &str, documents: Option<&Value>) -> (String, String) {
     aws(env, &["iam", "create-user", "--user-name", name]);
-    if let Some(policy) = policy {
-        let doc = policy.to_string();
-        aws(env, &["iam", "put-user-policy", "--user-name", name, "--policy-name", "bosun", "--policy-document", &doc]);
+    for (policy, doc) in documents.into_iter().flat_map(|d| d.as_object().expect("an object")) {
+        let created =
+            aws(env, &["iam", "create-policy", "--policy-name", policy, "--policy-document", &doc.to_string()]);
+        let arn = created["Policy"]["Arn"].as_str().expect("the policy's ARN");
+        aws(env, &["iam", "attach-user-policy", "--user-name", name, "--policy-arn", arn]);
     }
     let key = aws(env, &["iam", "create-access-key", "--user-name", name]);
     let id = key["AccessKey"]["AccessKeyId"].as_str().expect("AccessKeyId").to_owned();
@@ -478,7 +525,9 @@ async fn an_apply_and_a_prune_succeed_with_only_the_policy() {
     // user gets the printed actions, with their S3 resources, unconditioned. The
     // conditions and other resources are checked against the Service Authorization
     // Reference above, not here.
-    for st in policy["Statement"].as_array_mut().expect("statements") {
+    let documents = policy.as_object_mut().expect("an object of name to document");
+    assert!(documents.len() > 1, "the policy comes in several managed policies: {:?}", documents.keys());
+    for st in documents.values_mut().flat_map(|doc| doc["Statement"].as_array_mut().expect("statements")) {
         st.as_object_mut().expect("a statement").remove("Condition");
         if !strings(&st["Action"]).iter().all(|a| a.starts_with("s3:")) {
             st["Resource"] = json!("*");

@@ -35,8 +35,8 @@
 //! - [`proposals`]: chat proposals in S3, changed only by conditional writes.
 //! - [`ecr`]: recent image tags of a repository.
 //! - [`live`]: the live state of a cluster's services (counts, image, rollout).
-//! - [`policy`]: the IAM policy bosun needs (`bosun iam-policy`), and the actions each
-//!   SDK operation needs.
+//! - [`policy`]: the IAM policy bosun needs (`bosun iam-policy`), split into managed
+//!   policies within IAM's size limit, and the actions each SDK operation needs.
 
 pub mod apply;
 pub mod backoff;

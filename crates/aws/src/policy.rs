@@ -13,15 +13,21 @@
 //!   own, which the user opts into;
 //! - actions that AWS authorizes on `"*"` only are grouped, with a note that says so.
 //!
-//! The policy is data ([`Policy`]), rendered as JSON (for `aws iam put-role-policy`) or as
-//! YAML with a comment on each statement (for a CloudFormation `PolicyDocument`). It is
-//! pure: no AWS call is made to build it. [`iam_actions`] maps an SDK operation to the
-//! IAM actions it needs, so the tests can check every call bosun made against it.
+//! The policy is data ([`Policy`]). It is larger than IAM lets a role hold inline (10,240
+//! characters for all of a role's inline policies), so it is delivered as customer managed
+//! policies ([`Documents`]): one per [`Part`], named after what it grants (`bosun-ecs`),
+//! each at most [`DOCUMENT_BUDGET`] characters (IAM's limit is [`DOCUMENT_LIMIT`]). They
+//! are rendered as JSON (an object of name to document; one document alone for `aws iam
+//! create-policy`) or as YAML with a comment on each document and statement (for
+//! CloudFormation `AWS::IAM::ManagedPolicy` resources). It is pure: no AWS call is made to
+//! build it. [`iam_actions`] maps an SDK operation to the IAM actions it needs, so the
+//! tests can check every call bosun made against it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use serde::Serialize;
+use serde::ser::SerializeMap as _;
 
 /// The tag key and value every condition on ownership uses.
 const OWNED_KEY: &str = "bosun:managed-by";
@@ -218,29 +224,19 @@ const UNSCOPED_READS: &[&str] = &[
 ];
 
 impl Policy {
-    /// The policy for `scope`.
+    /// The whole policy for `scope`: every statement of its [`Documents`], in their order.
     pub fn new(scope: &Scope) -> Self {
-        let s = scope;
-        let mut statement = reads(s);
-        statement.extend(ecs(s));
-        statement.extend(elb(s));
-        statement.extend(cloud_map(s));
-        statement.extend(autoscaling(s));
-        statement.extend(logs(s));
-        statement.extend(route53(s));
-        statement.extend(state(s));
-        if !s.assume_roles.is_empty() {
-            statement.push(Statement::new(
-                "AssumeClusterRoles",
-                "Clusters in other accounts or regions, reached through the role their stackfile names.",
-                &["sts:AssumeRole"],
-                s.assume_roles.iter().cloned().collect(),
-            ));
-        }
-        if s.adopt {
-            statement.extend(adoption(s));
-        }
+        Self::of(groups(scope).into_iter().flat_map(|(_, group)| group).collect())
+    }
+
+    fn of(statement: Vec<Statement>) -> Self {
         Self { version: "2012-10-17", statement }
+    }
+
+    /// The characters IAM counts in this document: its JSON without whitespace. (No string
+    /// of a policy holds whitespace; notes are not part of it.)
+    pub fn size(&self) -> usize {
+        serde_json::to_string(self).expect("a policy always serialises").chars().count()
     }
 
     /// Whether some statement grants `action` (`service:Action`), whatever its resource
@@ -249,7 +245,7 @@ impl Policy {
         self.statement.iter().any(|s| s.action.iter().any(|a| action_matches(a, action)))
     }
 
-    /// The policy as IAM's JSON.
+    /// The policy as IAM's JSON (for `aws iam create-policy --policy-document file://...`).
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a policy always serialises")
     }
@@ -257,7 +253,7 @@ impl Policy {
     /// The policy as YAML, with a comment above each statement: the form a CloudFormation
     /// template's `PolicyDocument` takes.
     pub fn to_yaml(&self) -> String {
-        let q = |s: &str| serde_json::to_string(s).expect("a string always serialises");
+        let q = quote;
         let mut out = String::new();
         let _ = writeln!(out, "Version: {}", q(self.version));
         let _ = writeln!(out, "Statement:");
@@ -290,6 +286,223 @@ impl Policy {
         }
         out
     }
+}
+
+/// IAM's limit on a customer managed policy: characters of its JSON, whitespace not counted.
+pub const DOCUMENT_LIMIT: usize = 6_144;
+
+/// What bosun puts in one managed policy: IAM's limit less a margin, so that a document
+/// IAM stores spelled a little differently (a list of one as a string, or the reverse, as
+/// CloudFormation may pass it) still fits.
+pub const DOCUMENT_BUDGET: usize = 6_000;
+
+/// The managed policies a role may hold by default (IAM's quota; up to 20 on request).
+pub const DOCUMENT_QUOTA: usize = 10;
+
+/// The managed policies bosun's statements are delivered in, in the order they are
+/// printed. Each holds groups of related statements and is named after what it grants;
+/// which statements go in which part does not depend on the scope, so the names stay put
+/// when zones, clusters or roles are added (CloudFormation replaces a managed policy
+/// whose name changes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Part {
+    /// Reads of live state, of what stackfiles reference, and of image tags.
+    Reads,
+    /// ECS clusters, services, task definitions and hook tasks, and the roles passed to tasks.
+    Ecs,
+    /// ELBv2 load balancers, listeners, rules and target groups.
+    Elb,
+    /// Cloud Map namespaces and services, and Route53 records.
+    Dns,
+    /// Application Auto Scaling of services' desired counts, and log groups.
+    ScalingLogs,
+    /// bosun's state bucket and job queues, and the roles it assumes.
+    State,
+    /// Taking over resources bosun did not create (`--adopt` only).
+    Adopt,
+}
+
+impl Part {
+    /// Every part, in the order the documents are printed.
+    pub const ALL: [Part; 7] =
+        [Part::Reads, Part::Ecs, Part::Elb, Part::Dns, Part::ScalingLogs, Part::State, Part::Adopt];
+
+    /// The managed policy's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Reads => "bosun-reads",
+            Part::Ecs => "bosun-ecs",
+            Part::Elb => "bosun-elb",
+            Part::Dns => "bosun-dns",
+            Part::ScalingLogs => "bosun-autoscaling-logs",
+            Part::State => "bosun-state",
+            Part::Adopt => "bosun-adopt",
+        }
+    }
+
+    /// What the managed policy grants, in a sentence.
+    pub fn about(self) -> &'static str {
+        match self {
+            Part::Reads => {
+                "Reads of live state, of what stackfiles reference (preflight, `bosun import`) and of image tags."
+            }
+            Part::Ecs => {
+                "ECS: the clusters, services and task definitions bosun creates and changes, its hook tasks, \
+                 and the roles it passes to tasks."
+            }
+            Part::Elb => "ELBv2: the load balancers, listeners, rules and target groups bosun creates and changes.",
+            Part::Dns => "Cloud Map namespaces and services, and Route53 records in the hosted zones given.",
+            Part::ScalingLogs => {
+                "Application Auto Scaling of ECS services' desired counts, and the log groups of \
+                 `logging.create_group`."
+            }
+            Part::State => {
+                "bosun's state bucket and job queues, and the roles it assumes to reach clusters in other accounts."
+            }
+            Part::Adopt => "Opt-in (--adopt): taking over resources bosun did not create (`adopt: true`).",
+        }
+    }
+}
+
+/// Every statement for `scope`, in groups, each with the part it is delivered in.
+fn groups(s: &Scope) -> Vec<(Part, Vec<Statement>)> {
+    let mut groups = vec![
+        (Part::Reads, reads(s)),
+        (Part::Ecs, ecs(s)),
+        (Part::Elb, elb(s)),
+        (Part::Dns, cloud_map(s)),
+        (Part::Dns, route53(s)),
+        (Part::ScalingLogs, autoscaling(s)),
+        (Part::ScalingLogs, logs(s)),
+        (Part::State, state(s)),
+        (Part::State, assume(s)),
+    ];
+    if s.adopt {
+        groups.push((Part::Adopt, adoption(s)));
+    }
+    groups
+}
+
+/// One customer managed policy of bosun's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    /// The policy's name: its part's (`bosun-ecs`), or with `-2`, `-3`, ... for the rest of a
+    /// part too large for one document (many clusters, zones or roles named).
+    pub name: String,
+    /// What it grants: the YAML's comment above it, a template's `Description`.
+    pub about: &'static str,
+    /// Its statements, at most [`DOCUMENT_BUDGET`] characters of them.
+    pub policy: Policy,
+}
+
+/// A statement too large for a managed policy on its own.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "statement {sid} alone takes {size} characters, more than the {DOCUMENT_BUDGET} bosun puts in one managed \
+     policy (IAM's limit: {DOCUMENT_LIMIT})"
+)]
+pub struct TooLarge {
+    /// The statement.
+    pub sid: &'static str,
+    /// Its characters, as a document of its own.
+    pub size: usize,
+}
+
+/// bosun's policy as IAM takes it: the managed policies of [`Policy::new`]'s statements,
+/// each within [`DOCUMENT_BUDGET`], in [`Part`] order (a part without statements, such as
+/// [`Part::Adopt`] without `--adopt`, has no document).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Documents(pub Vec<Document>);
+
+impl Documents {
+    /// The documents for `scope`. A part too large for one document goes on into the next
+    /// (`bosun-ecs-2`), statement by statement in order; a statement too large on its own
+    /// is an error.
+    pub fn new(scope: &Scope) -> Result<Self, TooLarge> {
+        let groups = groups(scope);
+        let mut documents = Vec::new();
+        for part in Part::ALL {
+            let statements = groups.iter().filter(|(p, _)| *p == part).flat_map(|(_, group)| group);
+            let mut chunks: Vec<Vec<Statement>> = Vec::new();
+            for st in statements {
+                let alone = Policy::of(vec![st.clone()]).size();
+                if alone > DOCUMENT_BUDGET {
+                    return Err(TooLarge { sid: st.sid, size: alone });
+                }
+                let fits = |chunk: &Vec<Statement>| {
+                    Policy::of([chunk.as_slice(), std::slice::from_ref(st)].concat()).size() <= DOCUMENT_BUDGET
+                };
+                match chunks.last_mut() {
+                    Some(chunk) if fits(chunk) => chunk.push(st.clone()),
+                    _ => chunks.push(vec![st.clone()]),
+                }
+            }
+            for (i, chunk) in chunks.into_iter().enumerate() {
+                let name = if i == 0 { part.name().to_owned() } else { format!("{}-{}", part.name(), i + 1) };
+                documents.push(Document { name, about: part.about(), policy: Policy::of(chunk) });
+            }
+        }
+        Ok(Self(documents))
+    }
+
+    /// The document called `name`.
+    pub fn get(&self, name: &str) -> Option<&Document> {
+        self.0.iter().find(|d| d.name == name)
+    }
+
+    /// The documents' names, in order.
+    pub fn names(&self) -> Vec<&str> {
+        self.0.iter().map(|d| d.name.as_str()).collect()
+    }
+
+    /// A JSON object of name to policy document, in order.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a policy always serialises")
+    }
+
+    /// A YAML mapping of name to policy document, with a comment on each document and
+    /// statement: each value is the `PolicyDocument` of a CloudFormation
+    /// `AWS::IAM::ManagedPolicy`.
+    pub fn to_yaml(&self) -> String {
+        let mut out = String::new();
+        for (i, doc) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str(&doc.to_yaml_comment());
+            let _ = writeln!(out, "{}:", quote(&doc.name));
+            for line in doc.policy.to_yaml().lines() {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+        out
+    }
+}
+
+impl Document {
+    /// `# NAME: what it grants`, wrapped.
+    pub fn to_yaml_comment(&self) -> String {
+        let mut out = String::new();
+        for line in wrap(&format!("{}: {}", self.name, self.about), 96) {
+            let _ = writeln!(out, "# {line}");
+        }
+        out
+    }
+}
+
+impl Serialize for Documents {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for doc in &self.0 {
+            map.serialize_entry(&doc.name, &doc.policy)?;
+        }
+        map.end()
+    }
+}
+
+/// A string as a YAML (and JSON) double-quoted scalar.
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).expect("a string always serialises")
 }
 
 /// Reads: of live state, of what a stackfile references (preflight), of what `bosun
@@ -573,6 +786,18 @@ fn state(s: &Scope) -> Vec<Statement> {
     ]
 }
 
+fn assume(s: &Scope) -> Vec<Statement> {
+    if s.assume_roles.is_empty() {
+        return Vec::new();
+    }
+    vec![Statement::new(
+        "AssumeClusterRoles",
+        "Clusters in other accounts or regions, reached through the role their stackfile names.",
+        &["sts:AssumeRole"],
+        s.assume_roles.iter().cloned().collect(),
+    )]
+}
+
 fn adoption(s: &Scope) -> Vec<Statement> {
     vec![
         Statement::new(
@@ -852,11 +1077,88 @@ mod tests {
     fn yaml_and_json_agree() {
         let mut s = scope();
         s.adopt = true;
-        let policy = Policy::new(&s);
-        let from_yaml: serde_json::Value = yaml_serde::from_str(&policy.to_yaml()).expect("the YAML parses");
-        let from_json: serde_json::Value = serde_json::from_str(&policy.to_json()).expect("the JSON parses");
+        let documents = Documents::new(&s).expect("the documents");
+        let from_yaml: serde_json::Value = yaml_serde::from_str(&documents.to_yaml()).expect("the YAML parses");
+        let from_json: serde_json::Value = serde_json::from_str(&documents.to_json()).expect("the JSON parses");
         assert_eq!(from_yaml, from_json);
-        insta::assert_snapshot!(policy.to_yaml());
+        // In order (serde_json's map sorts its keys: look at the text).
+        let json = documents.to_json();
+        let at: Vec<usize> =
+            documents.names().iter().map(|n| json.find(&format!("\n  \"{n}\": {{")).expect("each name")).collect();
+        assert!(at.is_sorted(), "{at:?}");
+        for doc in &documents.0 {
+            let from_yaml: serde_json::Value = yaml_serde::from_str(&doc.policy.to_yaml()).expect("the YAML parses");
+            assert_eq!(from_yaml, from_json[&doc.name], "{}", doc.name);
+        }
+        insta::assert_snapshot!(documents.to_yaml());
+    }
+
+    /// Everything a scope can name, several of each, as a large installation has them.
+    fn worst_case() -> Scope {
+        let mut s = scope();
+        s.adopt = true;
+        s.clusters.extend(["production", "staging", "preview"].map(String::from));
+        s.zones.extend((1..=8).map(|i| format!("Z0{i}23456789ABCDEFGHIJ")));
+        s.namespaces.extend((1..=4).map(|i| format!("ns-{i}bcdefghijklmnop")));
+        s.assume_roles.extend((1..=4).map(|i| format!("arn:aws:iam::21098765432{i}:role/bosun-target")));
+        // Two stackfiles of twelve services, each with its own task role and a shared
+        // execution role, each cluster reached through a role of its own.
+        for cluster in ["production", "staging"] {
+            let mut text = format!("aws:\n  role_arn: arn:aws:iam::210987654329:role/bosun-{cluster}\nservices:\n");
+            for i in 1..=12 {
+                let _ = write!(
+                    text,
+                    "  - svc-{i:02}:\n      image: nginx:1.27\n      memory: 256\n      \
+                     task_role_arn: arn:aws:iam::123456789012:role/{cluster}-svc-{i:02}-task\n      \
+                     task_execution_role_arn: arn:aws:iam::123456789012:role/{cluster}-execution\n"
+                );
+            }
+            let desired = bosun_stackfile::load(&text, cluster).unwrap_or_else(|d| panic!("{d}\n{text}"));
+            s.add_stackfile(&desired);
+        }
+        assert_eq!((s.task_roles.len(), s.assume_roles.len()), (26, 6));
+        s
+    }
+
+    #[test]
+    fn every_document_fits_a_managed_policy_and_together_they_are_the_policy() {
+        for s in [Scope::new("b", "q.fifo"), scope(), worst_case()] {
+            let documents = Documents::new(&s).expect("the documents");
+            assert!(documents.0.len() <= DOCUMENT_QUOTA, "{:?}", documents.names());
+            let names: BTreeSet<&str> = documents.names().into_iter().collect();
+            assert_eq!(names.len(), documents.0.len(), "a name twice: {:?}", documents.names());
+            for doc in &documents.0 {
+                let size = doc.policy.size();
+                assert!(size <= DOCUMENT_BUDGET && DOCUMENT_BUDGET < DOCUMENT_LIMIT, "{}: {size}", doc.name);
+                assert!(!doc.policy.statement.is_empty(), "{} is empty", doc.name);
+            }
+            // Nothing lost, nothing twice, in the same order.
+            let split: Vec<Statement> = documents.0.iter().flat_map(|d| d.policy.statement.clone()).collect();
+            assert_eq!(split, Policy::new(&s).statement);
+        }
+        // The worst case fits without a part going on into a second document.
+        let names = Documents::new(&worst_case()).expect("the documents").names().join(" ");
+        assert_eq!(names, "bosun-reads bosun-ecs bosun-elb bosun-dns bosun-autoscaling-logs bosun-state bosun-adopt");
+        let plain = Documents::new(&Scope::new("b", "q.fifo")).expect("the documents").names().join(" ");
+        assert_eq!(plain, "bosun-reads bosun-ecs bosun-elb bosun-dns bosun-autoscaling-logs bosun-state");
+    }
+
+    #[test]
+    fn a_part_too_large_for_one_document_goes_on_into_the_next() {
+        let mut s = scope();
+        s.clusters.extend((1..=12).map(|i| format!("cluster-{i:02}")));
+        let documents = Documents::new(&s).expect("the documents");
+        let ecs: Vec<&Document> = documents.0.iter().filter(|d| d.name.starts_with("bosun-ecs")).collect();
+        assert!(ecs.len() >= 2, "{:?}", documents.names());
+        assert_eq!(ecs[1].name, "bosun-ecs-2");
+        assert!(ecs.iter().all(|d| d.policy.size() <= DOCUMENT_BUDGET));
+        let split: Vec<Statement> = documents.0.iter().flat_map(|d| d.policy.statement.clone()).collect();
+        assert_eq!(split, Policy::new(&s).statement);
+        // A statement that cannot fit alone is refused, with its name.
+        s.task_roles.extend((1..=200).map(|i| format!("role-{i:03}")));
+        let err = Documents::new(&s).expect_err("PassRolesToTasks is too large");
+        assert_eq!(err.sid, "PassRolesToTasks");
+        assert!(err.to_string().contains("more than the 6000"), "{err}");
     }
 
     #[test]

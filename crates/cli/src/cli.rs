@@ -101,7 +101,10 @@ pub enum Command {
         command: TokenCommand,
     },
     /// Print the least-privilege IAM policy bosun's engine, API and scheduler need, scoped
-    /// to its bucket and queues, bosun's tags, and the hosted zones and roles given.
+    /// to its bucket and queues, bosun's tags, and the hosted zones and roles given. It is
+    /// printed as customer managed policies to attach to bosun's role, each named after
+    /// what it grants (bosun-reads, bosun-ecs, ...) and within IAM's 6,144 characters
+    /// (the whole is too large for a role's inline policies).
     IamPolicy(IamPolicyArgs),
     /// Print a completion script for a shell, e.g. `bosun completions bash >
     /// /etc/bash_completion.d/bosun`.
@@ -159,14 +162,21 @@ pub struct IamPolicyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = PolicyFormat::Yaml)]
     pub format: PolicyFormat,
+    /// Print only this managed policy's document, bare (e.g. `--document bosun-ecs
+    /// --format json` for `aws iam create-policy --policy-name bosun-ecs --policy-document
+    /// file://...`).
+    #[arg(long, value_name = "NAME")]
+    pub document: Option<String>,
 }
 
 /// `bosun iam-policy` output formats.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum PolicyFormat {
-    /// YAML with a comment on each statement (a CloudFormation `PolicyDocument`).
+    /// A YAML mapping of policy name to policy document, with a comment on each document
+    /// and statement (each a CloudFormation `AWS::IAM::ManagedPolicy`'s `PolicyDocument`).
     Yaml,
-    /// IAM's JSON, for `aws iam put-role-policy --policy-document file://...`.
+    /// A JSON object of policy name to IAM policy document; with `--document`, that
+    /// document alone, for `aws iam create-policy --policy-document file://...`.
     Json,
 }
 

@@ -405,7 +405,8 @@ fn token_new(role: &str, name: &str) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Print the IAM policy for the bucket, queue and stackfiles given. Reads no AWS.
+/// Print the IAM policy for the bucket, queue and stackfiles given, as managed policies
+/// (all, or the one `--document` names). Reads no AWS.
 fn iam_policy(args: IamPolicyArgs) -> Result<ExitCode, Failure> {
     // A queue URL (`https://sqs.REGION.amazonaws.com/ACCOUNT/NAME`) names the queue last.
     let queue = args.queue.rsplit('/').next().unwrap_or(&args.queue);
@@ -429,10 +430,34 @@ fn iam_policy(args: IamPolicyArgs) -> Result<ExitCode, Failure> {
         };
         scope.add_stackfile(&load(&target)?.desired);
     }
-    let policy = bosun_aws::policy::Policy::new(&scope);
+    let documents = bosun_aws::policy::Documents::new(&scope).map_err(|e| {
+        Failure::user(e).hint(
+            "name fewer clusters, namespaces, hosted zones or roles: each adds an ARN to the statements that \
+             name them (with none, the policy covers every one of the account and region)",
+        )
+    })?;
+    if documents.0.len() > bosun_aws::policy::DOCUMENT_QUOTA {
+        eprintln!(
+            "warning: {} managed policies, more than the {} a role may hold by default (IAM raises the quota \
+             to 20 on request)",
+            documents.0.len(),
+            bosun_aws::policy::DOCUMENT_QUOTA
+        );
+    }
+    let Some(name) = args.document else {
+        match args.format {
+            PolicyFormat::Yaml => print!("{}", documents.to_yaml()),
+            PolicyFormat::Json => println!("{}", documents.to_json()),
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let Some(doc) = documents.get(&name) else {
+        return Err(Failure::user(anyhow::anyhow!("no managed policy {name} for this scope"))
+            .hint(format!("the policies are {}", documents.names().join(", "))));
+    };
     match args.format {
-        PolicyFormat::Yaml => print!("{}", policy.to_yaml()),
-        PolicyFormat::Json => println!("{}", policy.to_json()),
+        PolicyFormat::Yaml => print!("{}{}", doc.to_yaml_comment(), doc.policy.to_yaml()),
+        PolicyFormat::Json => println!("{}", doc.policy.to_json()),
     }
     Ok(ExitCode::SUCCESS)
 }
