@@ -46,8 +46,11 @@ async fn connect(env: &Env, service: &str) -> Option<ecs::ServiceConnectConfigur
     primary.service_connect_configuration().cloned()
 }
 
-/// `(port name, discovery name, [(alias, port)])` of each offered port.
-fn offered(sc: &ecs::ServiceConnectConfiguration) -> Vec<(String, String, Vec<(String, i32)>)> {
+/// `(port name, discovery name, [(alias, port)])` of an offered port.
+type Offered = (String, String, Vec<(String, i32)>);
+
+/// Each offered port of a configuration.
+fn offered(sc: &ecs::ServiceConnectConfiguration) -> Vec<Offered> {
     sc.services()
         .iter()
         .map(|s| {
