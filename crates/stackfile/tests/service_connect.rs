@@ -109,10 +109,10 @@ fn combinations_ecs_refuses_are_reported_with_their_place() {
         r#"{HEAD}services:
   - both:
       image: nginx
-      ports: [{{port: 80, name: http}}]
+      ports: [{{port: 80, name: web}}]
       dns_discovery: {{}}
       service_connect:
-        services: [{{port_name: http}}]
+        services: [{{port_name: web}}]
   - job:
       type: task
       image: nginx
@@ -178,4 +178,42 @@ fn malformed_entries_are_structural_errors() {
         ports.trim_end_matches(", ")
     );
     insta::assert_snapshot!("service_connect_structural", errors(&text));
+}
+
+#[test]
+fn cloud_map_names_and_aliases_are_unique_in_a_namespace_across_services() {
+    let text = format!(
+        r#"{HEAD}services:
+  - users:
+      image: nginx
+      dns_discovery: {{name: api}}
+  - api:
+      image: nginx
+      network_mode: awsvpc
+      ports: [{{port: 80, name: api}}]
+      service_connect:
+        services: [{{port_name: api, client_aliases: [{{port: 80, dns_name: api.internal}}]}}]
+  - api2:
+      image: nginx
+      network_mode: awsvpc
+      ports: [{{port: 80, name: http}}]
+      service_connect:
+        services: [{{port_name: http, discovery_name: api2, client_aliases: [{{port: 80, dns_name: api.internal}}]}}]
+  - elsewhere:
+      image: nginx
+      network_mode: awsvpc
+      ports: [{{port: 80, name: api}}]
+      service_connect:
+        namespace: other.sd
+        services: [{{port_name: api, client_aliases: [{{port: 80, dns_name: api.internal}}]}}]
+"#
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            "14:32: services[1].api.service_connect.services[0].port_name: Cloud Map service `api` is already used in namespace `staging.sd` by service `users`; it is unique in the namespace",
+            "20:77: services[2].api2.service_connect.services[0].client_aliases[0]: client alias `api.internal:80` is already used in namespace `staging.sd` by service `api`; it is unique in the namespace",
+        ]
+        .join("\n")
+    );
 }

@@ -11,6 +11,18 @@ use crate::suggest::did_you_mean;
 use crate::validate::{check_alias_dns_name, check_connect_name};
 use crate::walk::join;
 
+/// A name that is unique in a Cloud Map namespace across the stackfile's services.
+pub(super) struct NamespaceName {
+    /// The namespace, as the stackfile names it.
+    namespace: String,
+    /// `Cloud Map service` or `client alias`.
+    kind: &'static str,
+    /// The name (an alias with its port).
+    name: String,
+    /// The service that claimed it, named in the later one's error.
+    service: String,
+}
+
 /// What a named port of the task is, for the services that refer to it.
 struct NamedPort<'s> {
     /// `tcp` or `udp`.
@@ -20,6 +32,38 @@ struct NamedPort<'s> {
 }
 
 impl Normaliser<'_> {
+    /// Claims `name` in `namespace` for `service`; reports at `path` a name another
+    /// service claimed first.
+    pub(super) fn claim_in_namespace(
+        &mut self,
+        namespace: &str,
+        kind: &'static str,
+        name: String,
+        service: &str,
+        path: &str,
+    ) {
+        if namespace.is_empty() {
+            return;
+        }
+        let taken = self.namespace_names.iter().find(|n| n.namespace == namespace && n.kind == kind && n.name == name);
+        match taken {
+            Some(first) if first.service != service => {
+                let msg = format!(
+                    "{kind} `{name}` is already used in namespace `{namespace}` by service `{}`; it is unique in the namespace",
+                    first.service
+                );
+                self.err(path, msg);
+            }
+            Some(_) => {}
+            None => self.namespace_names.push(NamespaceName {
+                namespace: namespace.to_owned(),
+                kind,
+                name,
+                service: service.to_owned(),
+            }),
+        }
+    }
+
     /// The Service Connect configuration of a service; `None` when it has none or
     /// cannot have one (a one-off task).
     pub(super) fn service_connect(
@@ -75,6 +119,18 @@ impl Normaliser<'_> {
             })
             .collect();
         let services = self.connect_services(e, sc.services.as_deref().unwrap_or_default(), &path, &ports);
+        let list = join(&path, "services");
+        for (i, s) in services.iter().enumerate() {
+            let ipath = self.locs.item(&list, i);
+            let raw = &sc.services.as_deref().unwrap_or_default()[i];
+            let dpath = join(&ipath, if raw.discovery_name.is_some() { "discovery_name" } else { "port_name" });
+            self.claim_in_namespace(&namespace, "Cloud Map service", s.discovery_name.clone(), e.name, &dpath);
+            for (j, a) in s.client_aliases.iter().enumerate() {
+                let apath = self.locs.item(&join(&ipath, "client_aliases"), j);
+                let alias = format!("{}:{}", a.dns_name, a.port);
+                self.claim_in_namespace(&namespace, "client alias", alias, e.name, &apath);
+            }
+        }
         Some(ServiceConnectSpec { namespace, services })
     }
 

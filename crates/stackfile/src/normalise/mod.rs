@@ -81,6 +81,7 @@ pub(crate) fn normalise(
         raw,
         aws_names: Names::default(),
         rules: Vec::new(),
+        namespace_names: Vec::new(),
         references: Vec::new(),
     };
     let desired = n.run();
@@ -176,6 +177,9 @@ struct Normaliser<'a> {
     aws_names: Names,
     /// The listener rules of every service so far: priorities collide across services.
     rules: Vec<RuleUse>,
+    /// The Cloud Map names (`dns_discovery`, Service Connect's discovery names) and the
+    /// Service Connect aliases of every service so far: each is unique in a namespace.
+    namespace_names: Vec<connect::NamespaceName>,
     /// What the stackfile names that must exist in AWS, where it names it: what a
     /// preflight check looks up before the first change.
     references: Vec<Reference>,
