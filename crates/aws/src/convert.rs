@@ -642,3 +642,56 @@ pub(crate) fn ecs_tag_pairs(tags: &[ecs::Tag]) -> impl Iterator<Item = (&str, &s
 pub(crate) fn ecs_tag<'a>(tags: &'a [ecs::Tag], key: &str) -> Option<&'a str> {
     tags.iter().find(|t| t.key() == Some(key)).and_then(|t| t.value())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(alias_port: u16) -> ServiceConnectSpec {
+        ServiceConnectSpec {
+            namespace: "staging.sd".into(),
+            services: vec![ConnectService {
+                port_name: "http".into(),
+                discovery_name: "api".into(),
+                client_aliases: vec![ClientAlias { port: alias_port, dns_name: "api.internal".into() }],
+            }],
+        }
+    }
+
+    fn deployment(status: &str, sc: ecs::ServiceConnectConfiguration) -> ecs::Deployment {
+        ecs::Deployment::builder().status(status).service_connect_configuration(sc).build()
+    }
+
+    #[test]
+    fn service_connect_is_read_from_the_primary_deployment_as_it_was_sent() {
+        let sent = service_connect_to_aws(Some(&spec(80))).unwrap();
+        let old = service_connect_to_aws(Some(&spec(8080))).unwrap();
+        let svc = ecs::Service::builder()
+            .deployments(deployment("ACTIVE", old))
+            .deployments(deployment("PRIMARY", sent))
+            .build();
+        assert_eq!(service_connect_from_aws(&svc), Some(spec(80)));
+    }
+
+    #[test]
+    fn removal_is_sent_as_disabled_and_read_back_as_none() {
+        let off = service_connect_to_aws(None).unwrap();
+        assert!(!off.enabled() && off.namespace().is_none() && off.services().is_empty());
+        let svc = ecs::Service::builder().deployments(deployment("PRIMARY", off)).build();
+        assert_eq!(service_connect_from_aws(&svc), None);
+        let never = ecs::Service::builder().deployments(ecs::Deployment::builder().status("PRIMARY").build()).build();
+        assert_eq!(service_connect_from_aws(&never), None);
+    }
+
+    #[test]
+    fn a_discovery_name_ecs_defaulted_is_the_port_name() {
+        let sc = ecs::ServiceConnectConfiguration::builder()
+            .enabled(true)
+            .namespace("staging.sd")
+            .services(ecs::ServiceConnectService::builder().port_name("http").build().unwrap())
+            .build();
+        let svc = ecs::Service::builder().deployments(deployment("PRIMARY", sc)).build();
+        let got = service_connect_from_aws(&svc).unwrap();
+        assert_eq!(got.services[0].discovery_name, "http");
+    }
+}
