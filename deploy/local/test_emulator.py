@@ -879,6 +879,68 @@ class ServiceSettingsTests(EcsCase):
         self.assertEqual(svc["propagateTags"], "SERVICE")
 
 
+class ServiceConnectTests(EcsCase):
+    """Service Connect round-trips through CreateService, UpdateService and the PRIMARY
+    deployment of DescribeServices (where ECS reports it), and ECS's checks of the
+    namespace and the port names hold."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        _, self.subnet = self.default_subnet()
+        # An HTTP namespace (Service Connect takes any kind): moto allows one private DNS
+        # namespace per VPC, and the tests share the default VPC.
+        self.namespace = unique("sc")
+        client("servicediscovery").create_http_namespace(Name=self.namespace)
+        self.td = self.register(
+            unique("sc"),
+            networkMode="awsvpc",
+            container={"portMappings": [{"containerPort": 8080, "name": "http", "appProtocol": "http"}]},
+        )
+
+    def connect(self, **kwargs) -> dict:
+        return {"enabled": True, "namespace": self.namespace, **kwargs}
+
+    def primary(self, service: str) -> dict:
+        return [d for d in self.describe(service)["deployments"] if d["status"] == "PRIMARY"][0]
+
+    def create(self, name: str, conf: dict) -> dict:
+        network = {"awsvpcConfiguration": {"subnets": [self.subnet]}}
+        return self.create_service(
+            name, self.td, desired=1, networkConfiguration=network, serviceConnectConfiguration=conf
+        )
+
+    def test_create_and_update_round_trip_on_the_primary_deployment(self) -> None:
+        offered = [{"portName": "http", "discoveryName": "api", "clientAliases": [{"port": 80, "dnsName": "api.internal"}]}]
+        self.create("api", self.connect(services=offered))
+        got = self.primary("api")["serviceConnectConfiguration"]
+        self.assertEqual((got["enabled"], got["namespace"], got["services"]), (True, self.namespace, offered))
+        td = self.ecs.describe_task_definition(taskDefinition=self.td)["taskDefinition"]
+        mapping = td["containerDefinitions"][0]["portMappings"][0]
+        self.assertEqual((mapping["name"], mapping["appProtocol"]), ("http", "http"))
+        self.settle("api")
+        moved = [{**offered[0], "clientAliases": [{"port": 8080, "dnsName": "api.internal"}]}]
+        self.ecs.update_service(
+            cluster=self.cluster, service="api", serviceConnectConfiguration=self.connect(services=moved)
+        )
+        self.assertEqual(self.primary("api")["serviceConnectConfiguration"]["services"], moved)
+        self.assertEqual(self.primary("api")["taskDefinition"], self.td, "no new revision")
+        self.settle("api")
+        self.ecs.update_service(cluster=self.cluster, service="api", serviceConnectConfiguration={"enabled": False})
+        self.assertIs(self.primary("api")["serviceConnectConfiguration"]["enabled"], False)
+
+    def test_a_service_without_it_reports_none(self) -> None:
+        self.create_service("plain", self.register(unique("plain")), desired=1, launchType="EC2")
+        self.assertNotIn("serviceConnectConfiguration", self.primary("plain"))
+
+    def test_an_unknown_namespace_or_port_name_is_refused(self) -> None:
+        err = self.error_of(self.create, "nons", {"enabled": True, "namespace": "missing.sd"})
+        self.assertEqual(err.response["Error"]["Code"], "InvalidParameterException")
+        self.assertIn("missing.sd", err.response["Error"]["Message"])
+        err = self.error_of(self.create, "noport", self.connect(services=[{"portName": "grpc"}]))
+        self.assertEqual(err.response["Error"]["Code"], "InvalidParameterException")
+        self.assertIn("grpc", err.response["Error"]["Message"])
+
+
 class TaskDefinitionTests(EcsCase):
     def test_list_task_definitions_pages_filters_and_sorts(self) -> None:
         family = unique("paged")

@@ -12,10 +12,10 @@ use aws_smithy_types::error::operation::BuildError;
 use bosun_plan::Owner;
 use bosun_plan::observed::{ServiceSettings, tags};
 use bosun_stackfile::{
-    CapacityProviderItem, ClusterCapacity, ContainerDependency, ContainerHealthCheck, ContainerSpec, DefaultAction,
-    Firelens, LogConfiguration, MountPoint, NetworkSpec, PlacementConstraint, PlacementStrategy, PortMapping,
-    PropagateTags, Protocol, RuntimePlatform, TargetGroupSpec, TargetHealthCheck, TargetType, TaskDefinitionSpec,
-    Ulimit, VolumeSpec,
+    CapacityProviderItem, ClientAlias, ClusterCapacity, ConnectService, ContainerDependency, ContainerHealthCheck,
+    ContainerSpec, DefaultAction, Firelens, LogConfiguration, MountPoint, NetworkSpec, PlacementConstraint,
+    PlacementStrategy, PortMapping, PropagateTags, Protocol, RuntimePlatform, ServiceConnectSpec, TargetGroupSpec,
+    TargetHealthCheck, TargetType, TaskDefinitionSpec, Ulimit, VolumeSpec,
 };
 
 use crate::error::ApplyFailure;
@@ -177,6 +177,8 @@ fn container_from_aws(c: Option<&ecs::ContainerDefinition>) -> ContainerSpec {
                     // registration leaves out.
                     host_port: p.host_port().filter(|&h| h != 0).and_then(|h| h.try_into().ok()),
                     protocol: p.protocol().map_or("tcp", |p| p.as_str()).to_owned(),
+                    name: p.name().map(str::to_owned),
+                    app_protocol: p.app_protocol().map(|a| a.as_str().to_owned()),
                 })
                 .collect();
             ports.sort();
@@ -316,7 +318,66 @@ pub(crate) fn service_settings_from_aws(s: &ecs::Service) -> ServiceSettings {
         enable_execute_command: s.enable_execute_command(),
         health_check_grace_period: s.health_check_grace_period_seconds().unwrap_or(0),
         enable_ecs_managed_tags: s.enable_ecs_managed_tags(),
+        service_connect: service_connect_from_aws(s),
     }
+}
+
+/// Service Connect of a live service, from its PRIMARY deployment (where ECS reports
+/// it; the service itself does not carry it); `None` when it is off. A discovery name
+/// ECS defaulted is the port name, as the stackfile's default is.
+pub(crate) fn service_connect_from_aws(s: &ecs::Service) -> Option<ServiceConnectSpec> {
+    let primary = s.deployments().iter().find(|d| d.status() == Some("PRIMARY"))?;
+    let sc = primary.service_connect_configuration().filter(|c| c.enabled())?;
+    Some(ServiceConnectSpec {
+        namespace: sc.namespace().unwrap_or_default().to_owned(),
+        services: sc
+            .services()
+            .iter()
+            .map(|x| ConnectService {
+                port_name: x.port_name().to_owned(),
+                discovery_name: x.discovery_name().unwrap_or(x.port_name()).to_owned(),
+                client_aliases: x
+                    .client_aliases()
+                    .iter()
+                    .map(|a| ClientAlias {
+                        port: a.port().try_into().unwrap_or_default(),
+                        dns_name: a.dns_name().unwrap_or_default().to_owned(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    })
+}
+
+/// Service Connect for CreateService and UpdateService; `None` turns it off
+/// (`enabled: false`), as UpdateService needs to remove it.
+pub(crate) fn service_connect_to_aws(
+    sc: Option<&ServiceConnectSpec>,
+) -> Result<ecs::ServiceConnectConfiguration, ApplyFailure> {
+    let Some(sc) = sc else {
+        return Ok(ecs::ServiceConnectConfiguration::builder().enabled(false).build());
+    };
+    let mut services = Vec::with_capacity(sc.services.len());
+    for x in &sc.services {
+        let mut aliases = Vec::with_capacity(x.client_aliases.len());
+        for a in &x.client_aliases {
+            aliases.push(built(
+                ecs::ServiceConnectClientAlias::builder().port(i32::from(a.port)).dns_name(&a.dns_name).build(),
+            )?);
+        }
+        services.push(built(
+            ecs::ServiceConnectService::builder()
+                .port_name(&x.port_name)
+                .discovery_name(&x.discovery_name)
+                .set_client_aliases(Some(aliases))
+                .build(),
+        )?);
+    }
+    Ok(ecs::ServiceConnectConfiguration::builder()
+        .enabled(true)
+        .namespace(&sc.namespace)
+        .set_services(Some(services))
+        .build())
 }
 
 /// A capacity provider strategy as ECS reports it.
@@ -399,6 +460,8 @@ pub(crate) fn container_to_aws(c: &ContainerSpec) -> Result<ecs::ContainerDefini
                         .container_port(i32::from(p.container_port))
                         .set_host_port(p.host_port.map(i32::from))
                         .protocol(ecs::TransportProtocol::from(p.protocol.as_str()))
+                        .set_name(p.name.clone())
+                        .set_app_protocol(p.app_protocol.as_deref().map(ecs::ApplicationProtocol::from))
                         .build()
                 })
                 .collect(),
@@ -583,4 +646,57 @@ pub(crate) fn ecs_tag_pairs(tags: &[ecs::Tag]) -> impl Iterator<Item = (&str, &s
 /// The value of one ECS tag.
 pub(crate) fn ecs_tag<'a>(tags: &'a [ecs::Tag], key: &str) -> Option<&'a str> {
     tags.iter().find(|t| t.key() == Some(key)).and_then(|t| t.value())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(alias_port: u16) -> ServiceConnectSpec {
+        ServiceConnectSpec {
+            namespace: "staging.sd".into(),
+            services: vec![ConnectService {
+                port_name: "http".into(),
+                discovery_name: "api".into(),
+                client_aliases: vec![ClientAlias { port: alias_port, dns_name: "api.internal".into() }],
+            }],
+        }
+    }
+
+    fn deployment(status: &str, sc: ecs::ServiceConnectConfiguration) -> ecs::Deployment {
+        ecs::Deployment::builder().status(status).service_connect_configuration(sc).build()
+    }
+
+    #[test]
+    fn service_connect_is_read_from_the_primary_deployment_as_it_was_sent() {
+        let sent = service_connect_to_aws(Some(&spec(80))).unwrap();
+        let old = service_connect_to_aws(Some(&spec(8080))).unwrap();
+        let svc = ecs::Service::builder()
+            .deployments(deployment("ACTIVE", old))
+            .deployments(deployment("PRIMARY", sent))
+            .build();
+        assert_eq!(service_connect_from_aws(&svc), Some(spec(80)));
+    }
+
+    #[test]
+    fn removal_is_sent_as_disabled_and_read_back_as_none() {
+        let off = service_connect_to_aws(None).unwrap();
+        assert!(!off.enabled() && off.namespace().is_none() && off.services().is_empty());
+        let svc = ecs::Service::builder().deployments(deployment("PRIMARY", off)).build();
+        assert_eq!(service_connect_from_aws(&svc), None);
+        let never = ecs::Service::builder().deployments(ecs::Deployment::builder().status("PRIMARY").build()).build();
+        assert_eq!(service_connect_from_aws(&never), None);
+    }
+
+    #[test]
+    fn a_discovery_name_ecs_defaulted_is_the_port_name() {
+        let sc = ecs::ServiceConnectConfiguration::builder()
+            .enabled(true)
+            .namespace("staging.sd")
+            .services(ecs::ServiceConnectService::builder().port_name("http").build().unwrap())
+            .build();
+        let svc = ecs::Service::builder().deployments(deployment("PRIMARY", sc)).build();
+        let got = service_connect_from_aws(&svc).unwrap();
+        assert_eq!(got.services[0].discovery_name, "http");
+    }
 }

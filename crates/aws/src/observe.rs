@@ -80,6 +80,7 @@ pub async fn observe(c: &Clients, desired: &Desired) -> Result<Observed, AwsErro
         log_groups: BTreeMap::new(),
     };
     resolve_target_groups(&mut observed);
+    resolve_connect_namespace(&mut observed);
     // Scalable targets of the services desired or running: one read per 50 services
     // (after the service listing, which names the running ones), more only for the
     // targets found.
@@ -833,6 +834,22 @@ pub(crate) async fn find_namespace(c: &Clients, name: &str) -> Result<Option<Obs
         }
     }
     Ok(None)
+}
+
+/// Replace the ARN of the stackfile's namespace in Service Connect configurations with
+/// its name, which the stackfile's default is: ECS reports the namespace as it was
+/// given, which has been an ARN, and the two name the same namespace.
+pub(crate) fn resolve_connect_namespace(observed: &mut Observed) {
+    let Some(ns) = &observed.namespace else { return };
+    let suffix = format!(":namespace/{}", ns.id);
+    for s in observed.services.values_mut() {
+        if let Some(sc) = &mut s.settings.service_connect
+            && sc.namespace.starts_with("arn:")
+            && sc.namespace.ends_with(&suffix)
+        {
+            sc.namespace = ns.name.clone();
+        }
+    }
 }
 
 /// Replace target-group ARNs in service attachments with names, now that target

@@ -90,6 +90,8 @@ fields! {
         EnableEcsManagedTags => "enable_ecs_managed_tags",
         /// Which tags ECS copies onto the tasks.
         PropagateTags => "propagate_tags",
+        /// ECS Service Connect: the namespace, the ports offered and their aliases.
+        ServiceConnect => "service_connect",
     }
 }
 

@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bosun_stackfile::{
     CapacityProviderItem, ClusterCapacity, DefaultAction, NetworkSpec, PlacementConstraint, PlacementStrategy,
-    PropagateTags, Protocol, ScheduledActionSpec, Scheme, TargetGroupSpec, TargetTrackingSpec, TaskDefinitionSpec,
+    PropagateTags, Protocol, ScheduledActionSpec, Scheme, ServiceConnectSpec, TargetGroupSpec, TargetTrackingSpec,
+    TaskDefinitionSpec,
 };
 use serde::{Deserialize, Serialize};
 
@@ -243,6 +244,10 @@ pub struct ServiceSettings {
     pub health_check_grace_period: i32,
     /// `enableECSManagedTags`.
     pub enable_ecs_managed_tags: bool,
+    /// Service Connect, as the PRIMARY deployment reports it (ECS keeps it there, not
+    /// on the service); `None` when it is off. Left out of the JSON while off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_connect: Option<ServiceConnectSpec>,
 }
 
 impl ServiceSettings {

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bosun_stackfile::{
     CapacityProviderItem, ClusterCapacity, ClusterSpec, DefaultAction, Desired, LoadBalancerSpec, RuleSpec,
-    ServiceKind, ServiceSpec, TargetGroupSpec, spec_hash,
+    ServiceConnectSpec, ServiceKind, ServiceSpec, TargetGroupSpec, spec_hash,
 };
 
 use crate::fields::{
@@ -611,6 +611,13 @@ impl Planner<'_> {
                         ServiceField::CapacityProviderStrategy,
                         "",
                         CapacityProviderItem::show(&svc.capacity_provider_strategy),
+                    ));
+                }
+                if let Some(sc) = &svc.service_connect {
+                    change.fields.push(FieldChange::new(
+                        ServiceField::ServiceConnect,
+                        "",
+                        ServiceConnectSpec::show(Some(sc)),
                     ));
                 }
                 self.hooks(svc, HookPhase::Post);

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
-use bosun_stackfile::{ContainerSpec, TaskDefinitionSpec};
+use bosun_stackfile::{ContainerSpec, PortMapping, TaskDefinitionSpec};
 
 use crate::fields::{Field, ServiceField, TaskDefinitionField};
 use crate::types::{Action, Kind, Plan};
@@ -167,8 +167,16 @@ fn render_container<'a>(s: &mut String, c: &'a ContainerSpec, env: impl Fn((&'a 
         let _ = writeln!(s, "  privileged: true");
     }
     for p in &c.port_mappings {
-        let host = p.host_port.map_or_else(String::new, |h| format!("{h}:"));
-        let _ = writeln!(s, "  port: {host}{}/{}", p.container_port, escape(&p.protocol));
+        let PortMapping { container_port, host_port, protocol, name, app_protocol } = p;
+        let host = host_port.map_or_else(String::new, |h| format!("{h}:"));
+        let _ = write!(s, "  port: {host}{container_port}/{}", escape(protocol));
+        if let Some(n) = name {
+            let _ = write!(s, " name={}", escape(n));
+        }
+        if let Some(a) = app_protocol {
+            let _ = write!(s, " app_protocol={}", escape(a));
+        }
+        s.push('\n');
     }
     for m in &c.mount_points {
         let _ = writeln!(

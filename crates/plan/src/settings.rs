@@ -1,20 +1,22 @@
 //! The service settings compared field by field (capacity provider strategy, ECS Exec,
-//! the health check grace period, managed tags, tag propagation): what the planner finds
+//! the health check grace period, managed tags, tag propagation, Service Connect): what
+//! the planner finds
 //! changed and what the simulator stores, in one place, so the two cannot disagree.
 
-use bosun_stackfile::{CapacityProviderItem, PropagateTags, ServiceSpec};
+use bosun_stackfile::{CapacityProviderItem, PropagateTags, ServiceConnectSpec, ServiceSpec};
 
 use crate::fields::ServiceField;
 use crate::observed::ServiceSettings;
 use crate::types::FieldChange;
 
 /// Every settings field, in the order plan text lists them.
-pub(crate) const FIELDS: [ServiceField; 5] = [
+pub(crate) const FIELDS: [ServiceField; 6] = [
     ServiceField::CapacityProviderStrategy,
     ServiceField::EnableExecuteCommand,
     ServiceField::HealthCheckGracePeriod,
     ServiceField::EnableEcsManagedTags,
     ServiceField::PropagateTags,
+    ServiceField::ServiceConnect,
 ];
 
 /// The settings a spec asks for, as ECS would report them.
@@ -25,6 +27,7 @@ pub(crate) fn wanted(spec: &ServiceSpec) -> ServiceSettings {
         enable_execute_command: spec.enable_execute_command,
         health_check_grace_period: spec.health_check_grace_period.unwrap_or(0),
         enable_ecs_managed_tags: spec.enable_ecs_managed_tags,
+        service_connect: spec.service_connect.clone(),
     }
 }
 
@@ -36,6 +39,7 @@ pub(crate) fn show(s: &ServiceSettings, field: ServiceField) -> String {
         ServiceField::HealthCheckGracePeriod => format!("{}s", s.health_check_grace_period),
         ServiceField::EnableEcsManagedTags => s.enable_ecs_managed_tags.to_string(),
         ServiceField::PropagateTags => PropagateTags::show(s.propagate_tags).to_owned(),
+        ServiceField::ServiceConnect => ServiceConnectSpec::show(s.service_connect.as_ref()),
         _ => unreachable!("not a settings field: {field}"),
     }
 }
@@ -58,6 +62,7 @@ fn differs(live: &ServiceSettings, want: &ServiceSettings, field: ServiceField) 
         ServiceField::HealthCheckGracePeriod => live.health_check_grace_period != want.health_check_grace_period,
         ServiceField::EnableEcsManagedTags => live.enable_ecs_managed_tags != want.enable_ecs_managed_tags,
         ServiceField::PropagateTags => live.propagate_tags != want.propagate_tags,
+        ServiceField::ServiceConnect => live.service_connect != want.service_connect,
         _ => false,
     }
 }
@@ -71,6 +76,7 @@ pub(crate) fn set(live: &mut ServiceSettings, spec: &ServiceSpec, field: Service
         ServiceField::HealthCheckGracePeriod => live.health_check_grace_period = want.health_check_grace_period,
         ServiceField::EnableEcsManagedTags => live.enable_ecs_managed_tags = want.enable_ecs_managed_tags,
         ServiceField::PropagateTags => live.propagate_tags = want.propagate_tags,
+        ServiceField::ServiceConnect => live.service_connect = want.service_connect,
         _ => unreachable!("not a settings field: {field}"),
     }
 }

@@ -294,7 +294,7 @@ impl Sim<'_> {
 }
 
 /// Every service field CreateService sets.
-const ALL_SERVICE_FIELDS: [ServiceField; 14] = [
+const ALL_SERVICE_FIELDS: [ServiceField; 15] = [
     ServiceField::DesiredCount,
     ServiceField::CircuitBreaker,
     ServiceField::MinHealthyPercent,
@@ -309,6 +309,7 @@ const ALL_SERVICE_FIELDS: [ServiceField; 14] = [
     ServiceField::HealthCheckGracePeriod,
     ServiceField::EnableEcsManagedTags,
     ServiceField::PropagateTags,
+    ServiceField::ServiceConnect,
 ];
 
 /// Set one field of a simulated service to the spec's value, as ECS would store it.
@@ -371,7 +372,8 @@ fn set_service_field(
         ServiceField::EnableExecuteCommand
         | ServiceField::HealthCheckGracePeriod
         | ServiceField::EnableEcsManagedTags
-        | ServiceField::PropagateTags => settings::set(&mut svc.settings, spec, field),
+        | ServiceField::PropagateTags
+        | ServiceField::ServiceConnect => settings::set(&mut svc.settings, spec, field),
     }
 }
 

@@ -444,6 +444,7 @@ impl Serialize for ServiceWithoutTaskDefinition<'_> {
             enable_ecs_managed_tags,
             // Its own steps carry it (and the plan hash covers them).
             autoscaling: _,
+            service_connect,
         } = self.0;
         // The settings added later are one more element, and only when one is set: the
         // hash of a plan that does not use them is what it was before they existed.
@@ -459,7 +460,8 @@ impl Serialize for ServiceWithoutTaskDefinition<'_> {
             || *enable_execute_command
             || health_check_grace_period.is_some()
             || *enable_ecs_managed_tags;
-        let mut t = s.serialize_tuple(if has_settings { 17 } else { 16 })?;
+        let len = 16 + usize::from(has_settings) + usize::from(service_connect.is_some());
+        let mut t = s.serialize_tuple(len)?;
         t.serialize_element(name)?;
         t.serialize_element(kind)?;
         t.serialize_element(desired_count)?;
@@ -478,6 +480,10 @@ impl Serialize for ServiceWithoutTaskDefinition<'_> {
         t.serialize_element(adopt)?;
         if has_settings {
             t.serialize_element(&settings)?;
+        }
+        // Service Connect came later still: one more element, only when set.
+        if let Some(sc) = service_connect {
+            t.serialize_element(sc)?;
         }
         t.end()
     }

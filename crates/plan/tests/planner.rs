@@ -783,7 +783,7 @@ fn autoscaling_strategy() -> impl Strategy<Value = Option<Scaling>> {
 
 fn stackfile_strategy() -> impl Strategy<Value = String> {
     let service = (
-        0u8..3, // 0 worker, 1 ALB service, 2 Cloud Map service
+        0u8..5, // 0 worker, 1 ALB service, 2 Cloud Map service, 3 Service Connect, 4 its client only
         proptest::sample::select(vec!["nginx:1.27", "nginx:1.28", "httpd:2.4", "busybox:1.36"]),
         0i32..5, // desired_count
         proptest::collection::btree_map("[A-Z]{1,6}", "[a-z0-9]{0,8}", 0..4),
@@ -831,6 +831,13 @@ fn stackfile_strategy() -> impl Strategy<Value = String> {
                     "      network_mode: bridge\n      ports: [{port}]\n      elb:\n        type: public\n        ports: {{public: 80, container: {port}}}\n        dns: {{hosted_zone_id: Z0123456789ABC, record_name: s{i}.example.com}}\n"
                 )),
                 2 => y.push_str(&format!("      ports: [{port}]\n      dns_discovery:\n        name: s{i}\n")),
+                // A named port offered through Service Connect, its alias moving with the
+                // count so that one stack to the next changes it in place.
+                3 => y.push_str(&format!(
+                    "      network_mode: awsvpc\n      ports: [{{port: {port}, name: p{i}, app_protocol: http}}]\n      service_connect:\n        services: [{{port_name: p{i}, client_aliases: [{{port: {}, dns_name: s{i}.internal}}]}}]\n",
+                    80 + count
+                )),
+                4 => y.push_str("      network_mode: awsvpc\n      service_connect: {}\n"),
                 _ => {}
             }
         }

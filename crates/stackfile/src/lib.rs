@@ -44,6 +44,7 @@
 //!   - `normalise::load_balancing`: shared load balancers, `elb`, `routing`,
 //!     certificates, target groups, Route53 `dns`, rule priorities.
 //!   - `normalise::discovery`: the Cloud Map namespace and `dns_discovery`.
+//!   - `normalise::connect`: ECS Service Connect and the named ports it refers to.
 //! - `diagnostic`: [`Diagnostic`] and [`Diagnostics`].
 //! - `suggest`: "did you mean" suggestions.
 //! - `fixtures` (feature `fixtures`): the example stackfiles and fake ids for their

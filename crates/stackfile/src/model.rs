@@ -483,6 +483,69 @@ pub struct ServiceSpec {
     /// and their hashes read as before the key existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscaling: Option<AutoscalingSpec>,
+    /// ECS Service Connect (`service_connect:`), which UpdateService sends. Left out of
+    /// the JSON when unset, so plans and their hashes read as before the key existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_connect: Option<ServiceConnectSpec>,
+}
+
+/// A service's ECS Service Connect configuration, as ECS reports it back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceConnectSpec {
+    /// The Cloud Map namespace, a name or an ARN as written.
+    pub namespace: String,
+    /// The ports the service offers, in the stackfile's order; empty for a service
+    /// that only connects to others.
+    pub services: Vec<ConnectService>,
+}
+
+/// One named port a service offers through Service Connect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectService {
+    /// The name of a port mapping of the task definition.
+    pub port_name: String,
+    /// The Cloud Map service ECS creates for it (the port name unless given).
+    pub discovery_name: String,
+    /// The names and ports clients connect to.
+    pub client_aliases: Vec<ClientAlias>,
+}
+
+/// A name and port clients of a Service Connect service connect to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientAlias {
+    /// The port the clients' proxy listens on.
+    pub port: u16,
+    /// The DNS name the clients use.
+    pub dns_name: String,
+}
+
+impl ServiceConnectSpec {
+    /// As plan text shows it: `namespace staging.sd: http -> api (api.internal:80)`, or
+    /// `(none)`.
+    pub fn show(sc: Option<&ServiceConnectSpec>) -> String {
+        let Some(sc) = sc else { return "(none)".to_owned() };
+        let mut out = format!("namespace {}", sc.namespace);
+        if sc.services.is_empty() {
+            out.push_str(" (client only)");
+            return out;
+        }
+        out.push(':');
+        let items: Vec<String> = sc
+            .services
+            .iter()
+            .map(|s| {
+                let aliases: Vec<String> =
+                    s.client_aliases.iter().map(|a| format!("{}:{}", a.dns_name, a.port)).collect();
+                if aliases.is_empty() {
+                    format!(" {} -> {}", s.port_name, s.discovery_name)
+                } else {
+                    format!(" {} -> {} ({})", s.port_name, s.discovery_name, aliases.join(", "))
+                }
+            })
+            .collect();
+        out.push_str(&items.join(","));
+        out
+    }
 }
 
 /// One entry of a capacity provider strategy.
@@ -824,6 +887,13 @@ pub struct PortMapping {
     pub host_port: Option<u16>,
     /// `tcp` or `udp`.
     pub protocol: String,
+    /// The mapping's name, which Service Connect refers to (`service_connect.services[].port_name`).
+    /// Left out of the JSON while unset, so an unnamed port keeps its spec hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `http`, `http2` or `grpc`, as ECS spells it; `None` for plain TCP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_protocol: Option<String>,
 }
 
 /// A container mount point.

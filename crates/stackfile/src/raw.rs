@@ -66,6 +66,19 @@ const MAX_HOOKS: usize = 20;
 const MAX_ULIMITS: usize = 15;
 /// A working directory or a user: bosun's limit (a path, `uid:gid` or a name).
 const MAX_PATH: usize = 4096;
+/// Port mappings of one container: bosun's limit (ECS documents none; a task of 100
+/// ports is already far past what its ENI or a host can usefully expose).
+const MAX_PORTS: usize = 100;
+/// A port mapping's name and a Service Connect discovery name (ECS: up to 64
+/// characters).
+const MAX_PORT_NAME: usize = 64;
+/// A Service Connect client alias's DNS name (ECS: up to 127 characters).
+const MAX_ALIAS_DNS: usize = 127;
+/// Service Connect services of one ECS service: bosun's limit (one per named port).
+const MAX_CONNECT_SERVICES: usize = MAX_PORTS;
+/// Client aliases of one Service Connect service (ECS: "the maximum number of client
+/// aliases that you can have in this list is 1").
+const MAX_CLIENT_ALIASES: usize = 1;
 /// Capacity provider strategy entries of a service (ECS: "a maximum of 6 capacity providers").
 const MAX_CAPACITY_PROVIDERS: usize = 6;
 /// Capacity providers of a cluster: bosun's limit (ECS's quota is 20 per cluster).
@@ -360,9 +373,9 @@ pub struct RawService {
     pub secrets: Option<BTreeMap<String, String>>,
     /// Run the container privileged (EC2 only).
     pub privileged: Option<bool>,
-    /// Port mappings: `"HOST:CONTAINER"`, `"CONTAINER"` or a number, optionally with `/tcp` or `/udp`.
-    #[schemars(inner(length(max = MAX_DURATION)))]
-    pub ports: Option<Vec<PortText>>,
+    /// Port mappings: `"HOST:CONTAINER"`, `"CONTAINER"` or a number, optionally with `/tcp` or `/udp`; or `{port, name, app_protocol}` for a port Service Connect names (at most 100).
+    #[schemars(length(max = MAX_PORTS))]
+    pub ports: Option<Vec<RawPort>>,
     /// Host volumes: `"name:/host/path:/container/path"`, optionally with `:ro` or `:rw`.
     #[schemars(inner(length(max = MAX_VOLUME)))]
     pub volumes: Option<Vec<String>>,
@@ -372,6 +385,8 @@ pub struct RawService {
     pub elb: Option<RawElb>,
     /// Register the tasks in Cloud Map (needs `service_discovery.namespace`; forces awsvpc).
     pub dns_discovery: Option<RawDnsDiscovery>,
+    /// ECS Service Connect: the named ports this service offers to the namespace's other services, and their aliases; `{}` only consumes others. Excludes `dns_discovery`.
+    pub service_connect: Option<RawServiceConnect>,
     /// ECS placement strategy, applied in order.
     #[schemars(length(max = MAX_STRATEGIES))]
     pub placement_strategy: Option<Vec<RawPlacementStrategy>>,
@@ -533,9 +548,9 @@ pub struct RawContainer {
     /// Containers of the task this one waits for, and for what.
     #[schemars(length(max = MAX_DEPENDS_ON))]
     pub depends_on: Option<Vec<RawDependsOn>>,
-    /// Port mappings, as the service's `ports`; a port is used by one container of the task only.
-    #[schemars(inner(length(max = MAX_DURATION)))]
-    pub ports: Option<Vec<PortText>>,
+    /// Port mappings, as the service's `ports` (named ports too); a port is used by one container of the task only.
+    #[schemars(length(max = MAX_PORTS))]
+    pub ports: Option<Vec<RawPort>>,
     /// Environment variables: a mapping, or a list of single-key mappings; `defaults.environment` does not apply.
     pub environment: Option<RawEnvironment>,
     /// Secrets injected as environment variables: NAME -> Secrets Manager secret or SSM parameter ARN (needs the service's `task_execution_role_arn`).
@@ -896,6 +911,89 @@ pub struct RawTargetHealthcheck {
     pub matcher: Option<ScalarText>,
 }
 
+/// ECS Service Connect of a service.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawServiceConnect {
+    /// Cloud Map namespace, a name or an ARN (default: `service_discovery.namespace`).
+    #[schemars(length(max = MAX_ARN))]
+    pub namespace: Option<String>,
+    /// The named ports this service offers; none for a service that only connects to others.
+    #[schemars(length(max = MAX_CONNECT_SERVICES))]
+    pub services: Option<Vec<RawConnectService>>,
+}
+
+/// One port a service offers through Service Connect.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawConnectService {
+    /// The `name` of a port in the task's `ports` (the main container's or a sidecar's).
+    #[schemars(length(max = MAX_PORT_NAME))]
+    pub port_name: String,
+    /// The Cloud Map service ECS creates for it: lowercase letters, digits, `_` and `-` (default: the port name).
+    #[schemars(length(max = MAX_PORT_NAME))]
+    pub discovery_name: Option<String>,
+    /// The name and port clients connect to, e.g. `{port: 80, dns_name: api.internal}` (at most 1, as ECS).
+    #[schemars(length(max = MAX_CLIENT_ALIASES))]
+    pub client_aliases: Option<Vec<RawClientAlias>>,
+}
+
+/// A name and port the Service Connect proxy of client tasks listens on.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawClientAlias {
+    /// Port clients connect to, 1-65535.
+    pub port: i64,
+    /// DNS name clients connect to: lowercase letters, digits, `_`, `-` and `.`, not starting with `-`.
+    #[schemars(length(max = MAX_ALIAS_DNS))]
+    pub dns_name: String,
+}
+
+/// One entry of `ports`: a text, or a named port.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawPort {
+    /// `"HOST:CONTAINER"`, `"CONTAINER"` or a number, optionally with `/tcp` or `/udp`.
+    Text(PortText),
+    /// A named port mapping, which `service_connect` refers to.
+    Named(RawNamedPort),
+}
+
+impl RawPort {
+    /// The port as text (`"8080:80/udp"`), whichever form it was written in.
+    pub fn text(&self) -> &str {
+        match self {
+            RawPort::Text(t) => &t.0,
+            RawPort::Named(n) => &n.port.0,
+        }
+    }
+}
+
+/// A port mapping with a name (and an application protocol) for Service Connect.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawNamedPort {
+    /// The port, as a text entry of `ports`: `"HOST:CONTAINER"`, `"CONTAINER"` or a number.
+    pub port: PortText,
+    /// Name of the mapping, unique in the task: lowercase letters, digits, `_` and `-`, not starting with `-`.
+    #[schemars(length(max = MAX_PORT_NAME))]
+    pub name: String,
+    /// What the port speaks, for Service Connect's proxy: `http`, `http2` or `grpc` (default: plain TCP).
+    pub app_protocol: Option<RawAppProtocol>,
+}
+
+/// The application protocol of a named port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RawAppProtocol {
+    /// HTTP/1.1.
+    Http,
+    /// HTTP/2.
+    Http2,
+    /// gRPC.
+    Grpc,
+}
+
 /// Cloud Map registration of a service.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -1148,7 +1246,8 @@ impl JsonSchema for PortText {
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
-            "type": ["integer", "string"]
+            "type": ["integer", "string"],
+            "maxLength": MAX_DURATION
         })
     }
 }

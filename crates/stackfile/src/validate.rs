@@ -182,6 +182,39 @@ pub(crate) fn check_ecs_name(what: &str, name: &str) -> Result<(), String> {
     if ok { Ok(()) } else { Err(format!("{what} `{name}` must be 1-255 letters, digits, hyphens or underscores")) }
 }
 
+/// A port mapping's name and a Service Connect discovery name (ECS: up to 64
+/// lowercase letters, digits, underscores and hyphens, not starting with a hyphen).
+pub(crate) fn check_connect_name(what: &str, name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 64 {
+        return Err(format!("{what} has 1 to 64 characters; `{name}` has {}", name.chars().count()));
+    }
+    if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-') {
+        return Err(format!("{what} `{name}` may contain only lowercase letters, digits, `_` and `-`"));
+    }
+    if name.starts_with('-') {
+        return Err(format!("{what} `{name}` must not start with `-`"));
+    }
+    Ok(())
+}
+
+/// A Service Connect client alias's DNS name (ECS: up to 127 lowercase letters, digits,
+/// underscores, hyphens and periods, not starting with a hyphen), with no empty label.
+pub(crate) fn check_alias_dns_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 127 {
+        return Err(format!(
+            "a client alias's DNS name has 1 to 127 characters; `{name}` has {}",
+            name.chars().count()
+        ));
+    }
+    if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-.".contains(c)) {
+        return Err(format!("`{name}` may contain only lowercase letters, digits, `_`, `-` and `.`"));
+    }
+    if name.starts_with('-') || name.split('.').any(str::is_empty) {
+        return Err(format!("`{name}` is not a valid DNS name (a leading `-` or an empty label)"));
+    }
+    Ok(())
+}
+
 /// Load balancer and target group names: at most 32 letters, digits and hyphens, not
 /// starting or ending with a hyphen, not starting with `internal-`.
 pub(crate) fn check_elb_name(name: &str) -> Result<(), String> {

@@ -70,6 +70,9 @@ class Deployment:
         self.platform_version = ("1.4.0" if version in (None, "LATEST") else version) if fargate else None
         self.platform_family = "Linux" if fargate else None
         self.network_configuration = copy.deepcopy(service.network_configuration) or None
+        # moto gap: Service Connect was accepted and dropped. ECS reports it on each
+        # deployment (the Service shape has no such member), as the deployment runs it.
+        self.service_connect_configuration = copy.deepcopy(service.service_connect_configuration) or None
         self.rollout_state = "IN_PROGRESS"
         self.rollout_state_reason = f"ECS deployment {self.id} in progress."
         self._fails = fails and desired_count > 0

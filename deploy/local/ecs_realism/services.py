@@ -10,6 +10,7 @@ from typing import Any
 from moto.core.utils import utcnow
 from moto.ec2 import ec2_backends
 from moto.ecs.exceptions import ECSException, InvalidParameterException
+from moto.servicediscovery.models import servicediscovery_backends
 
 from .deployments import (
     Deployment,
@@ -90,6 +91,32 @@ def _require_network_configuration(task_definition: Any, network_configuration: 
         )
 
 
+def _check_service_connect(backend: Any, task_definition: Any, conf: dict | None) -> None:
+    """ECS: an enabled Service Connect configuration names an existing Cloud Map
+    namespace (by name or ARN) and ports the task definition names."""
+    if not conf or not conf.get("enabled"):
+        return
+    namespace = conf.get("namespace")
+    if namespace:
+        sd = servicediscovery_backends[backend.account_id][backend.region_name]
+        if not any(namespace in (ns.name, ns.arn) for ns in sd.namespaces.values()):
+            raise InvalidParameterException(f"The namespace {namespace} does not exist.")
+    named = {
+        mapping.get("name")
+        for container in task_definition.container_definitions
+        for mapping in container.get("portMappings") or []
+        if mapping.get("name")
+    }
+    for service in conf.get("services") or []:
+        if service.get("portName") not in named:
+            raise InvalidParameterException(
+                f"The portName {service.get('portName')} specified in serviceConnectConfiguration "
+                "does not match any port mapping name in the task definition."
+            )
+        if len(service.get("clientAliases") or []) > 1:
+            raise InvalidParameterException("A maximum of 1 clientAliases is supported per service.")
+
+
 def _init_service(backend: Any, service: Any, extra: dict[str, Any]) -> None:
     """Fill in what moto's Service lacks and replace its static deployment."""
     service.created_at = utcnow()
@@ -167,6 +194,7 @@ def backend_create_service(
         task_definition = _active_task_definition(self, task_definition_str)
         task_definition_str = task_definition.arn
         _require_network_configuration(task_definition, network_configuration)
+        _check_service_connect(self, task_definition, extra.get("service_connect_configuration"))
     if launch_type and extra.get("capacity_provider_strategy"):
         raise InvalidParameterException(
             "Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again."
@@ -222,6 +250,12 @@ def backend_update_service(self, props):
         new_deployment = new_deployment or target_td != service.task_definition
     if props.get("network_configuration") is not None:
         props["network_configuration"] = service._validate_network(props["network_configuration"])
+    if target_td:
+        _check_service_connect(
+            self,
+            self.describe_task_definition(target_td),
+            props.get("service_connect_configuration", service.service_connect_configuration),
+        )
     for key in DEPLOYMENT_TRIGGERS:
         value = props.get(key)
         if value is not None and value != getattr(service, key, None):

@@ -15,7 +15,8 @@ use super::context::{Ctx, or_find};
 use crate::convert::{
     container_insights_to_aws, container_to_aws, ecs_tag, ecs_tag_pairs, ecs_tags, ephemeral_storage_to_aws,
     network_to_aws, placement_constraints_to_aws, placement_strategy_to_aws, propagate_tags_to_aws,
-    runtime_platform_to_aws, strategy_to_aws, task_placement_constraints_to_aws, td_tags_to_aws,
+    runtime_platform_to_aws, service_connect_to_aws, strategy_to_aws, task_placement_constraints_to_aws,
+    td_tags_to_aws,
 };
 use crate::error::{ApplyFailure, AwsError};
 use crate::observe::{describe_task_definition, latest_revision};
@@ -361,6 +362,9 @@ pub(super) async fn create_service(
         req = req.propagate_tags(propagate_tags_to_aws(svc.propagate_tags));
     }
     req = req.set_health_check_grace_period_seconds(svc.health_check_grace_period);
+    if svc.service_connect.is_some() {
+        req = req.service_connect_configuration(service_connect_to_aws(svc.service_connect.as_ref())?);
+    }
     let created = req
         .client_token(ctx.client_token(res))
         .send()
@@ -445,6 +449,11 @@ pub(super) async fn update_service(
             }
             ServiceField::EnableEcsManagedTags => req.enable_ecs_managed_tags(svc.enable_ecs_managed_tags),
             ServiceField::PropagateTags => req.propagate_tags(propagate_tags_to_aws(svc.propagate_tags)),
+            // Removal sends `enabled: false`: an UpdateService without the field leaves
+            // Service Connect as it is.
+            ServiceField::ServiceConnect => {
+                req.service_connect_configuration(service_connect_to_aws(svc.service_connect.as_ref())?)
+            }
         };
     }
     // The update and the tags that record what it deploys (and, when adopting, who

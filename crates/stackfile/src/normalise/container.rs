@@ -198,26 +198,35 @@ impl Normaliser<'_> {
     /// the first container port in document order.
     pub(super) fn ports(
         &mut self,
-        ports: Option<&[PortText]>,
+        ports: Option<&[RawPort]>,
         ports_path: &str,
         mode: RawNetworkMode,
     ) -> (Vec<PortMapping>, Option<u16>) {
         let mut port_mappings: Vec<PortMapping> = Vec::new();
         let mut first_container_port = None;
-        for (i, text) in ports.into_iter().flatten().enumerate() {
+        for (i, raw) in ports.into_iter().flatten().enumerate() {
             let ipath = self.locs.item(ports_path, i);
-            let entry = match parse_port(&text.0) {
+            // A named port's errors about the port itself point at its `port`.
+            let ppath = match raw {
+                RawPort::Text(_) => ipath.clone(),
+                RawPort::Named(_) => join(&ipath, "port"),
+            };
+            let entry = match parse_port(raw.text()) {
                 Ok(e) => e,
                 Err(msg) => {
-                    self.err(&ipath, msg);
+                    self.err(&ppath, msg);
                     continue;
                 }
+            };
+            let (name, app_protocol) = match raw {
+                RawPort::Text(_) => (None, None),
+                RawPort::Named(n) => self.port_name(n, entry.protocol, &ipath, &port_mappings),
             };
             let host_port = match (mode, entry.host) {
                 (RawNetworkMode::Bridge, h) => h,
                 (RawNetworkMode::Host, Some(h)) if h != entry.container => {
                     self.err(
-                        &ipath,
+                        &ppath,
                         format!(
                             "in host network mode the host port must equal the container port ({h} != {}); \
                              set `network_mode: bridge` to map one onto the other",
@@ -228,7 +237,7 @@ impl Normaliser<'_> {
                 }
                 (RawNetworkMode::Awsvpc, Some(h)) if h != entry.container => {
                     self.err(
-                        &ipath,
+                        &ppath,
                         format!(
                             "in awsvpc network mode the host port must equal the container port ({h} != {}); write `{}`",
                             entry.container, entry.container
@@ -247,10 +256,48 @@ impl Normaliser<'_> {
                 container_port: entry.container,
                 host_port,
                 protocol: entry.protocol.to_string(),
+                name,
+                app_protocol,
             });
         }
         port_mappings.sort();
         (port_mappings, first_container_port)
+    }
+
+    /// The name and application protocol of a named port at `ipath`, checked as ECS
+    /// checks them and against the container's ports before it (`seen`).
+    fn port_name(
+        &mut self,
+        n: &RawNamedPort,
+        protocol: &str,
+        ipath: &str,
+        seen: &[PortMapping],
+    ) -> (Option<String>, Option<String>) {
+        let npath = join(ipath, "name");
+        // A name ECS would refuse is reported here and left out, so that Service
+        // Connect does not list it among the names there are.
+        let valid = match check_connect_name("a port name", &n.name) {
+            Err(msg) => {
+                self.err(&npath, msg);
+                false
+            }
+            Ok(()) => true,
+        };
+        if valid && seen.iter().any(|m| m.name.as_deref() == Some(n.name.as_str())) {
+            self.err(&npath, format!("port name `{}` is used twice; a port name is unique in the task", n.name));
+        }
+        let app_protocol = n.app_protocol.map(|p| match p {
+            RawAppProtocol::Http => "http",
+            RawAppProtocol::Http2 => "http2",
+            RawAppProtocol::Grpc => "grpc",
+        });
+        if app_protocol.is_some() && protocol != "tcp" {
+            self.err(
+                &join(ipath, "app_protocol"),
+                format!("`app_protocol` needs a tcp port; ECS refuses it on a {protocol} port"),
+            );
+        }
+        (valid.then(|| n.name.clone()), app_protocol.map(str::to_owned))
     }
 
     /// CPU and memory, from the service or `defaults`: a valid Fargate size, or EC2

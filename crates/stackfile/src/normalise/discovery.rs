@@ -48,6 +48,10 @@ impl Normaliser<'_> {
         }
         let ttl = dd.ttl.unwrap_or(60);
         self.in_range(ttl, 0, i64::from(i32::MAX), &join(&dpath, "ttl"), "ttl");
+        if let Some(ns) = &stack.namespace {
+            let npath = if dd.name.is_some() { join(&dpath, "name") } else { dpath.clone() };
+            self.claim_in_namespace(ns, "Cloud Map service", dname.clone(), e.name, &npath);
+        }
         let ft = dd.healthcheck.as_ref().and_then(|h| h.failure_threshold).unwrap_or(1);
         self.in_range(ft, 1, 10, &join(&dpath, "healthcheck.failure_threshold"), "failure_threshold");
         Some(DiscoverySpec { name: dname, dns_ttl: ttl, failure_threshold: ft.clamp(1, 10) as i32 })

@@ -24,6 +24,7 @@
 //! - `load_balancing`: shared `load_balancers:`, `elb:`, `routing:`, certificates,
 //!   target groups and their health checks, Route53 `dns`, rule priorities.
 //! - `discovery`: the `service_discovery` namespace and `dns_discovery`.
+//! - `connect`: ECS Service Connect (`service_connect`) against the task's named ports.
 //! - `autoscaling`: `autoscaling:` bounds, target-tracking policies and scheduled
 //!   actions, and the count they leave to the scaler.
 //! - `log_groups`: `logging.create_group` and `retention_days` -> the log groups bosun
@@ -37,6 +38,7 @@
 mod autoscaling;
 mod capacity;
 mod cluster;
+mod connect;
 mod container;
 mod deployment;
 mod discovery;
@@ -79,6 +81,7 @@ pub(crate) fn normalise(
         raw,
         aws_names: Names::default(),
         rules: Vec::new(),
+        namespace_names: Vec::new(),
         references: Vec::new(),
     };
     let desired = n.run();
@@ -122,6 +125,8 @@ struct Stack {
     load_balancers: BTreeMap<String, SharedLb>,
     /// Whether `service_discovery` gave a namespace for `dns_discovery` to register in.
     has_namespace: bool,
+    /// The name of that namespace: where `service_connect` connects unless it names one.
+    namespace: Option<String>,
 }
 
 /// One entry of `services:` being lowered: what every section of it reads.
@@ -172,6 +177,9 @@ struct Normaliser<'a> {
     aws_names: Names,
     /// The listener rules of every service so far: priorities collide across services.
     rules: Vec<RuleUse>,
+    /// The Cloud Map names (`dns_discovery`, Service Connect's discovery names) and the
+    /// Service Connect aliases of every service so far: each is unique in a namespace.
+    namespace_names: Vec<connect::NamespaceName>,
     /// What the stackfile names that must exist in AWS, where it names it: what a
     /// preflight check looks up before the first change.
     references: Vec<Reference>,
@@ -231,7 +239,13 @@ impl<'a> Normaliser<'a> {
         let namespace = self.namespace(&vpc);
         let mut load_balancers = BTreeMap::new();
         let shared = self.shared_load_balancers(&vpc, &mut load_balancers);
-        let stack = Stack { vpc, logging, load_balancers: shared, has_namespace: namespace.is_some() };
+        let stack = Stack {
+            vpc,
+            logging,
+            load_balancers: shared,
+            has_namespace: namespace.is_some(),
+            namespace: namespace.as_ref().map(|n| n.name.clone()),
+        };
 
         let no_defaults = RawDefaults::default();
         let defaults = raw.defaults.as_ref().unwrap_or(&no_defaults);
@@ -392,6 +406,7 @@ impl<'a> Normaliser<'a> {
         let autoscaling = self.autoscaling(e, &lb, &mut count);
         let discovery = self.discovery(e, stack);
         let ops = self.operations(e);
+        let service_connect = self.service_connect(e, stack, net.mode, &task.spec);
         let spec = ServiceSpec {
             name: e.name.to_string(),
             kind: e.kind,
@@ -416,6 +431,7 @@ impl<'a> Normaliser<'a> {
             health_check_grace_period: ops.health_check_grace_period,
             enable_ecs_managed_tags: ops.enable_ecs_managed_tags,
             autoscaling,
+            service_connect,
         };
         (spec, lb.own_lb)
     }

@@ -243,6 +243,22 @@ impl Normaliser<'_> {
                 c.port_mappings.iter().filter_map(|m| Some((m.host_port?, m.protocol.as_str(), c.name.as_str())))
             })
             .collect();
+        let others = std::iter::once(&spec.container).chain(&spec.sidecars);
+        let names: Vec<(&str, &str)> = others
+            .flat_map(|c| c.port_mappings.iter().filter_map(|m| Some((m.name.as_deref()?, c.name.as_str()))))
+            .collect();
+        for m in &sidecar.port_mappings {
+            if let Some(pname) = m.name.as_deref()
+                && let Some((_, owner)) = names.iter().find(|(n, _)| *n == pname)
+            {
+                self.err_key(
+                    path,
+                    format!(
+                        "port name `{pname}` of `{name}` is already used by container `{owner}`; a port name is unique in the task"
+                    ),
+                );
+            }
+        }
         for m in &sidecar.port_mappings {
             let Some(port) = m.host_port else { continue };
             if let Some((_, _, owner)) = seen.iter().find(|(p, proto, _)| *p == port && *proto == m.protocol) {
