@@ -204,6 +204,7 @@ async fn service(c: &Clients, s: &ecs::Service) -> Result<LiveService, AwsError>
                 enable_execute_command: live.enable_execute_command,
                 health_check_grace_period: live.health_check_grace_period,
                 enable_ecs_managed_tags: live.enable_ecs_managed_tags,
+                service_connect: live.service_connect,
             }
         },
         scaling: None,
@@ -297,12 +298,7 @@ fn unsaid(c: &ecs::ContainerDefinition, main: bool) -> Vec<&'static str> {
         ("a start timeout", c.start_timeout().is_some()),
         ("a stop timeout", sidecar && c.stop_timeout().is_some()),
         ("repository credentials", c.repository_credentials().is_some()),
-        (
-            "port mapping names, app protocols or port ranges",
-            c.port_mappings()
-                .iter()
-                .any(|p| p.name().is_some() || p.app_protocol().is_some() || p.container_port_range().is_some()),
-        ),
+        ("port ranges", c.port_mappings().iter().any(|p| p.container_port_range().is_some())),
         ("a FireLens configuration", main && c.firelens_configuration().is_some()),
         ("`privileged`", sidecar && c.privileged() == Some(true)),
         (

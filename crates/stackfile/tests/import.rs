@@ -63,6 +63,7 @@ fn live_from(d: &Desired) -> LiveCluster {
                 enable_execute_command: s.enable_execute_command,
                 health_check_grace_period: s.health_check_grace_period.unwrap_or(0),
                 enable_ecs_managed_tags: s.enable_ecs_managed_tags,
+                service_connect: s.service_connect.clone(),
             },
             // The target bosun registers, tagged as its own.
             scaling: s.autoscaling.as_ref().map(|a| LiveScaling {

@@ -138,6 +138,10 @@ services:
       image: nginx
       enable_execute_command: true
       capacity_provider_strategy: [{{provider: asg-a, weight: 1}}]
+  - exec:
+      image: nginx
+      readonly_root_filesystem: true
+      enable_execute_command: true
   - tagged:
       image: nginx
       tags:

@@ -90,6 +90,7 @@ fn service(s: &LiveService, want: &ServiceSpec, live: &LiveCluster) -> Vec<Strin
         ),
         ("enable_ecs_managed_tags", s.settings.enable_ecs_managed_tags != want.enable_ecs_managed_tags),
         ("propagate_tags", s.settings.propagate_tags != want.propagate_tags),
+        ("service_connect", s.settings.service_connect != want.service_connect),
     ] {
         if differs {
             d.push(field.into());

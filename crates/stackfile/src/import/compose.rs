@@ -20,7 +20,7 @@ use super::{
 };
 use crate::model::{
     CapacityProviderItem, ContainerHealthCheck, ContainerSpec, LaunchType, LogConfiguration, PropagateTags, Protocol,
-    Scheme, TargetHealthCheck, TaskDefinitionSpec,
+    Scheme, ServiceConnectSpec, TargetHealthCheck, TaskDefinitionSpec,
 };
 
 /// Key of the notes of a shared load balancer in a differences map (services use their
@@ -251,6 +251,7 @@ impl<'a> Composed<'a> {
         let routed = !matches!(lb, Lb::None);
         let scaling = scaling::pick(self.cluster(), &s.name, s.scaling.as_ref(), routed, &mut notes);
         let discovery = self.discovery(s, &mut notes);
+        self.connect_namespace(s);
         let default_capacity = s.launch_type.is_none()
             && strategy.is_empty()
             && self.cluster_block
@@ -268,6 +269,18 @@ impl<'a> Composed<'a> {
             sidecars,
             scaling,
             default_capacity,
+        }
+    }
+
+    /// A Service Connect namespace given by name becomes the stackfile's namespace
+    /// (`service_discovery`) when no Cloud Map registration chose one: `service_connect`
+    /// then says none of its own, as a stackfile written by hand would.
+    fn connect_namespace(&mut self, s: &LiveService) {
+        if let Some(sc) = &s.settings.service_connect
+            && self.namespace.is_none()
+            && !sc.namespace.starts_with("arn:")
+        {
+            self.namespace = Some(sc.namespace.clone());
         }
     }
 
@@ -784,7 +797,12 @@ pub(super) fn ports_node(td: &TaskDefinitionSpec, c: &ContainerSpec) -> Option<N
             if pm.protocol != "tcp" {
                 text = format!("{text}/{}", pm.protocol);
             }
-            text.parse::<i64>().map_or(Node::Str(text), Node::Int)
+            let port = text.parse::<i64>().map_or(Node::Str(text), Node::Int);
+            let Some(name) = &pm.name else { return port };
+            let mut m = Map::default();
+            m.set("port", port).set("name", Node::str(name.clone()));
+            m.opt("app_protocol", pm.app_protocol.clone().map(Node::str));
+            Node::Map(m)
         })
         .collect();
     (!ports.is_empty()).then_some(Node::Seq(ports))
@@ -1086,6 +1104,7 @@ impl Composed<'_> {
         }
         self.load_balancing_node(p, &mut m);
         m.opt("dns_discovery", p.discovery.map(|ds| discovery_node(s, ds)));
+        m.opt("service_connect", s.settings.service_connect.as_ref().map(|sc| self.connect_node(sc)));
         let (cb, rb, min, max) = d.deployment();
         let mut dep = Map::default();
         if s.circuit_breaker != cb {
@@ -1107,6 +1126,43 @@ impl Composed<'_> {
         }
         m.opt("autoscaling", scaling::node(&p.scaling));
         m.set("adopt", Node::Bool(true));
+        Node::Map(m)
+    }
+
+    /// A service's `service_connect`: its namespace when it is not the stackfile's, each
+    /// offered port with its discovery name when it is not the port's.
+    fn connect_node(&self, sc: &ServiceConnectSpec) -> Node {
+        let mut m = Map::default();
+        if self.namespace.as_deref() != Some(sc.namespace.as_str()) {
+            m.set("namespace", Node::str(sc.namespace.clone()));
+        }
+        let services: Vec<Node> = sc
+            .services
+            .iter()
+            .map(|x| {
+                let mut xm = Map::default();
+                xm.set("port_name", Node::str(x.port_name.clone()));
+                if x.discovery_name != x.port_name {
+                    xm.set("discovery_name", Node::str(x.discovery_name.clone()));
+                }
+                let aliases: Vec<Node> = x
+                    .client_aliases
+                    .iter()
+                    .map(|a| {
+                        let mut am = Map::default();
+                        am.set("port", Node::Int(a.port.into())).set("dns_name", Node::str(a.dns_name.clone()));
+                        Node::Map(am)
+                    })
+                    .collect();
+                if !aliases.is_empty() {
+                    xm.set("client_aliases", Node::Seq(aliases));
+                }
+                Node::Map(xm)
+            })
+            .collect();
+        if !services.is_empty() {
+            m.set("services", Node::Seq(services));
+        }
         Node::Map(m)
     }
 

@@ -58,7 +58,8 @@ use std::collections::BTreeMap;
 use crate::diagnostic::Diagnostics;
 use crate::model::{
     CapacityProviderItem, ClusterCapacity, LaunchType, NetworkSpec, PlacementConstraint, PlacementStrategy,
-    PropagateTags, Protocol, ScheduledActionSpec, Scheme, TargetGroupSpec, TargetTrackingSpec, TaskDefinitionSpec,
+    PropagateTags, Protocol, ScheduledActionSpec, Scheme, ServiceConnectSpec, TargetGroupSpec, TargetTrackingSpec,
+    TaskDefinitionSpec,
 };
 
 /// A live ECS cluster and what its services use, as the AWS adapter read it.
@@ -156,6 +157,8 @@ pub struct LiveServiceSettings {
     pub health_check_grace_period: i32,
     /// `enableECSManagedTags`.
     pub enable_ecs_managed_tags: bool,
+    /// Service Connect, as the PRIMARY deployment reports it; `None` when off.
+    pub service_connect: Option<ServiceConnectSpec>,
 }
 
 /// A service's registration in a target group.

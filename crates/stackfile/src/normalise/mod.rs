@@ -406,6 +406,14 @@ impl<'a> Normaliser<'a> {
         let autoscaling = self.autoscaling(e, &lb, &mut count);
         let discovery = self.discovery(e, stack);
         let ops = self.operations(e);
+        if ops.enable_execute_command && task.spec.container.readonly_root_filesystem {
+            // ECS accepts it, and every `execute-command` then fails: the SSM agent it
+            // runs in the container writes to its file system.
+            self.err(
+                &e.at("enable_execute_command"),
+                "ECS Exec needs a writable root file system (its SSM agent writes into the container), and `readonly_root_filesystem` is on",
+            );
+        }
         let service_connect = self.service_connect(e, stack, net.mode, &task.spec);
         let spec = ServiceSpec {
             name: e.name.to_string(),
