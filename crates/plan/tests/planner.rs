@@ -815,6 +815,10 @@ fn stackfile_strategy() -> impl Strategy<Value = String> {
                 y.push_str("      ignore: [desired_count]\n");
             }
             y.push_str(&keys);
+            let mut settings = settings;
+            if keys.contains("readonly_root_filesystem: true") {
+                settings.0 = None; // ECS Exec needs a writable root file system
+            }
             y.push_str(&service_keys(i, kind, settings));
             y.push_str(&sidecars);
             if let Some(scaling) = scaling {
