@@ -99,6 +99,10 @@ async fn the_platform_example_applies_from_nothing_and_converges() {
     assert_eq!(log.log_driver(), &ecs::LogDriver::Awsfirelens);
     let depends: Vec<_> = main.depends_on().iter().map(|d| (d.container_name(), d.condition().as_str())).collect();
     assert_eq!(depends, [("log-router", "START")]);
+    let metrics = container(&td, "metrics");
+    assert_eq!(metrics.essential(), Some(false));
+    assert_eq!(metrics.secrets().len(), 1);
+    assert!(metrics.health_check().is_some());
     let router = container(&td, "log-router");
     assert_eq!(router.firelens_configuration().map(|f| f.r#type().as_str()), Some("fluentbit"));
     assert_eq!(router.log_configuration().map(|l| l.log_driver().as_str()), Some("awslogs"));
@@ -125,6 +129,12 @@ async fn the_platform_example_applies_from_nothing_and_converges() {
     let orders_td = task_definition(&env, "orders").await;
     let port = &container(&orders_td, "orders").port_mappings()[0];
     assert_eq!((port.container_port(), port.name()), (Some(8080), Some("http")));
+    let checkout_td = task_definition(&env, "checkout").await;
+    let c = container(&checkout_td, "checkout");
+    assert_eq!(
+        (c.entry_point(), c.readonly_root_filesystem()),
+        (&["/docker-entrypoint.sh".to_owned()][..], Some(true))
+    );
     let checkout = service_connect(&env.service("checkout").await);
     assert!(checkout.enabled());
     assert!(checkout.services().is_empty(), "checkout only calls: {checkout:?}");
