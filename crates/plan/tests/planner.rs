@@ -10,16 +10,10 @@ use bosun_plan::observed::{ObservedTaskDefinition, Owner};
 use bosun_plan::simulate::simulate;
 use bosun_plan::{Action, Kind, Observed, Plan, Policy, ServiceField, Step, plan, render_text};
 use bosun_stackfile::{Desired, fixtures, load};
-use common::foreign_service;
+use common::{converge, foreign_service};
 use proptest::prelude::*;
 
 /// Plan, simulate the apply, and return the state AWS would be in.
-fn converge(desired: &Desired, observed: &Observed) -> Observed {
-    let p = plan(desired, observed, &Policy::from_desired(desired));
-    assert!(p.conflicts.is_empty(), "unexpected conflicts: {:?}", p.conflicts);
-    simulate(desired, observed, &p)
-}
-
 fn assert_converged(desired: &Desired, observed: &Observed) {
     let again = plan(desired, observed, &Policy::from_desired(desired));
     assert!(again.is_empty(), "plan after apply is not empty:\n{}", render_text(&again));

@@ -1,6 +1,10 @@
 //! The planner's Application Auto Scaling part: order, field diffs, ownership (a
 //! foreign target is a conflict), removal, and services that leave the stackfile.
 
+mod common;
+
+use common::converge;
+
 use bosun_plan::observed::Owner;
 use bosun_plan::simulate::simulate;
 use bosun_plan::{Action, Kind, Observed, Policy, Step, plan, render_text};
@@ -14,12 +18,6 @@ fn scaled(extra: &str) -> Desired {
         "      autoscaling:\n        min: 1\n        max: 4\n        target_tracking: [{{metric: cpu, target: 60}}, {{metric: alb_requests, target: 500}}]\n        scheduled: [{{name: night, schedule: \"rate(1 day)\", max: 2}}]\n{extra}"
     );
     load(&text.replacen(anchor, &format!("{anchor}{block}"), 1), "demo").unwrap_or_else(|d| panic!("valid: {d}"))
-}
-
-fn converge(d: &Desired, o: &Observed) -> Observed {
-    let p = plan(d, o, &Policy::from_desired(d));
-    assert!(p.conflicts.is_empty(), "{:?}", p.conflicts);
-    simulate(d, o, &p)
 }
 
 #[test]

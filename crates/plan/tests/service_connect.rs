@@ -2,9 +2,12 @@
 //! UpdateService of `service_connect` with its diff and no new revision, removal planned
 //! as one, and the named ports in the task definition's diff.
 
+mod common;
+
+use common::{converge, desired};
+
 use bosun_plan::simulate::simulate;
 use bosun_plan::{Action, Kind, Observed, Policy, ServiceField, Step, plan, render_text};
-use bosun_stackfile::{Desired, load};
 
 const CONNECT: &str = r#"
 vpc:
@@ -26,16 +29,6 @@ services:
       network_mode: awsvpc
       service_connect: {}
 "#;
-
-fn desired(text: &str) -> Desired {
-    load(text, "demo").expect("a valid stackfile")
-}
-
-fn converge(d: &Desired, o: &Observed) -> Observed {
-    let p = plan(d, o, &Policy::from_desired(d));
-    assert!(p.conflicts.is_empty(), "unexpected conflicts: {:?}", p.conflicts);
-    simulate(d, o, &p)
-}
 
 /// The one service change of a plan, and the fields its UpdateService sends.
 fn one_update(p: &bosun_plan::Plan) -> Vec<ServiceField> {

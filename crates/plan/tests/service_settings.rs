@@ -2,9 +2,12 @@
 //! Spot named in the plan, drift planned back, a launch type moved to a strategy in
 //! place, and the way back refused as a conflict.
 
+mod common;
+
+use common::{converge, desired};
+
 use bosun_plan::simulate::simulate;
 use bosun_plan::{Action, Kind, Observed, Policy, ServiceField, Step, plan, render_text};
-use bosun_stackfile::{Desired, load};
 
 const SPOT: &str = r#"
 vpc:
@@ -26,16 +29,6 @@ services:
       health_check_grace_period: 60
       tags: {team: payments}
 "#;
-
-fn desired(text: &str) -> Desired {
-    load(text, "demo").expect("a valid stackfile")
-}
-
-fn converge(d: &Desired, o: &Observed) -> Observed {
-    let p = plan(d, o, &Policy::from_desired(d));
-    assert!(p.conflicts.is_empty(), "unexpected conflicts: {:?}", p.conflicts);
-    simulate(d, o, &p)
-}
 
 #[test]
 fn a_spot_service_names_its_strategy_when_created_and_converges() {

@@ -1,7 +1,25 @@
 //! Fixtures shared by the plan crate's integration tests.
 
-use bosun_plan::Owner;
+// Each test binary compiles this module and uses some of it.
+#![allow(dead_code)]
+
 use bosun_plan::observed::ObservedService;
+use bosun_plan::simulate::simulate;
+use bosun_plan::{Observed, Owner, Policy, plan};
+use bosun_stackfile::{Desired, load};
+
+/// A stackfile that must load, for cluster `demo`.
+pub fn desired(text: &str) -> Desired {
+    load(text, "demo").expect("a valid stackfile")
+}
+
+/// `observed` after applying the plan of `desired` in the simulator, which must have no
+/// conflicts.
+pub fn converge(desired: &Desired, observed: &Observed) -> Observed {
+    let p = plan(desired, observed, &Policy::from_desired(desired));
+    assert!(p.conflicts.is_empty(), "unexpected conflicts: {:?}", p.conflicts);
+    simulate(desired, observed, &p)
+}
 
 /// An ECS service bosun did not create: no ownership tags, a hand-made revision.
 pub fn foreign_service(name: &str) -> ObservedService {
